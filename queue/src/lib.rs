@@ -1,0 +1,61 @@
+//! Notary's job queue: the lease protocol between coordinators and workers.
+//!
+//! Coordinators put jobs in; stateless workers *lease* them, run them and *submit* a result; the
+//! coordinators read those results back from an *intake*. Everything a coordinator or a worker
+//! needs to agree on lives here, behind one trait, so that several coordinators and any number of
+//! workers can share one Redis without sharing any memory.
+//!
+//! # Components
+//!
+//! * [`JobQueue`] (`queue.rs`): the one object-safe async trait. Every caller holds an
+//!   `Arc<dyn JobQueue>` and never learns which backend is behind it.
+//! * [`model`]: the values that travel through the queue: [`JobEnvelope`] (an opaque payload
+//!   plus its delivery `attempt`), [`Lease`] (a job owned by one worker for a while),
+//!   [`IntakeItem`] / [`IntakeDelivery`] (a submitted result or a dead letter, on its way to a
+//!   coordinator), [`ReapReport`] and [`QueueDepth`]. Payloads are opaque strings: this crate
+//!   knows nothing of what a job means.
+//! * [`RedisQueue`] (`redis_queue/`): the production backend on Redis Streams. A job is a stream
+//!   entry; a lease is that entry's pending-entries-list slot; every multi-step change (submit,
+//!   release, reap, heartbeat) is one Lua script, so it is atomic even with many coordinators.
+//!   Its key names are listed in [`keys`].
+//! * [`MemoryQueue`] (`memory.rs`): the same semantics in one process (a mutex and two
+//!   `Notify`s), for the single-process embedded mode and for tests. It runs on
+//!   `tokio::time`, so tests can pause the clock.
+//! * [`Error`] / [`Result`] (`error.rs`): the crate's one error type.
+//! * `test_utils` (feature `test-utils`): `RedisServer`, a real `redis-server` on a free
+//!   loopback port, for this crate's tests and for every other crate's.
+//!
+//! # Life of a job
+//!
+//! ```text
+//! coordinator             queue                          worker
+//!   enqueue(job) ───────▶ waiting
+//!                         waiting ──── lease(worker) ──▶ runs the job,
+//!                         leased  ◀─── heartbeat ─────── every heartbeat interval
+//!   next_intake ◀──────── intake  ◀─── submit(result) ── (result first, then the job is gone)
+//!   ack_intake ─────────▶ (gone)
+//!
+//! reaper (any coordinator, periodically): reap(lease_ttl, max_deliveries)
+//!   leased, idle > lease_ttl ──▶ waiting again with attempt + 1
+//!                           └──▶ or, at max_deliveries, a dead letter in the intake
+//! ```
+//!
+//! Delivery is *at least once* at both ends. A worker whose lease was reaped may still submit
+//! (its result is recorded, and the redelivered copy may be submitted too), and an intake item
+//! taken by a coordinator that crashes before [`JobQueue::ack_intake`] is handed to another
+//! coordinator after the intake TTL. The intake consumer must therefore be idempotent per
+//! job id (first final result wins).
+
+mod error;
+mod memory;
+pub mod model;
+mod queue;
+mod redis_queue;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
+
+pub use error::{Error, Result};
+pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
+pub use model::{IntakeDelivery, IntakeItem, JobEnvelope, Lease, QueueDepth, ReapReport};
+pub use queue::JobQueue;
+pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};

@@ -1,0 +1,315 @@
+//! The in-memory backend: the lease protocol inside one process.
+//!
+//! Used by the single-process embedded mode and by tests. It mirrors the Redis backend entry
+//! for entry: every delivery gets a fresh token, a release or redelivery goes to the tail, idle
+//! time is measured from the last delivery or heartbeat. Time is `tokio::time::Instant`, so a
+//! test with a paused clock drives leases and TTLs without sleeping.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::model::{check_consumer_name, dead_letter_reason};
+use crate::{
+    IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result,
+};
+
+/// Default time after which an intake item handed out but not acknowledged is handed out again
+/// (both backends).
+pub const DEFAULT_INTAKE_TTL: Duration = Duration::from_secs(30);
+
+/// The lease protocol in memory.
+///
+/// The state sits behind a std `Mutex`, not a tokio one: every critical section is a few map
+/// operations and never awaits, so a blocking lock is cheaper and cannot be held across a
+/// suspension point. Waiting for work is done on `Notify`s outside the lock.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    state: Mutex<State>,
+    /// Woken when a job becomes leasable.
+    jobs_ready: Notify,
+    /// Woken when an intake item arrives.
+    intake_ready: Notify,
+    intake_ttl: Duration,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Source of tokens, shared by jobs and intake items; only ever grows.
+    next_token: u64,
+    /// Jobs waiting for a worker, head first.
+    waiting: VecDeque<(u64, JobEnvelope)>,
+    /// Jobs leased, by token (ordered, so a reap handles them oldest first like Redis).
+    leased: BTreeMap<u64, Leased>,
+    /// Intake items not yet handed out, head first.
+    intake: VecDeque<(u64, IntakeItem)>,
+    /// Intake items handed out and not yet acknowledged, by token.
+    intake_taken: BTreeMap<u64, Taken>,
+}
+
+#[derive(Debug)]
+struct Leased {
+    job: JobEnvelope,
+    worker: String,
+    last_seen: Instant,
+}
+
+#[derive(Debug)]
+struct Taken {
+    item: IntakeItem,
+    since: Instant,
+}
+
+impl State {
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    fn push_job(&mut self, job: JobEnvelope) {
+        let token = self.token();
+        self.waiting.push_back((token, job));
+    }
+
+    fn push_intake(&mut self, item: IntakeItem) {
+        let token = self.token();
+        self.intake.push_back((token, item));
+    }
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        Self::new(DEFAULT_INTAKE_TTL)
+    }
+}
+
+impl MemoryQueue {
+    /// An empty queue whose unacknowledged intake items are handed out again after
+    /// `intake_ttl`.
+    pub fn new(intake_ttl: Duration) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            jobs_ready: Notify::new(),
+            intake_ready: Notify::new(),
+            intake_ttl,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way later
+        // calls would trip on (each section is a few std collection calls), so keep going.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn try_lease(&self, worker: &str) -> Option<Lease> {
+        let mut state = self.state();
+        let (token, job) = state.waiting.pop_front()?;
+        state.leased.insert(
+            token,
+            Leased {
+                job: job.clone(),
+                worker: worker.to_owned(),
+                last_seen: Instant::now(),
+            },
+        );
+        Some(Lease {
+            job,
+            worker: worker.to_owned(),
+            token: token.to_string(),
+        })
+    }
+
+    fn try_intake(&self) -> Option<IntakeDelivery> {
+        let now = Instant::now();
+        let mut state = self.state();
+        // Items a coordinator took and never acknowledged come first, as with XAUTOCLAIM.
+        let stale = state
+            .intake_taken
+            .iter_mut()
+            .find(|(_, taken)| now.duration_since(taken.since) >= self.intake_ttl);
+        if let Some((token, taken)) = stale {
+            taken.since = now;
+            return Some(IntakeDelivery {
+                item: taken.item.clone(),
+                token: token.to_string(),
+            });
+        }
+        let (token, item) = state.intake.pop_front()?;
+        state.intake_taken.insert(
+            token,
+            Taken {
+                item: item.clone(),
+                since: now,
+            },
+        );
+        Some(IntakeDelivery {
+            item,
+            token: token.to_string(),
+        })
+    }
+
+    /// Runs `attempt` until it yields something or `wait` has passed, sleeping on `ready`
+    /// in between. The `Notify` is armed before each attempt, so a wake-up that lands between
+    /// the attempt and the sleep is not lost.
+    async fn wait_for<T>(
+        &self,
+        ready: &Notify,
+        wait: Duration,
+        attempt: impl Fn() -> Option<T>,
+    ) -> Option<T> {
+        let now = Instant::now();
+        // A wait too long to represent means "no deadline worth tracking": a year will do.
+        let deadline = now
+            .checked_add(wait)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
+        loop {
+            let notified = ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(found) = attempt() {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Tokens are our own decimal numbers; anything else (say, a Redis lease passed by mistake)
+/// matches nothing.
+fn parse_token(token: &str) -> Option<u64> {
+    token.parse().ok()
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn enqueue(&self, mut job: JobEnvelope) -> Result<()> {
+        job.attempt = job.attempt.max(1);
+        self.state().push_job(job);
+        self.jobs_ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        Ok(self
+            .wait_for(&self.jobs_ready, wait, || self.try_lease(worker))
+            .await)
+    }
+
+    async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
+        let Some(token) = parse_token(&lease.token) else {
+            return Ok(false);
+        };
+        let mut state = self.state();
+        match state.leased.get_mut(&token) {
+            Some(leased) if leased.worker == lease.worker => {
+                leased.last_seen = Instant::now();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn submit(&self, lease: &Lease, payload: String) -> Result<()> {
+        {
+            let mut state = self.state();
+            state.push_intake(IntakeItem::Submitted {
+                job_id: lease.job.job_id.clone(),
+                worker: lease.worker.clone(),
+                attempt: lease.job.attempt,
+                payload,
+            });
+            if let Some(token) = parse_token(&lease.token) {
+                state.leased.remove(&token);
+            }
+        }
+        self.intake_ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let Some(token) = parse_token(&lease.token) else {
+            return Ok(false);
+        };
+        {
+            let mut state = self.state();
+            let leased = match state.leased.entry(token) {
+                Entry::Occupied(held) if held.get().worker == lease.worker => held.remove(),
+                _ => return Ok(false),
+            };
+            state.push_job(leased.job);
+        }
+        self.jobs_ready.notify_waiters();
+        Ok(true)
+    }
+
+    async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport> {
+        let max_deliveries = max_deliveries.max(1);
+        let now = Instant::now();
+        let mut report = ReapReport::default();
+        {
+            let mut state = self.state();
+            let stale: Vec<u64> = state
+                .leased
+                .iter()
+                .filter(|(_, leased)| now.duration_since(leased.last_seen) >= lease_ttl)
+                .map(|(token, _)| *token)
+                .collect();
+            for token in stale {
+                let Some(Leased { mut job, .. }) = state.leased.remove(&token) else {
+                    continue;
+                };
+                if job.attempt >= max_deliveries {
+                    let reason = dead_letter_reason(job.attempt, max_deliveries);
+                    state.push_intake(IntakeItem::DeadLettered { job, reason });
+                    report.dead_lettered += 1;
+                } else {
+                    job.attempt += 1;
+                    state.push_job(job);
+                    report.redelivered += 1;
+                }
+            }
+        }
+        if report.redelivered > 0 {
+            self.jobs_ready.notify_waiters();
+        }
+        if report.dead_lettered > 0 {
+            self.intake_ready.notify_waiters();
+        }
+        Ok(report)
+    }
+
+    async fn next_intake(&self, consumer: &str, wait: Duration) -> Result<Option<IntakeDelivery>> {
+        check_consumer_name(consumer)?;
+        Ok(self
+            .wait_for(&self.intake_ready, wait, || self.try_intake())
+            .await)
+    }
+
+    async fn ack_intake(&self, delivery: &IntakeDelivery) -> Result<()> {
+        if let Some(token) = parse_token(&delivery.token) {
+            self.state().intake_taken.remove(&token);
+        }
+        Ok(())
+    }
+
+    async fn depth(&self) -> Result<QueueDepth> {
+        let state = self.state();
+        Ok(QueueDepth {
+            waiting: state.waiting.len() as u64,
+            leased: state.leased.len() as u64,
+            intake: (state.intake.len() + state.intake_taken.len()) as u64,
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+}

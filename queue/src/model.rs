@@ -1,0 +1,131 @@
+//! The values that travel through the queue.
+//!
+//! Payloads are opaque strings (JSON written by other crates): the queue moves them, it never
+//! reads them. The backend-specific `token` fields identify a stream entry (Redis) or a slot
+//! (memory); pass them back unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::REAPER_CONSUMER;
+use crate::{Error, Result};
+
+/// A job as the queue carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEnvelope {
+    /// The job's id, chosen by the coordinator. The queue does not deduplicate on it.
+    pub job_id: String,
+    /// The job itself, opaque to the queue.
+    pub payload: String,
+    /// Which delivery this is: 1 for the first, +1 each time a lease expires and the reaper
+    /// redelivers the job. A release does not count.
+    pub attempt: u32,
+}
+
+impl JobEnvelope {
+    /// A job on its first delivery.
+    pub fn new(job_id: impl Into<String>, payload: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            payload: payload.into(),
+            attempt: 1,
+        }
+    }
+}
+
+/// A job owned by one worker until it submits, releases, or stops heartbeating for longer than
+/// the lease TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The leased job.
+    pub job: JobEnvelope,
+    /// The worker (consumer) name that holds the lease.
+    pub worker: String,
+    /// Backend handle of this delivery (the Redis stream entry id). Each delivery of a job has a
+    /// new one, so a lease that was reaped can never touch the redelivered copy.
+    pub token: String,
+}
+
+/// What coordinators read from the intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntakeItem {
+    /// A worker submitted a result.
+    Submitted {
+        /// The job the result is for.
+        job_id: String,
+        /// The worker that submitted it.
+        worker: String,
+        /// The delivery the worker ran.
+        attempt: u32,
+        /// The result, opaque to the queue.
+        payload: String,
+    },
+    /// A job whose leases kept expiring until it reached the delivery limit. It will not be
+    /// delivered again.
+    DeadLettered {
+        /// The job as it was last delivered.
+        job: JobEnvelope,
+        /// Why it was given up, for operators.
+        reason: String,
+    },
+}
+
+impl IntakeItem {
+    /// The job this item is about.
+    pub fn job_id(&self) -> &str {
+        match self {
+            IntakeItem::Submitted { job_id, .. } => job_id,
+            IntakeItem::DeadLettered { job, .. } => &job.job_id,
+        }
+    }
+}
+
+/// An intake item handed to one coordinator. Until it is acknowledged with
+/// [`JobQueue::ack_intake`](crate::JobQueue::ack_intake), it is handed out again after the
+/// intake TTL (the coordinator may have crashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeDelivery {
+    /// The submitted result or dead letter.
+    pub item: IntakeItem,
+    /// Backend handle of the intake entry, for the acknowledgement.
+    pub token: String,
+}
+
+/// What one [`JobQueue::reap`](crate::JobQueue::reap) call did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReapReport {
+    /// Stale leases whose job went back to the queue with `attempt + 1`.
+    pub redelivered: u64,
+    /// Stale leases whose job had reached the delivery limit and went to the intake as a dead
+    /// letter.
+    pub dead_lettered: u64,
+}
+
+/// How much work is in the queue, for metrics and `/info`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// Jobs waiting for a worker.
+    pub waiting: u64,
+    /// Jobs leased to a worker (or, briefly, held by a reaper).
+    pub leased: u64,
+    /// Intake items (results and dead letters) not yet acknowledged by a coordinator.
+    pub intake: u64,
+}
+
+/// The reason given in a dead letter. Both backends use this exact text.
+pub(crate) fn dead_letter_reason(attempt: u32, max_deliveries: u32) -> String {
+    format!("no result after {attempt} deliveries (max {max_deliveries})")
+}
+
+/// Worker and coordinator names are consumer names: they must be non-empty and must not be the
+/// reaper's.
+pub(crate) fn check_consumer_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument("consumer name is empty".into()));
+    }
+    if name == REAPER_CONSUMER {
+        return Err(Error::InvalidArgument(format!(
+            "consumer name {REAPER_CONSUMER:?} is reserved for the reaper"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! Every Redis name the queue uses, in one place.
+//!
+//! With the default prefix `notary:`:
+//!
+//! | name | kind | holds |
+//! |---|---|---|
+//! | `notary:queue:jobs` | stream | one entry per job delivery: fields `job_id`, `payload`, `attempt` |
+//! | group `workers` on it | consumer group | one consumer per worker name; a lease is an entry in the group's pending list |
+//! | consumer `notary-reaper` | consumer | stale leases, briefly, while a reaper redelivers or dead-letters them |
+//! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason` (dead letter) |
+//! | group `coordinators` on it | consumer group | one consumer per coordinator name |
+//!
+//! Entries are deleted (XDEL) as soon as they are acknowledged, so both streams hold only live
+//! work. Other Notary keys (job records, worker registry) are named by `notary-protocol` under the
+//! same prefix; these two do not collide with them.
+//!
+//! On a Redis Cluster, give the prefix a hash tag (`{notary}:`) so both streams live in one slot:
+//! the submit and reap scripts touch both.
+
+/// The default prefix of every Notary key.
+pub const DEFAULT_PREFIX: &str = "notary:";
+
+/// Consumer group of the workers on the jobs stream.
+pub const WORKERS_GROUP: &str = "workers";
+
+/// Consumer group of the coordinators on the intake stream.
+pub const COORDINATORS_GROUP: &str = "coordinators";
+
+/// Consumer the reaper claims stale leases to. No worker or coordinator may take this name.
+pub const REAPER_CONSUMER: &str = "notary-reaper";
+
+/// Stream of job deliveries under `prefix`.
+pub fn jobs(prefix: &str) -> String {
+    format!("{prefix}queue:jobs")
+}
+
+/// Stream of results and dead letters under `prefix`.
+pub fn intake(prefix: &str) -> String {
+    format!("{prefix}queue:intake")
+}
+
+/// Field names of the stream entries. The Lua scripts spell the same names.
+pub mod field {
+    /// Job id (both streams).
+    pub const JOB_ID: &str = "job_id";
+    /// Job payload (jobs stream, dead letters) or result payload (submitted results).
+    pub const PAYLOAD: &str = "payload";
+    /// Delivery number, decimal (both streams).
+    pub const ATTEMPT: &str = "attempt";
+    /// Intake item kind: [`KIND_SUBMITTED`] or [`KIND_DEAD_LETTERED`].
+    pub const KIND: &str = "kind";
+    /// Submitting worker (submitted results).
+    pub const WORKER: &str = "worker";
+    /// Why the job was given up (dead letters).
+    pub const REASON: &str = "reason";
+    /// `kind` of a submitted result.
+    pub const KIND_SUBMITTED: &str = "submitted";
+    /// `kind` of a dead letter.
+    pub const KIND_DEAD_LETTERED: &str = "dead_lettered";
+}

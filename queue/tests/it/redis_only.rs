@@ -1,0 +1,258 @@
+//! Redis-only behaviour: crashes, restarts, lost data, key prefixes, and the test server itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_queue::test_utils::{RedisServer, RedisServerOptions};
+use notary_queue::{Error, JobQueue, RedisQueue, Result};
+use tokio::time::Instant;
+
+use crate::support::*;
+
+/// How fast a call must fail while Redis is down.
+const FAIL_FAST: Duration = Duration::from_secs(3);
+
+/// Runs `call` and asserts it fails as "unavailable" within [`FAIL_FAST`].
+async fn assert_fails_fast<T: std::fmt::Debug>(
+    what: &str,
+    call: impl std::future::Future<Output = Result<T>>,
+) {
+    let start = Instant::now();
+    let result = call.await;
+    let elapsed = start.elapsed();
+    match result {
+        Err(e) => assert!(e.is_unavailable(), "{what}: unexpected error kind: {e}"),
+        Ok(v) => panic!("{what}: succeeded with Redis down: {v:?}"),
+    }
+    eprintln!("{what}: failed in {elapsed:?}");
+    assert!(elapsed < FAIL_FAST, "{what}: took {elapsed:?} to fail");
+}
+
+/// Polls `ping` until Redis answers again (the connection manager reconnects by itself).
+async fn wait_until_up(q: &Arc<dyn JobQueue>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match q.ping().await {
+            Ok(()) => return,
+            Err(e) if Instant::now() < deadline => {
+                assert!(e.is_unavailable(), "{e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("Redis did not come back: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_restart_with_aof_keeps_jobs_and_fails_fast_meanwhile() {
+    let mut server = RedisServer::start_with(RedisServerOptions::durable());
+    let q = redis_queue(&server).await;
+    for n in 0..3 {
+        q.enqueue(job(n)).await.unwrap();
+    }
+    let held = lease_now(&q, "w1").await;
+    assert_eq!(held.job, job(0));
+
+    server.kill();
+    assert_fails_fast("ping", q.ping()).await;
+    assert_fails_fast("enqueue", q.enqueue(job(9))).await;
+    assert_fails_fast("lease", q.lease("w2", Duration::from_secs(1))).await;
+    assert_fails_fast("heartbeat", q.heartbeat(&held)).await;
+    assert_fails_fast("submit", q.submit(&held, "r".into())).await;
+    assert_fails_fast("release", q.release(&held)).await;
+    assert_fails_fast("reap", q.reap(LEASE_TTL, MAX_DELIVERIES)).await;
+    assert_fails_fast("next_intake", q.next_intake("c1", Duration::from_secs(1))).await;
+    assert_fails_fast("depth", q.depth()).await;
+    // Still failing fast on a second round (no call waits on a reconnect loop).
+    assert_fails_fast("ping again", q.ping()).await;
+    assert_fails_fast("lease again", q.lease("w2", Duration::from_secs(1))).await;
+
+    server.restart();
+    wait_until_up(&q).await;
+
+    // Everything acknowledged before the crash is back: two waiting jobs, one lease.
+    assert_eq!(
+        q.depth().await.unwrap(),
+        notary_queue::QueueDepth {
+            waiting: 2,
+            leased: 1,
+            intake: 0
+        }
+    );
+    assert_eq!(lease_now(&q, "w2").await.job, job(1));
+    assert_eq!(lease_now(&q, "w2").await.job, job(2));
+    assert!(
+        q.heartbeat(&held).await.unwrap(),
+        "the lease survived the restart"
+    );
+    q.submit(&held, "r".into()).await.unwrap();
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].job_id(), "job-0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_recreated_after_restart_without_persistence() {
+    let mut server = RedisServer::start();
+    let q = redis_queue(&server).await;
+    q.enqueue(job(1)).await.unwrap();
+    let lost = lease_now(&q, "w1").await;
+
+    server.kill();
+    server.restart();
+    wait_until_up(&q).await;
+
+    // Every kind of call meets NOGROUP first and recovers by itself.
+    assert!(
+        q.lease("w1", SHORT).await.unwrap().is_none(),
+        "the data is gone"
+    );
+    assert!(!q.heartbeat(&lost).await.unwrap());
+    assert!(!q.release(&lost).await.unwrap());
+
+    server.kill();
+    server.restart();
+    wait_until_up(&q).await;
+    // This time the stream comes back through XADD (no group yet), then the lease recovers.
+    q.enqueue(job(2)).await.unwrap();
+    let lease = lease_now(&q, "w1").await;
+    assert_eq!(lease.job, job(2));
+    q.submit(&lease, "r".into()).await.unwrap();
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 1);
+
+    server.kill();
+    server.restart();
+    wait_until_up(&q).await;
+    assert_eq!(
+        q.depth().await.unwrap(),
+        notary_queue::QueueDepth::default()
+    );
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        Default::default()
+    );
+    assert!(q.next_intake("c1", SHORT).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lazy_queue_starts_without_redis_and_reports_unavailable() {
+    let mut server = RedisServer::start();
+    server.kill();
+    let q: Arc<dyn JobQueue> =
+        Arc::new(RedisQueue::new_lazy(redis_config(&server)).expect("valid URL"));
+    assert_fails_fast("ping", q.ping()).await;
+    assert_fails_fast("lease", q.lease("w1", Duration::from_millis(500))).await;
+
+    server.restart();
+    wait_until_up(&q).await;
+    q.enqueue(job(1)).await.unwrap();
+    assert_eq!(lease_now(&q, "w1").await.job, job(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_fails_fast_when_redis_is_down() {
+    let mut server = RedisServer::start();
+    server.kill();
+    let start = Instant::now();
+    let result = RedisQueue::connect(redis_config(&server)).await;
+    assert!(
+        matches!(&result, Err(e) if e.is_unavailable()),
+        "{result:?}"
+    );
+    assert!(start.elapsed() < FAIL_FAST, "took {:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_prefixes_isolate_queues() {
+    let server = RedisServer::start();
+    let mut config = redis_config(&server);
+    config.key_prefix = "{tenant-a}:".into();
+    let a: Arc<dyn JobQueue> = Arc::new(RedisQueue::connect(config).await.unwrap());
+    let b = redis_queue(&server).await;
+    a.enqueue(job(1)).await.unwrap();
+    assert!(b.lease("w1", SHORT).await.unwrap().is_none());
+    assert_eq!(lease_now(&a, "w1").await.job, job(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_entries_are_reported_not_lost() {
+    let server = RedisServer::start();
+    let q = redis_queue(&server).await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let jobs = notary_queue::keys::jobs(notary_queue::keys::DEFAULT_PREFIX);
+    let _: String = redis::cmd("XADD")
+        .arg(&jobs)
+        .arg("*")
+        .arg("job_id")
+        .arg("job-x")
+        .arg("attempt")
+        .arg("not a number")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        q.lease("w1", SHORT).await,
+        Err(Error::Malformed { .. })
+    ));
+    // The entry stays pending; the reaper dead-letters it at the limit so it surfaces.
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(q.reap(LEASE_TTL, 1).await.unwrap().dead_lettered, 1);
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].job_id(), "job-x");
+}
+
+#[test]
+fn test_server_restarts_on_the_same_port() {
+    let mut server = RedisServer::start_with(RedisServerOptions {
+        appendonly: true,
+        appendfsync_always: false,
+    });
+    let port = server.port();
+    assert_eq!(server.url(), format!("redis://127.0.0.1:{port}/"));
+    assert!(server.is_running());
+    server.stop();
+    assert!(!server.is_running());
+    server.restart();
+    assert!(server.is_running());
+    assert_eq!(server.port(), port);
+    assert!(server.dir().join("redis.log").exists());
+    server.kill();
+    assert!(!server.is_running());
+}
+
+/// A hung Redis (connection open, no answers) is the hard case: nothing fails on its own, so
+/// only the queue's own timeouts keep callers from hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_redis_times_out_instead_of_hanging() {
+    let server = RedisServer::start();
+    let mut config = redis_config(&server);
+    config.command_timeout = Duration::from_millis(800);
+    let q: Arc<dyn JobQueue> = Arc::new(RedisQueue::connect(config).await.unwrap());
+    q.enqueue(job(1)).await.unwrap();
+    // Warm a blocking connection so the lease below meets the hung server on an open socket.
+    let lease = lease_now(&q, "w1").await;
+
+    let pid = server.pid().expect("running").to_string();
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    // (If an assertion fails, dropping the server SIGKILLs the stopped process.)
+    assert_fails_fast("ping", q.ping()).await;
+    assert_fails_fast("heartbeat", q.heartbeat(&lease)).await;
+    assert_fails_fast("lease", q.lease("w2", Duration::from_millis(300))).await;
+    signal("-CONT");
+
+    wait_until_up(&q).await;
+    assert!(q.heartbeat(&lease).await.unwrap());
+    q.submit(&lease, "r".into()).await.unwrap();
+    assert_eq!(drain_intake(&q, "c1").await.len(), 1);
+}
