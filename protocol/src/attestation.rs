@@ -183,6 +183,50 @@ impl Attestation {
     pub fn type_string() -> String {
         sol::Attestation::eip712_encode_type().into_owned()
     }
+
+    /// The full `eth_signTypedData_v4` document (types, primary type, domain, message), so a
+    /// client can check the signature with any EIP-712 library (e.g. ethers'
+    /// `verifyTypedData(domain, types, message, signature)`).
+    pub fn typed_data(&self, domain: &AttestationDomain) -> serde_json::Value {
+        let word = |d: &Digest32| format!("0x{}", d.to_hex());
+        serde_json::json!({
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Attestation": [
+                    {"name": "jobId", "type": "bytes32"},
+                    {"name": "codeHash", "type": "bytes32"},
+                    {"name": "inputHash", "type": "bytes32"},
+                    {"name": "outputHash", "type": "bytes32"},
+                    {"name": "expectedHash", "type": "bytes32"},
+                    {"name": "fuelUsed", "type": "uint64"},
+                    {"name": "result", "type": "uint8"},
+                    {"name": "runtimeId", "type": "bytes32"},
+                ],
+            },
+            "primaryType": "Attestation",
+            "domain": {
+                "name": "Notary",
+                "version": "1",
+                "chainId": domain.chain_id,
+                "verifyingContract": domain.verifying_contract.to_checksum(None),
+            },
+            "message": {
+                "jobId": format!("{}", self.job_id_word()),
+                "codeHash": word(&self.code_hash),
+                "inputHash": word(&self.input_hash),
+                "outputHash": word(&self.output_hash),
+                "expectedHash": word(&self.expected_hash),
+                "fuelUsed": self.fuel_used.to_string(),
+                "result": self.result.code(),
+                "runtimeId": word(&self.runtime_id),
+            },
+        })
+    }
 }
 
 /// An attestation with its signature and the address that claims to have signed it.

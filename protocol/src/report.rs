@@ -19,6 +19,18 @@ pub struct RuntimeInfo {
     pub js_runtime_hash: Digest32,
 }
 
+impl RuntimeInfo {
+    /// The attestation's `runtimeId`: `sha256(wasmtime version bytes || config_hash ||
+    /// js_runtime_hash)`. Coordinators recompute it to check a report is consistent.
+    pub fn id(&self) -> Digest32 {
+        let mut buf = Vec::with_capacity(self.wasmtime.len() + 64);
+        buf.extend_from_slice(self.wasmtime.as_bytes());
+        buf.extend_from_slice(self.config_hash.as_bytes());
+        buf.extend_from_slice(self.js_runtime_hash.as_bytes());
+        crate::digest::sha256(&buf)
+    }
+}
+
 /// A worker's report on one job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

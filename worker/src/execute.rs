@@ -1,0 +1,244 @@
+//! Running one leased job: decode it, run it in the sandbox, judge the output, sign.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use notary_protocol::{
+    sha256, Attestation, Digest32, JobSpec, ProgramSpec, RuntimeInfo, Verdict, WorkerKey,
+    WorkerReport,
+};
+
+use crate::sandbox::{GuestStatus, Program, RunOutcome, RunRequest, Sandbox, TrapKind};
+
+/// Bytes of stdout echoed back in a report for the client to read.
+pub const OUTPUT_PREVIEW_BYTES: usize = 4096;
+/// Bytes of stderr quoted in an error message.
+const STDERR_TAIL_BYTES: usize = 1024;
+
+/// Runs jobs and signs their attestations; one per worker process, shared by its slots.
+pub struct JobExecutor {
+    sandbox: Arc<Sandbox>,
+    key: WorkerKey,
+    runtime: RuntimeInfo,
+}
+
+impl JobExecutor {
+    /// An executor signing with `key`.
+    pub fn new(sandbox: Arc<Sandbox>, key: WorkerKey) -> Self {
+        let id = sandbox.runtime_id();
+        let runtime = RuntimeInfo {
+            wasmtime: id.wasmtime_version.to_string(),
+            config_hash: Digest32(id.config_hash),
+            js_runtime_hash: Digest32(id.js_runtime_hash),
+        };
+        JobExecutor {
+            sandbox,
+            key,
+            runtime,
+        }
+    }
+
+    /// The runtime this executor attests to.
+    pub fn runtime(&self) -> &RuntimeInfo {
+        &self.runtime
+    }
+
+    /// The worker's address.
+    pub fn address(&self) -> notary_protocol::Address {
+        self.key.address()
+    }
+
+    /// Runs the job in `payload` (delivery `attempt`) and returns the signed report, or `None`
+    /// when the payload is not a job at all (nothing can be attested about it).
+    pub async fn execute(&self, payload: &str, attempt: u32) -> Option<WorkerReport> {
+        let spec: JobSpec = match serde_json::from_str(payload) {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::error!(error = %e, "leased payload is not a job; dropping it");
+                return None;
+            }
+        };
+        let job_id = spec.job_id;
+        let span = tracing::info_span!("job", job_id = %job_id, attempt);
+        let _enter = span.enter();
+        let (program, module_hash) = match &spec.program {
+            ProgramSpec::Javascript { source } => (
+                Program::JavaScript {
+                    source: source.clone(),
+                },
+                Digest32(self.sandbox.runtime_id().js_runtime_hash),
+            ),
+            ProgramSpec::Wasm { module } => {
+                match base64::engine::general_purpose::STANDARD.decode(module) {
+                    Ok(bytes) => {
+                        let hash = sha256(&bytes);
+                        (
+                            Program::Wasm {
+                                module: Arc::from(bytes),
+                            },
+                            hash,
+                        )
+                    }
+                    Err(e) => {
+                        return self.failure(
+                            &spec,
+                            attempt,
+                            format!("job carries an undecodable module: {e}"),
+                        );
+                    }
+                }
+            }
+        };
+        let request = RunRequest {
+            program,
+            input: spec.input_bytes().to_vec(),
+            fuel: spec.fuel,
+            timeout: Duration::from_millis(spec.timeout_ms),
+            seed: spec.seed(),
+        };
+        match self.sandbox.run(request).await {
+            Ok(outcome) => Some(self.judge(&spec, attempt, outcome, module_hash)),
+            Err(e) => {
+                tracing::error!(error = %e, "sandbox failure");
+                self.failure(&spec, attempt, format!("sandbox failure: {e}"))
+            }
+        }
+    }
+
+    fn judge(
+        &self,
+        spec: &JobSpec,
+        attempt: u32,
+        outcome: RunOutcome,
+        module_hash: Digest32,
+    ) -> WorkerReport {
+        let stdout_hash = sha256(&outcome.stdout);
+        let stderr_tail = tail(&outcome.stderr, STDERR_TAIL_BYTES);
+        let with_stderr = |msg: String| {
+            if stderr_tail.is_empty() {
+                msg
+            } else {
+                format!("{msg}; stderr: {stderr_tail}")
+            }
+        };
+        let (verdict, output_hash, exit_code, error_message) = match &outcome.status {
+            GuestStatus::Exited(0) => {
+                let verdict = if stdout_hash == spec.expected_hash {
+                    Verdict::Valid
+                } else {
+                    Verdict::Invalid
+                };
+                (verdict, stdout_hash, Some(0), None)
+            }
+            GuestStatus::Exited(code) => (
+                Verdict::Error,
+                stdout_hash,
+                Some(*code),
+                Some(with_stderr(format!("program exited with code {code}"))),
+            ),
+            GuestStatus::Trapped { kind, message } => {
+                let what = match kind {
+                    TrapKind::OutOfFuel => format!(
+                        "out of fuel: the run used its whole budget of {} units",
+                        spec.fuel
+                    ),
+                    TrapKind::StackOverflow => {
+                        "stack overflow: the wasm stack limit was reached".to_string()
+                    }
+                    TrapKind::MemoryLimit => format!("memory limit exceeded: {message}"),
+                    _ => format!("trap: {message}"),
+                };
+                (
+                    Verdict::Error,
+                    Digest32::ZERO,
+                    None,
+                    Some(with_stderr(what)),
+                )
+            }
+            GuestStatus::OutputLimitExceeded { stream } => (
+                Verdict::Error,
+                Digest32::ZERO,
+                None,
+                Some(format!("{stream} exceeded the output limit")),
+            ),
+            GuestStatus::TimedOut => (
+                Verdict::Timeout,
+                Digest32::ZERO,
+                None,
+                Some(format!(
+                    "wall-clock limit of {} ms reached",
+                    spec.timeout_ms
+                )),
+            ),
+        };
+        let fields = Attestation {
+            job_id: spec.job_id,
+            code_hash: spec.code_hash,
+            input_hash: spec.input_hash,
+            output_hash,
+            expected_hash: spec.expected_hash,
+            fuel_used: outcome.fuel_used,
+            result: verdict,
+            runtime_id: self.runtime.id(),
+        };
+        let preview_len = outcome.stdout.len().min(OUTPUT_PREVIEW_BYTES);
+        tracing::info!(
+            result = verdict.as_str(),
+            fuel = outcome.fuel_used,
+            elapsed_ms = outcome.elapsed.as_secs_f64() * 1e3,
+            "job ran"
+        );
+        WorkerReport {
+            job_id: spec.job_id,
+            attempt,
+            attestation: self.sign(fields, spec),
+            runtime: self.runtime.clone(),
+            error_message,
+            exit_code,
+            output_preview: String::from_utf8_lossy(&outcome.stdout[..preview_len]).into_owned(),
+            output_truncated: preview_len < outcome.stdout.len(),
+            execution_ms: outcome.elapsed.as_secs_f64() * 1e3,
+            module_hash,
+        }
+    }
+
+    fn failure(&self, spec: &JobSpec, attempt: u32, message: String) -> Option<WorkerReport> {
+        let fields = Attestation {
+            job_id: spec.job_id,
+            code_hash: spec.code_hash,
+            input_hash: spec.input_hash,
+            output_hash: Digest32::ZERO,
+            expected_hash: spec.expected_hash,
+            fuel_used: 0,
+            result: Verdict::Failed,
+            runtime_id: self.runtime.id(),
+        };
+        Some(WorkerReport {
+            job_id: spec.job_id,
+            attempt,
+            attestation: self.sign(fields, spec),
+            runtime: self.runtime.clone(),
+            error_message: Some(message),
+            exit_code: None,
+            output_preview: String::new(),
+            output_truncated: false,
+            execution_ms: 0.0,
+            module_hash: Digest32::ZERO,
+        })
+    }
+
+    fn sign(&self, fields: Attestation, spec: &JobSpec) -> notary_protocol::SignedAttestation {
+        // Signing a 32-byte prehash with a valid key cannot fail (k256 only errors on a zero
+        // or out-of-range nonce, which RFC 6979 never produces).
+        self.key
+            .sign(fields, &spec.domain)
+            .expect("signing a prehash cannot fail")
+    }
+}
+
+/// The last `max` bytes of `bytes` as lossy UTF-8, trimmed.
+fn tail(bytes: &[u8], max: usize) -> String {
+    let start = bytes.len().saturating_sub(max);
+    String::from_utf8_lossy(&bytes[start..]).trim().to_string()
+}

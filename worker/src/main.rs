@@ -1,0 +1,227 @@
+//! `notary-worker`: runs jobs from a Notary Redis, or makes a worker key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use notary_protocol::WorkerKey;
+use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+use notary_worker::sandbox::Sandbox;
+use notary_worker::{JobExecutor, PoolConfig, SandboxSettings, WorkerPool};
+use serde::Deserialize;
+
+/// A Notary worker: leases verification jobs from Redis, runs them in a deterministic wasm
+/// sandbox and signs attestations of the results.
+#[derive(Parser, Debug)]
+#[command(name = "notary-worker", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunSettings,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Writes a new secp256k1 worker key (hex, mode 0600) and prints its address.
+    Keygen {
+        /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Options of a running worker. Flags and env win over the `--config` TOML file.
+#[derive(clap::Args, Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RunSettings {
+    /// TOML file with these settings (kebab-case keys; sandbox options in a `[sandbox]` table).
+    #[arg(long, env = "NOTARY_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Redis URL of the fleet.
+    #[arg(long = "redis", env = "NOTARY_REDIS_URL", value_name = "URL")]
+    redis: Option<String>,
+    /// Key prefix in Redis (default `notary:`).
+    #[arg(long, env = "NOTARY_REDIS_PREFIX")]
+    redis_prefix: Option<String>,
+    /// File holding this worker's secret key (hex); see `notary-worker keygen`.
+    #[arg(long, env = "NOTARY_WORKER_KEY_FILE", value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Jobs run at once (default: one per core).
+    #[arg(long, env = "NOTARY_CONCURRENCY")]
+    concurrency: Option<usize>,
+    /// Lease renewal interval in ms (default 5000; keep it under a third of the coordinators'
+    /// lease TTL).
+    #[arg(long, env = "NOTARY_HEARTBEAT_MS")]
+    heartbeat_ms: Option<u64>,
+    /// Consumer name prefix (default: host-pid-random).
+    #[arg(long, env = "NOTARY_WORKER_NAME")]
+    name: Option<String>,
+    #[command(flatten)]
+    #[serde(default)]
+    sandbox: SandboxSettings,
+}
+
+impl RunSettings {
+    fn or(self, file: RunSettings) -> RunSettings {
+        RunSettings {
+            config: self.config,
+            redis: self.redis.or(file.redis),
+            redis_prefix: self.redis_prefix.or(file.redis_prefix),
+            key_file: self.key_file.or(file.key_file),
+            concurrency: self.concurrency.or(file.concurrency),
+            heartbeat_ms: self.heartbeat_ms.or(file.heartbeat_ms),
+            name: self.name.or(file.name),
+            sandbox: self.sandbox.or(file.sandbox),
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Some(Command::Keygen { out, force }) => keygen(&out, force),
+        None => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run(cli.run))
+        }
+    }
+}
+
+fn keygen(out: &Path, force: bool) -> anyhow::Result<()> {
+    if out.exists() && !force {
+        bail!("{} exists; pass --force to overwrite it", out.display());
+    }
+    let key = WorkerKey::generate();
+    write_secret(out, &key.to_hex())?;
+    println!("{}", key.address());
+    eprintln!(
+        "wrote a new worker key to {}; allow it on the coordinator with --allow-worker {}",
+        out.display(),
+        key.address()
+    );
+    Ok(())
+}
+
+fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+fn load_key(settings: &RunSettings) -> anyhow::Result<WorkerKey> {
+    if let Ok(hex) = std::env::var("NOTARY_WORKER_KEY") {
+        return WorkerKey::from_hex(&hex).context("NOTARY_WORKER_KEY");
+    }
+    let path = settings
+        .key_file
+        .as_ref()
+        .context("no worker key: pass --key-file FILE (make one with `notary-worker keygen --out FILE`) or set NOTARY_WORKER_KEY")?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    WorkerKey::from_hex(&text).with_context(|| format!("key file {}", path.display()))
+}
+
+async fn run(cli: RunSettings) -> anyhow::Result<()> {
+    let settings = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let file: RunSettings =
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            cli.or(file)
+        }
+        None => cli,
+    };
+    let key = load_key(&settings)?;
+    let url = settings
+        .redis
+        .clone()
+        .context("no Redis: pass --redis URL or set NOTARY_REDIS_URL")?;
+    let concurrency = settings.concurrency.unwrap_or_else(num_cpus::get).max(1);
+
+    let mut queue_config = RedisQueueConfig::new(url.clone());
+    if let Some(prefix) = &settings.redis_prefix {
+        queue_config.key_prefix = prefix.clone();
+    }
+    let queue: Arc<dyn JobQueue> = Arc::new(RedisQueue::new_lazy(queue_config)?);
+    // Wait for Redis with clear logs rather than exiting: workers often start before it.
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match queue.ping().await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(redis = %url, error = %e, "Redis not reachable yet; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown_signal() => return Ok(()),
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+
+    let started = std::time::Instant::now();
+    let sandbox = tokio::task::spawn_blocking({
+        let config = settings.sandbox.sandbox_config(concurrency);
+        move || Sandbox::new(config)
+    })
+    .await??;
+    let sandbox = Arc::new(sandbox);
+    let executor = Arc::new(JobExecutor::new(sandbox, key));
+    tracing::info!(
+        worker = %executor.address(),
+        runtime_id = %executor.runtime().id(),
+        wasmtime = %executor.runtime().wasmtime,
+        ready_ms = started.elapsed().as_millis() as u64,
+        "sandbox ready"
+    );
+    let mut pool_config = PoolConfig {
+        concurrency,
+        ..PoolConfig::default()
+    };
+    if let Some(name) = settings.name {
+        pool_config.name = name;
+    }
+    if let Some(ms) = settings.heartbeat_ms {
+        pool_config.heartbeat_interval = Duration::from_millis(ms.max(10));
+    }
+    let pool = WorkerPool::start(queue, executor, pool_config)?;
+    shutdown_signal().await;
+    tracing::info!("stop requested: finishing running jobs");
+    pool.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

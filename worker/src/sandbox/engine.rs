@@ -1,0 +1,198 @@
+//! The wasmtime engine of the determinism profile, and the runtime id that names it.
+//!
+//! This is the only place in the project that touches `wasmtime::Config`. Every setting that
+//! can change a guest's output or fuel is also written, in a fixed order, into
+//! [`profile_text`]; its sha256 is the `config_hash` of the [`RuntimeId`] that goes into every
+//! attestation. Change a setting here and the runtime id changes with it.
+
+use std::hash::Hasher;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use sha2::{Digest, Sha256};
+use wasmparser::WasmFeatures;
+use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy};
+
+use super::clocks::{CLOCK_STEP_NANOS, MONOTONIC_CLOCK_START_NANOS, WALL_CLOCK_START_NANOS};
+use super::config::{
+    SandboxConfig, EPOCH_TICK, GUEST_ARGV0, HOST_STACK_HEADROOM_BYTES, MAX_CORE_INSTANCE_BYTES,
+    MAX_RANDOM_GET_BYTES, TABLE_ELEMENTS_CAP,
+};
+use super::error::SandboxError;
+use super::guest::RANDOM_DERIVATION_PREFIX;
+use super::validate::{MAX_MEMORIES, MAX_TABLES, PROFILE_FEATURES};
+
+/// The exact wasmtime version the fleet runs (fuel costs differ between versions).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Identity of the execution environment, carried in every attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuntimeId {
+    /// wasmtime version, e.g. `"48.0.8"`.
+    pub wasmtime_version: &'static str,
+    /// sha256 of [`profile_text`]: every engine and sandbox setting that can change output
+    /// or fuel.
+    pub config_hash: [u8; 32],
+    /// sha256 of the JavaScript runtime module.
+    pub js_runtime_hash: [u8; 32],
+    /// `sha256(wasmtime_version bytes || config_hash || js_runtime_hash)`.
+    pub id: [u8; 32],
+}
+
+impl RuntimeId {
+    /// Computes the id for a sandbox configuration.
+    pub fn new(config: &SandboxConfig) -> Self {
+        let config_hash: [u8; 32] = Sha256::digest(profile_text(config).as_bytes()).into();
+        let js_runtime_hash: [u8; 32] = Sha256::digest(&config.js_runtime_wasm).into();
+        let mut h = Sha256::new();
+        h.update(WASMTIME_VERSION.as_bytes());
+        h.update(config_hash);
+        h.update(js_runtime_hash);
+        Self {
+            wasmtime_version: WASMTIME_VERSION,
+            config_hash,
+            js_runtime_hash,
+            id: h.finalize().into(),
+        }
+    }
+}
+
+/// The canonical text of the determinism profile: one `key=value` per line, fixed order.
+///
+/// Listed: everything that can change a guest's stdout, exit status or fuel. Not listed:
+/// settings that only change speed or capacity (pool size, cache directory, cranelift
+/// optimisation level: fuel is counted on wasm operators, before optimisation) and the
+/// per-job budget and timeout, which belong to the job.
+pub fn profile_text(config: &SandboxConfig) -> String {
+    let mut features: Vec<&str> = PROFILE_FEATURES
+        .iter_names()
+        .map(|(name, _)| name)
+        .collect();
+    features.sort_unstable();
+    let lines = [
+        "notary-sandbox-profile=1".to_string(),
+        format!("wasmtime={WASMTIME_VERSION}"),
+        "compiler=cranelift".to_string(),
+        "consume_fuel=true".to_string(),
+        "fuel_costs=wasmtime-default".to_string(),
+        "nan_canonicalization=true".to_string(),
+        "relaxed_simd_deterministic=true".to_string(),
+        format!("wasm_features={}", features.join(",")),
+        format!("max_wasm_stack={}", config.max_wasm_stack_bytes),
+        format!("memory_limit_bytes={}", config.memory_limit_bytes),
+        "memory_grow_past_limit=trap".to_string(),
+        format!("max_memories={MAX_MEMORIES}"),
+        format!("max_tables={MAX_TABLES}"),
+        format!("table_elements_cap={TABLE_ELEMENTS_CAP}"),
+        format!("max_core_instance_bytes={MAX_CORE_INSTANCE_BYTES}"),
+        format!("stdout_limit_bytes={}", config.stdout_limit_bytes),
+        format!("stderr_limit_bytes={}", config.stderr_limit_bytes),
+        "output_past_limit=trap".to_string(),
+        "wasi=preview1".to_string(),
+        format!("argv={GUEST_ARGV0}"),
+        "env=".to_string(),
+        "preopens=".to_string(),
+        "network=none".to_string(),
+        format!("wall_clock_start_ns={WALL_CLOCK_START_NANOS}"),
+        format!("monotonic_clock_start_ns={MONOTONIC_CLOCK_START_NANOS}"),
+        format!("clock_step_per_read_ns={CLOCK_STEP_NANOS}"),
+        format!(
+            "random=chacha20(sha256(\"{RANDOM_DERIVATION_PREFIX}\"||label||0x00||seed)); \
+             labels secure_random,insecure_random; insecure_random_seed=u128le(first 16 bytes)"
+        ),
+        format!("max_random_get_bytes={MAX_RANDOM_GET_BYTES}"),
+        "js_stdin=u32le(len(source))||source||input".to_string(),
+    ];
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Builds the engine of the determinism profile.
+pub fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
+    let slots = config.max_concurrent_instances.max(1);
+
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
+        .total_component_instances(0)
+        .max_memories_per_module(MAX_MEMORIES as u32)
+        .max_tables_per_module(MAX_TABLES as u32)
+        .max_memory_size(config.memory_limit_bytes)
+        .table_elements(TABLE_ELEMENTS_CAP)
+        .max_core_instance_size(MAX_CORE_INSTANCE_BYTES);
+
+    let mut c = wasmtime::Config::new();
+    c.strategy(Strategy::Cranelift)
+        .cranelift_opt_level(OptLevel::Speed)
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(config.max_wasm_stack_bytes)
+        .async_stack_size(config.max_wasm_stack_bytes + HOST_STACK_HEADROOM_BYTES)
+        // Trap messages must not depend on symbol names or frame details.
+        .wasm_backtrace_max_frames(None)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Exactly the profile's features: everything else explicitly off, whatever wasmtime's
+    // defaults or compiled-in cargo features would enable.
+    c.wasm_features(WasmFeatures::all().difference(PROFILE_FEATURES), false);
+    c.wasm_features(PROFILE_FEATURES, true);
+
+    Engine::new(&c).map_err(|e| SandboxError::Engine(format!("{e:#}")))
+}
+
+/// A stable hex digest of the engine's precompiled-code compatibility: the disk cache keeps
+/// artifacts in a directory of this name, so a changed engine never even looks at old ones.
+pub fn engine_compat_hash(engine: &Engine) -> String {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = ShaHasher(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    hex::encode(hasher.0.finalize())
+}
+
+/// A thread that advances the engine epoch every [`EPOCH_TICK`], so a running guest reaches
+/// an epoch check (and yields to the executor) at least that often. Stopped on drop.
+pub struct EpochTicker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    /// Starts the ticker for `engine`.
+    pub fn start(engine: Engine) -> Result<Self, SandboxError> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sandbox-epoch".to_string())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EPOCH_TICK) {
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| SandboxError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread at once with `Disconnected`.
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Sandbox integration tests: real wasmtime, guests written inline in WAT (and JavaScript when
+//! the QuickJS runtime has been built).
+//!
+//! Lines starting with `MEASURE` (run with `--nocapture`) report timings.
+
+mod cache;
+mod js;
+mod limits;
+mod profile;
+mod run;
+mod support;
+mod validator;
