@@ -1,0 +1,178 @@
+//! `POST /verify` and `GET /verify/:id` (source document 002).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use notary_queue::JobEnvelope;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{job_view, AppState};
+use crate::config::MAX_BODY_BYTES;
+use crate::error::ApiError;
+use crate::record::{JobOutcome, JobStatus};
+use crate::request::{parse_verify_request, JobDefaults};
+
+/// `POST /verify`: validate, store, queue, then wait briefly for the result.
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            params: json!({"limit": MAX_BODY_BYTES}),
+        },
+        _ => ApiError::BadRequest {
+            message: format!("could not read the request body: {e}"),
+            params: json!({}),
+        },
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            params: json!({"limit": MAX_BODY_BYTES, "size": body.len()}),
+        });
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::field(
+            "Content-Type",
+            "Content-Type must be application/json",
+        ));
+    }
+    if state.draining.load(Ordering::Relaxed) {
+        return Err(ApiError::Unavailable(
+            "the coordinator is shutting down; retry on another replica".into(),
+        ));
+    }
+
+    let defaults = JobDefaults {
+        fuel: state.fuel,
+        domain: state.domain,
+        limits: &state.limits,
+    };
+    let record = parse_verify_request(&body, &defaults)?;
+    let id = record.id();
+    let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
+    state.store.insert(&record).await?;
+    if let Err(e) = state
+        .queue
+        .enqueue(JobEnvelope::new(id.to_string(), payload))
+        .await
+    {
+        // Nothing was queued: close the record so a later GET does not show it running forever.
+        tracing::error!(job_id = %id, error = %e, "enqueue failed");
+        let outcome = JobOutcome::infrastructure_failure(
+            &record,
+            "Service Unavailable",
+            "the job queue is unavailable; nothing ran",
+            0,
+        );
+        let _ = state.store.finalize(id, &outcome).await;
+        return Err(ApiError::Unavailable(
+            "the job queue is unavailable; retry later".into(),
+        ));
+    }
+    tracing::info!(job_id = %id, language = record.language.as_str(), "job queued");
+
+    let wait = if prefers_async(&headers) {
+        Duration::ZERO
+    } else {
+        state.sync_wait
+    };
+    let current = if wait.is_zero() {
+        Some(record)
+    } else {
+        state.store.wait_final(id, wait).await?
+    };
+    let Some(record) = current else {
+        return Err(ApiError::NotFound(format!(
+            "job {id} vanished (retention too short?)"
+        )));
+    };
+    match record.status() {
+        JobStatus::Completed => Ok((StatusCode::OK, Json(job_view(&record))).into_response()),
+        JobStatus::Error => {
+            let outcome = record
+                .outcome
+                .as_ref()
+                .expect("error status has an outcome");
+            let code = outcome.error_code.as_deref().unwrap_or("VM Spawn Failed");
+            Err(ApiError::Internal {
+                code: static_code(code),
+                message: outcome.error_message.clone().unwrap_or_default(),
+                body: Some(job_view(&record)),
+            })
+        }
+        JobStatus::Running | JobStatus::PendingPayment => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "jobId": id,
+                "status": "running",
+                "message": "Verification started",
+                "checkStatusAt": format!("/verify/{id}"),
+            })),
+        )
+            .into_response()),
+    }
+}
+
+/// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`), 402
+/// while a payment is pending.
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadRequest {
+        message: format!("{id:?} is not a job id (UUID)"),
+        params: json!({"field": "id"}),
+    })?;
+    let record = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    let code = match record.status() {
+        JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,
+        JobStatus::Running => StatusCode::ACCEPTED,
+        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
+    };
+    Ok((code, Json(job_view(&record))).into_response())
+}
+
+/// `Prefer: respond-async` (RFC 7240) asks for an immediate 202.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+        })
+}
+
+/// The error-table codes an outcome can carry.
+fn static_code(code: &str) -> &'static str {
+    match code {
+        "Registry Write Failed" => "Registry Write Failed",
+        "Service Unavailable" => "Service Unavailable",
+        _ => "VM Spawn Failed",
+    }
+}

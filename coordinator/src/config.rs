@@ -1,0 +1,182 @@
+//! Coordinator configuration: flags, environment variables (`NOTARY_*`) and a TOML file.
+//!
+//! Precedence: a flag or its environment variable, then the `--config` file, then the default.
+//! The file uses the flags' names in kebab-case (`listen = "0.0.0.0:8402"`), sandbox options in
+//! a `[sandbox]` table; unknown keys are an error, so a typo never silently falls back to a
+//! default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use notary_protocol::{Address, AttestationDomain};
+use notary_worker::SandboxSettings;
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
+pub const MAX_CODE_BYTES: usize = 100 * 1024;
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The Notary coordinator: the /verify API, the job queue and, by default, in-process workers.
+#[derive(Parser, Deserialize, Debug, Default, Clone)]
+#[command(name = "notary-coordinator", version, about)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// TOML configuration file.
+    #[arg(long, env = "NOTARY_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address the API listens on (default 127.0.0.1:8402).
+    #[arg(long, env = "NOTARY_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Redis URL; without it the coordinator runs embedded (in-memory queue and records).
+    #[arg(long = "redis", env = "NOTARY_REDIS_URL", value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix in Redis (default `notary:`).
+    #[arg(long, env = "NOTARY_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// In-process worker slots (default: one per core; 0 for a coordinator that only serves a
+    /// fleet of `notary-worker` processes).
+    #[arg(long, env = "NOTARY_WORKERS")]
+    pub workers: Option<usize>,
+    /// Worker addresses whose attestations are accepted (repeat, or comma-separate in env).
+    #[arg(
+        long = "allow-worker",
+        env = "NOTARY_ALLOW_WORKERS",
+        value_delimiter = ',',
+        value_name = "0xADDR"
+    )]
+    #[serde(default)]
+    pub allow_worker: Vec<Address>,
+    /// Key file for the in-process workers (default: a new ephemeral key each start).
+    #[arg(long, env = "NOTARY_WORKER_KEY_FILE", value_name = "FILE")]
+    pub worker_key_file: Option<PathBuf>,
+    /// How long POST /verify waits for the result before answering 202 (ms, default 10000).
+    #[arg(long, env = "NOTARY_SYNC_WAIT_MS")]
+    pub sync_wait_ms: Option<u64>,
+    /// A lease not renewed for this long is reclaimed and the job redelivered (ms, default
+    /// 15000; workers renew every 5 s).
+    #[arg(long, env = "NOTARY_LEASE_TTL_MS")]
+    pub lease_ttl_ms: Option<u64>,
+    /// Deliveries before a job is failed as refundable (default 3).
+    #[arg(long, env = "NOTARY_MAX_DELIVERIES")]
+    pub max_deliveries: Option<u32>,
+    /// How long job records are kept after their last change (s, default 86400).
+    #[arg(long, env = "NOTARY_JOB_RETENTION_SECS")]
+    pub job_retention_secs: Option<u64>,
+    /// Chain id of the attestation domain (default 84532, Base Sepolia).
+    #[arg(long, env = "NOTARY_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// Registry contract address of the attestation domain (default: zero address).
+    #[arg(long, env = "NOTARY_REGISTRY", value_name = "0xADDR")]
+    pub registry: Option<Address>,
+    /// Sandbox options of the in-process workers, and the per-job fuel budget.
+    #[command(flatten)]
+    #[serde(default)]
+    pub sandbox: SandboxSettings,
+}
+
+impl Settings {
+    /// Reads the `--config` file, if any, under the flags and environment.
+    pub fn with_file(self) -> Result<Settings> {
+        let Some(path) = self.config.clone() else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
+        let file: Settings = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("parsing {}: {e}", path.display())))?;
+        Ok(Settings {
+            config: self.config,
+            listen: self.listen.or(file.listen),
+            redis: self.redis.or(file.redis),
+            redis_prefix: self.redis_prefix.or(file.redis_prefix),
+            workers: self.workers.or(file.workers),
+            allow_worker: if self.allow_worker.is_empty() {
+                file.allow_worker
+            } else {
+                self.allow_worker
+            },
+            worker_key_file: self.worker_key_file.or(file.worker_key_file),
+            sync_wait_ms: self.sync_wait_ms.or(file.sync_wait_ms),
+            lease_ttl_ms: self.lease_ttl_ms.or(file.lease_ttl_ms),
+            max_deliveries: self.max_deliveries.or(file.max_deliveries),
+            job_retention_secs: self.job_retention_secs.or(file.job_retention_secs),
+            chain_id: self.chain_id.or(file.chain_id),
+            registry: self.registry.or(file.registry),
+            sandbox: self.sandbox.or(file.sandbox),
+        })
+    }
+
+    /// Applies defaults and checks ranges.
+    pub fn resolve(self) -> Result<Config> {
+        let lease_ttl = Duration::from_millis(self.lease_ttl_ms.unwrap_or(15_000));
+        if lease_ttl < Duration::from_millis(100) {
+            return Err(Error::Config("lease-ttl-ms must be at least 100".into()));
+        }
+        let max_deliveries = self.max_deliveries.unwrap_or(3);
+        if max_deliveries == 0 {
+            return Err(Error::Config("max-deliveries must be at least 1".into()));
+        }
+        Ok(Config {
+            listen: self
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8402))),
+            redis: self.redis,
+            redis_prefix: self
+                .redis_prefix
+                .unwrap_or_else(|| notary_protocol::keys::DEFAULT_PREFIX.to_string()),
+            workers: self.workers.unwrap_or_else(num_cpus::get),
+            allowed_workers: self.allow_worker,
+            worker_key_file: self.worker_key_file,
+            sync_wait: Duration::from_millis(self.sync_wait_ms.unwrap_or(10_000)),
+            lease_ttl,
+            max_deliveries,
+            retention: Duration::from_secs(self.job_retention_secs.unwrap_or(86_400)),
+            domain: AttestationDomain {
+                chain_id: self.chain_id.unwrap_or(84532),
+                verifying_contract: self.registry.unwrap_or(Address::ZERO),
+            },
+            sandbox: self.sandbox,
+        })
+    }
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API address.
+    pub listen: SocketAddr,
+    /// Redis URL (`None`: embedded, in memory).
+    pub redis: Option<String>,
+    /// Redis key prefix.
+    pub redis_prefix: String,
+    /// In-process worker slots.
+    pub workers: usize,
+    /// Accepted worker addresses (the in-process workers' own address is added at start).
+    pub allowed_workers: Vec<Address>,
+    /// Key file of the in-process workers.
+    pub worker_key_file: Option<PathBuf>,
+    /// How long POST /verify waits before answering 202.
+    pub sync_wait: Duration,
+    /// Lease TTL.
+    pub lease_ttl: Duration,
+    /// Delivery limit.
+    pub max_deliveries: u32,
+    /// Record retention.
+    pub retention: Duration,
+    /// Attestation domain put in every job.
+    pub domain: AttestationDomain,
+    /// Sandbox options.
+    pub sandbox: SandboxSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Settings::default().resolve().expect("defaults are valid")
+    }
+}

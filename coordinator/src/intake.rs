@@ -1,0 +1,244 @@
+//! Result intake: turns worker reports (and dead letters) into final job records.
+//!
+//! Every report is checked before it counts: the signature must recover to the address the
+//! report names, that address must be an allowed worker, the signed fields must be this job's
+//! (code, input and expected hash), the runtime id must match the runtime described, and the
+//! verdict must agree with the hashes. A report that fails any check is dropped and the job is
+//! queued again (up to the delivery limit), so a rogue or broken worker cannot decide a result.
+//! Finalization is first-wins, so duplicates (two workers finishing one job) are harmless.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_protocol::{Address, Verdict, WorkerReport};
+use notary_queue::{IntakeItem, JobEnvelope, JobQueue};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::record::{now_ms, JobOutcome, JobRecord};
+use crate::store::{Finalized, JobStore};
+
+/// Checks and records results.
+pub struct Intake {
+    /// Job records.
+    pub store: Arc<dyn JobStore>,
+    /// The queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// Workers whose attestations count.
+    pub allowed: HashSet<Address>,
+    /// Delivery limit (a rejected report re-queues the job until it is reached).
+    pub max_deliveries: u32,
+    /// This coordinator's consumer name.
+    pub consumer: String,
+}
+
+impl Intake {
+    /// Consumes the intake until `stop` is cancelled.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut delay = Duration::from_millis(100);
+        while !stop.is_cancelled() {
+            let next = tokio::select! {
+                next = self.queue.next_intake(&self.consumer, Duration::from_secs(1)) => next,
+                _ = stop.cancelled() => break,
+            };
+            match next {
+                Ok(Some(delivery)) => {
+                    delay = Duration::from_millis(100);
+                    match self.handle(&delivery.item).await {
+                        Ok(()) => {
+                            if let Err(e) = self.queue.ack_intake(&delivery).await {
+                                tracing::warn!(error = %e, "intake ack failed; the item will be handled again (idempotent)");
+                            }
+                        }
+                        // Not acknowledged: after the intake TTL it is handed out again.
+                        Err(e) => {
+                            tracing::warn!(job_id = delivery.item.job_id(), error = %e, "could not record result; will retry")
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "intake read failed; backing off");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.cancelled() => break,
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Handles one item; `Err` means "try again later" (a backend failure).
+    pub async fn handle(&self, item: &IntakeItem) -> crate::Result<()> {
+        match item {
+            IntakeItem::Submitted {
+                job_id,
+                worker,
+                attempt,
+                payload,
+            } => {
+                let report: WorkerReport = match serde_json::from_str(payload) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(job_id, worker, error = %e, "unreadable report dropped");
+                        return self
+                            .requeue_or_fail(job_id, *attempt, "unreadable worker report")
+                            .await;
+                    }
+                };
+                let Some(record) = self.store.get(report.job_id).await? else {
+                    tracing::warn!(job_id, "report for an unknown or expired job dropped");
+                    return Ok(());
+                };
+                if record.outcome.is_some() {
+                    tracing::debug!(job_id, "duplicate report ignored (first result wins)");
+                    return Ok(());
+                }
+                if let Err(reason) = self.check(&record, &report) {
+                    tracing::warn!(job_id, worker, %reason, "report rejected");
+                    return self
+                        .requeue_or_fail(
+                            job_id,
+                            *attempt,
+                            &format!("rejected worker report: {reason}"),
+                        )
+                        .await;
+                }
+                let outcome = outcome_from_report(&record, &report);
+                self.finalize(&record, &outcome).await
+            }
+            IntakeItem::DeadLettered { job, reason } => {
+                let Some(record) = self.get(&job.job_id).await? else {
+                    return Ok(());
+                };
+                tracing::error!(job_id = %job.job_id, %reason, "job dead-lettered");
+                let outcome = JobOutcome::infrastructure_failure(
+                    &record,
+                    "VM Spawn Failed",
+                    &format!("no worker produced a result: {reason}"),
+                    job.attempt,
+                );
+                self.finalize(&record, &outcome).await
+            }
+        }
+    }
+
+    async fn get(&self, job_id: &str) -> crate::Result<Option<JobRecord>> {
+        match Uuid::parse_str(job_id) {
+            Ok(id) => self.store.get(id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> crate::Result<()> {
+        match self.store.finalize(record.id(), outcome).await? {
+            Finalized::Applied(r) => {
+                let o = r.outcome.as_ref().expect("applied outcome");
+                tracing::info!(
+                    job_id = %r.id(),
+                    result = o.result.map_or("error", |v| v.as_str()),
+                    fuel = o.fuel_used,
+                    total_ms = o.total_ms,
+                    "job final"
+                );
+            }
+            Finalized::AlreadyFinal(_) => tracing::debug!(job_id = %record.id(), "already final"),
+            Finalized::Missing => {
+                tracing::warn!(job_id = %record.id(), "job expired before its result")
+            }
+        }
+        Ok(())
+    }
+
+    /// A report that cannot be trusted does not decide the job: run it again elsewhere, or
+    /// give up (refundable) at the delivery limit.
+    async fn requeue_or_fail(&self, job_id: &str, attempt: u32, why: &str) -> crate::Result<()> {
+        let Some(record) = self.get(job_id).await? else {
+            return Ok(());
+        };
+        if record.outcome.is_some() {
+            return Ok(());
+        }
+        if attempt < self.max_deliveries {
+            let payload = serde_json::to_string(&record.spec)?;
+            let envelope = JobEnvelope {
+                job_id: job_id.to_string(),
+                payload,
+                attempt: attempt + 1,
+            };
+            self.queue.enqueue(envelope).await?;
+            Ok(())
+        } else {
+            let outcome =
+                JobOutcome::infrastructure_failure(&record, "VM Spawn Failed", why, attempt);
+            self.finalize(&record, &outcome).await
+        }
+    }
+
+    fn check(&self, record: &JobRecord, report: &WorkerReport) -> Result<(), String> {
+        let domain = &record.spec.domain;
+        let att = &report.attestation;
+        let signer = att.verify(domain).map_err(|e| e.to_string())?;
+        if !self.allowed.contains(&signer) {
+            return Err(format!("worker {signer} is not allowed"));
+        }
+        let f = &att.fields;
+        let spec = &record.spec;
+        if f.job_id != spec.job_id || report.job_id != spec.job_id {
+            return Err("attestation is for another job".into());
+        }
+        if f.code_hash != spec.code_hash
+            || f.input_hash != spec.input_hash
+            || f.expected_hash != spec.expected_hash
+        {
+            return Err("attested code, input or expected hash differs from the job".into());
+        }
+        if f.runtime_id != report.runtime.id() {
+            return Err("runtime id does not match the runtime described".into());
+        }
+        if f.fuel_used > spec.fuel {
+            return Err("attested fuel exceeds the job's budget".into());
+        }
+        match f.result {
+            Verdict::Valid if f.output_hash != spec.expected_hash => {
+                Err("VALID with a different output hash".into())
+            }
+            Verdict::Invalid if f.output_hash == spec.expected_hash => {
+                Err("INVALID with the expected output hash".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The final record for an accepted report.
+fn outcome_from_report(record: &JobRecord, report: &WorkerReport) -> JobOutcome {
+    let f = &report.attestation.fields;
+    let now = now_ms();
+    let (result, refund, code) = match f.result {
+        Verdict::Failed => (None, true, Some("VM Spawn Failed".to_string())),
+        // A timeout is the wall clock's doing, not the code's: refundable (document 002).
+        Verdict::Timeout => (Some(Verdict::Timeout), true, None),
+        v => (Some(v), false, None),
+    };
+    JobOutcome {
+        result,
+        actual_hash: report.exit_code.map(|_| f.output_hash),
+        fuel_used: f.fuel_used,
+        execution_ms: report.execution_ms,
+        total_ms: now.saturating_sub(record.created_at_ms) as f64,
+        error_message: report.error_message.clone(),
+        error_code: code,
+        refund_eligible: refund,
+        attestation: Some(report.attestation.clone()),
+        runtime: Some(report.runtime.clone()),
+        module_hash: Some(report.module_hash),
+        output_preview: Some(report.output_preview.clone()),
+        output_truncated: report.output_truncated,
+        exit_code: report.exit_code,
+        attempt: report.attempt,
+        completed_at_ms: now,
+    }
+}

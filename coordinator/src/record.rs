@@ -1,0 +1,145 @@
+//! The coordinator's record of one job, from acceptance to its final state.
+
+use notary_protocol::{Digest32, JobSpec, Language, RuntimeInfo, SignedAttestation, Verdict};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a job is in its life (source document 002's `status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for the client's payment.
+    PendingPayment,
+    /// Queued or running on a worker.
+    Running,
+    /// A worker's attested result was accepted (VALID, INVALID, ERROR or TIMEOUT).
+    Completed,
+    /// Infrastructure failure: no result could be produced; refundable.
+    Error,
+}
+
+impl JobStatus {
+    /// The API string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::PendingPayment => "pending_payment",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Error => "error",
+        }
+    }
+}
+
+/// What the client asked for, fixed at acceptance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobRecord {
+    /// The job as queued.
+    pub spec: JobSpec,
+    /// The language the client wrote (`wat` is queued as a module).
+    pub language: Language,
+    /// When the coordinator accepted the request (unix ms).
+    pub created_at_ms: u64,
+    /// Set once, when the job reaches its final state.
+    pub outcome: Option<JobOutcome>,
+}
+
+impl JobRecord {
+    /// The job id.
+    pub fn id(&self) -> Uuid {
+        self.spec.job_id
+    }
+
+    /// The current status.
+    pub fn status(&self) -> JobStatus {
+        match &self.outcome {
+            None => JobStatus::Running,
+            Some(o) if o.result.is_some() => JobStatus::Completed,
+            Some(_) => JobStatus::Error,
+        }
+    }
+
+    /// When the record last changed (unix ms).
+    pub fn updated_at_ms(&self) -> u64 {
+        self.outcome
+            .as_ref()
+            .map_or(self.created_at_ms, |o| o.completed_at_ms)
+    }
+}
+
+/// The final state of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobOutcome {
+    /// VALID / INVALID / ERROR / TIMEOUT; `None` for an infrastructure failure (`status:
+    /// "error"`).
+    pub result: Option<Verdict>,
+    /// sha256 of the program's stdout, when it ran to an exit.
+    pub actual_hash: Option<Digest32>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Guest run time (ms).
+    pub execution_ms: f64,
+    /// From acceptance to the final state (ms).
+    pub total_ms: f64,
+    /// What went wrong, for ERROR, TIMEOUT and infrastructure failures.
+    pub error_message: Option<String>,
+    /// The failure's code from document 002's error table (e.g. "VM Spawn Failed").
+    pub error_code: Option<String>,
+    /// Whether the client is owed a refund (document 002's table).
+    pub refund_eligible: bool,
+    /// The worker's signed attestation (absent when no worker produced one).
+    pub attestation: Option<SignedAttestation>,
+    /// The runtime behind the attestation's `runtimeId`.
+    pub runtime: Option<RuntimeInfo>,
+    /// sha256 of the module that ran.
+    pub module_hash: Option<Digest32>,
+    /// The start of stdout.
+    pub output_preview: Option<String>,
+    /// Whether the preview is cut short.
+    pub output_truncated: bool,
+    /// The guest's exit code.
+    pub exit_code: Option<i32>,
+    /// Which delivery produced the result.
+    pub attempt: u32,
+    /// When the final state was reached (unix ms).
+    pub completed_at_ms: u64,
+}
+
+impl JobOutcome {
+    /// The outcome of a job that could not produce a result (refundable).
+    pub fn infrastructure_failure(
+        record: &JobRecord,
+        code: &str,
+        message: &str,
+        attempt: u32,
+    ) -> Self {
+        let now = now_ms();
+        JobOutcome {
+            result: None,
+            actual_hash: None,
+            fuel_used: 0,
+            execution_ms: 0.0,
+            total_ms: now.saturating_sub(record.created_at_ms) as f64,
+            error_message: Some(message.to_string()),
+            error_code: Some(code.to_string()),
+            refund_eligible: true,
+            attestation: None,
+            runtime: None,
+            module_hash: None,
+            output_preview: None,
+            output_truncated: false,
+            exit_code: None,
+            attempt,
+            completed_at_ms: now,
+        }
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,239 @@
+//! Turning a `POST /verify` body into a job, with a precise 400 or 413 for everything wrong.
+//!
+//! The body is read as a JSON object and each field checked by hand (rather than by a derived
+//! deserializer), so every error names its field and bound in `params`, in the API's own
+//! error shape.
+//!
+//! Input encoding, defined once: `inputData` is serialized as RFC 8785 canonical JSON. A wasm
+//! guest reads exactly those bytes on stdin (nothing when `inputData` is absent); a JavaScript
+//! program sees the parsed value as the global `inputData`. `inputHash` is the sha256 of those
+//! bytes.
+
+use base64::Engine as _;
+use notary_protocol::canonical::to_canonical_string;
+use notary_protocol::{
+    sha256, AttestationDomain, Digest32, JobSpec, Language, ProgramSpec, TaskType,
+};
+use notary_worker::sandbox::{validate_module, wat_to_wasm, ValidationLimits};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::config::MAX_CODE_BYTES;
+use crate::error::ApiError;
+use crate::record::{now_ms, JobRecord};
+
+/// Bounds on `timeoutSeconds` (source document 002).
+pub const TIMEOUT_SECONDS: (f64, f64) = (5.0, 60.0);
+/// Default `timeoutSeconds`.
+pub const DEFAULT_TIMEOUT_SECONDS: f64 = 30.0;
+
+/// What the coordinator needs to turn a request into a job.
+pub struct JobDefaults<'a> {
+    /// Fuel budget per job.
+    pub fuel: u64,
+    /// Attestation domain.
+    pub domain: AttestationDomain,
+    /// Module admission limits (the workers' own).
+    pub limits: &'a ValidationLimits,
+}
+
+/// Parses and validates a request body into a job record (not yet stored).
+pub fn parse_verify_request(
+    body: &[u8],
+    defaults: &JobDefaults<'_>,
+) -> Result<JobRecord, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        message: format!("request body is not valid JSON: {e}"),
+        params: json!({"line": e.line(), "column": e.column()}),
+    })?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::BadRequest {
+            message: "request body must be a JSON object".into(),
+            params: json!({}),
+        });
+    };
+
+    // Size first: an oversized program is 413 whatever else is wrong with the request.
+    let code = match fields.get("code") {
+        Some(Value::String(code)) => code,
+        Some(_) => return Err(ApiError::field("code", "code must be a string")),
+        None => {
+            return Err(ApiError::field(
+                "code",
+                "code is required for taskType code-execution",
+            ))
+        }
+    };
+    if code.len() > MAX_CODE_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            message: format!(
+                "code is {} bytes; the limit is {} bytes (100 KB)",
+                code.len(),
+                MAX_CODE_BYTES
+            ),
+            params: json!({"field": "code", "limit": MAX_CODE_BYTES, "size": code.len()}),
+        });
+    }
+
+    let task_type = parse_task_type(&fields)?;
+    let language = parse_language(&fields)?;
+    if code.trim().is_empty() {
+        return Err(ApiError::field("code", "code must not be empty"));
+    }
+    let expected_hash = match fields.get("expectedHash") {
+        Some(Value::String(h)) => Digest32::from_hex(h).map_err(|_| {
+            ApiError::field("expectedHash", "expectedHash must be a SHA-256 hash: 64 hex characters (an optional 0x prefix is allowed)")
+        })?,
+        Some(_) => return Err(ApiError::field("expectedHash", "expectedHash must be a string")),
+        None => return Err(ApiError::field("expectedHash", "expectedHash is required for taskType code-execution")),
+    };
+    let timeout_seconds = match fields.get("timeoutSeconds") {
+        None | Some(Value::Null) => DEFAULT_TIMEOUT_SECONDS,
+        Some(Value::Number(n)) => {
+            let t = n.as_f64().unwrap_or(f64::NAN);
+            if !(TIMEOUT_SECONDS.0..=TIMEOUT_SECONDS.1).contains(&t) {
+                return Err(ApiError::field_with(
+                    "timeoutSeconds",
+                    format!(
+                        "timeoutSeconds must be between {} and {}",
+                        TIMEOUT_SECONDS.0, TIMEOUT_SECONDS.1
+                    ),
+                    json!({"min": TIMEOUT_SECONDS.0, "max": TIMEOUT_SECONDS.1, "got": n}),
+                ));
+            }
+            t
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "timeoutSeconds",
+                "timeoutSeconds must be a number",
+            ))
+        }
+    };
+    // `inputData: null` is an input (the JSON text `null`); an absent field is no input.
+    let input = match fields.get("inputData") {
+        None => None,
+        Some(v) => Some(
+            to_canonical_string(v)
+                .map_err(|e| ApiError::field("inputData", format!("inputData: {e}")))?,
+        ),
+    };
+
+    let (program, code_hash) = match language {
+        Language::Javascript => (
+            ProgramSpec::Javascript {
+                source: code.clone(),
+            },
+            sha256(code.as_bytes()),
+        ),
+        Language::Wasm => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(code.trim())
+                .map_err(|e| {
+                    ApiError::field(
+                        "code",
+                        format!("code must be a base64 wasm module for language wasm: {e}"),
+                    )
+                })?;
+            admit_module(bytes, defaults.limits)?
+        }
+        Language::Wat => {
+            let bytes = wat_to_wasm(code)
+                .map_err(|e| ApiError::field("code", format!("invalid WebAssembly text: {e}")))?;
+            admit_module(bytes, defaults.limits)?
+        }
+    };
+
+    let input_hash = sha256(input.as_deref().unwrap_or("").as_bytes());
+    let now = now_ms();
+    let spec = JobSpec {
+        job_id: Uuid::new_v4(),
+        task_type,
+        program,
+        code_hash,
+        input,
+        input_hash,
+        expected_hash,
+        fuel: defaults.fuel,
+        timeout_ms: (timeout_seconds * 1000.0).round() as u64,
+        domain: defaults.domain,
+        enqueued_at_ms: now,
+    };
+    Ok(JobRecord {
+        spec,
+        language,
+        created_at_ms: now,
+        outcome: None,
+    })
+}
+
+fn admit_module(
+    bytes: Vec<u8>,
+    limits: &ValidationLimits,
+) -> Result<(ProgramSpec, Digest32), ApiError> {
+    validate_module(&bytes, limits).map_err(|e| {
+        ApiError::field_with(
+            "code",
+            format!("module rejected: {e}"),
+            json!({"reason": "module-validation"}),
+        )
+    })?;
+    let hash = sha256(&bytes);
+    Ok((
+        ProgramSpec::Wasm {
+            module: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        },
+        hash,
+    ))
+}
+
+fn parse_task_type(fields: &Map<String, Value>) -> Result<TaskType, ApiError> {
+    let supported = json!({"supported": ["code-execution"]});
+    match fields.get("taskType") {
+        Some(Value::String(t)) => match t.as_str() {
+            "code-execution" => Ok(TaskType::CodeExecution),
+            "api-replay" | "data-transformation" => Err(ApiError::field_with(
+                "taskType",
+                format!("taskType {t} is not supported yet; use code-execution"),
+                supported,
+            )),
+            other => Err(ApiError::field_with(
+                "taskType",
+                format!("unknown taskType {other:?}"),
+                supported,
+            )),
+        },
+        Some(_) => Err(ApiError::field_with(
+            "taskType",
+            "taskType must be a string",
+            supported,
+        )),
+        None => Err(ApiError::field_with(
+            "taskType",
+            "taskType is required",
+            supported,
+        )),
+    }
+}
+
+fn parse_language(fields: &Map<String, Value>) -> Result<Language, ApiError> {
+    let supported = json!({"supported": ["javascript", "wasm", "wat"]});
+    match fields.get("language") {
+        None | Some(Value::Null) => Ok(Language::Javascript),
+        Some(Value::String(l)) => match l.to_ascii_lowercase().as_str() {
+            "javascript" | "js" => Ok(Language::Javascript),
+            "wasm" => Ok(Language::Wasm),
+            "wat" => Ok(Language::Wat),
+            other => Err(ApiError::field_with(
+                "language",
+                format!("unknown language {other:?}"),
+                supported,
+            )),
+        },
+        Some(_) => Err(ApiError::field_with(
+            "language",
+            "language must be a string",
+            supported,
+        )),
+    }
+}

@@ -1,0 +1,190 @@
+//! The fleet: coordinators and `notary-worker` processes sharing a real Redis.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use notary_protocol::WorkerKey;
+use notary_queue::test_utils::RedisServer;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A job that takes a few milliseconds and prints `n`.
+fn numbered_job(n: usize) -> Value {
+    json!({
+        "taskType": "code-execution",
+        "code": format!("let s = 0; for (let i = 0; i < 20000; i++) s += i; console.log({n})"),
+        "expectedHash": sha256_hex(format!("{n}\n").as_bytes()),
+    })
+}
+
+fn long_job(loops: u64) -> Value {
+    json!({
+        "taskType": "code-execution",
+        "code": format!("let s = 0; for (let i = 0; i < {loops}; i++) s = (s + i) % 1000003; console.log(s)"),
+        "expectedHash": HELLO_HASH,
+    })
+}
+
+async fn submit_async(c: &Coordinator, body: Value) -> String {
+    let (status, resp) = c
+        .post("/verify", body, &[("prefer", "respond-async")])
+        .await;
+    assert_eq!(status, 202, "{resp}");
+    resp["jobId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_complete_200_jobs_despite_a_sigkill() {
+    let redis = RedisServer::start();
+    let keys: Vec<WorkerKey> = (0..3).map(|_| WorkerKey::generate()).collect();
+    let config = test_config(
+        Some(redis.url()),
+        0,
+        keys.iter().map(|k| k.address()).collect(),
+    );
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let mut workers: Vec<WorkerProcess> = keys
+        .iter()
+        .map(|k| WorkerProcess::spawn(&redis.url(), &prefix, 1, k))
+        .collect();
+
+    let mut ids = Vec::new();
+    for n in 0..200 {
+        ids.push((n, submit_async(&c, numbered_job(n)).await));
+    }
+    // Kill one worker once a good part of the work is done: it is almost surely mid-job.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, body) = c.get(&format!("/verify/{}", ids[70].1)).await;
+        if body["status"] == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers[0].signal("-KILL");
+    let _ = workers[0].child.wait();
+
+    let allowed: HashSet<String> = keys.iter().map(|k| k.address().to_checksum(None)).collect();
+    let mut redelivered = 0;
+    let mut by_worker = std::collections::HashMap::<String, usize>::new();
+    for (n, id) in &ids {
+        let body = c.wait_final(id, Duration::from_secs(180)).await;
+        assert_eq!(body["result"], "VALID", "job {n}: {body}");
+        assert_eq!(body["actualHash"], sha256_hex(format!("{n}\n").as_bytes()));
+        let worker = body["attestation"]["worker"].as_str().unwrap().to_string();
+        assert!(allowed.contains(&worker));
+        *by_worker.entry(worker).or_default() += 1;
+        if body["attempts"].as_u64().unwrap() > 1 {
+            redelivered += 1;
+        }
+    }
+    eprintln!(
+        "200 jobs complete; per worker {by_worker:?}; redelivered after the kill: {redelivered}"
+    );
+    assert!(by_worker.len() >= 2);
+    // Nothing is left in the queue: every job was submitted and acknowledged once.
+    let (status, _) = c.get("/health").await;
+    assert_eq!(status, 200);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
+    let redis = RedisServer::start();
+    let (a, b) = (WorkerKey::generate(), WorkerKey::generate());
+    let config = test_config(Some(redis.url()), 0, vec![a.address(), b.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let mut first = WorkerProcess::spawn(&redis.url(), &prefix, 1, &a);
+    // Give the first worker time to start and lease the job, then kill it mid-run.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let id = submit_async(&c, long_job(60_000_000)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    first.signal("-KILL");
+    let _ = first.child.wait();
+    let _second = WorkerProcess::spawn(&redis.url(), &prefix, 1, &b);
+    let body = c.wait_final(&id, Duration::from_secs(120)).await;
+    assert_eq!(body["status"], "completed", "{body}");
+    assert_eq!(body["attempts"], 2, "{body}");
+    assert_eq!(body["attestation"]["worker"], b.address().to_checksum(None));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_worker_finish_its_running_job() {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let id = submit_async(&c, long_job(30_000_000)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.signal("-TERM");
+    let body = c.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(body["status"], "completed", "{body}");
+    assert_eq!(
+        body["attempts"], 1,
+        "the draining worker should have finished it: {body}"
+    );
+    let status = worker.child.wait().unwrap();
+    assert!(status.success(), "worker exit status {status}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_coordinators_share_jobs_and_answers() {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key_file.path(), key.to_hex()).unwrap();
+    let mut config_a = test_config(Some(redis.url()), 1, vec![]);
+    config_a.worker_key_file = Some(key_file.path().to_path_buf());
+    let mut config_b = test_config(Some(redis.url()), 0, vec![key.address()]);
+    config_b.redis_prefix = config_a.redis_prefix.clone();
+    let a = Coordinator::start(config_a).await;
+    let b = Coordinator::start(config_b).await;
+    for _ in 0..10 {
+        let (status, body) = b.verify(hello(HELLO_HASH)).await;
+        assert_eq!(
+            (status, body["result"].as_str()),
+            (200, Some("VALID")),
+            "{body}"
+        );
+        let (status, seen) = a
+            .get(&format!("/verify/{}", body["jobId"].as_str().unwrap()))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(seen["attestation"], body["attestation"]);
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_from_unknown_workers_never_decide_a_job() {
+    let redis = RedisServer::start();
+    let rogue = WorkerKey::generate();
+    let mut config = test_config(Some(redis.url()), 0, vec![WorkerKey::generate().address()]);
+    config.max_deliveries = 2;
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rogue);
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["refundEligible"], true);
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed"),
+        "{body}"
+    );
+    assert!(body.get("result").is_none());
+    c.shutdown().await;
+}

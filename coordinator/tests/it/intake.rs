@@ -1,0 +1,173 @@
+//! Result intake rules, on the in-memory backends.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_coordinator::intake::Intake;
+use notary_coordinator::record::JobRecord;
+use notary_coordinator::request::{parse_verify_request, JobDefaults};
+use notary_coordinator::store::{JobStore, MemoryStore};
+use notary_protocol::{
+    sha256, Attestation, AttestationDomain, Digest32, RuntimeInfo, Verdict, WorkerKey, WorkerReport,
+};
+use notary_queue::{IntakeItem, JobEnvelope, JobQueue, MemoryQueue};
+use notary_worker::sandbox::ValidationLimits;
+
+use crate::support::*;
+
+fn setup(allowed: &WorkerKey) -> (Arc<MemoryStore>, Arc<MemoryQueue>, Intake) {
+    let store = Arc::new(MemoryStore::new(Duration::from_secs(60)));
+    let queue = Arc::new(MemoryQueue::default());
+    let intake = Intake {
+        store: store.clone(),
+        queue: queue.clone(),
+        allowed: HashSet::from([allowed.address()]),
+        max_deliveries: 3,
+        consumer: "c1".into(),
+    };
+    (store, queue, intake)
+}
+
+async fn job(store: &MemoryStore) -> JobRecord {
+    let limits = ValidationLimits {
+        max_module_bytes: 1 << 20,
+        max_memory_bytes: 1 << 28,
+        max_table_elements: 1000,
+    };
+    let defaults = JobDefaults {
+        fuel: 1000,
+        domain: AttestationDomain::default(),
+        limits: &limits,
+    };
+    let record =
+        parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults).unwrap();
+    store.insert(&record).await.unwrap();
+    record
+}
+
+fn report(key: &WorkerKey, record: &JobRecord, tweak: impl FnOnce(&mut Attestation)) -> IntakeItem {
+    let runtime = RuntimeInfo {
+        wasmtime: "48.0.8".into(),
+        config_hash: sha256(b"c"),
+        js_runtime_hash: sha256(b"j"),
+    };
+    let mut fields = Attestation {
+        job_id: record.id(),
+        code_hash: record.spec.code_hash,
+        input_hash: record.spec.input_hash,
+        output_hash: Digest32::from_hex(HELLO_HASH).unwrap(),
+        expected_hash: record.spec.expected_hash,
+        fuel_used: 10,
+        result: Verdict::Valid,
+        runtime_id: runtime.id(),
+    };
+    tweak(&mut fields);
+    let report = WorkerReport {
+        job_id: record.id(),
+        attempt: 1,
+        attestation: key.sign(fields, &record.spec.domain).unwrap(),
+        runtime,
+        error_message: None,
+        exit_code: Some(0),
+        output_preview: "hello world\n".into(),
+        output_truncated: false,
+        execution_ms: 0.1,
+        module_hash: sha256(b"j"),
+    };
+    IntakeItem::Submitted {
+        job_id: record.id().to_string(),
+        worker: "w".into(),
+        attempt: 1,
+        payload: serde_json::to_string(&report).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_valid_report_finalizes_once() {
+    let key = WorkerKey::generate();
+    let (store, _queue, intake) = setup(&key);
+    let record = job(&store).await;
+    intake.handle(&report(&key, &record, |_| {})).await.unwrap();
+    let first = store.get(record.id()).await.unwrap().unwrap();
+    assert_eq!(first.outcome.as_ref().unwrap().result, Some(Verdict::Valid));
+    // A second, different report (another run) does not change the recorded result.
+    intake
+        .handle(&report(&key, &record, |f| f.fuel_used = 11))
+        .await
+        .unwrap();
+    assert_eq!(store.get(record.id()).await.unwrap().unwrap(), first);
+}
+
+#[tokio::test]
+async fn untrustworthy_reports_are_requeued_not_recorded() {
+    let key = WorkerKey::generate();
+    let rogue = WorkerKey::generate();
+    let (store, queue, intake) = setup(&key);
+    let record = job(&store).await;
+    let bad: Vec<(&str, IntakeItem)> = vec![
+        ("unknown worker", report(&rogue, &record, |_| {})),
+        (
+            "other code",
+            report(&key, &record, |f| f.code_hash = sha256(b"other")),
+        ),
+        (
+            "other input",
+            report(&key, &record, |f| f.input_hash = sha256(b"other")),
+        ),
+        (
+            "other expectation",
+            report(&key, &record, |f| f.expected_hash = sha256(b"other")),
+        ),
+        (
+            "lying verdict",
+            report(&key, &record, |f| f.output_hash = sha256(b"other")),
+        ),
+        (
+            "lying invalid",
+            report(&key, &record, |f| f.result = Verdict::Invalid),
+        ),
+        (
+            "fuel over budget",
+            report(&key, &record, |f| f.fuel_used = 1001),
+        ),
+        (
+            "other runtime",
+            report(&key, &record, |f| f.runtime_id = sha256(b"x")),
+        ),
+    ];
+    for (name, item) in bad {
+        intake.handle(&item).await.unwrap();
+        let now = store.get(record.id()).await.unwrap().unwrap();
+        assert!(now.outcome.is_none(), "{name} was recorded");
+        let lease = queue
+            .lease("w", Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: job not requeued"));
+        assert_eq!(lease.job.job_id, record.id().to_string());
+        assert_eq!(lease.job.attempt, 2);
+        queue.submit(&lease, String::new()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_fail_the_job_refundably() {
+    let key = WorkerKey::generate();
+    let (store, _queue, intake) = setup(&key);
+    let record = job(&store).await;
+    let item = IntakeItem::DeadLettered {
+        job: JobEnvelope {
+            job_id: record.id().to_string(),
+            payload: String::new(),
+            attempt: 3,
+        },
+        reason: "no result after 3 deliveries (max 3)".into(),
+    };
+    intake.handle(&item).await.unwrap();
+    let r = store.get(record.id()).await.unwrap().unwrap();
+    let o = r.outcome.unwrap();
+    assert_eq!(o.result, None);
+    assert!(o.refund_eligible);
+    assert_eq!(o.error_code.as_deref(), Some("VM Spawn Failed"));
+}

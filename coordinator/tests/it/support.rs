@@ -1,0 +1,241 @@
+//! Test support: real coordinators on port 0, real worker processes, an HTTP client.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use notary_coordinator::{run, Config};
+use notary_protocol::{Address, WorkerKey};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const HELLO_HASH: &str = "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447";
+
+/// A coordinator running in this test process.
+pub struct Coordinator {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<notary_coordinator::Result<()>>>,
+}
+
+impl Coordinator {
+    /// Embedded mode (memory queue) with `workers` in-process slots.
+    pub async fn embedded(workers: usize) -> Self {
+        Self::start(test_config(None, workers, vec![])).await
+    }
+
+    pub async fn start(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(run(listener, config, async move {
+            let _ = rx.await;
+        }));
+        let c = Coordinator {
+            url,
+            stop: Some(tx),
+            task: Some(task),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = client().get(format!("{}/health", c.url)).send().await {
+                if r.status().is_success() {
+                    return c;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("coordinator did not become healthy");
+    }
+
+    /// Graceful stop; waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub async fn verify(&self, body: Value) -> (u16, Value) {
+        self.post("/verify", body, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = client().post(format!("{}{path}", self.url)).json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        decode(resp).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        decode(
+            client()
+                .get(format!("{}{path}", self.url))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Polls GET /verify/:id until final.
+    pub async fn wait_final(&self, id: &str, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (status, body) = self.get(&format!("/verify/{id}")).await;
+            if status == 200 {
+                return body;
+            }
+            assert_eq!(status, 202, "unexpected status {status}: {body}");
+            assert!(
+                Instant::now() < deadline,
+                "job {id} not final within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn decode(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+pub fn client() -> reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap()
+        })
+        .clone()
+}
+
+pub fn test_config(redis: Option<String>, workers: usize, allow: Vec<Address>) -> Config {
+    let mut config = Config {
+        redis,
+        workers,
+        allowed_workers: allow,
+        ..Config::default()
+    };
+    config.sync_wait = Duration::from_secs(30);
+    config.lease_ttl = Duration::from_millis(1500);
+    config.sandbox.module_cache_dir = Some(cache_dir().display().to_string());
+    config.redis_prefix = format!("t{}:", rand_suffix());
+    config
+}
+
+/// One compiled-module cache for the whole test run, so each sandbox start is fast.
+pub fn cache_dir() -> PathBuf {
+    let dir = target_dir().join("notary-test-module-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::SystemTime;
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    nanos ^ std::process::id()
+}
+
+/// `target/<profile>` of this test binary.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// The `notary-worker` binary, built on demand if this test run has not built it.
+pub fn worker_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = target_dir().join("notary-worker");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "notary-worker", "--bin", "notary-worker"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building notary-worker failed");
+        assert!(bin.exists(), "{} missing", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// A `notary-worker` process.
+pub struct WorkerProcess {
+    pub child: Child,
+}
+
+impl WorkerProcess {
+    pub fn spawn(redis: &str, prefix: &str, concurrency: usize, key: &WorkerKey) -> Self {
+        let child = Command::new(worker_bin())
+            .args([
+                "--redis",
+                redis,
+                "--redis-prefix",
+                prefix,
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
+            .args([
+                "--heartbeat-ms",
+                "400",
+                "--module-cache-dir",
+                &cache_dir().display().to_string(),
+            ])
+            .env("NOTARY_WORKER_KEY", key.to_hex())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        WorkerProcess { child }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn hello(expected: &str) -> Value {
+    json!({"taskType": "code-execution", "code": "console.log(\"hello world\")", "expectedHash": expected})
+}
+
+pub fn js(code: &str) -> Value {
+    json!({"taskType": "code-execution", "code": code, "expectedHash": "0".repeat(64)})
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    notary_protocol::sha256(data).to_hex()
+}
