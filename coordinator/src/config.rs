@@ -180,3 +180,70 @@ impl Default for Config {
         Settings::default().resolve().expect("defaults are valid")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let c = Config::default();
+        assert_eq!(c.listen, "127.0.0.1:8402".parse().unwrap());
+        assert!(c.redis.is_none());
+        assert_eq!(c.sync_wait, Duration::from_secs(10));
+        assert_eq!(c.domain.chain_id, 84532);
+        assert_eq!(c.sandbox.fuel(), 10_000_000_000);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let f = file(
+            "listen = \"0.0.0.0:9000\"\nworkers = 3\nsync-wait-ms = 5\n[sandbox]\nfuel = 42\n",
+        );
+        let cli = Settings::parse_from([
+            "notary-coordinator",
+            "--config",
+            f.path().to_str().unwrap(),
+            "--workers",
+            "0",
+        ]);
+        let c = cli.with_file().unwrap().resolve().unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.workers, 0);
+        assert_eq!(c.sync_wait, Duration::from_millis(5));
+        assert_eq!(c.sandbox.fuel(), 42);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let f = file("lisen = \"0.0.0.0:9000\"\n");
+        let err = Settings {
+            config: Some(f.path().into()),
+            ..Settings::default()
+        }
+        .with_file()
+        .unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Settings {
+            max_deliveries: Some(0),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("max-deliveries"));
+    }
+
+    #[test]
+    fn allow_worker_takes_a_list() {
+        let a = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+        let b = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        let s = Settings::parse_from(["x", "--allow-worker", &format!("{a},{b}")]);
+        assert_eq!(s.allow_worker.len(), 2);
+    }
+}

@@ -188,3 +188,25 @@ async fn reports_from_unknown_workers_never_decide_a_job() {
     assert!(body.get("result").is_none());
     c.shutdown().await;
 }
+
+/// Uses the Redis the test command provides (NOTARY_TEST_REDIS_URL), under a fresh key
+/// prefix, or a private server when run alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_mode_on_the_shared_test_redis() {
+    let own;
+    let url = match std::env::var("NOTARY_TEST_REDIS_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            own = RedisServer::start();
+            own.url()
+        }
+    };
+    let c = Coordinator::start(test_config(Some(url), 1, vec![])).await;
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
+    c.shutdown().await;
+}
