@@ -193,9 +193,10 @@ async fn reap(
     }
 }
 
-async fn wait_for_redis(queue: &dyn JobQueue, url: &str) {
+/// Waits until Redis answers, creating the streams and groups on first contact.
+async fn wait_for_redis(queue: &RedisQueue, url: &str) {
     let mut delay = Duration::from_millis(200);
-    while let Err(e) = queue.ping().await {
+    while let Err(e) = queue.ensure_groups().await {
         tracing::warn!(redis = %redact(url), error = %e, "Redis not reachable yet; retrying");
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));

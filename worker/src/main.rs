@@ -166,11 +166,11 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     if let Some(prefix) = &settings.redis_prefix {
         queue_config.key_prefix = prefix.clone();
     }
-    let queue: Arc<dyn JobQueue> = Arc::new(RedisQueue::new_lazy(queue_config)?);
+    let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
     // Wait for Redis with clear logs rather than exiting: workers often start before it.
     let mut delay = Duration::from_millis(200);
     loop {
-        match queue.ping().await {
+        match queue.ensure_groups().await {
             Ok(()) => break,
             Err(e) => {
                 tracing::warn!(redis = %url, error = %e, "Redis not reachable yet; retrying");
@@ -208,6 +208,7 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     if let Some(ms) = settings.heartbeat_ms {
         pool_config.heartbeat_interval = Duration::from_millis(ms.max(10));
     }
+    let queue: Arc<dyn JobQueue> = queue;
     let pool = WorkerPool::start(queue, executor, pool_config)?;
     shutdown_signal().await;
     tracing::info!("stop requested: finishing running jobs");

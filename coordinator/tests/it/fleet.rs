@@ -18,14 +18,6 @@ fn numbered_job(n: usize) -> Value {
     })
 }
 
-fn long_job(loops: u64) -> Value {
-    json!({
-        "taskType": "code-execution",
-        "code": format!("let s = 0; for (let i = 0; i < {loops}; i++) s = (s + i) % 1000003; console.log(s)"),
-        "expectedHash": HELLO_HASH,
-    })
-}
-
 async fn submit_async(c: &Coordinator, body: Value) -> String {
     let (status, resp) = c
         .post("/verify", body, &[("prefer", "respond-async")])
@@ -91,6 +83,43 @@ async fn three_workers_complete_200_jobs_despite_a_sigkill() {
     c.shutdown().await;
 }
 
+/// A WASI module that sleeps `secs` seconds (poll_oneoff; burns no fuel), then prints `done`.
+fn sleeper(secs: u64) -> Value {
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "done\n")
+  (func (export "_start")
+    (i64.store (i32.const 0) (i64.const 0))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const {nanos}))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 5))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
+        nanos = secs * 1_000_000_000
+    );
+    json!({"taskType": "code-execution", "language": "wat", "code": wat,
+           "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": 30})
+}
+
+/// Waits until `n` jobs are leased (a worker is running them).
+async fn wait_leased(redis: &str, prefix: &str, n: u64) {
+    let mut config = notary_queue::RedisQueueConfig::new(redis);
+    config.key_prefix = prefix.to_string();
+    let queue = notary_queue::RedisQueue::connect(config).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while notary_queue::JobQueue::depth(&queue).await.unwrap().leased < n {
+        assert!(Instant::now() < deadline, "no worker leased the job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let redis = RedisServer::start();
@@ -98,16 +127,14 @@ async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let config = test_config(Some(redis.url()), 0, vec![a.address(), b.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
+    let id = submit_async(&c, sleeper(3)).await;
     let mut first = WorkerProcess::spawn(&redis.url(), &prefix, 1, &a);
-    // Give the first worker time to start and lease the job, then kill it mid-run.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let id = submit_async(&c, long_job(60_000_000)).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait_leased(&redis.url(), &prefix, 1).await;
     first.signal("-KILL");
     let _ = first.child.wait();
     let _second = WorkerProcess::spawn(&redis.url(), &prefix, 1, &b);
     let body = c.wait_final(&id, Duration::from_secs(120)).await;
-    assert_eq!(body["status"], "completed", "{body}");
+    assert_eq!(body["result"], "VALID", "{body}");
     assert_eq!(body["attempts"], 2, "{body}");
     assert_eq!(body["attestation"]["worker"], b.address().to_checksum(None));
     c.shutdown().await;
@@ -120,13 +147,12 @@ async fn sigterm_lets_a_worker_finish_its_running_job() {
     let config = test_config(Some(redis.url()), 0, vec![key.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
+    let id = submit_async(&c, sleeper(2)).await;
     let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let id = submit_async(&c, long_job(30_000_000)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_leased(&redis.url(), &prefix, 1).await;
     worker.signal("-TERM");
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
-    assert_eq!(body["status"], "completed", "{body}");
+    assert_eq!(body["result"], "VALID", "{body}");
     assert_eq!(
         body["attempts"], 1,
         "the draining worker should have finished it: {body}"
