@@ -1,0 +1,12 @@
+console.log(1, -1, 0, -0, 1.5, -2.25, 1e21, 1e-7, 123456789012345680000, NaN, Infinity, -Infinity);
+console.log(true, false, null, undefined);
+console.log(0n, 1n, -123456789012345678901234567890n);
+console.log('a string', '', 'with\nnewline', 'tab\there');
+console.log(0.1 + 0.2, 1 / 3, 2 ** 53, 2 ** 53 + 1, Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON);
+console.log(5e-324, 1.7976931348623157e308, 100, 1e100, 123.456e-10);
+console.info('info goes to stdout');
+console.debug('debug goes to stdout');
+console.error('error goes to stderr');
+console.warn('warn goes to stderr');
+console.log();
+console.log('');

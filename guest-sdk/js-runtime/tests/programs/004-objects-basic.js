@@ -1,0 +1,12 @@
+console.log({});
+console.log({ a: 1 });
+console.log({ a: 1, b: 'two', c: true, d: null, e: undefined, f: 1.5, g: -0, h: 10n });
+console.log({ nested: { deeper: { deepest: { tooDeep: 1 } } } });
+console.log({ arr: [1, 2, [3, 4, [5, [6]]]] });
+console.log({ 'a-b': 1, 'with space': 2, valid_id: 3, $dollar: 4, _u: 5, '1abc': 6, 123: 7, 'ünï': 8 });
+console.log({ __proto__: null, x: 1 });
+console.log(Object.create(null));
+const o = { x: 1 };
+o.self = o;
+console.log(o);
+console.log([o, o]);

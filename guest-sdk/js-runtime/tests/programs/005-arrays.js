@@ -1,0 +1,17 @@
+console.log([]);
+console.log([1, 2, 3]);
+console.log(['a', 'b', 'c']);
+console.log([1, 'two', { three: 3 }, [4], null, undefined]);
+console.log([, 1, , , 2, , ]);
+console.log(new Array(5));
+const a = [1, 2, 3];
+a.extra = 'prop';
+a[-1] = 'neg';
+console.log(a);
+console.log(Array.from({ length: 120 }, (_, i) => i));
+console.log(Array.from({ length: 101 }, (_, i) => 'item' + i));
+const sparse = [];
+sparse[5] = 1;
+sparse[200] = 2;
+console.log(sparse);
+console.log([[]], [{}], [[[]]], [[[[1]]]]);

@@ -1,0 +1,11 @@
+console.log(Array.from({ length: 30 }, (_, i) => i * 7));
+console.log(Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + i)));
+console.log(Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? 'word' + i : i));
+console.log(Array.from({ length: 10 }, (_, i) => -i * 1000));
+console.log(Array.from({ length: 8 }, (_, i) => 'x'.repeat(i + 1)));
+console.log([1.5, 22.25, 333.125, 4, 55555, 6, 7.75, 8, 9, 10]);
+console.log(Array.from({ length: 16 }, (_, i) => BigInt(i) ** 5n));
+console.log({ list: Array.from({ length: 25 }, (_, i) => i), other: 'x' });
+console.log(Array.from({ length: 7 }, (_, i) => ({ id: i })));
+console.log(Array.from({ length: 12 }, (_, i) => [i, i * i]));
+console.log(Array.from({ length: 200 }, (_, i) => i * 3));

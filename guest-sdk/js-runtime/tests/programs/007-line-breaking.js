@@ -1,0 +1,13 @@
+console.log({ alpha: 'aaaaaaaaaa', beta: 'bbbbbbbbbb', gamma: 'cccccccccc', delta: 'dddddddddd' });
+console.log({ alpha: 'aaaaaaaaaa', beta: 'bbbbbbbbbb', gamma: 'cccccccccc', delta: 'dddddddddd', e: 'eeeeeeeee' });
+console.log({ a: { b: { c: {} } } });
+console.log({ a: { b: { c: { d: 1 } } }, e: 2 });
+console.log({ a: [{ b: 1 }, { c: [1, 2, { d: 3 }] }] });
+console.log({ user: { name: 'Alice', roles: ['admin', 'user'], address: { city: 'Paris', zip: '75001' } } });
+console.log([{ name: 'a', value: 1 }, { name: 'b', value: 2 }, { name: 'c', value: 3 }]);
+console.log({ longString: 'x'.repeat(100) });
+console.log({ multi: 'line one\nline two\nline three that is long enough to matter here ok' });
+console.log(['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30)]);
+console.log({ k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k9: 9, k10: 10, k11: 11, k12: 12, k13: 13 });
+console.log([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+console.log({ matrix: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], label: 'identity' });

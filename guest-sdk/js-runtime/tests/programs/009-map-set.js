@@ -1,0 +1,17 @@
+console.log(new Map());
+console.log(new Set());
+console.log(new Map([['a', 1], ['b', { c: 2 }]]));
+console.log(new Set([1, 'two', { three: 3 }, [4]]));
+console.log(new Map([[{ k: 1 }, new Set([1])], [[1, 2], new Map([[1, 2]])]]));
+const m = new Map();
+m.set(NaN, 'nan').set(-0, 'zero').set(undefined, null);
+console.log(m, m.get(0), [...m.keys()]);
+const s = new Set([3, 1, 2, 3, 1]);
+console.log(s.size, [...s], s.has(2));
+console.log({ m: new Map([[1, { deep: { deeper: 1 } }]]) });
+const wm = new WeakMap(); const ws = new WeakSet();
+console.log(wm, ws);
+const big = new Map(Array.from({ length: 5 }, (_, i) => ['key' + i, 'value' + i]));
+console.log(big);
+const ms = new Map(); ms.extra = 1;
+console.log(ms);

@@ -1,0 +1,15 @@
+console.log(new Uint8Array([1, 2, 3]));
+console.log(new Int8Array([-1, 127, -128]));
+console.log(new Uint16Array(3), new Int32Array([1, -1]), new Uint32Array([4294967295]));
+console.log(new Float32Array([1.5, 0.1]), new Float64Array([0.1, -0, NaN]));
+console.log(new BigInt64Array([1n, -1n]), new BigUint64Array([2n ** 64n - 1n]));
+console.log(new Uint8ClampedArray([300, -5]));
+console.log(new Uint8Array(0));
+console.log(new Uint8Array(150));
+console.log(new ArrayBuffer(4), new ArrayBuffer(0));
+const dv = new DataView(new ArrayBuffer(2));
+console.log(dv);
+console.log({ ta: new Uint8Array([9, 8]) });
+const u = new Uint8Array([1, 2, 3, 4]);
+console.log(u.subarray(1, 3), Array.from(u.map((x) => x * 2)));
+console.log(new Uint8Array(new ArrayBuffer(130)).buffer);

@@ -1,0 +1,11 @@
+console.log(new Number(5), new String('str'), new Boolean(false), Object(1n));
+console.log([new Number(-0), new String('')]);
+const bs = new String('abc'); bs.extra = 1;
+console.log(bs);
+console.log(new Date(0), new Date(1700000000000), new Date(NaN));
+console.log([new Date(86400000)], { d: new Date(-1) });
+console.log(/abc/, /a\/b/gi, new RegExp('x+', 'y'), /[\]]/su);
+const re = /re/; re.prop = 1;
+console.log(re);
+console.log(String(new Date(0).getTime()), new Date(0).toISOString(), new Date(0).toJSON());
+console.log(new Date(Date.UTC(2020, 1, 29, 12, 30)).toISOString());

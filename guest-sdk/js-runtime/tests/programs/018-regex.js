@@ -1,0 +1,17 @@
+const s = 'The quick brown fox jumps over the lazy dog 2024-01-15 and 1999-12-31';
+console.log(s.match(/\d{4}-\d{2}-\d{2}/g));
+console.log([...s.matchAll(/(?<y>\d{4})-(?<m>\d{2})/g)].map((m) => [m.index, m.groups.y, m.groups.m]));
+console.log(s.replace(/(\w+) (\w+)/, '$2 $1'));
+console.log(s.replace(/o/g, (m, off) => off));
+console.log('a1b2c3'.split(/\d/));
+console.log(/^[\w.+-]+@\w+\.\w{2,}$/.test('user.name+tag@example.com'));
+console.log('aaa'.replace(/a*?/g, '-'));
+console.log(/(?<=\$)\d+/.exec('cost: $42')[0]);
+console.log('Ünïcödé'.match(/\p{L}+/u)[0]);
+console.log('x'.padStart(5, 'ab'), 'abc'.replaceAll('b', 'B'));
+const re = /(a)|(b)/g;
+let m;
+while ((m = re.exec('ab')) !== null) console.log(m.index, m[0], m[1], m[2]);
+console.log('2+3=5'.replace(/[+=]/g, (c) => ({ '+': ' plus ', '=': ' equals ' })[c]));
+console.log(/a.c/s.test('a\nc'), /A/i.flags, new RegExp('\\d+', 'g').source);
+console.log('CamelCaseString'.split(/(?=[A-Z])/));

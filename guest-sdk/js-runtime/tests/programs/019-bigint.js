@@ -1,0 +1,11 @@
+const a = 2n ** 100n;
+console.log(a, a.toString(16), a % 7n, -a / 3n);
+console.log(BigInt(Number.MAX_SAFE_INTEGER) + 2n);
+console.log(BigInt.asIntN(8, 255n), BigInt.asUintN(8, -1n));
+console.log(typeof 1n, 1n == 1, 1n === 1, 2n > 1, [3n, 1n, 2n].sort());
+let f = 1n;
+for (let i = 1n; i <= 30n; i++) f *= i;
+console.log(f);
+console.log(String(10n ** 30n), (123n).toLocaleString === undefined);
+console.log([0n, -0n, 1n << 64n]);
+console.log({ big: 9007199254740993n });

@@ -1,0 +1,11 @@
+console.log([3, 1, 10, 2, 21].sort());
+console.log([3, 1, 10, 2, 21].sort((a, b) => a - b));
+console.log(['b', 'a', 'C', 'B', 'c', 'A'].sort());
+const people = [{ n: 'x', a: 3 }, { n: 'y', a: 1 }, { n: 'z', a: 3 }, { n: 'w', a: 1 }];
+console.log(people.sort((p, q) => p.a - q.a).map((p) => p.n).join(','));
+console.log([5, 4, 3, 2, 1].toSorted(), [1, 2, 3].toReversed());
+console.log([undefined, 3, null, 1, undefined].sort());
+console.log(Array.from({ length: 20 }, (_, i) => (i * 7919) % 23).sort((a, b) => b - a));
+console.log(['éclair', 'apple', 'Zebra', 'zoo'].sort());
+const stable = Array.from({ length: 30 }, (_, i) => ({ k: i % 3, i }));
+console.log(stable.sort((a, b) => a.k - b.k).map((o) => o.i).join(' '));

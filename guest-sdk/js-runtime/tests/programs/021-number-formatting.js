@@ -1,0 +1,12 @@
+const nums = [0, -0, 1, -1, 0.5, 123.456, 1e21, 1e-7, 1.23e-5, 2 ** 31, 2 ** 32, -(2 ** 63), 0.000001, 1e300 * 10];
+for (const n of nums) console.log(n, String(n), n.toFixed(2), n.toPrecision(4), n.toExponential(3));
+console.log((255).toString(2), (255).toString(16), (0.5).toString(2), (-255).toString(36));
+console.log(parseInt('0x1f'), parseInt('08'), parseFloat('3.14abc'), Number('  12  '), Number(''), +'1e3');
+console.log(Math.round(2.5), Math.round(-2.5), Math.round(0.49999999999999994), Math.trunc(-4.7), Math.sign(-3));
+console.log(Math.max(), Math.min(), Math.hypot(3, 4), Math.cbrt(27), Math.log2(1024), Math.fround(5.5));
+console.log(0.1 * 3, 0.7 + 0.1, 1.005 * 1000, 9.95.toFixed(1), (1.45).toFixed(1));
+console.log(Number.isInteger(5.0), Number.isSafeInteger(2 ** 53), Number.parseFloat('1e-7'));
+console.log(1 / 0, -1 / 0, 0 / 0, Math.sqrt(-1));
+console.log((1234.5678).toFixed(0), (0.000001234).toPrecision(2), (123456789).toExponential());
+console.log(Math.sin(1), Math.cos(1), Math.tan(1), Math.exp(1), Math.log(10), Math.atan2(1, 2));
+console.log(Math.pow(2, 0.5), Math.sinh(1), Math.expm1(1e-10), Math.log1p(1e-10));

@@ -1,0 +1,1 @@
+console.log(typeof inputData, inputData === undefined, JSON.stringify(Notary.inputText), Notary.input);

@@ -1,0 +1,3 @@
+console.log('start');
+Promise.reject(new Error('rejected'));
+setTimeout(() => console.log('never'), 10);

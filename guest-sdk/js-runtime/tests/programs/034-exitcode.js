@@ -1,0 +1,3 @@
+process.exitCode = 7;
+console.log('set exitCode');
+setTimeout(() => console.log('still runs'), 5);

@@ -1,0 +1,2 @@
+console.log('x');
+throw { code: 42 };

@@ -1,0 +1,2 @@
+console.log('never printed because the program does not parse');
+let x = ;

@@ -1,0 +1,3 @@
+async function f() { throw 'plain string'; }
+f();
+console.log('sync done');

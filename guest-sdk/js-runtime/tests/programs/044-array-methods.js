@@ -1,0 +1,12 @@
+const a = [1, 2, 3, 4, 5, 6];
+console.log(a.map((x) => x * 2), a.filter((x) => x % 2), a.reduce((s, x) => s + x, 0), a.reduceRight((s, x) => s + x));
+console.log(a.find((x) => x > 3), a.findIndex((x) => x > 3), a.findLast((x) => x < 3), a.findLastIndex((x) => x > 10));
+console.log(a.some((x) => x > 5), a.every((x) => x > 0), a.includes(3), a.indexOf(4), a.at(-2));
+console.log(a.slice(1, -1), [...a].splice(1, 2), a.concat([7], 8), a.join('-'), a.flatMap((x) => [x, x]).length);
+console.log([[1, [2, [3, [4]]]]].flat(), [[1, [2, [3, [4]]]]].flat(Infinity));
+console.log(Array.of(7), Array.from('abc'), Array.isArray([]), new Array(3).fill(0), [1, 2, 3].fill(9, 1));
+console.log([1, 2, 3].with(1, 'x'), [3, 1, 2].toSorted(), [1, 2, 3, 4].toSpliced(1, 2), a.copyWithin(0, 3));
+console.log([1, [2, 3]].toString(), String([null, undefined, 1]), [0, -0].map((x) => Object.is(x, -0)));
+const words = ['apple', 'banana', 'cherry'];
+console.log(words.map((w, i) => `${i}:${w}`), words.keys().next(), [...words.keys()]);
+console.log([3, 2, 1].reverse(), ['b', 'a'].sort(), [1, 2, 3].lastIndexOf(3));

@@ -1,0 +1,12 @@
+const o = { b: 2, a: 1, 10: 'ten', 2: 'two', [Symbol('s')]: 3 };
+console.log(Object.keys(o), Object.values(o), Object.entries(o));
+console.log(Object.assign({}, o, { c: 3 }));
+console.log(JSON.stringify(o), Object.getOwnPropertySymbols(o).length);
+console.log(Object.is(NaN, NaN), Object.is(0, -0), Object.hasOwn(o, 'a'), 'a' in o, o.hasOwnProperty('z'));
+const proto = { greet() { return 'hi ' + this.name; } };
+const child = Object.create(proto, { name: { value: 'kid', enumerable: true } });
+console.log(child.greet(), Object.getPrototypeOf(child) === proto, child);
+console.log(Object.entries({ x: [1, 2], y: { z: 1 } }));
+const deep = { l1: { l2: { l3: { l4: { l5: 'deep' } } } } };
+console.log(deep, JSON.stringify(deep));
+console.log(structuredClone({ a: [1, { b: new Date(0) }], m: new Map([[1, 2]]) }));

@@ -1,0 +1,11 @@
+const b = Buffer.from('hello world');
+console.log(b);
+console.log(b.toString('hex'), b.toString('base64'), b.toString('base64url'));
+console.log(Buffer.from('68656c6c6f', 'hex').toString(), Buffer.from('aGVsbG8=', 'base64').toString('utf8'));
+console.log(Buffer.alloc(4), Buffer.alloc(3, 1), Buffer.byteLength('✓'), Buffer.isBuffer(b), b.length);
+console.log(Buffer.concat([Buffer.from('a'), Buffer.from('bc')]).toString(), b.slice(0, 5).toString());
+console.log(Buffer.from([1, 2, 3]).equals(Buffer.from([1, 2, 3])), Buffer.compare(Buffer.from('a'), Buffer.from('b')));
+console.log(JSON.stringify(Buffer.from('hi')), b instanceof Uint8Array);
+const w = Buffer.alloc(8); w.writeUInt32BE(0xdeadbeef, 0); w.writeUInt16LE(0x1234, 4);
+console.log(w, w.readUInt32BE(0).toString(16), w.readUInt16LE(4).toString(16));
+console.log(Buffer.from('abc').toString('latin1'), Buffer.from('✓').toString('hex'));

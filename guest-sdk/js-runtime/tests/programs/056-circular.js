@@ -1,0 +1,18 @@
+const a = { name: 'a' };
+const b = { name: 'b', a };
+a.b = b;
+console.log(a);
+console.log([a, b]);
+const arr = [1];
+arr.push(arr);
+console.log(arr);
+const m = new Map();
+m.set('self', m);
+console.log(m);
+const x = { y: { z: {} } };
+x.y.z.back = x.y;
+x.y.z.root = x;
+console.log(x);
+const s = new Set();
+s.add(s);
+console.log(s, { s });

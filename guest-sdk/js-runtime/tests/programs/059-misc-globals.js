@@ -1,0 +1,10 @@
+console.log(typeof globalThis, typeof global, globalThis === global, typeof window);
+console.log(typeof setTimeout, typeof setImmediate, typeof queueMicrotask, typeof structuredClone);
+console.log(typeof TextEncoder, typeof TextDecoder, typeof atob, typeof btoa, typeof performance.now);
+console.log(typeof process, typeof process.nextTick, Array.isArray(process.argv), typeof process.env);
+console.log(typeof require, typeof module, typeof exports, typeof __filename, typeof __dirname);
+console.log(this === module.exports, JSON.stringify(this));
+console.log(typeof crypto.getRandomValues, typeof crypto.randomUUID);
+console.log(typeof Buffer);
+var topVar = 1;
+console.log(globalThis.topVar, typeof topVar);

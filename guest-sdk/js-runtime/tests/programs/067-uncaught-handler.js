@@ -1,0 +1,3 @@
+process.on('uncaughtException', (err, origin) => { console.log('handled:', err.message, origin); });
+setTimeout(() => { throw new Error('from timer'); }, 1);
+setTimeout(() => console.log('continues after'), 5);

@@ -1,0 +1,12 @@
+const xs = [0.1, 0.5, 1 / 3, Math.PI, 255.255, -17.125, 1e21, 2 ** 60 + 0.5, 123456.789, 1e-7];
+for (const x of xs) console.log(x.toString(2).slice(0, 60), x.toString(3), x.toString(7), x.toString(16), x.toString(36));
+console.log((255).toString(16), (-255).toString(2), (2 ** 53).toString(36), Number.MAX_VALUE.toString(36).length);
+console.log(Math.exp(1), Math.exp(10), Math.log(10), Math.log10(2), Math.log2(3), Math.sin(1e6), Math.cos(Math.PI / 3));
+console.log(Math.pow(1.05, 10), 1.1 ** 10, 10 ** -5, 2 ** 0.5, Math.pow(7, 1 / 3), Math.cbrt(7), Math.hypot(3, 4, 5));
+console.log(Math.tanh(0.5), Math.sinh(2), Math.cosh(1), Math.asinh(1), Math.acosh(2), Math.atanh(0.5), Math.atan2(1, -1));
+let compound = 1000; for (let y = 0; y < 30; y++) compound *= 1 + 0.07;
+console.log(compound, 1000 * Math.pow(1.07, 30), 1000 * Math.exp(0.07 * 30));
+const stats = Array.from({ length: 20 }, (_, i) => Math.sin(i) * 100);
+const mean = stats.reduce((a, b) => a + b) / stats.length;
+const sd = Math.sqrt(stats.reduce((a, b) => a + (b - mean) ** 2, 0) / stats.length);
+console.log(mean, sd, Math.max(...stats), Math.min(...stats));

@@ -1,0 +1,14 @@
+const buf = new ArrayBuffer(16);
+const dv = new DataView(buf);
+dv.setUint32(0, 0xdeadbeef); dv.setUint32(4, 0xdeadbeef, true); dv.setFloat64(8, Math.PI);
+console.log(new Uint8Array(buf), dv.getUint16(0), dv.getInt16(0, true), dv.getFloat32(8), dv.getBigUint64(8));
+const u32 = new Uint32Array(buf); console.log(u32, Array.from(u32, (x) => x.toString(16)));
+const crc32 = (bytes) => { let c, crc = 0xffffffff; for (const b of bytes) { c = (crc ^ b) & 0xff; for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1; crc = (crc >>> 8) ^ c; } return (crc ^ 0xffffffff) >>> 0; };
+console.log(crc32(new TextEncoder().encode('The quick brown fox jumps over the lazy dog')).toString(16));
+const b64 = btoa(String.fromCharCode(...new Uint8Array(buf)));
+console.log(b64, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).every((v, i) => v === new Uint8Array(buf)[i]));
+console.log(Buffer.from(buf).toString('hex'), Buffer.from('héllo').toString('base64'), Buffer.from([0xff, 0xfe]).readUInt16BE(0));
+console.log((-1 >>> 0).toString(2).length, 1 << 31, (1 << 31) >>> 0, ~5, 5 ^ 3, -17 >> 2, -17 >>> 28, Math.clz32(1), Math.imul(0xffffffff, 5));
+const bits = new Uint8Array(8); bits.set([1, 2, 3], 2); console.log(bits, bits.subarray(1, 4), bits.slice(-3), bits.reverse());
+console.log(new Float32Array([1.1, 2.2, 3.3]), new Int8Array(new Uint8Array([200, 100])), new Uint8ClampedArray([-5, 300, 1.5]));
+console.log(new BigUint64Array([1n, 2n ** 63n]), BigInt.asUintN(64, -1n), (2n ** 64n - 1n).toString(16));
