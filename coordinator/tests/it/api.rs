@@ -42,6 +42,9 @@ async fn hello_world_is_valid_and_attested() {
     for field in ["executionTimeMs", "totalTimeMs", "fuelUsed"] {
         assert!(body[field].is_number(), "{field} missing: {body}");
     }
+    // Golden: the fuel of hello world is fixed by wasmtime 48.0.8, the sandbox profile and the
+    // JS runtime build. A change here means attested fuel figures changed for everyone.
+    assert_eq!(body["fuelUsed"], 1_284_428);
     check_attestation(&body);
 
     // Upper-case and 0x-prefixed expected hashes are the same hash.

@@ -125,7 +125,10 @@ async fn deep_javascript_recursion_works() {
     .await;
     assert_eq!(out.status, GuestStatus::Exited(1), "{:?}", out.status);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Maximum call stack size exceeded"), "{stderr}");
+    assert!(
+        stderr.contains("Maximum call stack size exceeded"),
+        "{stderr}"
+    );
     let out = run_js(
         &sandbox,
         "function d(n) { return n === 0 ? 0 : 1 + d(n - 1); } try { d(1e6) } catch (e) { console.log(e instanceof RangeError) }",
