@@ -172,16 +172,7 @@ impl JobExecutor {
                 )),
             ),
         };
-        let fields = Attestation {
-            job_id: spec.job_id,
-            code_hash: spec.code_hash,
-            input_hash: spec.input_hash,
-            output_hash,
-            expected_hash: spec.expected_hash,
-            fuel_used: outcome.fuel_used,
-            result: verdict,
-            runtime_id: self.runtime.id(),
-        };
+        let fields = self.fields(spec, output_hash, outcome.fuel_used, verdict);
         let preview_len = outcome.stdout.len().min(OUTPUT_PREVIEW_BYTES);
         tracing::info!(
             result = verdict.as_str(),
@@ -204,16 +195,7 @@ impl JobExecutor {
     }
 
     fn failure(&self, spec: &JobSpec, attempt: u32, message: String) -> Option<WorkerReport> {
-        let fields = Attestation {
-            job_id: spec.job_id,
-            code_hash: spec.code_hash,
-            input_hash: spec.input_hash,
-            output_hash: Digest32::ZERO,
-            expected_hash: spec.expected_hash,
-            fuel_used: 0,
-            result: Verdict::Failed,
-            runtime_id: self.runtime.id(),
-        };
+        let fields = self.fields(spec, Digest32::ZERO, 0, Verdict::Failed);
         Some(WorkerReport {
             job_id: spec.job_id,
             attempt,
@@ -226,6 +208,26 @@ impl JobExecutor {
             execution_ms: 0.0,
             module_hash: Digest32::ZERO,
         })
+    }
+
+    /// The signed fields: the job's own hashes, plus what this run produced.
+    fn fields(
+        &self,
+        spec: &JobSpec,
+        output_hash: Digest32,
+        fuel_used: u64,
+        result: Verdict,
+    ) -> Attestation {
+        Attestation {
+            job_id: spec.job_id,
+            code_hash: spec.code_hash,
+            input_hash: spec.input_hash,
+            output_hash,
+            expected_hash: spec.expected_hash,
+            fuel_used,
+            result,
+            runtime_id: self.runtime.id(),
+        }
     }
 
     fn sign(&self, fields: Attestation, spec: &JobSpec) -> notary_protocol::SignedAttestation {

@@ -27,6 +27,7 @@ impl Coordinator {
     }
 
     pub async fn start(config: Config) -> Self {
+        warm_module_cache();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
@@ -143,6 +144,21 @@ pub fn test_config(redis: Option<String>, workers: usize, allow: Vec<Address>) -
     config
 }
 
+/// Compiles the JavaScript runtime into the shared module cache once, before any test needs it:
+/// otherwise every test starting at once on a cold cache compiles it at the same time, which
+/// on 2 cores turns a 20 s suite into minutes.
+pub fn warm_module_cache() {
+    static WARM: OnceLock<()> = OnceLock::new();
+    WARM.get_or_init(|| {
+        let settings = notary_worker::SandboxSettings {
+            module_cache_dir: Some(cache_dir().display().to_string()),
+            ..Default::default()
+        };
+        notary_worker::sandbox::Sandbox::new(settings.sandbox_config(1))
+            .expect("sandbox for cache warm-up");
+    });
+}
+
 /// One compiled-module cache for the whole test run, so each sandbox start is fast.
 pub fn cache_dir() -> PathBuf {
     let dir = target_dir().join("notary-test-module-cache");
@@ -189,6 +205,7 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn spawn(redis: &str, prefix: &str, concurrency: usize, key: &WorkerKey) -> Self {
+        warm_module_cache();
         let child = Command::new(worker_bin())
             .args([
                 "--redis",
