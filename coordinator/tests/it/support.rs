@@ -181,13 +181,17 @@ pub fn target_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-/// The `notary-worker` binary, built on demand if this test run has not built it.
+/// The `notary-worker` binary, brought up to date first.
+///
+/// The build is exactly the test command's own (`cargo build --workspace --bins`), so after
+/// `scripts/test.sh` it is a no-op. (`-p notary-worker` alone would resolve features
+/// differently from the workspace build and recompile wasmtime in the middle of the tests.)
 pub fn worker_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let bin = target_dir().join("notary-worker");
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "notary-worker", "--bin", "notary-worker"])
+            .args(["build", "--workspace", "--bins"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
