@@ -133,7 +133,7 @@ impl Intake {
     }
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> crate::Result<()> {
-        match self.store.finalize(record.id(), outcome).await? {
+        match self.store.finalize(record, outcome).await? {
             Finalized::Applied(r) => {
                 let o = r.outcome.as_ref().expect("applied outcome");
                 tracing::info!(

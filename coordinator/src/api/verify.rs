@@ -84,7 +84,7 @@ pub async fn submit(
             "the job queue is unavailable; nothing ran",
             0,
         );
-        let _ = state.store.finalize(id, &outcome).await;
+        let _ = state.store.finalize(&record, &outcome).await;
         return Err(ApiError::Unavailable(
             "the job queue is unavailable; retry later".into(),
         ));

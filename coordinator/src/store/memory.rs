@@ -59,7 +59,8 @@ impl JobStore for MemoryStore {
             .map(|(r, _)| r.clone()))
     }
 
-    async fn finalize(&self, id: Uuid, outcome: &JobOutcome) -> Result<Finalized> {
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
+        let id = record.id();
         let result = {
             let mut map = self.records.lock();
             match map.get_mut(&id) {

@@ -38,8 +38,9 @@ pub trait JobStore: Send + Sync + 'static {
     async fn insert(&self, record: &JobRecord) -> Result<()>;
     /// Reads a job.
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>>;
-    /// Sets the job's outcome if it has none yet (first wins) and wakes its waiters.
-    async fn finalize(&self, id: Uuid, outcome: &JobOutcome) -> Result<Finalized>;
+    /// Sets the job's outcome if it has none yet (first wins) and wakes its waiters. `record` is
+    /// the caller's copy of the job (the final record is built from it rather than read back).
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized>;
     /// Waits up to `timeout` for the job to be final; returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;

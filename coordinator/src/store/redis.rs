@@ -135,7 +135,8 @@ impl JobStore for RedisStore {
         Ok(Some(record))
     }
 
-    async fn finalize(&self, id: Uuid, outcome: &JobOutcome) -> Result<Finalized> {
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
+        let id = record.id();
         let mut conn = self.conn.clone();
         let set: i64 = self
             .finalize
@@ -147,15 +148,21 @@ impl JobStore for RedisStore {
             .invoke_async(&mut conn)
             .await
             .map_err(Error::redis)?;
-        if set == 1 {
-            self.waiters.wake(id);
+        match set {
+            1 => {
+                self.waiters.wake(id);
+                // The accepted fields never change, so the final record is ours plus the outcome:
+                // no read-back on the hot path.
+                let mut record = record.clone();
+                record.outcome = Some(outcome.clone());
+                Ok(Finalized::Applied(record))
+            }
+            -1 => Ok(Finalized::Missing),
+            _ => Ok(self
+                .get(id)
+                .await?
+                .map_or(Finalized::Missing, Finalized::AlreadyFinal)),
         }
-        let record = self.get(id).await?;
-        Ok(match (set, record) {
-            (-1, _) | (_, None) => Finalized::Missing,
-            (1, Some(r)) => Finalized::Applied(r),
-            (_, Some(r)) => Finalized::AlreadyFinal(r),
-        })
     }
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
