@@ -78,6 +78,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub sandbox: SandboxSettings,
+    /// x402 payments, refunds and registry writes (a `[payments]` table in the file).
+    #[command(flatten)]
+    #[serde(default)]
+    pub payments: crate::payments::PaymentSettings,
 }
 
 impl Settings {
@@ -109,6 +113,7 @@ impl Settings {
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
             sandbox: self.sandbox.or(file.sandbox),
+            payments: self.payments.or(file.payments),
         })
     }
 
@@ -122,7 +127,14 @@ impl Settings {
         if max_deliveries == 0 {
             return Err(Error::Config("max-deliveries must be at least 1".into()));
         }
+        let payments = self.payments.resolve()?;
+        if payments.is_some() && self.redis.is_none() {
+            return Err(Error::Config(
+                "--payments x402 needs --redis: used payments must survive a restart".into(),
+            ));
+        }
         Ok(Config {
+            payments,
             listen: self
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8402))),
@@ -173,6 +185,8 @@ pub struct Config {
     pub domain: AttestationDomain,
     /// Sandbox options.
     pub sandbox: SandboxSettings,
+    /// x402 payments (`None`: off).
+    pub payments: Option<crate::payments::PaymentConfig>,
 }
 
 impl Default for Config {

@@ -25,6 +25,9 @@ pub enum Error {
     /// The sandbox or worker pool could not start.
     #[error("worker: {0}")]
     Worker(String),
+    /// The chain (RPC, signing, a reverted transaction).
+    #[error("chain: {0}")]
+    Chain(String),
     /// I/O.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

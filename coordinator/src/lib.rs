@@ -21,9 +21,11 @@
 //! shutdown future, which is also how the tests start real servers on port 0.
 
 pub mod api;
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod payments;
 pub mod record;
 pub mod request;
 pub mod store;
@@ -75,12 +77,15 @@ pub async fn run(
             (store, queue)
         }
     };
-    tracing::warn!("PAYMENTS ARE OFF: every request is accepted without payment");
+    if config.payments.is_none() {
+        tracing::warn!("PAYMENTS ARE OFF: every request is accepted without payment");
+    }
 
     let mut allowed: HashSet<_> = config.allowed_workers.iter().copied().collect();
     let stop = CancellationToken::new();
     let sandbox_config = config.sandbox.sandbox_config(config.workers.max(1));
     let limits = sandbox_config.validation_limits();
+    let mut runtime_id = [0u8; 32];
     let pool = if config.workers > 0 {
         let key = match &config.worker_key_file {
             Some(path) => {
@@ -97,6 +102,7 @@ pub async fn run(
             .map_err(|e| Error::Worker(e.to_string()))?
             .map_err(|e| Error::Worker(e.to_string()))?;
         let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
+        runtime_id = executor.runtime().id().0;
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,
@@ -120,6 +126,11 @@ pub async fn run(
         tracing::info!(%worker, "accepting attestations from worker");
     }
 
+    // Workers to register in the registry (payments on), with their runtime as config hash.
+    let workers: Vec<_> = allowed
+        .iter()
+        .map(|w| (*w, alloy::primitives::B256::from(runtime_id)))
+        .collect();
     let intake = Arc::new(Intake {
         store: store.clone(),
         queue: queue.clone(),
@@ -135,7 +146,28 @@ pub async fn run(
         stop.clone(),
     ));
 
+    let payments = match (&config.payments, &config.redis) {
+        (Some(pc), Some(url)) => {
+            let p = payments::Payments::start(
+                pc.clone(),
+                config.domain.chain_id,
+                config.domain.verifying_contract,
+                url,
+                &config.redis_prefix,
+                store.clone(),
+                &workers,
+            )
+            .await?;
+            Some(p)
+        }
+        _ => None,
+    };
+    let sweep_task = payments
+        .clone()
+        .map(|p| tokio::spawn(p.sweep(stop.clone())));
+
     let state = Arc::new(AppState {
+        payments,
         store,
         queue,
         fuel: config.sandbox.fuel(),
@@ -161,6 +193,9 @@ pub async fn run(
     stop.cancel();
     let _ = intake_task.await;
     let _ = reaper_task.await;
+    if let Some(task) = sweep_task {
+        let _ = task.await;
+    }
     tracing::info!("coordinator stopped");
     Ok(())
 }

@@ -11,6 +11,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // `notary-coordinator contracts …` (issue 5): chain chores, not the server.
+    if std::env::args().nth(1).as_deref() == Some("contracts") {
+        let cli =
+            notary_coordinator::chain::cli::ContractsCli::parse_from(std::env::args().skip(1));
+        println!("{}", notary_coordinator::chain::cli::run(cli).await?);
+        return Ok(());
+    }
     let config = Settings::parse().with_file()?.resolve()?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     run(listener, config, shutdown_signal()).await?;

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): routes, shared state, and the request-body limit.
 
 mod health;
+pub mod payments;
 mod verify;
 mod view;
 
@@ -36,13 +37,22 @@ pub struct AppState {
     pub sync_wait: Duration,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
     pub draining: AtomicBool,
+    /// x402 payments, refunds and registry writes (`None`: payments off).
+    pub payments: Option<Arc<crate::payments::Payments>>,
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/verify", post(verify::submit))
-        .route("/verify/{id}", get(verify::status))
+    let router = if state.payments.is_some() {
+        Router::new()
+            .route("/verify", post(payments::submit))
+            .route("/verify/{id}", get(payments::status))
+    } else {
+        Router::new()
+            .route("/verify", post(verify::submit))
+            .route("/verify/{id}", get(verify::status))
+    };
+    router
         .route("/health", get(health::health))
         // The body limit is enforced by our handler so an oversized body gets our 413 shape;
         // this layer only stops axum from buffering more than that.

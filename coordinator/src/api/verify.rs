@@ -26,6 +26,18 @@ pub async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let record = accept(&state, &headers, body)?;
+    let record = start(&state, record, &headers).await?;
+    let view = job_view(&record);
+    answer(&record, view)
+}
+
+/// Checks a `POST /verify` request (size, content type, draining, body) and builds its job.
+pub(crate) fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<crate::record::JobRecord, ApiError> {
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
             message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
@@ -67,7 +79,16 @@ pub async fn submit(
         domain: state.domain,
         limits: &state.limits,
     };
-    let record = parse_verify_request(&body, &defaults)?;
+    parse_verify_request(&body, &defaults)
+}
+
+/// Stores and queues an accepted job, then waits up to the sync wait (none with `Prefer:
+/// respond-async`); returns the record as it is then.
+pub(crate) async fn start(
+    state: &AppState,
+    record: crate::record::JobRecord,
+    headers: &HeaderMap,
+) -> Result<crate::record::JobRecord, ApiError> {
     let id = record.id();
     let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
     state.store.insert(&record).await?;
@@ -91,7 +112,7 @@ pub async fn submit(
     }
     tracing::info!(job_id = %id, language = record.language.as_str(), "job queued");
 
-    let wait = if prefers_async(&headers) {
+    let wait = if prefers_async(headers) {
         Duration::ZERO
     } else {
         state.sync_wait
@@ -101,13 +122,18 @@ pub async fn submit(
     } else {
         state.store.wait_final(id, wait).await?
     };
-    let Some(record) = current else {
-        return Err(ApiError::NotFound(format!(
-            "job {id} vanished (retention too short?)"
-        )));
-    };
+    current.ok_or_else(|| ApiError::NotFound(format!("job {id} vanished (retention too short?)")))
+}
+
+/// The answer to `POST /verify` for a job as it is now: 200 when completed, 500 with the
+/// error table's code for an infrastructure failure, 202 while running. `view` is the body.
+pub(crate) fn answer(
+    record: &crate::record::JobRecord,
+    view: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let id = record.id();
     match record.status() {
-        JobStatus::Completed => Ok((StatusCode::OK, Json(job_view(&record))).into_response()),
+        JobStatus::Completed => Ok((StatusCode::OK, Json(view)).into_response()),
         JobStatus::Error => {
             let outcome = record
                 .outcome
@@ -117,7 +143,7 @@ pub async fn submit(
             Err(ApiError::Internal {
                 code: static_code(code),
                 message: outcome.error_message.clone().unwrap_or_default(),
-                body: Some(job_view(&record)),
+                body: Some(view),
             })
         }
         JobStatus::Running | JobStatus::PendingPayment => Ok((
@@ -169,7 +195,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 }
 
 /// The error-table codes an outcome can carry.
-fn static_code(code: &str) -> &'static str {
+pub(crate) fn static_code(code: &str) -> &'static str {
     match code {
         "Registry Write Failed" => "Registry Write Failed",
         "Service Unavailable" => "Service Unavailable",

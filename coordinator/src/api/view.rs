@@ -14,6 +14,11 @@ fn iso(ms: u64) -> Value {
         .map_or(Value::Null, Value::String)
 }
 
+/// [`iso`] for other modules (payment times).
+pub(crate) fn iso_ms(ms: u64) -> Value {
+    iso(ms)
+}
+
 /// Rounds milliseconds to microsecond precision for display.
 fn millis(ms: f64) -> Value {
     json!((ms * 1000.0).round() / 1000.0)

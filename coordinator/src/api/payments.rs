@@ -1,0 +1,354 @@
+//! `POST /verify` and `GET /verify/:id` with x402 payments on (source document 002).
+//!
+//! A request without payment is validated (a bad request gets its 400 before anyone pays),
+//! kept as a pending job, and answered `402` with `jobId` and `paymentRequirements`. The retry
+//! carries `X-402-Payment: <tx hash>` and the job id (`X-402-Job-Id` header or `?jobId=`), so
+//! the pending job continues (its stored request is what runs; a body on the retry is ignored).
+//! A retry without a job id pays for the job in its body. Once the payment checks out, the job
+//! runs like an unpaid one, then is settled: recorded in the registry (`registryTxHash`) or,
+//! when refund-eligible, refunded (`refundTxHash`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::verify::{accept, answer, start};
+use super::{job_view, AppState};
+use crate::error::ApiError;
+use crate::payments::{
+    x402, Payment, PaymentFailure, PaymentRequirements, Payments, PendingJob, Settlement,
+};
+use crate::record::{JobRecord, JobStatus};
+
+const PAY_MESSAGE: &str = "Please submit payment and retry with X-402-Payment header";
+
+fn payments(state: &AppState) -> &Arc<Payments> {
+    state
+        .payments
+        .as_ref()
+        .expect("payment routes are mounted only with payments on")
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Adds `PAYMENT-REQUIRED` (x402 v2) to a 402 when a token is configured.
+fn with_v2_header(
+    mut resp: Response,
+    p: &Payments,
+    headers: &HeaderMap,
+    error: Option<&str>,
+) -> Response {
+    if let Some(d) = &p.token {
+        let accepts = x402::requirements(d, p.config.token_price, p.config.pay_to);
+        let resource = match header_str(headers, "host") {
+            Some(host) => format!("http://{host}/verify"),
+            None => "/verify".to_string(),
+        };
+        let value = x402::payment_required_header(&accepts, &resource, error);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert("payment-required", v);
+        }
+    }
+    resp
+}
+
+/// `402 Payment Required`: the job waits for payment.
+fn payment_required(id: Uuid, req: &PaymentRequirements) -> Response {
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        Json(json!({
+            "jobId": id,
+            "status": "pending_payment",
+            "paymentRequirements": req,
+            "message": PAY_MESSAGE,
+            "error": "Payment Required",
+        })),
+    )
+        .into_response()
+}
+
+/// `402 Payment Failed` with the precise reason.
+fn payment_failed(id: Uuid, req: &PaymentRequirements, failure: &PaymentFailure) -> Response {
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        Json(json!({
+            "error": "Payment Failed",
+            "message": failure.to_string(),
+            "reason": failure.reason(),
+            "params": {"reason": failure.reason(), "field": "X-402-Payment"},
+            "jobId": id,
+            "status": "pending_payment",
+            "paymentRequirements": req,
+        })),
+    )
+        .into_response()
+}
+
+/// `429 Rate Limited`: the payer already has its maximum of unfinished verifications.
+fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Response {
+    let limit = payments.config.max_jobs_per_payer;
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({
+            "error": "Rate Limited",
+            "message": format!(
+                "payer {} already has {limit} verifications running (at most {limit} concurrent per payer); the payment was not used, retry with it later",
+                payer
+            ),
+            "params": {"limit": limit, "payer": payer},
+        })),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
+/// The job view plus its payment and settlement.
+pub fn paid_view(record: &JobRecord, payment: &Payment, s: &Settlement) -> Value {
+    let mut v = job_view(record);
+    let map = v.as_object_mut().expect("object");
+    map.insert(
+        "payment".into(),
+        json!({
+            "scheme": payment.scheme,
+            "txHash": payment.tx_hash,
+            "amount": payment.amount.to_string(),
+            "payer": payment.payer,
+            "verifiedAt": crate::api::view::iso_ms(payment.verified_at_ms),
+        }),
+    );
+    if let Some(h) = s.registry_tx_hash {
+        map.insert("registryTxHash".into(), json!(h));
+    }
+    if let Some(h) = s.refund_tx_hash {
+        map.insert("refundTxHash".into(), json!(h));
+    }
+    if let Some(e) = &s.registry_error {
+        map.insert("status".into(), json!("error"));
+        map.insert("errorCode".into(), json!("Registry Write Failed"));
+        map.insert(
+            "errorMessage".into(),
+            json!(format!("the result could not be recorded on chain: {e}")),
+        );
+        map.insert("refundEligible".into(), json!(true));
+    }
+    v
+}
+
+/// `POST /verify` with payments on.
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let p = payments(&state).clone();
+    let job_id = header_str(&headers, "x-402-job-id").or(query.get("jobId").map(String::as_str));
+    let (record, requirements, stored) = match job_id {
+        Some(text) => {
+            let id = Uuid::parse_str(text).map_err(|_| {
+                ApiError::field("jobId", format!("{text:?} is not a job id (UUID)"))
+            })?;
+            match p.pending(id).await? {
+                Some(pending) => (pending.record, pending.requirements, true),
+                None => return already_paid_or_unknown(&state, &p, id).await,
+            }
+        }
+        None => (accept(&state, &headers, body)?, p.requirements(), false),
+    };
+    let id = record.id();
+    let tx_header = header_str(&headers, "x-402-payment");
+    let sig_header = header_str(&headers, "payment-signature");
+    if tx_header.is_none() && sig_header.is_none() {
+        if !stored {
+            p.put_pending(&PendingJob {
+                record,
+                requirements: requirements.clone(),
+            })
+            .await?;
+            tracing::info!(job_id = %id, "payment required");
+        }
+        return Ok(with_v2_header(
+            payment_required(id, &requirements),
+            &p,
+            &headers,
+            None,
+        ));
+    }
+    // Refusals keep the job pending, so the client can pay again for this very job id.
+    let refuse = |failure: PaymentFailure, record: JobRecord| {
+        let p = p.clone();
+        let requirements = requirements.clone();
+        let headers = headers.clone();
+        async move {
+            tracing::info!(job_id = %id, reason = failure.reason(), "payment refused");
+            if !stored {
+                p.put_pending(&PendingJob {
+                    record,
+                    requirements: requirements.clone(),
+                })
+                .await?;
+            }
+            let message = failure.to_string();
+            Ok::<_, ApiError>(with_v2_header(
+                payment_failed(id, &requirements, &failure),
+                &p,
+                &headers,
+                Some(&message),
+            ))
+        }
+    };
+    let (payment, used) = if let Some(sig) = sig_header {
+        let (checked, used) = match p.verify_authorization(sig).await? {
+            Ok(ok) => ok,
+            Err(failure) => return refuse(failure, record).await,
+        };
+        let payer = checked.auth.from;
+        if !p.take_payer_slot(payer, id).await? {
+            if !stored {
+                p.put_pending(&PendingJob {
+                    record,
+                    requirements,
+                })
+                .await?;
+            }
+            return Ok(payer_limited(&p, payer));
+        }
+        if let Err(other) = p.reserve(&used, id).await? {
+            p.release_payer_slot(payer, id).await?;
+            return refuse(PaymentFailure::AlreadyUsed(other), record).await;
+        }
+        match p.settle_authorization(&checked).await? {
+            Ok(payment) => (payment, used),
+            Err(failure) => {
+                p.unreserve(&used).await?;
+                p.release_payer_slot(payer, id).await?;
+                return refuse(failure, record).await;
+            }
+        }
+    } else {
+        let tx_header = tx_header.expect("one of the two headers");
+        let payment = match p.verify_tx(tx_header, &requirements).await? {
+            Ok(payment) => payment,
+            Err(failure) => return refuse(failure, record).await,
+        };
+        if !p.take_payer_slot(payment.payer, id).await? {
+            tracing::info!(job_id = %id, payer = %payment.payer, "payer at its concurrency limit");
+            if !stored {
+                p.put_pending(&PendingJob {
+                    record,
+                    requirements,
+                })
+                .await?;
+            }
+            return Ok(payer_limited(&p, payment.payer));
+        }
+        let used = Payments::used_tx(payment.tx_hash);
+        (payment, used)
+    };
+    if let Err(other) = p.consume(id, &payment, &used).await? {
+        p.release_payer_slot(payment.payer, id).await?;
+        return refuse(PaymentFailure::AlreadyUsed(other), record).await;
+    }
+    tracing::info!(job_id = %id, payer = %payment.payer, tx = %payment.tx_hash, "payment accepted");
+    let record = start(&state, record, &headers).await?;
+    let settlement = if record.status() == JobStatus::Running {
+        Settlement::default()
+    } else {
+        p.settle(&record).await?
+    };
+    let mut resp = match respond(&record, &payment, &settlement) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    if payment.asset != alloy::primitives::Address::ZERO {
+        let value =
+            x402::payment_response_header(payment.tx_hash, p.chain.chain_id(), payment.payer);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert("payment-response", v);
+        }
+    }
+    Ok(resp)
+}
+
+fn respond(record: &JobRecord, payment: &Payment, s: &Settlement) -> Result<Response, ApiError> {
+    let view = paid_view(record, payment, s);
+    if let Some(e) = &s.registry_error {
+        return Err(ApiError::Internal {
+            code: "Registry Write Failed",
+            message: format!("the result could not be recorded on chain: {e}"),
+            body: Some(view),
+        });
+    }
+    answer(record, view)
+}
+
+/// A retry for a job that is no longer pending: its current state if it was paid, else 404.
+async fn already_paid_or_unknown(
+    state: &AppState,
+    p: &Payments,
+    id: Uuid,
+) -> Result<Response, ApiError> {
+    match (state.store.get(id).await?, p.job_payment(id).await?) {
+        (Some(record), Some((payment, settlement))) => respond(&record, &payment, &settlement),
+        _ => Err(ApiError::NotFound(format!(
+            "no job {id} waits for payment (unknown id, or its payment requirements expired)"
+        ))),
+    }
+}
+
+/// `GET /verify/:id` with payments on: 402 while the payment is pending, else the job with its
+/// payment and settlement.
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = payments(&state);
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadRequest {
+        message: format!("{id:?} is not a job id (UUID)"),
+        params: json!({"field": "id"}),
+    })?;
+    if let Some(pending) = p.pending(id).await? {
+        let mut v = json!({
+            "jobId": id,
+            "status": "pending_payment",
+            "taskType": pending.record.spec.task_type.as_str(),
+            "paymentRequirements": pending.requirements,
+            "message": PAY_MESSAGE,
+        });
+        let created = crate::api::view::iso_ms(pending.record.created_at_ms);
+        v["createdAt"] = created.clone();
+        v["updatedAt"] = created;
+        return Ok((StatusCode::PAYMENT_REQUIRED, Json(v)).into_response());
+    }
+    let record = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    let view = match p.job_payment(id).await? {
+        Some((payment, s)) => paid_view(&record, &payment, &s),
+        None => job_view(&record),
+    };
+    let code = match record.status() {
+        JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,
+        JobStatus::Running => StatusCode::ACCEPTED,
+        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
+    };
+    Ok((code, Json(view)).into_response())
+}

@@ -1,0 +1,60 @@
+//! `notary-coordinator contracts …`: chain chores a newcomer needs before payments can be on.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use super::{deploy, parse_key, read_key_file, Chain, ChainError, ChainResult};
+
+/// Contract chores (`notary-coordinator contracts deploy --rpc-url URL --key-file F`).
+#[derive(Parser, Debug)]
+#[command(name = "notary-coordinator contracts")]
+pub struct ContractsCli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ContractsCommand,
+}
+
+/// The chores.
+#[derive(Subcommand, Debug)]
+pub enum ContractsCommand {
+    /// Deploys `VerificationRegistry` and the EIP-3009 test token from the committed artifacts
+    /// and prints `{"chainId","registry","token","owner"}` as JSON on stdout.
+    Deploy {
+        /// JSON-RPC URL of the chain.
+        #[arg(long, env = "NOTARY_RPC_URL")]
+        rpc_url: String,
+        /// File holding the deployer's secret key (hex); it becomes the registry's owner.
+        #[arg(long, env = "NOTARY_CHAIN_KEY_FILE", conflicts_with = "key_env")]
+        key_file: Option<PathBuf>,
+        /// Read the key from the `NOTARY_CHAIN_KEY` environment variable instead.
+        #[arg(long)]
+        key_env: bool,
+    },
+}
+
+/// Runs a `contracts` subcommand; returns what to print.
+pub async fn run(cli: ContractsCli) -> ChainResult<String> {
+    match cli.command {
+        ContractsCommand::Deploy {
+            rpc_url,
+            key_file,
+            key_env,
+        } => {
+            let key = match (key_file, key_env) {
+                (Some(path), _) => read_key_file(&path)?,
+                (None, true) => {
+                    let text = std::env::var("NOTARY_CHAIN_KEY").map_err(|_| {
+                        ChainError::Key("NOTARY_CHAIN_KEY".into(), "not set".into())
+                    })?;
+                    parse_key(&text)
+                        .map_err(|why| ChainError::Key("NOTARY_CHAIN_KEY".into(), why))?
+                }
+                (None, false) => return Err(ChainError::NoKey),
+            };
+            let chain = Chain::connect(&rpc_url, None, Some(key)).await?;
+            let deployment = deploy(&chain).await?;
+            Ok(serde_json::to_string_pretty(&deployment).expect("serializable"))
+        }
+    }
+}

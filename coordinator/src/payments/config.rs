@@ -1,0 +1,165 @@
+//! Payment options: flags, `NOTARY_*` environment, and a `[payments]` table in the TOML file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use serde::Deserialize;
+
+use crate::chain::{parse_key, read_key_file};
+use crate::{Error, Result};
+
+/// Source document 002's price: 0.001 ETH per verification.
+pub const DEFAULT_PRICE_WEI: u128 = 1_000_000_000_000_000;
+/// Document 002: "Max 10 concurrent verifications per agent".
+pub const DEFAULT_MAX_JOBS_PER_PAYER: usize = 10;
+
+/// Payment options as given (all optional; payments are off unless `--payments x402`).
+#[derive(clap::Args, Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PaymentSettings {
+    /// `off` (default: every request is free) or `x402` (document 002's 402 flow). Needs
+    /// `--redis`: used payments must be remembered across restarts.
+    #[arg(long = "payments", env = "NOTARY_PAYMENTS", value_name = "off|x402")]
+    pub mode: Option<String>,
+    /// JSON-RPC URL of the chain payments, refunds and registry writes go to.
+    #[arg(long, env = "NOTARY_RPC_URL", value_name = "URL")]
+    pub rpc_url: Option<String>,
+    /// Address payments must go to (default: the chain key's address, which also pays refunds).
+    #[arg(long, env = "NOTARY_PAY_TO", value_name = "0xADDR")]
+    pub pay_to: Option<Address>,
+    /// Price of one verification in wei (default 1000000000000000 = 0.001 ETH).
+    #[arg(long, env = "NOTARY_PRICE_WEI")]
+    pub price_wei: Option<u128>,
+    /// Blocks a payment needs (its own included) before it counts (default 1).
+    #[arg(long, env = "NOTARY_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// File with the secret key that writes to the registry, sends refunds and settles x402
+    /// authorizations (or the key itself in `NOTARY_CHAIN_KEY`). Never logged.
+    #[arg(long, env = "NOTARY_CHAIN_KEY_FILE", value_name = "FILE")]
+    pub chain_key_file: Option<PathBuf>,
+    /// How long a 402's payment requirements stay valid (s, default 600).
+    #[arg(long, env = "NOTARY_PAYMENT_WINDOW_SECS")]
+    pub payment_window_secs: Option<u64>,
+    /// Concurrent verifications per payer address before 429 (default 10).
+    #[arg(long, env = "NOTARY_MAX_JOBS_PER_PAYER")]
+    pub max_jobs_per_payer: Option<usize>,
+    /// EIP-3009 token accepted through x402 v2 (`PAYMENT-SIGNATURE`), e.g. USDC; without it
+    /// only `X-402-Payment` (ETH) is offered.
+    #[arg(long, env = "NOTARY_TOKEN", value_name = "0xADDR")]
+    pub token: Option<Address>,
+    /// Price in the token's smallest unit (default 1000: 0.001 USDC).
+    #[arg(long, env = "NOTARY_TOKEN_PRICE")]
+    pub token_price: Option<u128>,
+    /// Most registry records per transaction (default 16).
+    #[arg(long, env = "NOTARY_REGISTRY_BATCH_MAX")]
+    pub registry_batch_max: Option<usize>,
+    /// How long the registry writer gathers records into one batch (ms, default 200).
+    #[arg(long, env = "NOTARY_REGISTRY_BATCH_WAIT_MS")]
+    pub registry_batch_wait_ms: Option<u64>,
+}
+
+impl PaymentSettings {
+    /// Flags and environment over the file's `[payments]` table.
+    pub fn or(self, file: PaymentSettings) -> PaymentSettings {
+        PaymentSettings {
+            mode: self.mode.or(file.mode),
+            rpc_url: self.rpc_url.or(file.rpc_url),
+            pay_to: self.pay_to.or(file.pay_to),
+            price_wei: self.price_wei.or(file.price_wei),
+            confirmations: self.confirmations.or(file.confirmations),
+            chain_key_file: self.chain_key_file.or(file.chain_key_file),
+            payment_window_secs: self.payment_window_secs.or(file.payment_window_secs),
+            max_jobs_per_payer: self.max_jobs_per_payer.or(file.max_jobs_per_payer),
+            token: self.token.or(file.token),
+            token_price: self.token_price.or(file.token_price),
+            registry_batch_max: self.registry_batch_max.or(file.registry_batch_max),
+            registry_batch_wait_ms: self.registry_batch_wait_ms.or(file.registry_batch_wait_ms),
+        }
+    }
+
+    /// `None` when payments are off; the resolved options otherwise.
+    pub fn resolve(self) -> Result<Option<PaymentConfig>> {
+        match self.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("off") => return Ok(None),
+            Some("x402") => {}
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "payments must be `off` or `x402`, not {other:?}"
+                )))
+            }
+        }
+        let rpc_url = self
+            .rpc_url
+            .ok_or_else(|| Error::Config("--payments x402 needs --rpc-url".into()))?;
+        let key = match (&self.chain_key_file, std::env::var("NOTARY_CHAIN_KEY")) {
+            (Some(path), _) => read_key_file(path).map_err(|e| Error::Config(e.to_string()))?,
+            (None, Ok(text)) => {
+                parse_key(&text).map_err(|why| Error::Config(format!("NOTARY_CHAIN_KEY: {why}")))?
+            }
+            (None, Err(_)) => {
+                return Err(Error::Config(
+                    "--payments x402 needs --chain-key-file (or NOTARY_CHAIN_KEY)".into(),
+                ))
+            }
+        };
+        let confirmations = self.confirmations.unwrap_or(1);
+        if confirmations == 0 {
+            return Err(Error::Config("confirmations must be at least 1".into()));
+        }
+        Ok(Some(PaymentConfig {
+            rpc_url,
+            pay_to: self.pay_to.unwrap_or(key.address()),
+            price_wei: U256::from(self.price_wei.unwrap_or(DEFAULT_PRICE_WEI)),
+            confirmations,
+            chain_key: ChainKey(key),
+            window: Duration::from_secs(self.payment_window_secs.unwrap_or(600).max(1)),
+            max_jobs_per_payer: self
+                .max_jobs_per_payer
+                .unwrap_or(DEFAULT_MAX_JOBS_PER_PAYER)
+                .max(1),
+            token: self.token,
+            token_price: U256::from(self.token_price.unwrap_or(1000)),
+            registry_batch_max: self.registry_batch_max.unwrap_or(16).clamp(1, 256),
+            registry_batch_wait: Duration::from_millis(self.registry_batch_wait_ms.unwrap_or(200)),
+        }))
+    }
+}
+
+/// A secret key whose `Debug` shows only its address.
+#[derive(Clone)]
+pub struct ChainKey(pub PrivateKeySigner);
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChainKey({})", self.0.address())
+    }
+}
+
+/// Resolved payment options.
+#[derive(Debug, Clone)]
+pub struct PaymentConfig {
+    /// JSON-RPC URL.
+    pub rpc_url: String,
+    /// Where payments go.
+    pub pay_to: Address,
+    /// Price per verification (wei).
+    pub price_wei: U256,
+    /// Confirmations a payment needs.
+    pub confirmations: u64,
+    /// The key that writes, refunds and settles.
+    pub chain_key: ChainKey,
+    /// Validity of a 402's requirements.
+    pub window: Duration,
+    /// Concurrent jobs per payer.
+    pub max_jobs_per_payer: usize,
+    /// EIP-3009 token of x402 v2 payments (`None`: v2 not offered).
+    pub token: Option<Address>,
+    /// Price in token units.
+    pub token_price: U256,
+    /// Records per registry transaction.
+    pub registry_batch_max: usize,
+    /// Gathering time of a registry batch.
+    pub registry_batch_wait: Duration,
+}

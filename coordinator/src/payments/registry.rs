@@ -1,0 +1,170 @@
+//! Registry writes: completed paid jobs' attestations go to `VerificationRegistry`, many per
+//! transaction when many jobs complete together.
+//!
+//! One task owns the writes. It takes the first waiting record, gathers more for up to
+//! `batch_wait` (at most `batch_max`), and sends them as one `recordBatch`; every job in the
+//! batch gets that transaction's hash. A batch is all-or-nothing on chain, so when a batch of
+//! several fails, each record is retried alone: one bad record does not fail its neighbours.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::sol_types::SolCall;
+use notary_protocol::SignedAttestation;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::chain::contracts::VerificationRegistry as R;
+use crate::chain::{Chain, ChainError, ChainResult};
+use crate::{Error, Result};
+
+type Reply = oneshot::Sender<std::result::Result<B256, String>>;
+
+/// Handle of the writer task.
+pub struct RegistryWriter {
+    tx: mpsc::Sender<(SignedAttestation, Reply)>,
+}
+
+/// The contract's struct from the protocol's attestation.
+pub fn to_sol(att: &SignedAttestation) -> (R::Attestation, Bytes) {
+    let f = &att.fields;
+    let attestation = R::Attestation {
+        jobId: f.job_id_word(),
+        codeHash: B256::from(f.code_hash.0),
+        inputHash: B256::from(f.input_hash.0),
+        outputHash: B256::from(f.output_hash.0),
+        expectedHash: B256::from(f.expected_hash.0),
+        fuelUsed: f.fuel_used,
+        result: f.result.code(),
+        runtimeId: B256::from(f.runtime_id.0),
+    };
+    let sig = att.signature.parse::<Bytes>().unwrap_or_default();
+    (attestation, sig)
+}
+
+impl RegistryWriter {
+    /// Starts the writer task.
+    pub fn start(
+        chain: Arc<Chain>,
+        registry: Address,
+        batch_max: usize,
+        batch_wait: Duration,
+    ) -> RegistryWriter {
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(write_loop(chain, registry, batch_max, batch_wait, rx));
+        RegistryWriter { tx }
+    }
+
+    /// Records one attestation; returns the transaction that recorded it.
+    pub async fn record(&self, att: SignedAttestation) -> std::result::Result<B256, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((att, reply))
+            .await
+            .map_err(|_| "the registry writer stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the registry writer stopped".to_string())?
+    }
+}
+
+async fn write_loop(
+    chain: Arc<Chain>,
+    registry: Address,
+    batch_max: usize,
+    batch_wait: Duration,
+    mut rx: mpsc::Receiver<(SignedAttestation, Reply)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + batch_wait;
+        while batch.len() < batch_max {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(item)) => batch.push(item),
+                _ => break,
+            }
+        }
+        let atts: Vec<_> = batch.iter().map(|(a, _)| a.clone()).collect();
+        match write_batch(&chain, registry, &atts).await {
+            Ok(hash) => {
+                tracing::info!(records = atts.len(), tx = %hash, "registry batch written");
+                for (_, reply) in batch {
+                    let _ = reply.send(Ok(hash));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                let (_, reply) = batch.pop().expect("one");
+                let _ = reply.send(Err(e.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(records = batch.len(), error = %e, "registry batch failed; writing one by one");
+                for (att, reply) in batch {
+                    let r = write_batch(&chain, registry, std::slice::from_ref(&att)).await;
+                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// One `recordBatch` transaction, waited for.
+pub async fn write_batch(
+    chain: &Chain,
+    registry: Address,
+    atts: &[SignedAttestation],
+) -> ChainResult<B256> {
+    let (attestations, signatures): (Vec<_>, Vec<_>) = atts
+        .iter()
+        .map(|a| {
+            let (att, sig) = to_sol(a);
+            (att, vec![sig])
+        })
+        .unzip();
+    let call = R::recordBatchCall {
+        attestations,
+        signatures,
+    };
+    let hash = chain
+        .send(Some(registry), U256::ZERO, Bytes::from(call.abi_encode()))
+        .await?;
+    chain.wait_success(hash, Duration::from_secs(60)).await?;
+    Ok(hash)
+}
+
+/// Registers workers (with the hash of their runtime as config hash) that are not registered
+/// yet, when the chain key owns the registry; otherwise only warns about missing ones.
+pub async fn register_workers(
+    chain: &Chain,
+    registry: Address,
+    workers: &[(Address, B256)],
+) -> Result<()> {
+    let contract = R::new(registry, chain.provider());
+    let owner = contract
+        .owner()
+        .call()
+        .await
+        .map_err(|e| Error::Chain(format!("registry {registry} does not answer: {e}")))?;
+    for (worker, config_hash) in workers {
+        let w = contract
+            .workers(*worker)
+            .call()
+            .await
+            .map_err(|e| Error::Chain(e.to_string()))?;
+        if w.active {
+            continue;
+        }
+        if Some(owner) != chain.sender() {
+            tracing::warn!(%worker, "worker is not registered in the registry and the chain key does not own it: its results cannot be recorded");
+            continue;
+        }
+        let call = R::registerWorkerCall {
+            worker: *worker,
+            configHash: *config_hash,
+        };
+        chain
+            .transact(Some(registry), U256::ZERO, Bytes::from(call.abi_encode()))
+            .await
+            .map_err(|e: ChainError| Error::Chain(e.to_string()))?;
+        tracing::info!(%worker, "worker registered in the registry");
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Chain tests: a real Hardhat 2 node (chain id 84532) started per test, real Redis, real wasm,
+//! real HTTP. Run alone with `scripts/test.sh -p notary-coordinator --test chain`.
+
+mod contracts;
+mod hardhat;
+mod payments;
+#[allow(dead_code)]
+#[path = "../it/support.rs"]
+mod support;

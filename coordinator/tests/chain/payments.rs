@@ -1,0 +1,575 @@
+//! Document 002's payment flow on a real chain: 402, `X-402-Payment`, every refusal reason,
+//! replays across restarts, registry records, refunds exactly once, the per-payer limit.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::{SolCall, SolEvent};
+use notary_coordinator::chain::contracts::VerificationRegistry as R;
+use notary_coordinator::chain::{deploy, parse_key, Chain, Deployment};
+use notary_coordinator::payments::config::ChainKey;
+use notary_coordinator::payments::PaymentConfig;
+use notary_coordinator::Config;
+use notary_queue::test_utils::RedisServer;
+use serde_json::{json, Value};
+
+use crate::contracts::owner_chain;
+use crate::hardhat::{Hardhat, DEV_KEYS};
+use crate::support::{client, hello, test_config, Coordinator, HELLO_HASH};
+
+const PRICE: u128 = 1_000_000_000_000_000;
+
+pub fn addr(i: usize) -> Address {
+    parse_key(DEV_KEYS[i]).unwrap().address()
+}
+
+/// A chain with the contracts, a Redis, and coordinator configs with payments on. Account 0
+/// deploys, owns the registry, receives payments and refunds; account 1 is the payer.
+pub struct PaidEnv {
+    pub node: Hardhat,
+    pub redis: RedisServer,
+    pub d: Deployment,
+    pub prefix: String,
+    pub owner: Chain,
+}
+
+impl PaidEnv {
+    pub async fn start() -> PaidEnv {
+        let node = Hardhat::start().await;
+        let owner = owner_chain(&node).await;
+        let d = deploy(&owner).await.unwrap();
+        let redis = RedisServer::start();
+        PaidEnv {
+            node,
+            redis,
+            d,
+            prefix: format!("paid{}:", rand_u32()),
+            owner,
+        }
+    }
+
+    pub fn config(&self, confirmations: u64) -> Config {
+        let mut c = test_config(Some(self.redis.url()), 1, vec![]);
+        c.redis_prefix = self.prefix.clone();
+        c.domain.verifying_contract = self.d.registry;
+        c.payments = Some(PaymentConfig {
+            rpc_url: self.node.url.clone(),
+            pay_to: addr(0),
+            price_wei: U256::from(PRICE),
+            confirmations,
+            chain_key: ChainKey(parse_key(DEV_KEYS[0]).unwrap()),
+            window: Duration::from_secs(600),
+            max_jobs_per_payer: 10,
+            token: Some(self.d.token),
+            token_price: U256::from(1000u64),
+            registry_batch_max: 16,
+            registry_batch_wait: Duration::from_millis(50),
+        });
+        c
+    }
+
+    /// Sends ETH from a dev account (unlocked on Hardhat) and returns the hash.
+    pub async fn pay(&self, from: usize, to: Address, wei: u128) -> String {
+        let v = self
+            .node
+            .rpc(
+                "eth_sendTransaction",
+                json!([{"from": addr(from), "to": to, "value": format!("0x{wei:x}")}]),
+            )
+            .await
+            .unwrap();
+        v.as_str().unwrap().to_string()
+    }
+
+    pub async fn balance(&self, who: Address) -> U256 {
+        self.owner.provider().get_balance(who).await.unwrap()
+    }
+}
+
+fn rand_u32() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u16, Value) {
+    c.post(
+        "/verify",
+        body,
+        &[("x-402-job-id", job), ("x-402-payment", tx)],
+    )
+    .await
+}
+
+fn job_word(job_id: &str) -> B256 {
+    let id = uuid::Uuid::parse_str(job_id).unwrap();
+    let mut w = [0u8; 32];
+    w[..16].copy_from_slice(id.as_bytes());
+    B256::from(w)
+}
+
+#[tokio::test]
+async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(1)).await;
+
+    // 402 with document 002's fields.
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["status"], "pending_payment");
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let req = &body["paymentRequirements"];
+    assert_eq!(req["scheme"], "exact");
+    assert_eq!(req["network"], "base-sepolia");
+    assert_eq!(req["amount"], PRICE.to_string());
+    assert_eq!(req["asset"], Address::ZERO.to_checksum(None));
+    assert_eq!(
+        req["payTo"].as_str().unwrap().parse::<Address>().unwrap(),
+        addr(0)
+    );
+    assert!(req["expiry"].as_u64().unwrap() > 1_700_000_000);
+    assert_eq!(
+        body["message"],
+        "Please submit payment and retry with X-402-Payment header"
+    );
+    let (status, pending) = c.get(&format!("/verify/{job}")).await;
+    assert_eq!(status, 402);
+    assert_eq!(pending["status"], "pending_payment");
+
+    // Pay 0.001 ETH, retry with the hash: 200 VALID with a registry record.
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["result"], "VALID");
+    assert_eq!(body["jobId"], job.as_str());
+    assert_eq!(body["payment"]["txHash"], tx.as_str());
+    assert_eq!(body["payment"]["amount"], PRICE.to_string());
+    assert_eq!(
+        body["payment"]["payer"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        addr(1)
+    );
+    let registry_tx: B256 = body["registryTxHash"].as_str().unwrap().parse().unwrap();
+    let receipt = env
+        .owner
+        .provider()
+        .get_transaction_receipt(registry_tx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.to, Some(env.d.registry));
+
+    // The record reads back from the contract, signed by the worker that attested.
+    let registry = R::new(env.d.registry, env.owner.provider());
+    let id = registry.recordOfJob(job_word(&job)).call().await.unwrap();
+    assert_ne!(id, B256::ZERO);
+    let rec = registry.getRecord(id).call().await.unwrap();
+    let worker: Address = body["attestation"]["worker"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(rec.signers, vec![worker]);
+    assert_eq!(hex::encode(rec.attestation.outputHash), HELLO_HASH);
+    assert_eq!(rec.attestation.result, 1);
+    let sig: Bytes = body["attestation"]["signature"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let digest: B256 = body["attestation"]["signingHash"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        registry.recoverSigner(digest, sig).call().await.unwrap(),
+        worker
+    );
+    let (status, again) = c.get(&format!("/verify/{job}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["registryTxHash"], body["registryTxHash"]);
+
+    // The same payment for another job: refused, also after a restart.
+    let (_, second) = c.verify(hello(HELLO_HASH)).await;
+    let job2 = second["jobId"].as_str().unwrap().to_string();
+    let (status, body) = paid_post(&c, json!({}), &job2, &tx).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["error"], "Payment Failed");
+    assert_eq!(body["reason"], "already_used");
+    c.shutdown().await;
+    let c = Coordinator::start(env.config(1)).await;
+    let (status, body) = paid_post(&c, json!({}), &job2, &tx).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["reason"], "already_used");
+    // A body-only retry (no job id) with the used hash: refused too.
+    let (status, body) = c
+        .post("/verify", hello(HELLO_HASH), &[("x-402-payment", &tx)])
+        .await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (402, json!("already_used"))
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_bad_payment_is_refused_with_its_reason() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(2)).await;
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+
+    let expect = |reason: &'static str| {
+        move |(status, body): (u16, Value)| {
+            assert_eq!(status, 402, "{body}");
+            assert_eq!(body["error"], "Payment Failed", "{body}");
+            assert_eq!(body["reason"], reason, "{body}");
+            assert_eq!(body["status"], "pending_payment");
+            assert!(body["message"].as_str().unwrap().len() > 10);
+        }
+    };
+    expect("malformed")(paid_post(&c, json!({}), &job, "0x1234").await);
+    let unknown = format!("0x{}", "ab".repeat(32));
+    expect("not_found")(paid_post(&c, json!({}), &job, &unknown).await);
+    let cheap = env.pay(1, addr(0), PRICE / 2).await;
+    env.node.mine(2).await;
+    expect("wrong_amount")(paid_post(&c, json!({}), &job, &cheap).await);
+    let elsewhere = env.pay(1, addr(2), PRICE).await;
+    env.node.mine(2).await;
+    expect("wrong_recipient")(paid_post(&c, json!({}), &job, &elsewhere).await);
+
+    // A reverted transaction: value sent to the registry (no payable function), mined with an
+    // explicit gas limit so the node does not refuse it at estimation.
+    env.node.automine(false).await;
+    let reverted = env
+        .node
+        .rpc(
+            "eth_sendTransaction",
+            json!([{"from": addr(1), "to": env.d.registry, "value": format!("0x{PRICE:x}"), "gas": "0x30000"}]),
+        )
+        .await
+        .unwrap();
+    env.node.mine(3).await;
+    env.node.automine(true).await;
+    expect("reverted")(paid_post(&c, json!({}), &job, reverted.as_str().unwrap()).await);
+
+    // A good payment with too few confirmations: refused and not consumed; counts once mined on.
+    let good = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &good).await;
+    expect("not_confirmed")((status, body.clone()));
+    assert!(
+        body["message"].as_str().unwrap().contains("1 of 2"),
+        "{body}"
+    );
+    env.node.mine(1).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &good).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "VALID");
+    // An unknown job id: 404.
+    let (status, _) = paid_post(&c, json!({}), &uuid::Uuid::new_v4().to_string(), &good).await;
+    assert_eq!(status, 404);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn registry_failure_refunds_the_payer_exactly_once() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(1)).await;
+    // Force an infrastructure failure the honest way: the registry no longer accepts the
+    // worker (deregistered on chain by its owner), so the write reverts.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let registry = R::new(env.d.registry, env.owner.provider());
+    let worker_count = registry.workerCount().call().await.unwrap();
+    assert_eq!(
+        worker_count,
+        U256::from(1),
+        "the coordinator registered its worker"
+    );
+    // Find the registered worker from its event, and deregister it.
+    let logs = env
+        .owner
+        .provider()
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(env.d.registry)
+                .event_signature(R::WorkerRegistered::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .unwrap();
+    let worker = Address::from_word(logs[0].topics()[1]);
+    env.owner
+        .transact(
+            Some(env.d.registry),
+            U256::ZERO,
+            Bytes::from(R::deregisterWorkerCall { worker }.abi_encode()),
+        )
+        .await
+        .unwrap();
+
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let before = env.balance(addr(1)).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "Registry Write Failed");
+    assert_eq!(body["refundEligible"], true);
+    assert_eq!(body["result"], "VALID", "the verdict is still shown");
+    let refund: B256 = body["refundTxHash"].as_str().unwrap().parse().unwrap();
+    let after = env.balance(addr(1)).await;
+    assert_eq!(
+        after - before,
+        U256::from(PRICE),
+        "refunded exactly the price"
+    );
+    let refund_tx = env
+        .owner
+        .provider()
+        .get_transaction_by_hash(refund)
+        .await
+        .unwrap()
+        .unwrap();
+    use alloy::consensus::Transaction as _;
+    assert_eq!(refund_tx.inner.to(), Some(addr(1)));
+    assert_eq!(refund_tx.inner.value(), U256::from(PRICE));
+
+    // Second triggers: a retry of the request, a restart (the sweeper), and a simulated crash
+    // after the refund was sent but before the settlement was marked final. None pays again.
+    let (status, again) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 500);
+    assert_eq!(again["refundTxHash"], body["refundTxHash"]);
+    c.shutdown().await;
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = format!("{}pay:job:{job}", env.prefix);
+    let settlement: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("settlement")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut s: Value = serde_json::from_str(&settlement).unwrap();
+    s["settled"] = json!(false);
+    s["refundTxHash"] = Value::Null;
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("settlement")
+        .arg(s.to_string())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg(format!("{}pay:open", env.prefix))
+        .arg(&job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let c = Coordinator::start(env.config(1)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = c.get(&format!("/verify/{job}")).await;
+        if v["refundTxHash"].is_string() {
+            assert_eq!(
+                v["refundTxHash"], body["refundTxHash"],
+                "the same refund, re-sent"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sweeper did not settle: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.balance(addr(1)).await, after, "no second refund");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(1)).await;
+    // Jobs of about a second each on one worker slot: ten stay unfinished for a while.
+    let slow = json!({
+        "taskType": "code-execution",
+        "code": "let x = 0; for (let i = 0; i < 30000000; i++) { x = (x + i) % 1000003; } console.log(x);",
+        "expectedHash": "0".repeat(64),
+    });
+    let mut accepted = 0;
+    for i in 0..11 {
+        let (status, body) = c.verify(slow.clone()).await;
+        assert_eq!(status, 402);
+        let job = body["jobId"].as_str().unwrap().to_string();
+        let tx = env.pay(1, addr(0), PRICE).await;
+        let resp = client()
+            .post(format!("{}/verify", c.url))
+            .header("x-402-job-id", &job)
+            .header("x-402-payment", &tx)
+            .header("prefer", "respond-async")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        if i < 10 {
+            assert_eq!(status, 202, "job {i}: {body}");
+            accepted += 1;
+        } else {
+            assert_eq!(status, 429, "{body}");
+            assert_eq!(body["error"], "Rate Limited");
+            assert_eq!(body["params"]["limit"], 10);
+            // The payment was not consumed: the same job pays with it once a slot is free.
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            loop {
+                let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+                if status != 429 {
+                    assert!(status == 200 || status == 202, "{status} {body}");
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "no slot freed");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+    assert_eq!(accepted, 10);
+    // Another payer is not limited by the first one.
+    let (_, body) = c.verify(slow.clone()).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(2, addr(0), PRICE).await;
+    let (status, body) = c
+        .post(
+            "/verify",
+            json!({}),
+            &[
+                ("x-402-job-id", &job),
+                ("x-402-payment", &tx),
+                ("prefer", "respond-async"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_official_x402_client_pays_with_eip3009_and_cannot_replay() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(1)).await;
+    // The payer holds test USDC (6 decimals); the price is 1000 units (0.001 USDC).
+    let token =
+        notary_coordinator::chain::contracts::TestUSDC::new(env.d.token, env.owner.provider());
+    env.owner
+        .transact(
+            Some(env.d.token),
+            U256::ZERO,
+            Bytes::from(
+                notary_coordinator::chain::contracts::TestUSDC::mintCall {
+                    to: addr(4),
+                    value: U256::from(5_000_000u64),
+                }
+                .abi_encode(),
+            ),
+        )
+        .await
+        .unwrap();
+
+    // The 402 carries PAYMENT-REQUIRED for v2 clients.
+    let resp = client()
+        .post(format!("{}/verify", c.url))
+        .json(&hello(HELLO_HASH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 402);
+    let header = resp.headers()["payment-required"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    use base64::Engine;
+    let required: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(required["x402Version"], 2);
+    let accepts = &required["accepts"][0];
+    assert_eq!(accepts["network"], "eip155:84532");
+    assert_eq!(accepts["scheme"], "exact");
+    assert_eq!(accepts["amount"], "1000");
+    assert_eq!(accepts["extra"]["name"], "USDC");
+    assert_eq!(accepts["extra"]["version"], "2");
+
+    let before_payer = token.balanceOf(addr(4)).call().await.unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(crate::hardhat::contracts_dir().join("test/x402-client.mjs"))
+        .env("NOTARY_URL", &c.url)
+        .env("PAYER_KEY", DEV_KEYS[4])
+        .env("TOKEN", env.d.token.to_checksum(None))
+        .env("BODY", hello(HELLO_HASH).to_string())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], 200, "{v}");
+    assert_eq!(v["body"]["result"], "VALID");
+    assert!(v["body"]["registryTxHash"].is_string(), "{v}");
+    assert_eq!(
+        v["body"]["payment"]["payer"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        addr(4)
+    );
+    assert_eq!(v["paymentResponse"]["success"], true);
+    assert_eq!(v["paymentResponse"]["network"], "eip155:84532");
+    let settle: B256 = v["paymentResponse"]["transaction"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let receipt = env
+        .owner
+        .provider()
+        .get_transaction_receipt(settle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.to, Some(env.d.token));
+    assert_eq!(
+        before_payer - token.balanceOf(addr(4)).call().await.unwrap(),
+        U256::from(1000u64)
+    );
+    assert_eq!(
+        token.balanceOf(addr(0)).call().await.unwrap(),
+        U256::from(1000u64)
+    );
+    // The replayed authorization: refused, nothing paid twice.
+    assert_eq!(v["replayStatus"], 402, "{v}");
+    assert_eq!(v["replayBody"]["error"], "Payment Failed");
+    assert_eq!(v["replayBody"]["reason"], "already_used");
+    assert_eq!(
+        token.balanceOf(addr(0)).call().await.unwrap(),
+        U256::from(1000u64)
+    );
+    c.shutdown().await;
+}
