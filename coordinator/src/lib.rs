@@ -86,6 +86,7 @@ pub async fn run(
     let sandbox_config = config.sandbox.sandbox_config(config.workers.max(1));
     let limits = sandbox_config.validation_limits();
     let mut runtime_id = [0u8; 32];
+    let mut local_worker = None;
     let pool = if config.workers > 0 {
         let key = match &config.worker_key_file {
             Some(path) => {
@@ -103,6 +104,7 @@ pub async fn run(
             .map_err(|e| Error::Worker(e.to_string()))?;
         let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
         runtime_id = executor.runtime().id().0;
+        local_worker = Some(executor.address());
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,
@@ -150,12 +152,12 @@ pub async fn run(
         (Some(pc), Some(url)) => {
             let p = payments::Payments::start(
                 pc.clone(),
-                config.domain.chain_id,
-                config.domain.verifying_contract,
+                config.domain,
                 url,
                 &config.redis_prefix,
                 store.clone(),
                 &workers,
+                local_worker,
             )
             .await?;
             Some(p)
@@ -168,6 +170,7 @@ pub async fn run(
 
     let state = Arc::new(AppState {
         payments,
+        lease_ttl: config.lease_ttl,
         store,
         queue,
         fuel: config.sandbox.fuel(),

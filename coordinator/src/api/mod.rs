@@ -1,5 +1,6 @@
 //! The HTTP API (axum): routes, shared state, and the request-body limit.
 
+pub mod facilitator;
 mod health;
 pub mod payments;
 mod verify;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub draining: AtomicBool,
     /// x402 payments, refunds and registry writes (`None`: payments off).
     pub payments: Option<Arc<crate::payments::Payments>>,
+    /// Lease TTL (workers idle longer are not counted as active).
+    pub lease_ttl: Duration,
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
@@ -47,6 +50,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         Router::new()
             .route("/verify", post(payments::submit))
             .route("/verify/{id}", get(payments::status))
+            .route("/notary/stats", get(payments::stats))
+            .route("/facilitator/supported", get(facilitator::supported))
+            .route("/facilitator/verify", post(facilitator::verify))
+            .route("/facilitator/settle", post(facilitator::settle))
     } else {
         Router::new()
             .route("/verify", post(verify::submit))

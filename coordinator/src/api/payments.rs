@@ -352,3 +352,11 @@ pub async fn status(
     };
     Ok((code, Json(view)).into_response())
 }
+
+/// `GET /notary/stats` (document 002).
+pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let p = payments(&state);
+    // A worker that has not read the job stream for two lease TTLs is not counted as active.
+    let v = p.stats(state.lease_ttl * 2).await?;
+    Ok(Json(v).into_response())
+}

@@ -185,6 +185,8 @@ pub struct Payments {
     writer: Option<RegistryWriter>,
     /// The EIP-3009 token's domain, when x402 v2 is offered.
     pub token: Option<x402::TokenDomain>,
+    /// The in-process workers' address (`verifierAddress` of the stats).
+    pub verifier: Option<Address>,
     conn: ConnectionManager,
     prefix: String,
     store: Arc<dyn JobStore>,
@@ -212,13 +214,14 @@ impl Payments {
     /// registry when the chain key owns it, and starts the registry writer.
     pub async fn start(
         config: PaymentConfig,
-        chain_id: u64,
-        registry: Address,
+        domain: notary_protocol::AttestationDomain,
         redis_url: &str,
         prefix: &str,
         store: Arc<dyn JobStore>,
         workers: &[(Address, B256)],
+        verifier: Option<Address>,
     ) -> Result<Arc<Payments>> {
+        let (chain_id, registry) = (domain.chain_id, domain.verifying_contract);
         let chain = Arc::new(
             Chain::connect(
                 &config.rpc_url,
@@ -285,6 +288,7 @@ impl Payments {
             registry,
             writer,
             token,
+            verifier,
             conn,
             prefix: prefix.to_string(),
             store,
@@ -575,6 +579,15 @@ impl Payments {
         a: &x402::CheckedAuthorization,
     ) -> Result<std::result::Result<Payment, PaymentFailure>> {
         let d = self.token.as_ref().expect("verified with a token");
+        self.settle_authorization_of(d.token, a).await
+    }
+
+    /// Settles an authorization of any EIP-3009 token on this chain (the facilitator's settle).
+    pub async fn settle_authorization_of(
+        &self,
+        token: Address,
+        a: &x402::CheckedAuthorization,
+    ) -> Result<std::result::Result<Payment, PaymentFailure>> {
         let (v, r, s) = x402::split_signature(&a.signature);
         let call = TestUSDC::transferWithAuthorization_1Call {
             from: a.auth.from,
@@ -590,7 +603,7 @@ impl Payments {
         use alloy::sol_types::SolCall;
         let sent = self
             .chain
-            .transact(Some(d.token), U256::ZERO, Bytes::from(call.abi_encode()))
+            .transact(Some(token), U256::ZERO, Bytes::from(call.abi_encode()))
             .await;
         match sent {
             Ok(receipt) => Ok(Ok(Payment {
@@ -599,7 +612,7 @@ impl Payments {
                 payer: a.auth.from,
                 amount: a.value,
                 verified_at_ms: now_ms(),
-                asset: d.token,
+                asset: token,
             })),
             Err(e) => {
                 tracing::warn!(error = %e, "x402 settlement failed");
@@ -754,6 +767,7 @@ impl Payments {
         }
         s.settled = true;
         self.save_settlement(id, s).await?;
+        self.count(record, payment, s).await?;
         let mut conn = self.conn.clone();
         redis::cmd("SREM")
             .arg(self.key("open"))
@@ -763,6 +777,119 @@ impl Payments {
             .map_err(redis_err)?;
         self.release_payer_slot(payment.payer, id).await?;
         Ok(())
+    }
+
+    /// Adds a settled job to the statistics (`<prefix>pay:stats`).
+    async fn count(&self, record: &JobRecord, payment: &Payment, s: &Settlement) -> Result<()> {
+        let outcome = record.outcome.as_ref().expect("final record");
+        let delivered = outcome.result.is_some() && s.registry_error.is_none();
+        // Revenue is what was kept: refunded payments do not count.
+        let kept = if s.refund_tx_hash.is_some() {
+            U256::ZERO
+        } else {
+            payment.amount
+        };
+        let (field, units) = if payment.asset == Address::ZERO {
+            ("revenueGwei", kept / U256::from(1_000_000_000u64))
+        } else {
+            ("revenueTokenUnits", kept)
+        };
+        // Counted once per job, even when a settlement is re-run after a crash.
+        let mut conn = self.conn.clone();
+        redis::Script::new(
+            r"if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+              redis.call('HINCRBY', KEYS[1], 'total', 1)
+              redis.call('HINCRBY', KEYS[1], 'delivered', ARGV[2])
+              redis.call('HINCRBY', KEYS[1], 'durationMs', ARGV[3])
+              redis.call('HINCRBY', KEYS[1], ARGV[4], ARGV[5])
+              return 1",
+        )
+        .key(self.key("stats"))
+        .key(self.key("stats:counted"))
+        .arg(record.id().to_string())
+        .arg(i64::from(delivered))
+        .arg(outcome.total_ms.round() as i64)
+        .arg(field)
+        .arg(
+            u64::try_from(units)
+                .unwrap_or(i64::MAX as u64)
+                .min(i64::MAX as u64),
+        )
+        .invoke_async::<i64>(&mut conn)
+        .await
+        .map_err(redis_err)?;
+        Ok(())
+    }
+
+    /// Marks this minute as served (for `uptimePercentage`).
+    async fn beat(&self) -> Result<()> {
+        let minute = now_ms() / 60_000;
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .cmd("SET")
+            .arg(self.key("up:since"))
+            .arg(minute)
+            .arg("NX")
+            .ignore()
+            .sadd(self.key("up:minutes"), minute)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(redis_err)
+    }
+
+    /// Document 002's `GET /notary/stats`, from the settled jobs' counters, the minutes a
+    /// coordinator was serving, and the workers that read the job stream recently.
+    pub async fn stats(&self, live_within: Duration) -> Result<Value> {
+        let mut conn = self.conn.clone();
+        let (fields, since, minutes): (std::collections::HashMap<String, i64>, Option<u64>, u64) =
+            redis::pipe()
+                .hgetall(self.key("stats"))
+                .get(self.key("up:since"))
+                .scard(self.key("up:minutes"))
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_err)?;
+        let get = |k: &str| fields.get(k).copied().unwrap_or(0);
+        let total = get("total");
+        let round2 = |x: f64| (x * 100.0).round() / 100.0;
+        let success = if total > 0 {
+            round2(get("delivered") as f64 * 100.0 / total as f64)
+        } else {
+            100.0
+        };
+        let average = if total > 0 {
+            get("durationMs") / total
+        } else {
+            0
+        };
+        let uptime = match since {
+            Some(since) => {
+                let span = now_ms() / 60_000 - since + 1;
+                round2((minutes as f64 * 100.0 / span as f64).min(100.0))
+            }
+            None => 100.0,
+        };
+        let gwei = get("revenueGwei");
+        let workers: redis::Value = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(format!("{}queue:jobs", self.prefix))
+            .arg("workers")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or(redis::Value::Nil);
+        Ok(json!({
+            "totalVerifications": total,
+            "successRate": success,
+            "averageDurationMs": average,
+            "uptimePercentage": uptime,
+            "revenueETH": format!("{:.6}", gwei as f64 / 1e9),
+            "revenueTokenUnits": get("revenueTokenUnits").to_string(),
+            "activeWorkers": live_consumers(&workers, live_within),
+            "verifierAddress": self.verifier.or(self.chain.sender()),
+            "serviceVersion": env!("CARGO_PKG_VERSION"),
+            "network": self.network(),
+        }))
     }
 
     /// Pays `payment.amount` back to the payer, exactly once: the signed transaction is stored
@@ -826,6 +953,9 @@ impl Payments {
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => return,
             }
+            if let Err(e) = self.beat().await {
+                tracing::debug!(error = %e, "uptime beat failed");
+            }
             if let Err(e) = self.sweep_once().await {
                 tracing::debug!(error = %e, "settlement sweep failed; retrying");
             }
@@ -854,6 +984,36 @@ impl Payments {
         }
         Ok(())
     }
+}
+
+/// Consumers of `XINFO CONSUMERS` (other than the reaper) idle for less than `within`.
+fn live_consumers(v: &redis::Value, within: Duration) -> usize {
+    let redis::Value::Array(consumers) = v else {
+        return 0;
+    };
+    consumers
+        .iter()
+        .filter(|c| {
+            let fields: Vec<&redis::Value> = match c {
+                redis::Value::Array(f) => f.iter().collect(),
+                redis::Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+                _ => return false,
+            };
+            let mut name = String::new();
+            let mut idle = i64::MAX;
+            for pair in fields.chunks(2) {
+                if let [k, val] = pair {
+                    let k: String = redis::from_redis_value_ref(k).unwrap_or_default();
+                    match k.as_str() {
+                        "name" => name = redis::from_redis_value_ref(val).unwrap_or_default(),
+                        "idle" => idle = redis::from_redis_value_ref(val).unwrap_or(i64::MAX),
+                        _ => {}
+                    }
+                }
+            }
+            name != "notary-reaper" && idle < within.as_millis() as i64
+        })
+        .count()
 }
 
 /// `0x` + 64 hex digits.

@@ -197,6 +197,26 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     assert_eq!(status, 200);
     assert_eq!(again["registryTxHash"], body["registryTxHash"]);
 
+    // Document 002's stats, from the settled job.
+    let (status, stats) = c.get("/notary/stats").await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["totalVerifications"], 1);
+    assert_eq!(stats["successRate"], 100.0);
+    assert_eq!(stats["revenueETH"], "0.001000");
+    assert_eq!(stats["network"], "base-sepolia");
+    assert_eq!(stats["serviceVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        stats["verifierAddress"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        worker
+    );
+    assert_eq!(stats["activeWorkers"], 1, "{stats}");
+    assert!(stats["uptimePercentage"].as_f64().unwrap() > 0.0);
+    assert!(stats["averageDurationMs"].as_i64().unwrap() >= 0);
+
     // The same payment for another job: refused, also after a restart.
     let (_, second) = c.verify(hello(HELLO_HASH)).await;
     let job2 = second["jobId"].as_str().unwrap().to_string();
@@ -393,6 +413,13 @@ async fn registry_failure_refunds_the_payer_exactly_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(env.balance(addr(1)).await, after, "no second refund");
+    let (_, stats) = c.get("/notary/stats").await;
+    assert_eq!(stats["totalVerifications"], 1, "{stats}");
+    assert_eq!(
+        stats["successRate"], 0.0,
+        "a refunded job is not a delivered one"
+    );
+    assert_eq!(stats["revenueETH"], "0.000000");
     c.shutdown().await;
 }
 
@@ -570,6 +597,126 @@ async fn the_official_x402_client_pays_with_eip3009_and_cannot_replay() {
     assert_eq!(
         token.balanceOf(addr(0)).call().await.unwrap(),
         U256::from(1000u64)
+    );
+    c.shutdown().await;
+}
+
+/// Signs an EIP-3009 authorization the way x402 clients do.
+fn authorization(key: &str, token: Address, to: Address, value: u64, valid_before: u64) -> Value {
+    use alloy::sol_types::SolStruct;
+    use notary_coordinator::payments::x402::TransferWithAuthorization;
+    let signer = notary_protocol::WorkerKey::from_hex(key).unwrap();
+    let nonce = B256::from(notary_protocol::sha256(uuid::Uuid::new_v4().as_bytes()).0);
+    let msg = TransferWithAuthorization {
+        from: signer.address(),
+        to,
+        value: U256::from(value),
+        validAfter: U256::ZERO,
+        validBefore: U256::from(valid_before),
+        nonce,
+    };
+    let domain = alloy::sol_types::eip712_domain! {
+        name: "USDC", version: "2", chain_id: 84532, verifying_contract: token,
+    };
+    let digest = notary_protocol::Digest32(msg.eip712_signing_hash(&domain).0);
+    json!({
+        "x402Version": 2,
+        "payload": {
+            "authorization": {
+                "from": signer.address(), "to": to, "value": value.to_string(),
+                "validAfter": "0", "validBefore": valid_before.to_string(), "nonce": nonce,
+            },
+            "signature": signer.sign_hash(&digest).unwrap(),
+        },
+    })
+}
+
+#[tokio::test]
+async fn facilitator_routes_verify_and_settle_for_other_servers() {
+    let env = PaidEnv::start().await;
+    let c = Coordinator::start(env.config(1)).await;
+    env.owner
+        .transact(
+            Some(env.d.token),
+            U256::ZERO,
+            Bytes::from(
+                notary_coordinator::chain::contracts::TestUSDC::mintCall {
+                    to: addr(4),
+                    value: U256::from(1_000_000u64),
+                }
+                .abi_encode(),
+            ),
+        )
+        .await
+        .unwrap();
+    let (status, supported) = c.get("/facilitator/supported").await;
+    assert_eq!(status, 200);
+    assert_eq!(supported["kinds"][0]["network"], "eip155:84532");
+    assert_eq!(supported["kinds"][0]["scheme"], "exact");
+
+    // Another x402 server (account 5) is paid 2500 units through Notary.
+    let requirements = json!({
+        "scheme": "exact", "network": "eip155:84532", "amount": "2500",
+        "asset": env.d.token, "payTo": addr(5), "maxTimeoutSeconds": 300,
+        "extra": {"name": "USDC", "version": "2"},
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let payload = authorization(DEV_KEYS[4], env.d.token, addr(5), 2500, now + 300);
+    let request =
+        json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": requirements});
+    let (status, v) = c.post("/facilitator/verify", request.clone(), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["isValid"], true, "{v}");
+    assert_eq!(
+        v["payer"].as_str().unwrap().parse::<Address>().unwrap(),
+        addr(4)
+    );
+
+    // Too little, wrong recipient, expired: invalid with a reason.
+    let mut cheap = request.clone();
+    cheap["paymentRequirements"]["amount"] = json!("999999");
+    let (_, v) = c.post("/facilitator/verify", cheap, &[]).await;
+    assert_eq!(
+        (v["isValid"].clone(), v["invalidReason"].clone()),
+        (json!(false), json!("wrong_amount"))
+    );
+    let mut other = request.clone();
+    other["paymentRequirements"]["payTo"] = json!(addr(3));
+    let (_, v) = c.post("/facilitator/verify", other, &[]).await;
+    assert_eq!(v["invalidReason"], "wrong_recipient");
+    let expired = json!({"x402Version": 2, "paymentRequirements": requirements,
+        "paymentPayload": authorization(DEV_KEYS[4], env.d.token, addr(5), 2500, now - 1)});
+    let (_, v) = c.post("/facilitator/verify", expired, &[]).await;
+    assert_eq!(v["invalidReason"], "expired");
+
+    let (status, v) = c.post("/facilitator/settle", request.clone(), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["success"], true, "{v}");
+    let tx: B256 = v["transaction"].as_str().unwrap().parse().unwrap();
+    assert!(env
+        .owner
+        .provider()
+        .get_transaction_receipt(tx)
+        .await
+        .unwrap()
+        .unwrap()
+        .status());
+    let token =
+        notary_coordinator::chain::contracts::TestUSDC::new(env.d.token, env.owner.provider());
+    assert_eq!(
+        token.balanceOf(addr(5)).call().await.unwrap(),
+        U256::from(2500u64)
+    );
+    // The same authorization again: refused, nothing moves.
+    let (_, v) = c.post("/facilitator/settle", request, &[]).await;
+    assert_eq!(v["success"], false);
+    assert_eq!(v["errorReason"], "nonce_already_used");
+    assert_eq!(
+        token.balanceOf(addr(5)).call().await.unwrap(),
+        U256::from(2500u64)
     );
     c.shutdown().await;
 }

@@ -1,0 +1,173 @@
+//! x402 facilitator routes (source document 000), so other x402 servers can verify and settle
+//! EIP-3009 payments through Notary: `GET /facilitator/supported`, `POST /facilitator/verify`,
+//! `POST /facilitator/settle`, in the x402 facilitator shapes (`{x402Version, paymentPayload,
+//! paymentRequirements}` in; `{isValid, invalidReason, payer}` and `{success, errorReason,
+//! transaction, network, payer}` out). Only the `exact` scheme on this coordinator's chain is
+//! supported; settlement gas is paid by the chain key.
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, U256};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::AppState;
+use crate::chain::contracts::TestUSDC;
+use crate::error::ApiError;
+use crate::payments::x402::{self, CheckedAuthorization, TokenDomain};
+use crate::payments::Payments;
+use crate::record::now_ms;
+
+fn payments(state: &AppState) -> &Arc<Payments> {
+    state
+        .payments
+        .as_ref()
+        .expect("facilitator routes are mounted only with payments on")
+}
+
+/// `GET /facilitator/supported`.
+pub async fn supported(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let p = payments(&state);
+    let network = format!("eip155:{}", p.chain.chain_id());
+    Json(json!({
+        "kinds": [{"x402Version": 2, "scheme": "exact", "network": network}],
+        "extensions": [],
+        "signers": {"eip155:*": [p.chain.sender()]},
+    }))
+}
+
+/// Checks a request's payload against its requirements; `Err((reason, message, payer))`.
+async fn check(
+    p: &Payments,
+    body: &Value,
+) -> Result<(CheckedAuthorization, Address), (String, String, Option<Address>)> {
+    let req = &body["paymentRequirements"];
+    let payload = &body["paymentPayload"];
+    let fail = |r: &str, m: String| (r.to_string(), m, None);
+    let network = format!("eip155:{}", p.chain.chain_id());
+    if req["scheme"] != "exact" || req["network"] != json!(network) {
+        return Err(fail(
+            "unsupported_scheme",
+            format!("only scheme exact on {network} is supported"),
+        ));
+    }
+    let parse = |v: &Value| v.as_str().and_then(|s| s.parse::<Address>().ok());
+    let (Some(token), Some(pay_to)) = (parse(&req["asset"]), parse(&req["payTo"])) else {
+        return Err(fail(
+            "invalid_payment_requirements",
+            "asset and payTo must be addresses".into(),
+        ));
+    };
+    let amount = req["amount"]
+        .as_str()
+        .and_then(|a| a.parse::<U256>().ok())
+        .ok_or_else(|| {
+            fail(
+                "invalid_payment_requirements",
+                "amount must be a decimal string".into(),
+            )
+        })?;
+    let (Some(name), Some(version)) = (
+        req["extra"]["name"].as_str(),
+        req["extra"]["version"].as_str(),
+    ) else {
+        return Err(fail(
+            "invalid_payment_requirements",
+            "extra.name and extra.version (the token's EIP-712 domain) are required".into(),
+        ));
+    };
+    let domain = TokenDomain {
+        name: name.into(),
+        version: version.into(),
+        chain_id: p.chain.chain_id(),
+        token,
+    };
+    let checked = x402::verify_authorization(payload, &domain, amount, pay_to, now_ms() / 1000)
+        .map_err(|(r, m)| fail(r, m))?;
+    let from = checked.auth.from;
+    let t = TestUSDC::new(token, p.chain.provider());
+    let used = t
+        .authorizationState(from, checked.auth.nonce)
+        .call()
+        .await
+        .map_err(|e| {
+            fail(
+                "invalid_payment_requirements",
+                format!("asset is not an EIP-3009 token: {e}"),
+            )
+        })?;
+    if used {
+        return Err((
+            "nonce_already_used".into(),
+            "the authorization's nonce was already used".into(),
+            Some(from),
+        ));
+    }
+    let balance = t
+        .balanceOf(from)
+        .call()
+        .await
+        .map_err(|e| fail("invalid_payment_requirements", e.to_string()))?;
+    if balance < checked.value {
+        return Err((
+            "insufficient_funds".into(),
+            "the payer's balance is below the amount".into(),
+            Some(from),
+        ));
+    }
+    Ok((checked, token))
+}
+
+fn body_or_400(body: Result<Json<Value>, JsonRejection>) -> Result<Value, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| ApiError::BadRequest {
+        message: format!("the body must be JSON: {e}"),
+        params: json!({}),
+    })
+}
+
+/// `POST /facilitator/verify`.
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_or_400(body)?;
+    let p = payments(&state);
+    Ok(Json(match check(p, &body).await {
+        Ok((checked, _)) => json!({"isValid": true, "payer": checked.auth.from}),
+        Err((reason, message, payer)) => {
+            json!({"isValid": false, "invalidReason": reason, "invalidMessage": message, "payer": payer})
+        }
+    }))
+}
+
+/// `POST /facilitator/settle`.
+pub async fn settle(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_or_400(body)?;
+    let p = payments(&state);
+    let network = format!("eip155:{}", p.chain.chain_id());
+    let (checked, token) = match check(p, &body).await {
+        Ok(ok) => ok,
+        Err((reason, message, payer)) => {
+            return Ok(Json(json!({
+                "success": false, "errorReason": reason, "errorMessage": message,
+                "payer": payer, "transaction": "", "network": network,
+            })))
+        }
+    };
+    Ok(Json(
+        match p.settle_authorization_of(token, &checked).await? {
+            Ok(payment) => json!({
+                "success": true, "payer": payment.payer, "transaction": payment.tx_hash, "network": network,
+            }),
+            Err(f) => json!({
+                "success": false, "errorReason": f.reason(), "errorMessage": f.to_string(),
+                "payer": checked.auth.from, "transaction": "", "network": network,
+            }),
+        },
+    ))
+}
