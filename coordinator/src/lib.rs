@@ -87,6 +87,7 @@ pub async fn run(
     let limits = sandbox_config.validation_limits();
     let mut runtime_id = [0u8; 32];
     let mut local_worker = None;
+    let mut quoter = None;
     let pool = if config.workers > 0 {
         let key = match &config.worker_key_file {
             Some(path) => {
@@ -105,6 +106,7 @@ pub async fn run(
         let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
         runtime_id = executor.runtime().id().0;
         local_worker = Some(executor.address());
+        quoter = Some(executor.clone());
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,
@@ -158,6 +160,7 @@ pub async fn run(
                 store.clone(),
                 &workers,
                 local_worker,
+                quoter,
             )
             .await?;
             Some(p)

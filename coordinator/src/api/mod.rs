@@ -3,6 +3,7 @@
 pub mod facilitator;
 mod health;
 pub mod payments;
+pub mod quote;
 mod verify;
 mod view;
 
@@ -51,6 +52,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route("/verify", post(payments::submit))
             .route("/verify/{id}", get(payments::status))
             .route("/notary/stats", get(payments::stats))
+            .route("/quote", post(quote::quote))
             .route("/facilitator/supported", get(facilitator::supported))
             .route("/facilitator/verify", post(facilitator::verify))
             .route("/facilitator/settle", post(facilitator::settle))

@@ -52,6 +52,10 @@ pub struct PaymentSettings {
     /// Price in the token's smallest unit (default 1000: 0.001 USDC).
     #[arg(long, env = "NOTARY_TOKEN_PRICE")]
     pub token_price: Option<u128>,
+    /// Fuel-based part of a `POST /quote`, in wei per 10^9 fuel (default 0: quotes equal the
+    /// flat price the 402 asks).
+    #[arg(long, env = "NOTARY_PRICE_WEI_PER_GIGAFUEL")]
+    pub price_wei_per_gigafuel: Option<u128>,
     /// Most registry records per transaction (default 16).
     #[arg(long, env = "NOTARY_REGISTRY_BATCH_MAX")]
     pub registry_batch_max: Option<usize>,
@@ -73,6 +77,7 @@ impl PaymentSettings {
             payment_window_secs: self.payment_window_secs.or(file.payment_window_secs),
             max_jobs_per_payer: self.max_jobs_per_payer.or(file.max_jobs_per_payer),
             token: self.token.or(file.token),
+            price_wei_per_gigafuel: self.price_wei_per_gigafuel.or(file.price_wei_per_gigafuel),
             token_price: self.token_price.or(file.token_price),
             registry_batch_max: self.registry_batch_max.or(file.registry_batch_max),
             registry_batch_wait_ms: self.registry_batch_wait_ms.or(file.registry_batch_wait_ms),
@@ -120,6 +125,7 @@ impl PaymentSettings {
                 .unwrap_or(DEFAULT_MAX_JOBS_PER_PAYER)
                 .max(1),
             token: self.token,
+            price_wei_per_gigafuel: U256::from(self.price_wei_per_gigafuel.unwrap_or(0)),
             token_price: U256::from(self.token_price.unwrap_or(1000)),
             registry_batch_max: self.registry_batch_max.unwrap_or(16).clamp(1, 256),
             registry_batch_wait: Duration::from_millis(self.registry_batch_wait_ms.unwrap_or(200)),
@@ -158,6 +164,8 @@ pub struct PaymentConfig {
     pub token: Option<Address>,
     /// Price in token units.
     pub token_price: U256,
+    /// Quote's fuel-based part, wei per 10^9 fuel.
+    pub price_wei_per_gigafuel: U256,
     /// Records per registry transaction.
     pub registry_batch_max: usize,
     /// Gathering time of a registry batch.

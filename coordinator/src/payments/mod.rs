@@ -187,6 +187,8 @@ pub struct Payments {
     pub token: Option<x402::TokenDomain>,
     /// The in-process workers' address (`verifierAddress` of the stats).
     pub verifier: Option<Address>,
+    /// Runs quote dry runs (the in-process workers' executor; `None` without them).
+    pub quoter: Option<Arc<notary_worker::JobExecutor>>,
     conn: ConnectionManager,
     prefix: String,
     store: Arc<dyn JobStore>,
@@ -212,6 +214,7 @@ fn chain_err(e: impl std::fmt::Display) -> Error {
 impl Payments {
     /// Connects to the chain (checking its chain id) and to Redis, registers `workers` in the
     /// registry when the chain key owns it, and starts the registry writer.
+    #[allow(clippy::too_many_arguments)] // called once, from `run`, with named values
     pub async fn start(
         config: PaymentConfig,
         domain: notary_protocol::AttestationDomain,
@@ -220,6 +223,7 @@ impl Payments {
         store: Arc<dyn JobStore>,
         workers: &[(Address, B256)],
         verifier: Option<Address>,
+        quoter: Option<Arc<notary_worker::JobExecutor>>,
     ) -> Result<Arc<Payments>> {
         let (chain_id, registry) = (domain.chain_id, domain.verifying_contract);
         let chain = Arc::new(
@@ -289,6 +293,7 @@ impl Payments {
             writer,
             token,
             verifier,
+            quoter,
             conn,
             prefix: prefix.to_string(),
             store,

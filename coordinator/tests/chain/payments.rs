@@ -63,6 +63,7 @@ impl PaidEnv {
             max_jobs_per_payer: 10,
             token: Some(self.d.token),
             token_price: U256::from(1000u64),
+            price_wei_per_gigafuel: U256::from(1_000_000_000_000u64),
             registry_batch_max: 16,
             registry_batch_wait: Duration::from_millis(50),
         });
@@ -196,6 +197,32 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     let (status, again) = c.get(&format!("/verify/{job}")).await;
     assert_eq!(status, 200);
     assert_eq!(again["registryTxHash"], body["registryTxHash"]);
+
+    // A quote: the base price plus the fuel part of a capped dry run (10^12 wei per 10^9 fuel).
+    let (status, q) = c.post("/quote", hello(HELLO_HASH), &[]).await;
+    assert_eq!(status, 200, "{q}");
+    let fuel = q["estimatedFuel"].as_u64().unwrap();
+    assert_eq!(
+        Some(fuel),
+        body["fuelUsed"].as_u64(),
+        "the dry run burns what the job burnt"
+    );
+    assert_eq!(q["fuelCapped"], false);
+    assert_eq!(
+        q["amount"].as_str().unwrap().parse::<u128>().unwrap(),
+        PRICE + fuel as u128 * 1_000_000_000_000 / 1_000_000_000
+    );
+    assert!(q["validUntil"].as_u64().unwrap() > q["quotedAt"].as_u64().unwrap());
+    let endless =
+        json!({"taskType": "code-execution", "code": "for(;;){}", "expectedHash": "0".repeat(64)});
+    let (status, q) = c.post("/quote", endless, &[]).await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["fuelCapped"], true, "{q}");
+    assert_eq!(q["estimatedFuel"], q["fuelBudget"]);
+    let (status, _) = c
+        .post("/quote", json!({"taskType": "code-execution"}), &[])
+        .await;
+    assert_eq!(status, 400);
 
     // Document 002's stats, from the settled job.
     let (status, stats) = c.get("/notary/stats").await;

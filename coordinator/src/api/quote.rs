@@ -1,0 +1,84 @@
+//! `POST /quote` (source document 000): a non-binding price for a task before paying.
+//!
+//! The body is a `POST /verify` body, validated the same way. The price is the base price plus
+//! a fuel-based part (`--price-wei-per-gigafuel`, 0 by default) from a dry run capped at
+//! [`QUOTE_FUEL_CAP`] fuel and [`QUOTE_TIMEOUT_MS`] of wall clock on the in-process executor;
+//! without in-process workers there is no dry run and the quote is by module (the base price).
+//! The dry run's output is discarded: a quote never reveals a result.
+
+use std::sync::Arc;
+
+use alloy::primitives::U256;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use notary_protocol::Verdict;
+use serde_json::{json, Value};
+
+use super::verify::accept;
+use super::AppState;
+use crate::error::ApiError;
+use crate::record::now_ms;
+
+/// Most fuel a quote's dry run may burn (a tenth of the default job budget).
+pub const QUOTE_FUEL_CAP: u64 = 1_000_000_000;
+/// Wall-clock cap of a quote's dry run.
+pub const QUOTE_TIMEOUT_MS: u64 = 2_000;
+/// How long a quote is valid.
+pub const QUOTE_VALIDITY_SECS: u64 = 300;
+
+/// `POST /quote`.
+pub async fn quote(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let p = state
+        .payments
+        .as_ref()
+        .expect("quote is mounted only with payments on");
+    let mut record = accept(&state, &headers, body)?;
+    let budget = record.spec.fuel;
+    record.spec.fuel = budget.min(QUOTE_FUEL_CAP);
+    record.spec.timeout_ms = record.spec.timeout_ms.min(QUOTE_TIMEOUT_MS);
+    let (method, fuel, capped) = match &p.quoter {
+        Some(executor) => {
+            let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
+            match executor.execute(&payload, 0).await {
+                Some(report) => {
+                    let f = &report.attestation.fields;
+                    let capped = f.fuel_used >= record.spec.fuel
+                        || matches!(f.result, Verdict::Timeout | Verdict::Failed);
+                    // A run cut short is priced at the job's whole budget: it may use all of it.
+                    let fuel = if capped { budget } else { f.fuel_used };
+                    ("dry-run", Some(fuel), capped)
+                }
+                None => ("module", None, false),
+            }
+        }
+        None => ("module", None, false),
+    };
+    let base = p.config.price_wei;
+    let fuel_part = fuel.map_or(U256::ZERO, |f| {
+        U256::from(f) * p.config.price_wei_per_gigafuel / U256::from(1_000_000_000u64)
+    });
+    let now = now_ms() / 1000;
+    Ok(Json(json!({
+        "scheme": "exact",
+        "network": p.network(),
+        "asset": alloy::primitives::Address::ZERO,
+        "amount": (base + fuel_part).to_string(),
+        "basePriceWei": base.to_string(),
+        "fuelPriceWei": fuel_part.to_string(),
+        "priceWeiPerGigafuel": p.config.price_wei_per_gigafuel.to_string(),
+        "estimatedFuel": fuel,
+        "fuelCapped": capped,
+        "fuelBudget": budget,
+        "method": method,
+        "binding": false,
+        "quotedAt": now,
+        "validUntil": now + QUOTE_VALIDITY_SECS,
+    })))
+}
