@@ -747,3 +747,105 @@ async fn facilitator_routes_verify_and_settle_for_other_servers() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_chain_key_never_reaches_a_log_or_a_response() {
+    let env = PaidEnv::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    crate::support::warm_module_cache();
+    // The real binary, key in the environment, the most verbose logs.
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_notary-coordinator"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--workers", "1"])
+        .args(["--redis", &env.redis.url(), "--redis-prefix", &env.prefix])
+        .args(["--payments", "x402", "--rpc-url", &env.node.url])
+        .args([
+            "--registry",
+            &env.d.registry.to_string(),
+            "--token",
+            &env.d.token.to_string(),
+        ])
+        .args([
+            "--module-cache-dir",
+            &crate::support::cache_dir().display().to_string(),
+        ])
+        .env("NOTARY_CHAIN_KEY", DEV_KEYS[0])
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while client().get(format!("{url}/health")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "coordinator did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut bodies = String::new();
+    let r = client()
+        .post(format!("{url}/verify"))
+        .json(&hello(HELLO_HASH))
+        .send()
+        .await
+        .unwrap();
+    let headers = format!("{:?}", r.headers());
+    let first: Value = r.json().await.unwrap();
+    bodies.push_str(&headers);
+    bodies.push_str(&first.to_string());
+    let job = first["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let r = client()
+        .post(format!("{url}/verify"))
+        .header("x-402-job-id", &job)
+        .header("x-402-payment", &tx)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    bodies.push_str(&r.text().await.unwrap());
+    for path in [
+        "/notary/stats",
+        "/facilitator/supported",
+        &format!("/verify/{job}"),
+    ] {
+        bodies.push_str(
+            &client()
+                .get(format!("{url}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    // SIGTERM: a graceful stop, then read everything it logged.
+    std::process::Command::new("kill")
+        .arg(child.id().unwrap().to_string())
+        .status()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs =
+        String::from_utf8_lossy(&out.stderr).to_lowercase() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        logs.contains("payments on"),
+        "the run logged nothing useful: {logs}"
+    );
+    let secret = DEV_KEYS[0].trim_start_matches("0x");
+    assert!(!logs.contains(secret), "the chain key is in the logs");
+    assert!(
+        !bodies.to_lowercase().contains(secret),
+        "the chain key is in a response"
+    );
+}
