@@ -849,3 +849,49 @@ async fn the_chain_key_never_reaches_a_log_or_a_response() {
         "the chain key is in a response"
     );
 }
+
+#[tokio::test]
+async fn jobs_completing_together_share_one_registry_batch() {
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    if let Some(p) = config.payments.as_mut() {
+        p.registry_batch_wait = Duration::from_millis(1500);
+    }
+    let c = Coordinator::start(config).await;
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        let (_, body) = c.verify(hello(HELLO_HASH)).await;
+        let job = body["jobId"].as_str().unwrap().to_string();
+        let tx = env.pay(1, addr(0), PRICE).await;
+        jobs.push((job, tx));
+    }
+    let answers = futures::future::join_all(
+        jobs.iter()
+            .map(|(job, tx)| paid_post(&c, json!({}), job, tx)),
+    )
+    .await;
+    let mut hashes = std::collections::BTreeSet::new();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        hashes.insert(body["registryTxHash"].as_str().unwrap().to_string());
+    }
+    assert!(hashes.len() < 4, "no batching: {hashes:?}");
+    let registry = R::new(env.d.registry, env.owner.provider());
+    for (job, _) in &jobs {
+        assert_ne!(
+            registry.recordOfJob(job_word(job)).call().await.unwrap(),
+            B256::ZERO
+        );
+    }
+    for h in &hashes {
+        let r = env
+            .owner
+            .provider()
+            .get_transaction_receipt(h.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        println!("registry tx {h}: gas {}", r.gas_used);
+    }
+    c.shutdown().await;
+}
