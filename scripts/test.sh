@@ -5,6 +5,7 @@
 #   ports, so they can kill and restart them) and that a Redis answers: the one at
 #   $NOTARY_TEST_REDIS_URL if set, else a throwaway `redis-server` started here on a free
 #   port and stopped on exit. Tests that take a shared Redis read NOTARY_TEST_REDIS_URL.
+# - Installs contracts/node_modules (Hardhat, solc-js, the x402 client) when missing.
 # - Builds the binaries first (fleet tests spawn real `notary-worker` processes).
 # - Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p notary-queue`).
 set -euo pipefail
@@ -42,6 +43,12 @@ if [ -z "${NOTARY_TEST_REDIS_URL:-}" ] || ! redis_answers "$NOTARY_TEST_REDIS_UR
   redis_answers "$NOTARY_TEST_REDIS_URL" || { echo "test.sh: redis-server did not start" >&2; cat "$redis_dir/log" >&2; exit 1; }
 fi
 echo "test.sh: Redis at $NOTARY_TEST_REDIS_URL" >&2
+
+# Chain tests start a Hardhat 2 node and the official x402 client from contracts/node_modules.
+if [ ! -x contracts/node_modules/.bin/hardhat ]; then
+  echo "test.sh: installing the contracts' npm packages (npm ci)" >&2
+  (cd contracts && npm ci --no-audit --no-fund >/dev/null)
+fi
 
 cargo build --workspace --bins
 cargo test --workspace "$@"

@@ -109,7 +109,7 @@ fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Resp
                 "payer {} already has {limit} verifications running (at most {limit} concurrent per payer); the payment was not used, retry with it later",
                 payer
             ),
-            "params": {"limit": limit, "payer": payer},
+            "params": {"limit": limit, "payer": payer.to_checksum(None)},
         })),
     )
         .into_response();
@@ -128,7 +128,7 @@ pub fn paid_view(record: &JobRecord, payment: &Payment, s: &Settlement) -> Value
             "scheme": payment.scheme,
             "txHash": payment.tx_hash,
             "amount": payment.amount.to_string(),
-            "payer": payment.payer,
+            "payer": payment.payer.to_checksum(None),
             "verifiedAt": crate::api::view::iso_ms(payment.verified_at_ms),
         }),
     );

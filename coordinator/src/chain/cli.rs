@@ -54,7 +54,14 @@ pub async fn run(cli: ContractsCli) -> ChainResult<String> {
             };
             let chain = Chain::connect(&rpc_url, None, Some(key)).await?;
             let deployment = deploy(&chain).await?;
-            Ok(serde_json::to_string_pretty(&deployment).expect("serializable"))
+            // Checksummed addresses, as block explorers and wallets show them.
+            let out = serde_json::json!({
+                "chainId": deployment.chain_id,
+                "registry": deployment.registry.to_checksum(None),
+                "token": deployment.token.to_checksum(None),
+                "owner": deployment.owner.to_checksum(None),
+            });
+            Ok(serde_json::to_string_pretty(&out).expect("serializable"))
         }
     }
 }

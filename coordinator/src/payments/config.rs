@@ -171,3 +171,74 @@ pub struct PaymentConfig {
     /// Gathering time of a registry batch.
     pub registry_batch_wait: Duration,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::Settings;
+
+    #[test]
+    fn payments_come_from_a_toml_table_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("chain.key");
+        // Hardhat's public dev key #0.
+        std::fs::write(
+            &key,
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n",
+        )
+        .unwrap();
+        let file = dir.path().join("notary.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "redis = \"redis://127.0.0.1:6379\"\n[payments]\nmode = \"x402\"\nrpc-url = \"http://127.0.0.1:8545\"\nchain-key-file = {:?}\nconfirmations = 3\nprice-wei = 5\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let cli = Settings::parse_from([
+            "notary-coordinator",
+            "--config",
+            file.to_str().unwrap(),
+            "--confirmations",
+            "2",
+        ]);
+        let c = cli.with_file().unwrap().resolve().unwrap();
+        let p = c.payments.expect("payments on");
+        assert_eq!(p.confirmations, 2);
+        assert_eq!(p.price_wei, alloy::primitives::U256::from(5));
+        assert_eq!(
+            p.pay_to.to_checksum(None),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        );
+        assert_eq!(p.max_jobs_per_payer, 10);
+        // The key never shows in Debug output.
+        let debug = format!("{p:?}");
+        assert!(!debug.contains("ac0974bec39a17e36ba4a6b4d238ff944bacb478"));
+
+        // Payments need Redis, and an unknown mode is an error.
+        let no_redis = Settings::parse_from([
+            "x",
+            "--payments",
+            "x402",
+            "--rpc-url",
+            "http://x",
+            "--chain-key-file",
+            key.to_str().unwrap(),
+        ]);
+        assert!(no_redis
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("--redis"));
+        let bad = Settings::parse_from(["x", "--payments", "bitcoin"]);
+        assert!(bad.resolve().unwrap_err().to_string().contains("bitcoin"));
+        // Off by default.
+        assert!(Settings::parse_from(["x"])
+            .resolve()
+            .unwrap()
+            .payments
+            .is_none());
+    }
+}

@@ -891,7 +891,7 @@ impl Payments {
             "revenueETH": format!("{:.6}", gwei as f64 / 1e9),
             "revenueTokenUnits": get("revenueTokenUnits").to_string(),
             "activeWorkers": live_consumers(&workers, live_within),
-            "verifierAddress": self.verifier.or(self.chain.sender()),
+            "verifierAddress": self.verifier.or(self.chain.sender()).map(|a| a.to_checksum(None)),
             "serviceVersion": env!("CARGO_PKG_VERSION"),
             "network": self.network(),
         }))
