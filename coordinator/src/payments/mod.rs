@@ -751,8 +751,25 @@ impl Payments {
         let outcome = record.outcome.as_ref().expect("final record");
         let mut refund = outcome.refund_eligible;
         if !refund && s.registry_tx_hash.is_none() {
-            if let (Some(writer), Some(att)) = (&self.writer, &outcome.attestation) {
-                match writer.record(att.clone()).await {
+            if let (Some(writer), Some(att), Some(registry)) =
+                (&self.writer, &outcome.attestation, self.registry)
+            {
+                // Only a re-run (a write was attempted before, maybe by a replica that died)
+                // looks on chain for the record, so the common path costs no log query.
+                let already = if self.hget(id, "registryAttempt").await?.is_some() {
+                    registry::find_record(&self.chain, registry, att.fields.job_id_word()).await?
+                } else {
+                    None
+                };
+                let written = match already {
+                    Some(hash) => Ok(hash),
+                    None => {
+                        self.hset(id, "registryAttempt", &now_ms().to_string())
+                            .await?;
+                        writer.record(att.clone()).await
+                    }
+                };
+                match written {
                     Ok(hash) => {
                         tracing::info!(job_id = %id, tx = %hash, "result recorded in the registry");
                         s.registry_tx_hash = Some(hash);

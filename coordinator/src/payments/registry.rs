@@ -168,3 +168,31 @@ pub async fn register_workers(
     }
     Ok(())
 }
+
+/// The transaction that recorded `job_word` in the registry, if it is recorded: found through
+/// the `ResultRecorded` event indexed by job id. Lets a settlement re-run after a crash find a
+/// write that already happened instead of writing (and failing, and refunding) again.
+pub async fn find_record(chain: &Chain, registry: Address, job_word: B256) -> Result<Option<B256>> {
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolEvent;
+    let contract = R::new(registry, chain.provider());
+    let id = contract
+        .recordOfJob(job_word)
+        .call()
+        .await
+        .map_err(|e| Error::Chain(e.to_string()))?;
+    if id == B256::ZERO {
+        return Ok(None);
+    }
+    let filter = alloy::rpc::types::Filter::new()
+        .address(registry)
+        .event_signature(R::ResultRecorded::SIGNATURE_HASH)
+        .topic2(job_word)
+        .from_block(0);
+    let logs = chain
+        .provider()
+        .get_logs(&filter)
+        .await
+        .map_err(|e| Error::Chain(e.to_string()))?;
+    Ok(logs.first().and_then(|l| l.transaction_hash))
+}

@@ -104,6 +104,48 @@ pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u1
     .await
 }
 
+async fn redis_settlement(env: &PaidEnv, job: &str) -> Value {
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let text: String = redis::cmd("HGET")
+        .arg(format!("{}pay:job:{job}", env.prefix))
+        .arg("settlement")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Simulates a coordinator that died in the middle of settling a job: the job's settlement is
+/// no longer final (its registry and refund hashes forgotten) and the job is open again.
+async fn reset_settlement(env: &PaidEnv, job: &str) {
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut s = redis_settlement(env, job).await;
+    s["settled"] = json!(false);
+    s["refundTxHash"] = Value::Null;
+    s["registryTxHash"] = Value::Null;
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{}pay:job:{job}", env.prefix))
+        .arg("settlement")
+        .arg(s.to_string())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg(format!("{}pay:open", env.prefix))
+        .arg(job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
 fn job_word(job_id: &str) -> B256 {
     let id = uuid::Uuid::parse_str(job_id).unwrap();
     let mut w = [0u8; 32];
@@ -243,6 +285,25 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     assert_eq!(stats["activeWorkers"], 1, "{stats}");
     assert!(stats["uptimePercentage"].as_f64().unwrap() > 0.0);
     assert!(stats["averageDurationMs"].as_i64().unwrap() >= 0);
+
+    // A settlement re-run after a crash right after the registry write (settlement not yet
+    // marked final): the sweeper finds the record on chain; no second write, no refund.
+    let payer_before = env.balance(addr(1)).await;
+    reset_settlement(&env, &job).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = c.get(&format!("/verify/{job}")).await;
+        let settled = redis_settlement(&env, &job).await;
+        if settled["settled"] == true {
+            assert_eq!(v["registryTxHash"], body["registryTxHash"], "{v}");
+            assert!(v["refundTxHash"].is_null(), "{v}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not re-settled: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.balance(addr(1)).await, payer_before);
+    assert_eq!(registry.recordCount().call().await.unwrap(), U256::from(1));
 
     // The same payment for another job: refused, also after a restart.
     let (_, second) = c.verify(hello(HELLO_HASH)).await;
@@ -394,34 +455,7 @@ async fn registry_failure_refunds_the_payer_exactly_once() {
     assert_eq!(status, 500);
     assert_eq!(again["refundTxHash"], body["refundTxHash"]);
     c.shutdown().await;
-    let mut conn = redis::Client::open(env.redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let key = format!("{}pay:job:{job}", env.prefix);
-    let settlement: String = redis::cmd("HGET")
-        .arg(&key)
-        .arg("settlement")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let mut s: Value = serde_json::from_str(&settlement).unwrap();
-    s["settled"] = json!(false);
-    s["refundTxHash"] = Value::Null;
-    let _: () = redis::cmd("HSET")
-        .arg(&key)
-        .arg("settlement")
-        .arg(s.to_string())
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let _: () = redis::cmd("SADD")
-        .arg(format!("{}pay:open", env.prefix))
-        .arg(&job)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    reset_settlement(&env, &job).await;
     let c = Coordinator::start(env.config(1)).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -893,5 +927,33 @@ async fn jobs_completing_together_share_one_registry_batch() {
             .unwrap();
         println!("registry tx {h}: gas {}", r.gas_used);
     }
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wall_clock_timeout_is_refunded_on_chain() {
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    // Fuel enough for the loop to outlast the 5 s wall clock: TIMEOUT, not out of fuel.
+    config.sandbox.fuel = Some(1_000_000_000_000_000);
+    let c = Coordinator::start(config).await;
+    let endless = json!({
+        "taskType": "code-execution", "code": "for (;;) {}",
+        "expectedHash": "0".repeat(64), "timeoutSeconds": 5,
+    });
+    let (_, body) = c.verify(endless).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let before = env.balance(addr(1)).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "TIMEOUT");
+    assert_eq!(body["refundEligible"], true);
+    assert!(body["refundTxHash"].is_string(), "{body}");
+    assert!(
+        body["registryTxHash"].is_null(),
+        "a timeout is not recorded as a result"
+    );
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
     c.shutdown().await;
 }
