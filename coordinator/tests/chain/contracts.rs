@@ -243,3 +243,87 @@ async fn contracts_deploy_subcommand_prints_addresses() {
     assert!(!stdout.contains(secret));
     assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
 }
+
+#[tokio::test]
+async fn a_quorum_of_two_needs_two_distinct_registered_workers() {
+    let node = Hardhat::start().await;
+    let chain = owner_chain(&node).await;
+    let d = deploy(&chain).await.unwrap();
+    let registry = R::new(d.registry, chain.provider());
+    let domain = AttestationDomain {
+        chain_id: 84532,
+        verifying_contract: d.registry,
+    };
+    let (a, b) = (WorkerKey::generate(), WorkerKey::generate());
+    for w in [&a, &b] {
+        call(
+            &chain,
+            d.registry,
+            R::registerWorkerCall {
+                worker: w.address(),
+                configHash: B256::from([9; 32]),
+            }
+            .abi_encode(),
+        )
+        .await;
+    }
+    call(
+        &chain,
+        d.registry,
+        R::setQuorumCall { newQuorum: 2 }.abi_encode(),
+    )
+    .await;
+    assert_eq!(registry.quorum().call().await.unwrap(), 2);
+    let fields = attestation(7);
+    let sa = a.sign(fields, &domain).unwrap();
+    let sb = b.sign(fields, &domain).unwrap();
+    let (att, sig_a) = to_sol(&sa);
+    let (_, sig_b) = to_sol(&sb);
+    let record = |sigs: Vec<Bytes>| {
+        Bytes::from(
+            R::recordResultCall {
+                a: att.clone(),
+                signatures: sigs,
+            }
+            .abi_encode(),
+        )
+    };
+    // One signature, or the same worker twice: refused.
+    assert!(chain
+        .send(Some(d.registry), U256::ZERO, record(vec![sig_a.clone()]))
+        .await
+        .is_err());
+    assert!(chain
+        .send(
+            Some(d.registry),
+            U256::ZERO,
+            record(vec![sig_a.clone(), sig_a.clone()])
+        )
+        .await
+        .is_err());
+    // Two distinct registered workers: recorded with both signers.
+    let receipt = chain
+        .transact(Some(d.registry), U256::ZERO, record(vec![sig_a, sig_b]))
+        .await
+        .unwrap();
+    println!("gas: a 2-of-2 record {}", receipt.gas_used);
+    let id = registry.recordOfJob(att.jobId).call().await.unwrap();
+    let rec = registry.getRecord(id).call().await.unwrap();
+    assert_eq!(rec.signers, vec![a.address(), b.address()]);
+    // Only the owner manages workers and the quorum.
+    let stranger = Chain::connect(
+        &node.url,
+        Some(84532),
+        Some(parse_key(DEV_KEYS[2]).unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(stranger
+        .send(
+            Some(d.registry),
+            U256::ZERO,
+            Bytes::from(R::setQuorumCall { newQuorum: 1 }.abi_encode())
+        )
+        .await
+        .is_err());
+}
