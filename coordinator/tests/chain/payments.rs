@@ -488,13 +488,15 @@ async fn registry_failure_refunds_the_payer_exactly_once() {
 async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
     let env = PaidEnv::start().await;
     let c = Coordinator::start(env.config(1)).await;
-    // Jobs of about a second each on one worker slot: ten stay unfinished for a while.
+    // Jobs that run until their fuel is spent (about half a second each) on one worker slot:
+    // ten stay unfinished for a few seconds.
     let slow = json!({
         "taskType": "code-execution",
         "code": "let x = 0; for (let i = 0; i < 30000000; i++) { x = (x + i) % 1000003; } console.log(x);",
         "expectedHash": "0".repeat(64),
     });
     let mut accepted = 0;
+    let mut first_job = String::new();
     for i in 0..11 {
         let (status, body) = c.verify(slow.clone()).await;
         assert_eq!(status, 402);
@@ -511,6 +513,9 @@ async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
             .unwrap();
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap();
+        if i == 0 {
+            first_job = job.clone();
+        }
         if i < 10 {
             assert_eq!(status, 202, "job {i}: {body}");
             accepted += 1;
@@ -548,6 +553,28 @@ async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
+    // Jobs whose clients went away (202) are still settled, by the sweeper: the first one's
+    // result (ERROR: the loop runs out of fuel, a guest fault, not refunded) is recorded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, v) = c.get(&format!("/verify/{first_job}")).await;
+        if v["registryTxHash"].is_string() {
+            assert_eq!((status, v["result"].clone()), (200, json!("ERROR")), "{v}");
+            assert_eq!(v["refundEligible"], false);
+            assert!(v["refundTxHash"].is_null());
+            assert_eq!(
+                v["payment"]["payer"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Address>()
+                    .unwrap(),
+                addr(1)
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never recorded: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     c.shutdown().await;
 }
 
