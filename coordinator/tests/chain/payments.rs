@@ -385,6 +385,19 @@ async fn every_bad_payment_is_refused_with_its_reason() {
     let (status, _) = paid_post(&c, json!({}), &uuid::Uuid::new_v4().to_string(), &good).await;
     assert_eq!(status, 404);
     c.shutdown().await;
+
+    // A payment mined after the requirements expired (a 1 s payment window).
+    let mut config = env.config(1);
+    if let Some(p) = config.payments.as_mut() {
+        p.window = Duration::from_secs(1);
+    }
+    let c = Coordinator::start(config).await;
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let late = env.pay(1, addr(0), PRICE).await;
+    expect("expired")(paid_post(&c, json!({}), &job, &late).await);
+    c.shutdown().await;
 }
 
 #[tokio::test]
