@@ -129,6 +129,7 @@ impl PaymentSettings {
             token_price: U256::from(self.token_price.unwrap_or(1000)),
             registry_batch_max: self.registry_batch_max.unwrap_or(16).clamp(1, 256),
             registry_batch_wait: Duration::from_millis(self.registry_batch_wait_ms.unwrap_or(200)),
+            orphan_after: Duration::from_secs(120),
         }))
     }
 }
@@ -170,6 +171,9 @@ pub struct PaymentConfig {
     pub registry_batch_max: usize,
     /// Gathering time of a registry batch.
     pub registry_batch_wait: Duration,
+    /// A paid job whose record never appeared this long after its payment (the coordinator
+    /// failed between taking the payment and storing the job) is refunded by the sweeper.
+    pub orphan_after: Duration,
 }
 
 #[cfg(test)]

@@ -914,6 +914,51 @@ impl Payments {
         }))
     }
 
+    /// A paid job without a record (the coordinator failed after taking the payment and before
+    /// storing the job, or the record expired unsettled): refunded once `orphan_after` has
+    /// passed since the payment, so no paid job is ever silently dropped.
+    async fn settle_orphan(&self, id: Uuid) -> Result<()> {
+        let Some((payment, mut s)) = self.job_payment(id).await? else {
+            return Ok(());
+        };
+        let age = now_ms().saturating_sub(payment.verified_at_ms);
+        if s.settled || age < self.config.orphan_after.as_millis() as u64 {
+            return Ok(());
+        }
+        let lock = self.key(&format!("settling:{id}"));
+        let mut conn = self.conn.clone();
+        let got: Option<String> = redis::cmd("SET")
+            .arg(&lock)
+            .arg(now_ms())
+            .arg("NX")
+            .arg("PX")
+            .arg(90_000)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        if got.is_none() {
+            return Ok(());
+        }
+        tracing::error!(job_id = %id, "paid job has no record; refunding");
+        let result = async {
+            s.refund_tx_hash = Some(self.refund(id, &payment).await?);
+            s.registry_error = None;
+            s.settled = true;
+            self.save_settlement(id, &s).await?;
+            let mut conn = self.conn.clone();
+            redis::cmd("SREM")
+                .arg(self.key("open"))
+                .arg(id.to_string())
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(redis_err)?;
+            self.release_payer_slot(payment.payer, id).await
+        }
+        .await;
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&lock).query_async(&mut conn).await;
+        result
+    }
+
     /// Pays `payment.amount` back to the payer, exactly once: the signed transaction is stored
     /// before it is broadcast, and a retry broadcasts the stored bytes again.
     async fn refund(&self, id: Uuid, payment: &Payment) -> Result<B256> {
@@ -996,10 +1041,17 @@ impl Payments {
             let Ok(id) = Uuid::parse_str(&id) else {
                 continue;
             };
-            if let Some(record) = self.store.get(id).await? {
-                if record.status() != JobStatus::Running {
-                    if let Err(e) = self.settle(&record).await {
-                        tracing::warn!(job_id = %id, error = %e, "settlement failed; will retry");
+            match self.store.get(id).await? {
+                Some(record) => {
+                    if record.status() != JobStatus::Running {
+                        if let Err(e) = self.settle(&record).await {
+                            tracing::warn!(job_id = %id, error = %e, "settlement failed; will retry");
+                        }
+                    }
+                }
+                None => {
+                    if let Err(e) = self.settle_orphan(id).await {
+                        tracing::warn!(job_id = %id, error = %e, "orphan refund failed; will retry");
                     }
                 }
             }

@@ -66,6 +66,7 @@ impl PaidEnv {
             price_wei_per_gigafuel: U256::from(1_000_000_000_000u64),
             registry_batch_max: 16,
             registry_batch_wait: Duration::from_millis(50),
+            orphan_after: Duration::from_secs(120),
         });
         c
     }
@@ -996,4 +997,71 @@ async fn a_wall_clock_timeout_is_refunded_on_chain() {
     );
     assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
     c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_paid_job_that_was_never_stored_is_refunded() {
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    if let Some(p) = config.payments.as_mut() {
+        p.orphan_after = Duration::from_secs(1);
+    }
+    let c = Coordinator::start(config).await;
+    // The state a coordinator leaves when it dies right after taking a payment: the payment is
+    // recorded and the job open, but the job record was never written.
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let job = uuid::Uuid::new_v4().to_string();
+    let payment = json!({
+        "scheme": "exact", "txHash": tx, "payer": addr(1), "amount": format!("0x{PRICE:x}"),
+        "verifiedAtMs": 1, "asset": Address::ZERO,
+    });
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{}pay:job:{job}", env.prefix))
+        .arg("payment")
+        .arg(payment.to_string())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let before = env.balance(addr(1)).await;
+    let _: () = redis::cmd("SADD")
+        .arg(format!("{}pay:open", env.prefix))
+        .arg(&job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = redis_settlement_opt(&env, &job).await;
+        if s.as_ref().is_some_and(|s| s["settled"] == true) {
+            assert!(s.unwrap()["refundTxHash"].is_string());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "orphan never refunded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    c.shutdown().await;
+}
+
+async fn redis_settlement_opt(env: &PaidEnv, job: &str) -> Option<Value> {
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let text: Option<String> = redis::cmd("HGET")
+        .arg(format!("{}pay:job:{job}", env.prefix))
+        .arg("settlement")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    text.map(|t| serde_json::from_str(&t).unwrap())
 }
