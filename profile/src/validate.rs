@@ -5,7 +5,7 @@
 //! it has not seen: a worker does not trust that its coordinator had the same limits.
 //!
 //! The wasm feature set accepted here is [`PROFILE_FEATURES`], and the engine is configured
-//! from that same constant (see `engine.rs`), so "valid here" and "compiles in the sandbox"
+//! from that same constant (see the worker's `sandbox/engine.rs`), so "valid here" and "compiles in the sandbox"
 //! cannot disagree. `wasmparser` is the same crate instance wasmtime uses, so validation rules
 //! match too: this is checked at compile time, because `engine.rs` hands [`PROFILE_FEATURES`]
 //! (our `wasmparser::WasmFeatures`) to `wasmtime::Config::wasm_features`, which only accepts
@@ -17,7 +17,7 @@ use wasmparser::{
     TypeRef, ValType, Validator, WasmFeatures,
 };
 
-use super::wasi_imports::{allowed_wasi_function, REFUSED_WASI_FUNCTIONS, WASI_MODULE};
+use crate::wasi_imports::{allowed_wasi_function, REFUSED_WASI_FUNCTIONS, WASI_MODULE};
 
 /// The WebAssembly features of the determinism profile.
 ///
@@ -60,8 +60,8 @@ pub const MAX_MEMORIES: usize = 1;
 pub const MAX_TABLES: usize = 1;
 
 /// Limits applied by [`validate_module`]. Take them from the worker's configuration
-/// ([`SandboxConfig::validation_limits`](super::SandboxConfig::validation_limits)) so
-/// admission and execution agree; `Default` matches the default configuration.
+/// (`SandboxConfig::validation_limits` in `notary-worker`) so admission and execution agree;
+/// `Default` matches the default configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationLimits {
     /// Largest accepted module, in bytes.
@@ -83,9 +83,9 @@ pub struct ValidationLimits {
 impl Default for ValidationLimits {
     fn default() -> Self {
         Self {
-            max_module_bytes: super::config::DEFAULT_MAX_MODULE_BYTES,
-            max_memory_bytes: super::config::DEFAULT_MEMORY_LIMIT_BYTES as u64,
-            max_table_elements: super::config::TABLE_ELEMENTS_CAP as u64,
+            max_module_bytes: crate::DEFAULT_MAX_MODULE_BYTES,
+            max_memory_bytes: crate::DEFAULT_MEMORY_LIMIT_BYTES as u64,
+            max_table_elements: crate::TABLE_ELEMENTS_CAP as u64,
         }
     }
 }
