@@ -10,6 +10,10 @@
 //!   002's fields and status codes, errors through [`error::ApiError`].
 //! - [`store`]: job records (Redis, or memory for the embedded mode), first-wins finalization
 //!   and wake-ups for requests waiting on a result.
+//! - [`modules`]: the module registry (`POST /modules`): packages admitted with the workers'
+//!   validator, stored content-addressed in Redis or memory, named by jobs as `moduleHash`.
+//! - [`tasks`]: `data-transformation` and `api-replay` as JavaScript generated around the
+//!   user's code.
 //! - [`intake`]: checks each worker report (signature, allowed worker, signed fields, verdict)
 //!   and finalizes the job.
 //! - [`run`]: wires it together. Embedded by default (memory queue and records, in-process
@@ -24,9 +28,11 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod modules;
 pub mod record;
 pub mod request;
 pub mod store;
+pub mod tasks;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -46,6 +52,7 @@ pub use error::{Error, Result};
 
 use crate::api::AppState;
 use crate::intake::Intake;
+use crate::modules::{MemoryModules, ModuleStore, RedisModules};
 use crate::store::{JobStore, MemoryStore, RedisStore};
 
 /// Runs a coordinator on `listener` until `shutdown` resolves, then drains: new jobs get 503,
@@ -55,6 +62,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let modules: Arc<dyn ModuleStore> = match &config.redis {
+        None => Arc::new(MemoryModules::default()),
+        Some(url) => Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?),
+    };
     let (store, queue): (Arc<dyn JobStore>, Arc<dyn JobQueue>) = match &config.redis {
         None => {
             tracing::info!(
@@ -141,6 +152,8 @@ pub async fn run(
         fuel: config.sandbox.fuel(),
         domain: config.domain,
         limits,
+        modules,
+        max_module_bytes: config.max_module_bytes,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
     });

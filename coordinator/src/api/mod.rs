@@ -1,6 +1,8 @@
 //! The HTTP API (axum): routes, shared state, and the request-body limit.
 
 mod health;
+mod info;
+mod modules;
 mod verify;
 mod view;
 
@@ -16,6 +18,7 @@ use notary_queue::JobQueue;
 use notary_worker::sandbox::ValidationLimits;
 
 use crate::config::MAX_BODY_BYTES;
+use crate::modules::ModuleStore;
 use crate::store::JobStore;
 
 pub use view::job_view;
@@ -34,13 +37,26 @@ pub struct AppState {
     pub limits: ValidationLimits,
     /// How long POST /verify waits for a result before answering 202.
     pub sync_wait: Duration,
+    /// The module registry.
+    pub modules: Arc<dyn ModuleStore>,
+    /// Largest module `POST /modules` accepts.
+    pub max_module_bytes: usize,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
     pub draining: AtomicBool,
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
+    let package_limit = modules::max_package_bytes(state.max_module_bytes);
     Router::new()
+        .route(
+            "/modules",
+            post(modules::publish)
+                .get(modules::list)
+                .layer(DefaultBodyLimit::max(package_limit)),
+        )
+        .route("/modules/{hash}", get(modules::show))
+        .route("/info", get(info::info))
         .route("/verify", post(verify::submit))
         .route("/verify/{id}", get(verify::status))
         .route("/health", get(health::health))

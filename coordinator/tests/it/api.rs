@@ -132,12 +132,22 @@ async fn bad_requests_get_precise_errors() {
         (
             json!({"taskType": "api-replay", "code": "x", "expectedHash": HELLO_HASH}),
             400,
-            "taskType",
+            "inputData",
         ),
         (
-            json!({"taskType": "data-transformation", "code": "x", "expectedHash": HELLO_HASH}),
+            json!({"taskType": "data-transformation", "language": "wat", "code": "(module (func (export \"_start\")))", "expectedHash": HELLO_HASH}),
             400,
-            "taskType",
+            "language",
+        ),
+        (
+            json!({"taskType": "code-execution", "code": "x", "moduleHash": HELLO_HASH, "expectedHash": HELLO_HASH}),
+            400,
+            "moduleHash",
+        ),
+        (
+            json!({"taskType": "code-execution", "moduleHash": HELLO_HASH, "expectedHash": HELLO_HASH}),
+            400,
+            "moduleHash",
         ),
         (
             json!({"taskType": "bogus", "code": "x", "expectedHash": HELLO_HASH}),
