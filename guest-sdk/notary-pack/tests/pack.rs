@@ -32,14 +32,17 @@ fn refusal(name: &str, bytes: &[u8]) -> String {
 fn accepts_the_js_runtime_and_every_example() {
     let runtime = pack(&repo().join("guest-sdk/js-runtime/notary-js.wasm")).unwrap();
     assert_eq!(runtime.manifest.language, ModuleLanguage::Wasm);
-    let pinned = std::fs::read_to_string(repo().join("guest-sdk/js-runtime/notary-js.wasm.sha256"))
-        .unwrap();
+    let pinned =
+        std::fs::read_to_string(repo().join("guest-sdk/js-runtime/notary-js.wasm.sha256")).unwrap();
     assert!(pinned.starts_with(&runtime.manifest.sha256.to_hex()));
 
     for (file, language) in [
         ("guest-sdk/examples/js/fnv.js", ModuleLanguage::Javascript),
         ("guest-sdk/examples/c/fnv.wasm", ModuleLanguage::Wasm),
-        ("guest-sdk/examples/assemblyscript/fnv.wasm", ModuleLanguage::Wasm),
+        (
+            "guest-sdk/examples/assemblyscript/fnv.wasm",
+            ModuleLanguage::Wasm,
+        ),
     ] {
         let package = pack(&repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(package.manifest.language, language, "{file}");
@@ -103,7 +106,10 @@ fn refuses_a_forbidden_import_naming_it() {
     );
     let wat = br#"(module (import "env" "now" (func)) (func (export "_start")))"#;
     let err = refusal("env.wat", wat);
-    assert!(err.contains(r#"import "env"."now" is not allowed"#), "{err}");
+    assert!(
+        err.contains(r#"import "env"."now" is not allowed"#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -138,7 +144,10 @@ fn refuses_a_module_over_the_size_limit() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains(&format!("module is {size} bytes; the limit is {} bytes", size - 1)),
+        err.contains(&format!(
+            "module is {size} bytes; the limit is {} bytes",
+            size - 1
+        )),
         "{err}"
     );
 }
@@ -161,7 +170,12 @@ fn the_cli_builds_a_package_and_explains_refusals() {
         .arg(repo().join("guest-sdk/examples/c/fnv.wasm"))
         .arg("--out")
         .arg(&out)
-        .args(["--source-language", "c", "--description", "FNV-1a of the input"])
+        .args([
+            "--source-language",
+            "c",
+            "--description",
+            "FNV-1a of the input",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -173,7 +187,11 @@ fn the_cli_builds_a_package_and_explains_refusals() {
     assert_eq!(package.manifest.source_language.as_deref(), Some("c"));
 
     let bad = dir.path().join("bad.wat");
-    std::fs::write(&bad, r#"(module (memory 1 1 shared) (func (export "_start")))"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"(module (memory 1 1 shared) (func (export "_start")))"#,
+    )
+    .unwrap();
     let output = Command::new(bin)
         .arg("build")
         .arg(&bad)
