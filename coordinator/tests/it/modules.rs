@@ -288,3 +288,17 @@ pub async fn submit_and_wait(c: &Coordinator, body: Value) -> Value {
     c.wait_final(resp["jobId"].as_str().unwrap(), Duration::from_secs(120))
         .await
 }
+
+/// A package larger than `POST /verify`'s 1 MB body limit (the 1 MB QuickJS runtime, 1.4 MB in
+/// base64) is within the registry's own limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_above_the_verify_body_limit_is_accepted() {
+    let c = Coordinator::embedded(1).await;
+    let package = pack("guest-sdk/js-runtime/notary-js.wasm");
+    assert!(package.module.len() > 1024 * 1024);
+    let hash = notary_pack::publish(&c.url, &package).await.unwrap();
+    let (status, shown) = c.get(&format!("/modules/{hash}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["manifest"]["size"], package.manifest.size);
+    c.shutdown().await;
+}
