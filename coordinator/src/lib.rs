@@ -52,7 +52,7 @@ pub use error::{Error, Result};
 
 use crate::api::AppState;
 use crate::intake::Intake;
-use crate::modules::{MemoryModules, ModuleStore, RedisModules};
+use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
 use crate::store::{JobStore, MemoryStore, RedisStore};
 
 /// Runs a coordinator on `listener` until `shutdown` resolves, then drains: new jobs get 503,
@@ -107,7 +107,10 @@ pub async fn run(
             .await
             .map_err(|e| Error::Worker(e.to_string()))?
             .map_err(|e| Error::Worker(e.to_string()))?;
-        let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
+        let executor = Arc::new(
+            JobExecutor::new(Arc::new(sandbox), key)
+                .with_module_source(Arc::new(RegistrySource(modules.clone()))),
+        );
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,

@@ -48,6 +48,8 @@ pub struct JobDefaults<'a> {
 enum UserProgram {
     JavaScript(String),
     Wasm(Vec<u8>),
+    /// A registered wasm module: the worker reads its bytes from the registry.
+    Registered(Digest32),
 }
 
 /// Parses and validates a request body into a job record (not yet stored).
@@ -195,18 +197,11 @@ pub async fn parse_verify_request(
             (ProgramSpec::Javascript { source }, hash)
         }
         (TaskType::CodeExecution, UserProgram::Wasm(bytes)) => {
-            if module.is_some() {
-                // Validated when it was published (and again by the worker before compiling).
-                let hash = sha256(&bytes);
-                (
-                    ProgramSpec::Wasm {
-                        module: base64::engine::general_purpose::STANDARD.encode(&bytes),
-                    },
-                    hash,
-                )
-            } else {
-                admit_module(bytes, defaults.limits)?
-            }
+            admit_module(bytes, defaults.limits)?
+        }
+        // Validated when it was published (and again by the worker before compiling).
+        (TaskType::CodeExecution, UserProgram::Registered(hash)) => {
+            (ProgramSpec::Module { hash }, hash)
         }
         (TaskType::DataTransformation, UserProgram::JavaScript(source)) => {
             let source = tasks::data_transformation_program(&source);
@@ -219,15 +214,21 @@ pub async fn parse_verify_request(
             let hash = sha256(source.as_bytes());
             (ProgramSpec::Javascript { source }, hash)
         }
-        (TaskType::DataTransformation | TaskType::ApiReplay, UserProgram::Wasm(_)) => {
+        (
+            TaskType::DataTransformation | TaskType::ApiReplay,
+            UserProgram::Wasm(_) | UserProgram::Registered(_),
+        ) => {
+            let field = if module.is_some() {
+                "moduleHash"
+            } else {
+                "language"
+            };
+            let task = task_type.as_str();
             return Err(ApiError::field_with(
-                if module.is_some() { "moduleHash" } else { "language" },
-                format!(
-                    "taskType {} runs JavaScript; this program is a wasm module (use code-execution)",
-                    task_type.as_str()
-                ),
+                field,
+                format!("taskType {task} runs JavaScript; this program is a wasm module"),
                 json!({"supported": ["javascript"]}),
-            ))
+            ));
         }
     };
 
@@ -268,10 +269,10 @@ async fn resolve_module(
         )
     };
     let registered = modules.manifest(hash).await?.ok_or_else(unknown)?;
-    let bytes = modules.bytes(hash).await?.ok_or_else(unknown)?;
     let user = match registered.manifest.language {
-        ModuleLanguage::Wasm => UserProgram::Wasm(bytes),
+        ModuleLanguage::Wasm => UserProgram::Registered(*hash),
         ModuleLanguage::Javascript => {
+            let bytes = modules.bytes(hash).await?.ok_or_else(unknown)?;
             UserProgram::JavaScript(String::from_utf8(bytes).map_err(|_| unknown())?)
         }
     };

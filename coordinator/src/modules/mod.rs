@@ -8,13 +8,17 @@
 //! Publishing is idempotent: the first manifest stored for a hash wins, and publishing the
 //! same bytes again returns that hash and changes nothing. Modules never expire.
 //!
-//! Jobs carry the module bytes to the worker in the job itself (as inline wasm or
-//! JavaScript does), so a worker needs no registry access of its own; it keeps compiled
-//! modules in memory and on disk keyed by module hash and engine compatibility hash, so a
-//! module is compiled once per machine, not once per job.
+//! A job for a registered wasm module carries only its hash; workers read the bytes from the
+//! registry (`notary_worker::ModuleSource`: Redis in a fleet, [`RegistrySource`] over this
+//! store for in-process workers) and keep compiled modules in memory and on disk keyed by
+//! module hash and engine compatibility hash, so a module is compiled once per machine, not
+//! once per job. A registered JavaScript module is sent as source, like inline code, because
+//! the task types wrap it.
 
 mod memory;
 mod redis;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -55,6 +59,20 @@ pub trait ModuleStore: Send + Sync + 'static {
     async fn bytes(&self, hash: &Digest32) -> Result<Option<Vec<u8>>>;
     /// Every registered module, oldest first.
     async fn list(&self) -> Result<Vec<RegisteredModule>>;
+}
+
+/// The registry as the module source of in-process workers.
+pub struct RegistrySource(pub Arc<dyn ModuleStore>);
+
+#[async_trait]
+impl notary_worker::ModuleSource for RegistrySource {
+    async fn module_bytes(&self, hash: &Digest32) -> Result<Option<Arc<[u8]>>, String> {
+        self.0
+            .bytes(hash)
+            .await
+            .map(|bytes| bytes.map(Arc::from))
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Checks an uploaded package and returns its manifest (with the computed hash and size)

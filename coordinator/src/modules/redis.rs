@@ -1,6 +1,6 @@
 //! Modules in Redis, shared by every coordinator of a fleet.
 //!
-//! Keys (under the fleet's prefix): `module:<hash>` is a hash with fields `manifest` (the
+//! Keys (under the fleet's prefix, named in `notary_protocol::keys`): `module:<hash>` is a hash with fields `manifest` (the
 //! registration, JSON) and `bytes`; `modules` is a sorted set of hashes scored by publish
 //! time. A Lua script stores all three at once and only if the module is new, so two
 //! coordinators publishing the same module at the same moment store it once.
@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use notary_protocol::Digest32;
+use notary_protocol::{keys, Digest32};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 
@@ -48,11 +48,11 @@ impl RedisModules {
     }
 
     fn key(&self, hash: &Digest32) -> String {
-        format!("{}module:{}", self.prefix, hash.to_hex())
+        keys::module(&self.prefix, &hash.to_hex())
     }
 
     fn index(&self) -> String {
-        format!("{}modules", self.prefix)
+        keys::modules(&self.prefix)
     }
 }
 

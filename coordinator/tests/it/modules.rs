@@ -302,3 +302,59 @@ async fn a_module_above_the_verify_body_limit_is_accepted() {
     assert_eq!(shown["manifest"]["size"], package.manifest.size);
     c.shutdown().await;
 }
+
+/// A job for a registered wasm module carries the module's hash, not its bytes: the worker
+/// reads them from the registry. A registered JavaScript module travels as source.
+#[tokio::test]
+async fn a_job_names_a_registered_wasm_module_by_hash_only() {
+    use notary_coordinator::modules::{
+        admit_package, MemoryModules, ModuleStore, RegisteredModule,
+    };
+    use notary_coordinator::request::{parse_verify_request, JobDefaults};
+    use notary_protocol::{AttestationDomain, ProgramSpec};
+
+    let modules = MemoryModules::default();
+    let limits = ValidationLimits::default();
+    let mut hashes = Vec::new();
+    for file in [
+        "guest-sdk/examples/c/fnv.wasm",
+        "guest-sdk/examples/js/fnv.js",
+    ] {
+        let body = serde_json::to_vec(&pack(file)).unwrap();
+        let (manifest, bytes) = admit_package(&body, &limits, 1_000_000).unwrap();
+        hashes.push(manifest.sha256);
+        let registered = RegisteredModule {
+            manifest,
+            published_at_ms: 0,
+        };
+        assert!(modules.put(&registered, &bytes).await.unwrap());
+        assert!(
+            !modules.put(&registered, &bytes).await.unwrap(),
+            "idempotent"
+        );
+    }
+    let defaults = JobDefaults {
+        fuel: 1_000_000,
+        domain: AttestationDomain::default(),
+        limits: &limits,
+        modules: &modules,
+    };
+    let job = |hash: String| {
+        serde_json::to_vec(&json!({"taskType": "code-execution", "moduleHash": hash, "expectedHash": EXAMPLE_HASH}))
+            .unwrap()
+    };
+    let record = parse_verify_request(&job(hashes[0].to_hex()), &defaults)
+        .await
+        .unwrap();
+    assert_eq!(record.spec.program, ProgramSpec::Module { hash: hashes[0] });
+    assert_eq!(record.spec.code_hash, hashes[0]);
+    assert!(serde_json::to_string(&record.spec).unwrap().len() < 1024);
+
+    let record = parse_verify_request(&job(hashes[1].to_hex()), &defaults)
+        .await
+        .unwrap();
+    let ProgramSpec::Javascript { source } = &record.spec.program else {
+        panic!("a JavaScript module runs as source");
+    };
+    assert!(source.contains("fnv1a64"));
+}
