@@ -358,3 +358,23 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
     };
     assert!(source.contains("fnv1a64"));
 }
+
+/// `GET /info` counts jobs waiting for a worker as pending off-chain jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_counts_pending_jobs() {
+    let redis = RedisServer::start();
+    let c = Coordinator::start(test_config(Some(redis.url()), 0, vec![])).await;
+    for _ in 0..3 {
+        let (status, body) = c
+            .post("/verify", hello(HELLO_HASH), &[("prefer", "respond-async")])
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (status, info) = c.get("/info").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        info,
+        json!({"containers": [], "pending": {"offchain": 3, "onchain": 0}})
+    );
+    c.shutdown().await;
+}
