@@ -154,3 +154,37 @@ async fn api_replay_answers_fetch_from_the_transcript() {
     assert_eq!(body["params"]["field"], "inputData");
     c.shutdown().await;
 }
+
+/// A registered JavaScript module can be the function of a data-transformation job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_transformation_by_module_hash() {
+    let c = Coordinator::embedded(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("totals.js");
+    std::fs::write(
+        &file,
+        "module.exports = (rows) => rows.reduce((acc, r) => ({...acc, [r.city]: (acc[r.city] || 0) + r.amount}), {});\n",
+    )
+    .unwrap();
+    let package = notary_pack::build_package(
+        &file,
+        &notary_pack::PackOptions::default(),
+        &notary_worker::sandbox::ValidationLimits::default(),
+    )
+    .unwrap();
+    let hash = notary_pack::publish(&c.url, &package).await.unwrap();
+    let expected = sha256_hex(br#"{"Berlin":1,"Paris":3}"#);
+    let body = submit_and_wait(
+        &c,
+        json!({
+            "taskType": "data-transformation",
+            "moduleHash": hash.to_hex(),
+            "inputData": [{"city": "Paris", "amount": 2.5}, {"city": "Berlin", "amount": 1}, {"city": "Paris", "amount": 0.5}],
+            "expectedHash": expected,
+        }),
+    )
+    .await;
+    assert_eq!(body["result"], "VALID", "{body}");
+    assert_eq!(body["moduleHash"], hash.to_hex());
+    c.shutdown().await;
+}
