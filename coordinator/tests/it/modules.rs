@@ -320,7 +320,9 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
         "guest-sdk/examples/c/fnv.wasm",
         "guest-sdk/examples/js/fnv.js",
     ] {
-        let body = serde_json::to_vec(&pack(file)).unwrap();
+        let mut package = pack(file);
+        package.manifest.fuel = Some(5_000);
+        let body = serde_json::to_vec(&package).unwrap();
         let (manifest, bytes) = admit_package(&body, &limits, 1_000_000).unwrap();
         hashes.push(manifest.sha256);
         let registered = RegisteredModule {
@@ -347,6 +349,10 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
         .await
         .unwrap();
     assert_eq!(record.spec.program, ProgramSpec::Module { hash: hashes[0] });
+    assert_eq!(
+        record.spec.fuel, 5_000,
+        "the manifest's fuel budget applies"
+    );
     assert_eq!(record.spec.code_hash, hashes[0]);
     assert!(serde_json::to_string(&record.spec).unwrap().len() < 1024);
 
