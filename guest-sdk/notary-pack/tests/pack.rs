@@ -203,3 +203,22 @@ fn the_cli_builds_a_package_and_explains_refusals() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("shared memory is not allowed"), "{stderr}");
 }
+
+#[test]
+fn refusals_name_the_function_or_section() {
+    // The atomic load is in the second function of the index space (one import first).
+    let err = refusal(
+        "atomic2.wat",
+        br#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (drop (i32.atomic.load (i32.const 0)))))"#,
+    );
+    assert!(
+        err.contains(" in function 1 (code section): threads support is not enabled"),
+        "{err}"
+    );
+    // A type section whose only function type has a parameter of no known type (0x40).
+    let err = refusal("types.wasm", b"\0asm\x01\0\0\0\x01\x05\x01\x60\x01\x40\x00");
+    assert!(err.contains(" in the type section: "), "{err}");
+}
