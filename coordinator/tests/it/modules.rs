@@ -259,6 +259,26 @@ async fn the_registry_refuses_bad_packages_precisely() {
             "{needle}: {body}"
         );
     }
+    // A body past the package limit is refused before it is read whole (connection: close,
+    // as the server closes a connection whose body it did not read).
+    let resp = client()
+        .post(format!("{}/modules", c.url))
+        .header("content-type", "application/json")
+        .header("connection", "close")
+        .body(vec![b' '; 200_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("package exceeds"),
+        "{body}"
+    );
+
     let (status, body) = c.get("/modules/xyz").await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = c.get(&format!("/modules/{}", "ab".repeat(32))).await;
