@@ -44,6 +44,13 @@ pub struct JobDefaults<'a> {
     pub modules: &'a dyn ModuleStore,
 }
 
+/// Where the program comes from: the request's `code`, or the registry by `moduleHash`.
+#[derive(Clone, Copy)]
+enum ProgramSource<'a> {
+    Inline(&'a String),
+    Registered(Digest32),
+}
+
 /// The program as the client gave it, before the task type shapes it.
 enum UserProgram {
     JavaScript(String),
@@ -83,12 +90,12 @@ pub async fn parse_verify_request(
                     "moduleHash must be a SHA-256 hash: 64 hex characters",
                 )
             })?;
-            Err(hash)
+            ProgramSource::Registered(hash)
         }
         (None, Some(_)) => {
             return Err(ApiError::field("moduleHash", "moduleHash must be a string"))
         }
-        (Some(Value::String(code)), None) => Ok(code),
+        (Some(Value::String(code)), None) => ProgramSource::Inline(code),
         (Some(_), None) => return Err(ApiError::field("code", "code must be a string")),
         (None, None) => {
             return Err(ApiError::field(
@@ -97,7 +104,7 @@ pub async fn parse_verify_request(
             ))
         }
     };
-    if let Ok(code) = code {
+    if let ProgramSource::Inline(code) = code {
         if code.len() > MAX_CODE_BYTES {
             return Err(ApiError::PayloadTooLarge {
                 message: format!(
@@ -112,7 +119,7 @@ pub async fn parse_verify_request(
 
     let task_type = parse_task_type(&fields)?;
     let language = parse_language(&fields)?;
-    if let Ok(code) = code {
+    if let ProgramSource::Inline(code) = code {
         if code.trim().is_empty() {
             return Err(ApiError::field("code", "code must not be empty"));
         }
@@ -159,7 +166,7 @@ pub async fn parse_verify_request(
     // The program: inline code in its language, or a registered module.
     let mut fuel = defaults.fuel;
     let (language, user, module) = match code {
-        Ok(code) => {
+        ProgramSource::Inline(code) => {
             let user = match language {
                 Language::Javascript => UserProgram::JavaScript(code.clone()),
                 Language::Wasm => UserProgram::Wasm(
@@ -178,7 +185,7 @@ pub async fn parse_verify_request(
             };
             (language, user, None)
         }
-        Err(hash) => {
+        ProgramSource::Registered(hash) => {
             let (registered, user) = resolve_module(defaults.modules, &hash).await?;
             let language = match registered.manifest.language {
                 ModuleLanguage::Javascript => Language::Javascript,
