@@ -51,10 +51,12 @@ async fn verify_by_hash(c: &Coordinator, hash: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_packs_publishes_and_verifies_by_module_hash() {
     let c = Coordinator::embedded(1).await;
-    for (file, language) in [
-        ("guest-sdk/examples/js/fnv.js", "javascript"),
-        ("guest-sdk/examples/c/fnv.wasm", "wasm"),
-        ("guest-sdk/examples/assemblyscript/fnv.wasm", "wasm"),
+    // Fuel is pinned too (wasmtime 48.0.8, this profile): the same job costs the same fuel on
+    // every worker. JavaScript pays for QuickJS start-up and TextEncoder's library.
+    for (file, language, fuel) in [
+        ("guest-sdk/examples/js/fnv.js", "javascript", 9_120_274),
+        ("guest-sdk/examples/c/fnv.wasm", "wasm", 6_132),
+        ("guest-sdk/examples/assemblyscript/fnv.wasm", "wasm", 22_803),
     ] {
         let package = pack(file);
         let hash = notary_pack::publish(&c.url, &package).await.unwrap();
@@ -83,6 +85,7 @@ async fn every_example_packs_publishes_and_verifies_by_module_hash() {
             body["output"],
             "bytes=46 lines=0 fnv1a64=d9f6cd965523e403\n"
         );
+        assert_eq!(body["fuelUsed"], fuel, "{file}");
 
         let (status, shown) = c.get(&format!("/modules/{hash}")).await;
         assert_eq!(status, 200);

@@ -14,6 +14,17 @@
 //!   host's randomness, which in the Notary sandbox is itself derived from the job (code hash
 //!   and input hash), so the same job draws the same numbers on every worker.
 //!
+//! A whole guest:
+//!
+//! ```no_run
+//! fn main() {
+//!     notary_guest::run(|input| {
+//!         let text = std::str::from_utf8(input).map_err(|e| e.to_string())?;
+//!         Ok::<_, String>(format!("{} bytes of input\n", text.len()).into_bytes())
+//!     });
+//! }
+//! ```
+//!
 //! Build a guest with
 //!
 //! ```sh
