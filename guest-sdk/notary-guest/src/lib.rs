@@ -17,12 +17,11 @@
 //! A whole guest:
 //!
 //! ```no_run
-//! fn main() {
-//!     notary_guest::run(|input| {
-//!         let text = std::str::from_utf8(input).map_err(|e| e.to_string())?;
-//!         Ok::<_, String>(format!("{} bytes of input\n", text.len()).into_bytes())
-//!     });
-//! }
+//! // src/main.rs of a guest crate: the body of `fn main`.
+//! notary_guest::run(|input| {
+//!     let text = std::str::from_utf8(input).map_err(|e| e.to_string())?;
+//!     Ok::<_, String>(format!("{} bytes of input\n", text.len()).into_bytes())
+//! });
 //! ```
 //!
 //! Build a guest with
