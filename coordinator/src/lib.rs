@@ -10,6 +10,10 @@
 //!   002's fields and status codes, errors through [`error::ApiError`].
 //! - [`store`]: job records (Redis, or memory for the embedded mode), first-wins finalization
 //!   and wake-ups for requests waiting on a result.
+//! - [`modules`]: the module registry (`POST /modules`): packages admitted with the workers'
+//!   validator, stored content-addressed in Redis or memory, named by jobs as `moduleHash`.
+//! - [`tasks`]: `data-transformation` and `api-replay` as JavaScript generated around the
+//!   user's code.
 //! - [`intake`]: checks each worker report (signature, allowed worker, signed fields, verdict)
 //!   and finalizes the job.
 //! - [`run`]: wires it together. Embedded by default (memory queue and records, in-process
@@ -25,10 +29,12 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod modules;
 pub mod payments;
 pub mod record;
 pub mod request;
 pub mod store;
+pub mod tasks;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -48,6 +54,7 @@ pub use error::{Error, Result};
 
 use crate::api::AppState;
 use crate::intake::Intake;
+use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
 use crate::store::{JobStore, MemoryStore, RedisStore};
 
 /// Runs a coordinator on `listener` until `shutdown` resolves, then drains: new jobs get 503,
@@ -57,6 +64,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let modules: Arc<dyn ModuleStore> = match &config.redis {
+        None => Arc::new(MemoryModules::default()),
+        Some(url) => Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?),
+    };
     let (store, queue): (Arc<dyn JobStore>, Arc<dyn JobQueue>) = match &config.redis {
         None => {
             tracing::info!(
@@ -103,7 +114,10 @@ pub async fn run(
             .await
             .map_err(|e| Error::Worker(e.to_string()))?
             .map_err(|e| Error::Worker(e.to_string()))?;
-        let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
+        let executor = Arc::new(
+            JobExecutor::new(Arc::new(sandbox), key)
+                .with_module_source(Arc::new(RegistrySource(modules.clone()))),
+        );
         runtime_id = executor.runtime().id().0;
         local_worker = Some(executor.address());
         quoter = Some(executor.clone());
@@ -179,6 +193,8 @@ pub async fn run(
         fuel: config.sandbox.fuel(),
         domain: config.domain,
         limits,
+        modules,
+        max_module_bytes: config.max_module_bytes,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
     });

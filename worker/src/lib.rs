@@ -11,6 +11,8 @@
 //!   modules in memory and on disk.
 //! - [`js_runtime`]: the embedded QuickJS-ng WASI module.
 //! - [`execute`]: one job: decode, run, judge the output against the expected hash, sign.
+//! - [`module_source`]: the bytes of registered modules that jobs name by hash (Redis in a
+//!   fleet).
 //! - [`pool`]: job slots on their own runtime: lease, heartbeat while running, submit, back off
 //!   when Redis is away, drain on stop.
 //! - [`settings`]: sandbox options as flags, environment and TOML, shared with the coordinator's
@@ -20,10 +22,12 @@
 
 pub mod execute;
 pub mod js_runtime;
+pub mod module_source;
 pub mod pool;
 pub mod sandbox;
 pub mod settings;
 
 pub use execute::JobExecutor;
+pub use module_source::{ModuleSource, RedisModuleSource};
 pub use pool::{PoolConfig, WorkerPool};
 pub use settings::SandboxSettings;

@@ -2,6 +2,8 @@
 
 pub mod facilitator;
 mod health;
+mod info;
+mod modules;
 pub mod payments;
 pub mod quote;
 mod verify;
@@ -19,6 +21,7 @@ use notary_queue::JobQueue;
 use notary_worker::sandbox::ValidationLimits;
 
 use crate::config::MAX_BODY_BYTES;
+use crate::modules::ModuleStore;
 use crate::store::JobStore;
 
 pub use view::job_view;
@@ -37,6 +40,10 @@ pub struct AppState {
     pub limits: ValidationLimits,
     /// How long POST /verify waits for a result before answering 202.
     pub sync_wait: Duration,
+    /// The module registry.
+    pub modules: Arc<dyn ModuleStore>,
+    /// Largest module `POST /modules` accepts.
+    pub max_module_bytes: usize,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
     pub draining: AtomicBool,
     /// x402 payments, refunds and registry writes (`None`: payments off).
@@ -47,8 +54,19 @@ pub struct AppState {
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
+    let package_limit = modules::max_package_bytes(state.max_module_bytes);
+    let router = Router::new()
+        .route(
+            "/modules",
+            post(modules::publish)
+                .get(modules::list)
+                .layer(DefaultBodyLimit::max(package_limit)),
+        )
+        .route("/modules/{hash}", get(modules::show))
+        .route("/info", get(info::info));
+    // With payments on, /verify is the paid flow (issue 5) and the paid routes exist.
     let router = if state.payments.is_some() {
-        Router::new()
+        router
             .route("/verify", post(payments::submit))
             .route("/verify/{id}", get(payments::status))
             .route("/notary/stats", get(payments::stats))
@@ -57,7 +75,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route("/facilitator/verify", post(facilitator::verify))
             .route("/facilitator/settle", post(facilitator::settle))
     } else {
-        Router::new()
+        router
             .route("/verify", post(verify::submit))
             .route("/verify/{id}", get(verify::status))
     };

@@ -169,7 +169,11 @@ pub async fn submit(
                 None => return already_paid_or_unknown(&state, &p, id).await,
             }
         }
-        None => (accept(&state, &headers, body)?, p.requirements(), false),
+        None => (
+            accept(&state, &headers, body).await?,
+            p.requirements(),
+            false,
+        ),
     };
     let id = record.id();
     let tx_header = header_str(&headers, "x-402-payment");

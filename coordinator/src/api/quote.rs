@@ -39,7 +39,7 @@ pub async fn quote(
         .payments
         .as_ref()
         .expect("quote is mounted only with payments on");
-    let mut record = accept(&state, &headers, body)?;
+    let mut record = accept(&state, &headers, body).await?;
     let budget = record.spec.fuel;
     record.spec.fuel = budget.min(QUOTE_FUEL_CAP);
     record.spec.timeout_ms = record.spec.timeout_ms.min(QUOTE_TIMEOUT_MS);

@@ -26,14 +26,14 @@ pub async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let record = accept(&state, &headers, body)?;
+    let record = accept(&state, &headers, body).await?;
     let record = start(&state, record, &headers).await?;
     let view = job_view(&record);
     answer(&record, view)
 }
 
 /// Checks a `POST /verify` request (size, content type, draining, body) and builds its job.
-pub(crate) fn accept(
+pub(crate) async fn accept(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -78,8 +78,9 @@ pub(crate) fn accept(
         fuel: state.fuel,
         domain: state.domain,
         limits: &state.limits,
+        modules: state.modules.as_ref(),
     };
-    parse_verify_request(&body, &defaults)
+    parse_verify_request(&body, &defaults).await
 }
 
 /// Stores and queues an accepted job, then waits up to the sync wait (none with `Prefer:

@@ -5,4 +5,7 @@ mod api;
 mod fleet;
 mod guests;
 mod intake;
+mod modules;
+mod restart;
 mod support;
+mod tasks;
