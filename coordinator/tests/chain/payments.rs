@@ -1065,3 +1065,56 @@ async fn redis_settlement_opt(env: &PaidEnv, job: &str) -> Option<Value> {
         .unwrap();
     text.map(|t| serde_json::from_str(&t).unwrap())
 }
+
+#[tokio::test]
+async fn a_job_past_its_delivery_limit_is_refunded_on_chain() {
+    use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+    let env = PaidEnv::start().await;
+    // No in-process workers, one delivery: a worker that leases the job and dies makes it
+    // fail as VM Spawn Failed once its lease expires (1.5 s).
+    let mut config = env.config(1);
+    config.workers = 0;
+    config.max_deliveries = 1;
+    let c = Coordinator::start(config).await;
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = c
+        .post(
+            "/verify",
+            json!({}),
+            &[
+                ("x-402-job-id", &job),
+                ("x-402-payment", &tx),
+                ("prefer", "respond-async"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let mut qc = RedisQueueConfig::new(env.redis.url());
+    qc.key_prefix = env.prefix.clone();
+    let queue = RedisQueue::new_lazy(qc).unwrap();
+    let lease = queue
+        .lease("doomed-worker", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("the paid job was queued");
+    assert_eq!(lease.job.job_id, job);
+    drop(lease); // the worker dies: no heartbeat, no result
+    let before = env.balance(addr(1)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let v = loop {
+        let (status, v) = c.get(&format!("/verify/{job}")).await;
+        if v["refundTxHash"].is_string() {
+            assert_eq!(status, 200);
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not refunded: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["errorCode"], "VM Spawn Failed");
+    assert_eq!(v["refundEligible"], true);
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    c.shutdown().await;
+}
