@@ -2,8 +2,9 @@
 //! EIP-3009 payments through Notary: `GET /facilitator/supported`, `POST /facilitator/verify`,
 //! `POST /facilitator/settle`, in the x402 facilitator shapes (`{x402Version, paymentPayload,
 //! paymentRequirements}` in; `{isValid, invalidReason, payer}` and `{success, errorReason,
-//! transaction, network, payer}` out). Only the `exact` scheme on this coordinator's chain is
-//! supported; settlement gas is paid by the chain key.
+//! transaction, network, payer}` out). Only the `exact` scheme on this coordinator's chain, with
+//! the configured `--token`, is supported: settlement gas is paid by the chain key, so the
+//! coordinator does not settle arbitrary contracts for anyone who asks.
 
 use std::sync::Arc;
 
@@ -31,8 +32,13 @@ fn payments(state: &AppState) -> &Arc<Payments> {
 pub async fn supported(State(state): State<Arc<AppState>>) -> Json<Value> {
     let p = payments(&state);
     let network = format!("eip155:{}", p.chain.chain_id());
+    let kinds: Vec<Value> = p
+        .token
+        .iter()
+        .map(|d| json!({"x402Version": 2, "scheme": "exact", "network": network, "extra": {"asset": d.token}}))
+        .collect();
     Json(json!({
-        "kinds": [{"x402Version": 2, "scheme": "exact", "network": network}],
+        "kinds": kinds,
         "extensions": [],
         "signers": {"eip155:*": [p.chain.sender()]},
     }))
@@ -60,6 +66,12 @@ async fn check(
             "asset and payTo must be addresses".into(),
         ));
     };
+    if p.token.as_ref().map(|d| d.token) != Some(token) {
+        return Err(fail(
+            "unsupported_asset",
+            "this facilitator settles only its configured token".into(),
+        ));
+    }
     let amount = req["amount"]
         .as_str()
         .and_then(|a| a.parse::<U256>().ok())

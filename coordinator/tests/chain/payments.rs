@@ -793,6 +793,13 @@ async fn facilitator_routes_verify_and_settle_for_other_servers() {
         "paymentPayload": authorization(DEV_KEYS[4], env.d.token, addr(5), 2500, now - 1)});
     let (_, v) = c.post("/facilitator/verify", expired, &[]).await;
     assert_eq!(v["invalidReason"], "expired");
+    let mut foreign = request.clone();
+    foreign["paymentRequirements"]["asset"] = json!(env.d.registry);
+    let (_, v) = c.post("/facilitator/settle", foreign, &[]).await;
+    assert_eq!(
+        (v["success"].clone(), v["errorReason"].clone()),
+        (json!(false), json!("unsupported_asset"))
+    );
 
     let (status, v) = c.post("/facilitator/settle", request.clone(), &[]).await;
     assert_eq!(status, 200);
