@@ -206,6 +206,33 @@ impl Chain {
         }
     }
 
+    /// Whether a signed transaction can never be mined: the chain does not know it and the
+    /// sender's mined nonce has moved past it (another transaction took its nonce, e.g. when
+    /// a crash came between storing it and broadcasting it).
+    pub async fn is_dead(&self, tx: &SignedTx) -> ChainResult<bool> {
+        use alloy::consensus::Transaction as _;
+        use alloy::eips::eip2718::Decodable2718;
+        let envelope = TxEnvelope::decode_2718(&mut tx.raw.as_ref())
+            .map_err(|e| ChainError::Signing(format!("stored transaction: {e}")))?;
+        if self
+            .provider
+            .get_transaction_by_hash(tx.hash)
+            .await
+            .map_err(rpc)?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let from = self.sender().ok_or(ChainError::NoKey)?;
+        let mined = self
+            .provider
+            .get_transaction_count(from)
+            .latest()
+            .await
+            .map_err(rpc)?;
+        Ok(mined > envelope.nonce())
+    }
+
     /// Signs and broadcasts; returns the hash without waiting for it to be mined.
     pub async fn send(&self, to: Option<Address>, value: U256, input: Bytes) -> ChainResult<B256> {
         let (tx, _guard) = self.sign(to, value, input).await?;

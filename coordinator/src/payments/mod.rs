@@ -962,20 +962,23 @@ impl Payments {
     /// Pays `payment.amount` back to the payer, exactly once: the signed transaction is stored
     /// before it is broadcast, and a retry broadcasts the stored bytes again.
     async fn refund(&self, id: Uuid, payment: &Payment) -> Result<B256> {
-        let tx = match self.hget(id, "refundRaw").await? {
-            Some(stored) => {
-                let stored: Value = serde_json::from_str(&stored)?;
-                SignedTx {
-                    hash: stored["hash"]
-                        .as_str()
-                        .and_then(parse_hash)
-                        .ok_or_else(|| Error::Chain("stored refund is unreadable".into()))?,
-                    raw: stored["raw"]
-                        .as_str()
-                        .and_then(|r| r.parse::<Bytes>().ok())
-                        .ok_or_else(|| Error::Chain("stored refund is unreadable".into()))?,
-                }
+        if let Some(stored) = self.hget(id, "refundRaw").await? {
+            let tx = parse_stored(&stored)?;
+            if self.chain.is_dead(&tx).await.map_err(chain_err)? {
+                // Stored but never broadcast, and its nonce went to another transaction: it can
+                // never pay, so a new refund is signed (still exactly one refund mined).
+                tracing::warn!(job_id = %id, tx = %tx.hash, "stored refund can never be mined; signing a new one");
+                let mut conn = self.conn.clone();
+                redis::cmd("HDEL")
+                    .arg(self.key(&format!("job:{id}")))
+                    .arg("refundRaw")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(redis_err)?;
             }
+        }
+        let tx = match self.hget(id, "refundRaw").await? {
+            Some(stored) => parse_stored(&stored)?,
             None => {
                 let (to, value, input) = if payment.asset == Address::ZERO {
                     (payment.payer, payment.amount, Bytes::new())
@@ -1088,6 +1091,21 @@ fn live_consumers(v: &redis::Value, within: Duration) -> usize {
             name != "notary-reaper" && idle < within.as_millis() as i64
         })
         .count()
+}
+
+/// A refund transaction as stored in `job:<id>` (`{"hash", "raw"}`).
+fn parse_stored(stored: &str) -> Result<SignedTx> {
+    let stored: Value = serde_json::from_str(stored)?;
+    Ok(SignedTx {
+        hash: stored["hash"]
+            .as_str()
+            .and_then(parse_hash)
+            .ok_or_else(|| Error::Chain("stored refund is unreadable".into()))?,
+        raw: stored["raw"]
+            .as_str()
+            .and_then(|r| r.parse::<Bytes>().ok())
+            .ok_or_else(|| Error::Chain("stored refund is unreadable".into()))?,
+    })
 }
 
 /// `0x` + 64 hex digits.

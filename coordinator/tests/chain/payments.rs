@@ -1058,6 +1058,77 @@ async fn a_paid_job_that_was_never_stored_is_refunded() {
     c.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_stored_refund_whose_nonce_was_taken_is_signed_again_and_paid_once() {
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    if let Some(p) = config.payments.as_mut() {
+        p.orphan_after = Duration::from_secs(1);
+    }
+    // A crash between storing a signed refund and broadcasting it, after which the chain key
+    // sent another transaction with the same nonce: the stored refund can never be mined.
+    let (dead, guard) = env
+        .owner
+        .sign(Some(addr(1)), U256::from(PRICE), Bytes::new())
+        .await
+        .unwrap();
+    drop(guard);
+    env.owner
+        .transact(Some(addr(0)), U256::from(1u64), Bytes::new())
+        .await
+        .unwrap();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let job = uuid::Uuid::new_v4().to_string();
+    let payment = json!({
+        "scheme": "exact", "txHash": tx, "payer": addr(1), "amount": format!("0x{PRICE:x}"),
+        "verifiedAtMs": 1, "asset": Address::ZERO,
+    });
+    let mut conn = redis::Client::open(env.redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = format!("{}pay:job:{job}", env.prefix);
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("payment")
+        .arg(payment.to_string())
+        .arg("refundRaw")
+        .arg(json!({"hash": dead.hash, "raw": dead.raw}).to_string())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let before = env.balance(addr(1)).await;
+    let c = Coordinator::start(config).await;
+    let _: () = redis::cmd("SADD")
+        .arg(format!("{}pay:open", env.prefix))
+        .arg(&job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        if let Some(s) = redis_settlement_opt(&env, &job).await {
+            if s["settled"] == true {
+                break s;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "never refunded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let refund: B256 = s["refundTxHash"].as_str().unwrap().parse().unwrap();
+    assert_ne!(refund, dead.hash, "a new refund was signed");
+    assert!(env
+        .owner
+        .provider()
+        .get_transaction_by_hash(dead.hash)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    c.shutdown().await;
+}
+
 async fn redis_settlement_opt(env: &PaidEnv, job: &str) -> Option<Value> {
     let mut conn = redis::Client::open(env.redis.url())
         .unwrap()
