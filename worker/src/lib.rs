@@ -13,6 +13,8 @@
 //! - [`execute`]: one job: decode, run, judge the output against the expected hash, sign.
 //! - [`pool`]: job slots on their own runtime: lease, heartbeat while running, submit, back off
 //!   when Redis is away, drain on stop.
+//! - [`metrics`]: Prometheus metrics of the worker (jobs by outcome, execution time, fuel,
+//!   running sandboxes, queue errors) and the `/metrics` server of `notary-worker`.
 //! - [`settings`]: sandbox options as flags, environment and TOML, shared with the coordinator's
 //!   embedded workers.
 //!
@@ -20,6 +22,7 @@
 
 pub mod execute;
 pub mod js_runtime;
+pub mod metrics;
 pub mod pool;
 pub mod sandbox;
 pub mod settings;
