@@ -14,6 +14,7 @@ use notary_protocol::{Address, AttestationDomain};
 use notary_worker::SandboxSettings;
 use serde::Deserialize;
 
+use crate::protect::{ProtectConfig, ProtectSettings};
 use crate::{Error, Result};
 
 /// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
@@ -78,6 +79,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub sandbox: SandboxSettings,
+    /// Rate limit, circuit breaker and load caps (a `[protect]` table in the file).
+    #[command(flatten)]
+    #[serde(default)]
+    pub protect: ProtectSettings,
 }
 
 impl Settings {
@@ -109,6 +114,7 @@ impl Settings {
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
             sandbox: self.sandbox.or(file.sandbox),
+            protect: self.protect.or(file.protect),
         })
     }
 
@@ -142,6 +148,7 @@ impl Settings {
                 verifying_contract: self.registry.unwrap_or(Address::ZERO),
             },
             sandbox: self.sandbox,
+            protect: self.protect.resolve()?,
         })
     }
 }
@@ -173,6 +180,8 @@ pub struct Config {
     pub domain: AttestationDomain,
     /// Sandbox options.
     pub sandbox: SandboxSettings,
+    /// Protection options.
+    pub protect: ProtectConfig,
 }
 
 impl Default for Config {

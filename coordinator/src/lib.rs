@@ -10,6 +10,9 @@
 //!   002's fields and status codes, errors through [`error::ApiError`].
 //! - [`store`]: job records (Redis, or memory for the embedded mode), first-wins finalization
 //!   and wake-ups for requests waiting on a result.
+//! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
+//!   one middleware in front of the routes.
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`), one function per event.
 //! - [`intake`]: checks each worker report (signature, allowed worker, signed fields, verdict)
 //!   and finalizes the job.
 //! - [`run`]: wires it together. Embedded by default (memory queue and records, in-process
@@ -24,6 +27,8 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod metrics;
+pub mod protect;
 pub mod record;
 pub mod request;
 pub mod store;
@@ -70,7 +75,6 @@ pub async fn run(
             qc.key_prefix = config.redis_prefix.clone();
             let queue = Arc::new(RedisQueue::new_lazy(qc)?);
             let store = RedisStore::new_lazy(url, &config.redis_prefix, config.retention)?;
-            wait_for_redis(queue.as_ref(), url).await;
             tracing::info!(redis = %redact(url), "fleet mode: queue and job records in Redis");
             (store, queue)
         }
@@ -135,6 +139,33 @@ pub async fn run(
         stop.clone(),
     ));
 
+    metrics::init();
+    let protect = Arc::new(protect::Protection::new(
+        config.protect.clone(),
+        config
+            .redis
+            .as_deref()
+            .map(|url| (url, config.redis_prefix.as_str())),
+    )?);
+    if let Some(url) = &config.redis {
+        // Serve at once even if Redis is away (`/ready` says so and new jobs get 503); the
+        // first contact creates the streams and groups, retried with logs until it works.
+        let mut qc = RedisQueueConfig::new(url.clone());
+        qc.key_prefix = config.redis_prefix.clone();
+        let contact = RedisQueue::new_lazy(qc)?;
+        let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
+        if matches!(first, Ok(Ok(()))) {
+            protect.set_backends_up(true);
+        } else {
+            let (url, protect) = (url.clone(), protect.clone());
+            tokio::spawn(async move {
+                wait_for_redis(&contact, &url).await;
+                protect.set_backends_up(true);
+            });
+        }
+    }
+    let sampler_task = tokio::spawn(protect.clone().sample(queue.clone(), stop.clone()));
+
     let state = Arc::new(AppState {
         store,
         queue,
@@ -143,11 +174,15 @@ pub async fn run(
         limits,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
+        protect,
     });
     let app = api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
     let drain_state = state.clone();
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(async move {
             shutdown.await;
             drain_state.draining.store(true, Ordering::Relaxed);
@@ -161,6 +196,7 @@ pub async fn run(
     stop.cancel();
     let _ = intake_task.await;
     let _ = reaper_task.await;
+    let _ = sampler_task.await;
     tracing::info!("coordinator stopped");
     Ok(())
 }
@@ -181,6 +217,7 @@ async fn reap(
         }
         match queue.reap(lease_ttl, max_deliveries).await {
             Ok(report) if report.redelivered + report.dead_lettered > 0 => {
+                metrics::lease_reclaims(report.redelivered, report.dead_lettered);
                 tracing::warn!(
                     redelivered = report.redelivered,
                     dead_lettered = report.dead_lettered,

@@ -1,21 +1,33 @@
-//! The HTTP API (axum): routes, shared state, and the request-body limit.
+//! The HTTP API (axum): routes, shared state, the request-body limit, and the middleware
+//! stack (request metrics outermost, then the protections, then the routes).
+//!
+//! Routes are registered with `utoipa_axum::routes!`, which adds each handler's
+//! `#[utoipa::path]` description to the OpenAPI document served at `/openapi.json`: to add a
+//! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
 mod health;
+pub mod openapi;
 mod verify;
 mod view;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use notary_protocol::AttestationDomain;
 use notary_queue::JobQueue;
 use notary_worker::sandbox::ValidationLimits;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
+use crate::protect::Protection;
 use crate::store::JobStore;
 
 pub use view::job_view;
@@ -36,17 +48,94 @@ pub struct AppState {
     pub sync_wait: Duration,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
     pub draining: AtomicBool,
+    /// Rate limit, circuit breaker, load caps and backend readiness.
+    pub protect: Arc<Protection>,
+}
+
+/// Every route with its OpenAPI description.
+fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(verify::submit))
+        .routes(routes!(verify::status))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics_text))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of [`routes`], built once.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| routes().split_for_parts().1);
+    &DOC
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/verify", post(verify::submit))
-        .route("/verify/{id}", get(verify::status))
-        .route("/health", get(health::health))
+    crate::metrics::init();
+    let (router, _) = routes().split_for_parts();
+    router
         // The body limit is enforced by our handler so an oversized body gets our 413 shape;
         // this layer only stops axum from buffering more than that.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(health::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.protect.clone(),
+            crate::protect::guard,
+        ))
+        .layer(middleware::from_fn(track_http))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
+async fn metrics_text() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`: this API's description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    static JSON: LazyLock<String> =
+        LazyLock::new(|| openapi().to_pretty_json().expect("the document serializes"));
+    ([(header::CONTENT_TYPE, "application/json")], JSON.as_str()).into_response()
+}
+
+/// Counts every answered request by route template (from the OpenAPI paths, so label values
+/// stay bounded), method and status, including the protections' refusals.
+async fn track_http(req: Request, next: Next) -> Response {
+    let route = route_template(req.uri().path());
+    let method = req.method().clone();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    crate::metrics::http_request(
+        route,
+        method.as_str(),
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}
+
+/// The documented route template a path matches (`/verify/{id}`), or `unmatched`.
+fn route_template(path: &str) -> &'static str {
+    static TEMPLATES: LazyLock<Vec<String>> =
+        LazyLock::new(|| openapi().paths.paths.keys().cloned().collect());
+    let segments: Vec<&str> = path.split('/').collect();
+    TEMPLATES
+        .iter()
+        .find(|t| {
+            let ts: Vec<&str> = t.split('/').collect();
+            ts.len() == segments.len()
+                && ts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
+        })
+        .map_or("unmatched", |t| t.as_str())
 }
