@@ -4,5 +4,11 @@
 mod api;
 mod fleet;
 mod guests;
+mod hostile;
 mod intake;
+mod observability;
+mod openapi;
+mod protect;
+mod redis_faults;
+mod worker_faults;
 mod support;

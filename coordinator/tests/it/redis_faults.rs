@@ -1,0 +1,155 @@
+//! Redis faults with real `redis-server` processes: unreachable at start, killed and restarted
+//! under load (with AOF, nothing accepted is lost), requests never hang.
+
+use std::time::{Duration, Instant};
+
+use notary_protocol::WorkerKey;
+use notary_queue::test_utils::{RedisServer, RedisServerOptions};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// The longest any request may take while Redis is away (the store's commands give up after
+/// their timeouts and retries; the protections answer at once once the outage is seen).
+const REQUEST_BOUND: Duration = Duration::from_secs(10);
+
+fn numbered_job(n: usize) -> Value {
+    json!({
+        "taskType": "code-execution",
+        "code": format!("let s = 0; for (let i = 0; i < 5000; i++) s += i; console.log({n})"),
+        "expectedHash": sha256_hex(format!("{n}\n").as_bytes()),
+    })
+}
+
+/// One request with a hard bound: a hang fails the test instead of stalling it.
+async fn bounded(req: reqwest::RequestBuilder) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let resp = tokio::time::timeout(REQUEST_BOUND, req.send())
+        .await
+        .unwrap_or_else(|_| panic!("request hung for more than {REQUEST_BOUND:?}"));
+    let elapsed = started.elapsed();
+    match resp {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let body = resp.json().await.unwrap_or(Value::Null);
+            (status, body, elapsed)
+        }
+        Err(e) => panic!("request failed at the HTTP level: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_unreachable_at_start_then_ready_once_it_answers() {
+    let mut redis = RedisServer::start_with(RedisServerOptions::durable());
+    let url = redis.url();
+    redis.kill(); // nothing listens on its port now
+    let c = Coordinator::start_serving(test_config(Some(url), 1, vec![])).await;
+
+    let (status, body) = c.get("/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["backends"], false);
+    let (status, body, took) = bounded(
+        client()
+            .post(format!("{}/verify", c.url))
+            .json(&hello(HELLO_HASH)),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "Service Unavailable");
+    assert!(took < Duration::from_secs(1), "503 took {took:?}");
+    // Alive all along.
+    let (status, _) = c.get("/health").await;
+    assert_eq!(status, 503, "health reports the backend state");
+
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = c.get("/ready").await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!((status, body["result"].as_str()), (200, Some("VALID")), "{body}");
+    c.shutdown().await;
+}
+
+/// A run of jobs through a coordinator and a worker process while Redis (AOF, fsync always)
+/// is SIGKILLed and restarted: every job answered 202 completes VALID, every refusal is a
+/// quick 503, no request hangs, and the fleet resumes by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_mid_run_loses_no_accepted_job() {
+    let mut redis = RedisServer::start_with(RedisServerOptions::durable());
+    let key = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 2, &key);
+
+    const JOBS: usize = 60;
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    let mut slowest_refusal = Duration::ZERO;
+    for n in 0..JOBS {
+        if n == 20 {
+            redis.kill();
+            tracing_note("redis killed");
+        }
+        if n == 40 {
+            redis.restart();
+            tracing_note("redis restarted");
+        }
+        let (status, body, took) = bounded(
+            client()
+                .post(format!("{}/verify", c.url))
+                .header("prefer", "respond-async")
+                .json(&numbered_job(n)),
+        )
+        .await;
+        match status {
+            202 => accepted.push((n, body["jobId"].as_str().unwrap().to_string())),
+            503 => {
+                refused += 1;
+                slowest_refusal = slowest_refusal.max(took);
+            }
+            other => panic!("job {n}: unexpected {other}: {body}"),
+        }
+        if (20..40).contains(&n) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    eprintln!(
+        "{} accepted, {refused} refused with 503 (slowest {slowest_refusal:?})",
+        accepted.len()
+    );
+    assert!(refused >= 10, "the outage was not seen: {refused} refusals");
+    assert!(accepted.len() >= 30);
+
+    // Every accepted job completes, with the right output, once Redis is back.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for (n, id) in &accepted {
+        loop {
+            let (status, body, _) =
+                bounded(client().get(format!("{}/verify/{id}", c.url))).await;
+            if status == 200 {
+                assert_eq!(body["result"], "VALID", "job {n}: {body}");
+                assert_eq!(body["actualHash"], sha256_hex(format!("{n}\n").as_bytes()));
+                break;
+            }
+            assert!(
+                status == 202 || status == 503,
+                "job {n}: unexpected {status}: {body}"
+            );
+            assert!(Instant::now() < deadline, "job {n} ({id}) never completed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    c.shutdown().await;
+}
+
+fn tracing_note(what: &str) {
+    eprintln!("[{:?}] {what}", std::time::SystemTime::now());
+}
