@@ -142,7 +142,7 @@ static BREAKER_STATE: LazyLock<Gauge> = LazyLock::new(|| {
 static BREAKER_REJECTIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "notary_circuit_breaker_rejections_total",
-        "Requests answered 503 by the breaker, by reason (open, queue_depth, running_sandboxes).",
+        "New jobs answered 503 by the protections, by reason (open: circuit breaker; queue_depth, running_sandboxes: load caps; backends_down: Redis away).",
         &["reason"]
     )
     .expect("register notary_circuit_breaker_rejections_total")
@@ -182,6 +182,20 @@ pub fn init() {
     LazyLock::force(&BREAKER_REJECTIONS);
     LazyLock::force(&INFRA_FAILURES);
     LazyLock::force(&RATE_LIMITED);
+    // Label values known in advance are exposed at zero, so dashboards and alerts see the
+    // series before the first event (a vector with no children is not exposed at all).
+    for outcome in ["valid", "invalid", "error", "timeout", "failed"] {
+        JOBS.with_label_values(&[outcome]);
+    }
+    for action in ["redelivered", "dead_lettered"] {
+        LEASE_RECLAIMS.with_label_values(&[action]);
+    }
+    for reason in ["open", "queue_depth", "running_sandboxes", "backends_down"] {
+        BREAKER_REJECTIONS.with_label_values(&[reason]);
+    }
+    for outcome in PAYMENT_OUTCOMES {
+        PAYMENT_CHECKS.with_label_values(&[outcome]);
+    }
     notary_worker::metrics::init();
 }
 
@@ -246,8 +260,14 @@ pub fn lease_reclaims(redelivered: u64, dead_lettered: u64) {
     }
 }
 
-/// One payment verification and how it ended (e.g. `valid`, `wrong_amount`, `replayed`,
-/// `chain_error`). For the x402 payment flow.
+/// The outcomes of a payment check, exposed at zero from the start: `valid` (accepted),
+/// `invalid` (wrong amount, recipient, asset or signature: 402 Payment Failed), `replayed`
+/// (already used), `unavailable` (the chain could not be asked). Other values may be passed
+/// to [`payment_check`]; they appear from their first use.
+pub const PAYMENT_OUTCOMES: [&str; 4] = ["valid", "invalid", "replayed", "unavailable"];
+
+/// One payment verification and how it ended (see [`PAYMENT_OUTCOMES`]). For the x402
+/// payment flow.
 pub fn payment_check(outcome: &str) {
     PAYMENT_CHECKS.with_label_values(&[outcome]).inc();
 }

@@ -87,6 +87,12 @@ pub fn init() {
     LazyLock::force(&RUNNING);
     LazyLock::force(&QUEUE_ERRORS);
     LazyLock::force(&LEASES_LOST);
+    for outcome in ["valid", "invalid", "error", "timeout", "failed", "not_a_job"] {
+        JOBS.with_label_values(&[outcome]);
+    }
+    for operation in ["lease", "heartbeat", "submit"] {
+        QUEUE_ERRORS.with_label_values(&[operation]);
+    }
 }
 
 /// A job finished on this worker with `outcome` (`VALID`, …; lower-cased for the label).
