@@ -183,12 +183,12 @@ pub async fn run(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            drain_state.draining.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: refusing new jobs, answering in-flight requests");
-        })
-        .await?;
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        drain_state.draining.store(true, Ordering::Relaxed);
+        tracing::info!("shutting down: refusing new jobs, answering in-flight requests");
+    })
+    .await?;
 
     if let Some(pool) = pool {
         pool.shutdown().await;

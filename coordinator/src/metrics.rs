@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use prometheus::{
     exponential_buckets, register_gauge, register_histogram, register_histogram_vec,
-    register_int_counter, register_int_counter_vec, register_int_gauge, Encoder, Gauge,
-    Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, TextEncoder,
+    register_int_counter, register_int_counter_vec, register_int_gauge, Encoder, Gauge, Histogram,
+    HistogramVec, IntCounter, IntCounterVec, IntGauge, TextEncoder,
 };
 
 use crate::record::JobRecord;

@@ -71,7 +71,10 @@ fn main() -> anyhow::Result<()> {
             (rounds / 10).max(3),
         ),
     ];
-    println!("{:28} {:>12} {:>12} {:>10}", "guest", "metered", "unmetered", "ratio");
+    println!(
+        "{:28} {:>12} {:>12} {:>10}",
+        "guest", "metered", "unmetered", "ratio"
+    );
     runtime.block_on(async {
         for (name, program, n) in guests {
             // Warm both (module compilation and caches), and check they agree.

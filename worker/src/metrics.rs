@@ -87,7 +87,14 @@ pub fn init() {
     LazyLock::force(&RUNNING);
     LazyLock::force(&QUEUE_ERRORS);
     LazyLock::force(&LEASES_LOST);
-    for outcome in ["valid", "invalid", "error", "timeout", "failed", "not_a_job"] {
+    for outcome in [
+        "valid",
+        "invalid",
+        "error",
+        "timeout",
+        "failed",
+        "not_a_job",
+    ] {
         JOBS.with_label_values(&[outcome]);
     }
     for operation in ["lease", "heartbeat", "submit"] {
@@ -163,7 +170,10 @@ pub async fn serve(
             "/metrics",
             get(|| async {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     render(),
                 )
             }),

@@ -55,7 +55,9 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
     };
     (
         status,
-        Json(json!({"ready": ready, "backends": backends, "breaker": breaker.as_str(), "draining": draining})),
+        Json(
+            json!({"ready": ready, "backends": backends, "breaker": breaker.as_str(), "draining": draining}),
+        ),
     )
 }
 

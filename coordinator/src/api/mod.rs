@@ -91,7 +91,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 async fn metrics_text() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(),
     )
         .into_response()
@@ -132,10 +135,9 @@ fn route_template(path: &str) -> &'static str {
         .find(|t| {
             let ts: Vec<&str> = t.split('/').collect();
             ts.len() == segments.len()
-                && ts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
+                && ts.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
         })
         .map_or("unmatched", |t| t.as_str())
 }

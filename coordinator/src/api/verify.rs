@@ -152,7 +152,7 @@ pub async fn submit(
 /// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`), 402
 /// while a payment is pending.
 #[utoipa::path(get, path = "/verify/{id}", tag = "verify",
-    params(("id" = String, Path, description = "job id (UUID) returned by POST /verify")),
+    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify; anything else is 400")),
     responses(
         (status = 200, description = "Final: completed (VALID, INVALID, ERROR, TIMEOUT) or error", body = JobView),
         (status = 202, description = "Queued or running", body = JobView),

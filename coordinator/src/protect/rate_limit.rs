@@ -65,8 +65,7 @@ impl RateLimiter {
             .set_connection_timeout(Some(REDIS_BUDGET))
             .set_response_timeout(Some(REDIS_BUDGET))
             .set_number_of_retries(0);
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(Error::redis)?;
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(Error::redis)?;
         Ok(RateLimiter {
             limit,
             backend: Backend::Redis {

@@ -69,10 +69,16 @@ fn corpus() -> Vec<Case> {
             (func (export "_start") (loop $again {} (br $again))))"#,
         POLL.replace("NANOS", "1000000")
     );
-    let garbage = base64::engine::general_purpose::STANDARD.encode(b"\0asm\x01\0\0\0\x01\xff\xff\xff");
+    let garbage =
+        base64::engine::general_purpose::STANDARD.encode(b"\0asm\x01\0\0\0\x01\xff\xff\xff");
     vec![
         // CPU
-        js_case("JS infinite loop", "while (true) {}", Result("ERROR", "out of fuel"), 30),
+        js_case(
+            "JS infinite loop",
+            "while (true) {}",
+            Result("ERROR", "out of fuel"),
+            30,
+        ),
         wat_case(
             "wasm infinite loop",
             r#"(module (func (export "_start") (loop $l (br $l))))"#,

@@ -10,5 +10,5 @@ mod observability;
 mod openapi;
 mod protect;
 mod redis_faults;
-mod worker_faults;
 mod support;
+mod worker_faults;

@@ -123,7 +123,11 @@ async fn a_worker_process_serves_its_metrics() {
         .spawn()
         .unwrap();
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
-    assert_eq!((status, body["result"].as_str()), (200, Some("VALID")), "{body}");
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
@@ -133,7 +137,11 @@ async fn a_worker_process_serves_its_metrics() {
         assert!(Instant::now() < deadline, "worker metrics never answered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(sample(&text, "notary_worker_jobs_total{outcome=\"valid\"}"), 1.0, "{text}");
+    assert_eq!(
+        sample(&text, "notary_worker_jobs_total{outcome=\"valid\"}"),
+        1.0,
+        "{text}"
+    );
     assert_eq!(sample(&text, "notary_worker_execution_seconds_count"), 1.0);
     assert!(sample(&text, "notary_worker_queue_wait_seconds_count") >= 1.0);
     assert_eq!(sample(&text, "notary_worker_running_sandboxes"), 0.0);

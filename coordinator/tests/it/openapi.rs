@@ -79,7 +79,10 @@ async fn answers_match_the_described_schemas() {
         let s = &schemas[schema];
         for field in s["required"].as_array().unwrap() {
             let field = field.as_str().unwrap();
-            assert!(body.get(field).is_some(), "{schema}.{field} missing in {body}");
+            assert!(
+                body.get(field).is_some(),
+                "{schema}.{field} missing in {body}"
+            );
         }
     };
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
@@ -101,7 +104,10 @@ async fn answers_match_the_described_schemas() {
         .as_object()
         .unwrap();
     for code in ["200", "202", "400", "413", "429", "500", "503"] {
-        assert!(responses.contains_key(code), "POST /verify {code} undocumented");
+        assert!(
+            responses.contains_key(code),
+            "POST /verify {code} undocumented"
+        );
     }
     c.shutdown().await;
 }

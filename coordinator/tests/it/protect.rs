@@ -189,7 +189,11 @@ async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the
     assert_eq!(body["params"]["reason"], "circuit_breaker_open", "{body}");
     assert!(started.elapsed() < Duration::from_secs(1));
     let (status, body) = ready(&c).await;
-    assert_eq!((status, body["breaker"].as_str()), (503, Some("open")), "{body}");
+    assert_eq!(
+        (status, body["breaker"].as_str()),
+        (503, Some("open")),
+        "{body}"
+    );
     let resp = client()
         .post(format!("{}/verify", c.url))
         .json(&hello(HELLO_HASH))
@@ -197,7 +201,11 @@ async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 503);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
     // Reads still work while it is open.
     let (status, _) = c.get(&unknown_job()).await;
@@ -210,9 +218,17 @@ async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // Half-open: one probe goes through, succeeds, and closes the breaker.
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
-    assert_eq!((status, body["result"].as_str()), (200, Some("VALID")), "{body}");
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
     let (status, body) = ready(&c).await;
-    assert_eq!((status, body["breaker"].as_str()), (200, Some("closed")), "{body}");
+    assert_eq!(
+        (status, body["breaker"].as_str()),
+        (200, Some("closed")),
+        "{body}"
+    );
     for _ in 0..3 {
         let (status, body) = c.verify(hello(HELLO_HASH)).await;
         assert_eq!(status, 200, "{body}");

@@ -73,7 +73,11 @@ async fn redis_unreachable_at_start_then_ready_once_it_answers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
-    assert_eq!((status, body["result"].as_str()), (200, Some("VALID")), "{body}");
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
     c.shutdown().await;
 }
 
@@ -114,7 +118,10 @@ async fn redis_killed_and_restarted_mid_run_loses_no_accepted_job() {
     }
     // ~20 jobs of ~50 ms each on two slots: most are queued or running at the crash.
     let (_, first) = c.get(&format!("/verify/{}", accepted[19].1)).await;
-    assert_eq!(first["status"], "running", "the run was over before the crash: {first}");
+    assert_eq!(
+        first["status"], "running",
+        "the run was over before the crash: {first}"
+    );
     redis.kill();
     tracing_note("redis killed");
     let outage = Instant::now();
@@ -168,8 +175,7 @@ async fn redis_killed_and_restarted_mid_run_loses_no_accepted_job() {
     let deadline = Instant::now() + Duration::from_secs(120);
     for (n, id) in &accepted {
         loop {
-            let (status, body, _) =
-                bounded(client().get(format!("{}/verify/{id}", c.url))).await;
+            let (status, body, _) = bounded(client().get(format!("{}/verify/{id}", c.url))).await;
             if status == 200 {
                 assert_eq!(body["result"], "VALID", "job {n}: {body}");
                 assert_eq!(body["actualHash"], sha256_hex(format!("{n}\n").as_bytes()));

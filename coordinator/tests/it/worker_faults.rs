@@ -76,8 +76,14 @@ async fn a_slow_workers_heartbeat_keeps_its_lease() {
     let _idle = WorkerProcess::spawn(&redis.url(), &prefix, 1, &idle);
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
     assert_eq!(body["result"], "VALID", "{body}");
-    assert_eq!(body["attempts"], 1, "the lease was reclaimed from a live worker: {body}");
-    assert_eq!(body["attestation"]["worker"], slow.address().to_checksum(None));
+    assert_eq!(
+        body["attempts"], 1,
+        "the lease was reclaimed from a live worker: {body}"
+    );
+    assert_eq!(
+        body["attestation"]["worker"],
+        slow.address().to_checksum(None)
+    );
     c.shutdown().await;
 }
 
@@ -101,7 +107,10 @@ async fn a_stopped_heartbeat_loses_the_lease_to_another_worker() {
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
     assert_eq!(body["result"], "VALID", "{body}");
     assert_eq!(body["attempts"], 2, "{body}");
-    assert_eq!(body["attestation"]["worker"], rescuer.address().to_checksum(None));
+    assert_eq!(
+        body["attestation"]["worker"],
+        rescuer.address().to_checksum(None)
+    );
     // The stopped worker wakes up and finishes its stale copy: the first result stands.
     stuck_worker.signal("-CONT");
     tokio::time::sleep(Duration::from_secs(3)).await;
