@@ -97,7 +97,7 @@ async fn redis_killed_and_restarted_mid_run_loses_no_accepted_job() {
     let mut refused = 0;
     let mut slowest_refusal = Duration::ZERO;
     let mut n = 0;
-    let mut submit = |n: usize| {
+    let submit = |n: usize| {
         let url = c.url.clone();
         async move {
             bounded(
