@@ -124,3 +124,64 @@ impl Default for ProtectConfig {
             .expect("defaults are valid")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::config::Settings;
+
+    #[test]
+    fn flags_and_the_protect_table_resolve() {
+        let c = Settings::parse_from([
+            "notary-coordinator",
+            "--rate-limit-per-minute",
+            "0",
+            "--trusted-proxy",
+            "10.0.0.0/8,127.0.0.1",
+            "--breaker-cooldown-secs",
+            "5",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(c.protect.rate_limit_per_minute, 0);
+        assert_eq!(c.protect.trusted_proxies.len(), 2);
+        assert_eq!(c.protect.breaker_cooldown.as_secs(), 5);
+        assert_eq!(c.protect.breaker_failures, 10);
+
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "[protect]\nrate-limit-per-minute = 7\nmax-queue-depth = 3\n",
+        )
+        .unwrap();
+        let c = Settings::parse_from([
+            "notary-coordinator",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
+        .with_file()
+        .unwrap()
+        .resolve()
+        .unwrap();
+        assert_eq!(c.protect.rate_limit_per_minute, 7);
+        assert_eq!(c.protect.max_queue_depth, 3);
+        assert_eq!(c.protect.max_running_sandboxes, 1000);
+    }
+
+    #[test]
+    fn defaults_follow_document_002_and_bad_values_are_errors() {
+        let c = Settings::default().resolve().unwrap();
+        assert_eq!(c.protect.rate_limit_per_minute, 100);
+        assert_eq!(c.protect.breaker_failures, 10);
+        assert_eq!(c.protect.breaker_window.as_secs(), 60);
+        let err = Settings::parse_from(["x", "--trusted-proxy", "10.0.0.0/99"])
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("trusted-proxy"), "{err}");
+        let err = Settings::parse_from(["x", "--breaker-failures", "0"])
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("breaker-failures"), "{err}");
+    }
+}
