@@ -195,3 +195,69 @@ async fn redis_killed_and_restarted_mid_run_loses_no_accepted_job() {
 fn tracing_note(what: &str) {
     eprintln!("[{:?}] {what}", std::time::SystemTime::now());
 }
+
+/// A worker started before its Redis retries with clear (here JSON) logs, then serves once
+/// Redis answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_started_before_redis_retries_with_clear_logs_then_serves() {
+    use std::io::BufRead;
+    let mut redis = RedisServer::start_with(RedisServerOptions::durable());
+    let url = redis.url();
+    redis.kill();
+    let key = WorkerKey::generate();
+    let prefix = "tworker-early:";
+    let mut child = std::process::Command::new(worker_bin())
+        .args([
+            "--redis",
+            &url,
+            "--redis-prefix",
+            prefix,
+            "--concurrency",
+            "1",
+        ])
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .env("NOTARY_WORKER_KEY", key.to_hex())
+        .env("NOTARY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            if tx.send(value).is_err() {
+                break;
+            }
+        }
+    });
+    let mut retries = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while retries < 2 {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no retry log from the worker");
+        if line["fields"]["message"] == "Redis not reachable yet; retrying" {
+            assert_eq!(line["level"], "WARN", "{line}");
+            assert!(line["fields"]["error"].is_string(), "{line}");
+            retries += 1;
+        }
+    }
+
+    redis.restart();
+    let mut config = test_config(Some(url), 0, vec![key.address()]);
+    config.redis_prefix = prefix.to_string();
+    let c = Coordinator::start(config).await;
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    c.shutdown().await;
+}
