@@ -12,7 +12,7 @@
 #
 # Builds release binaries, starts everything on loopback (free ports), writes JSON reports
 # and SVG charts to target/bench/ and prints one table. Stops everything it started.
-# The rate limit is off for the runs (--rate-limit-per-minute 0).
+# The per-IP limits are off for the runs (--rate-limit-per-minute 0 --max-concurrent-per-agent 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -37,7 +37,7 @@ load() { # NAME MIX URL [extra loadtest args]
 
 for mix in hello cpu; do
   port=$(free_port)
-  RUST_LOG=warn $bin/notary-coordinator --listen 127.0.0.1:$port --rate-limit-per-minute 0 \
+  RUST_LOG=warn $bin/notary-coordinator --listen 127.0.0.1:$port --rate-limit-per-minute 0 --max-concurrent-per-agent 0 \
     2>"$tmp/embedded.log" & pids+=($!)
   wait_http http://127.0.0.1:$port
   load "$mix-embedded" "$mix" http://127.0.0.1:$port --baseline node
@@ -51,7 +51,7 @@ for mix in hello cpu; do
     addr=$($bin/notary-worker keygen --force --out "$tmp/worker.key" 2>/dev/null)
     port=$(free_port)
     RUST_LOG=warn $bin/notary-coordinator --listen 127.0.0.1:$port --redis redis://127.0.0.1:$rport \
-      --workers 0 --allow-worker "$addr" --rate-limit-per-minute 0 2>"$tmp/fleet.log" & pids+=($!)
+      --workers 0 --allow-worker "$addr" --rate-limit-per-minute 0 --max-concurrent-per-agent 0 2>"$tmp/fleet.log" & pids+=($!)
     for w in $(seq 1 "$workers"); do
       RUST_LOG=warn $bin/notary-worker --redis redis://127.0.0.1:$rport --key-file "$tmp/worker.key" \
         --concurrency 1 2>"$tmp/worker-$w.log" & pids+=($!)

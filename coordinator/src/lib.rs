@@ -146,6 +146,7 @@ pub async fn run(
             .redis
             .as_deref()
             .map(|url| (url, config.redis_prefix.as_str())),
+        store.clone(),
     )?);
     if let Some(url) = &config.redis {
         // Serve at once even if Redis is away (`/ready` says so and new jobs get 503); the

@@ -159,7 +159,7 @@ static INFRA_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
 static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "notary_rate_limited_requests_total",
-        "Requests answered 429 by the per-IP rate limit."
+        "Requests answered 429: over the per-IP rate limit or the per-agent concurrency limit."
     )
     .expect("register notary_rate_limited_requests_total")
 });

@@ -5,6 +5,7 @@
 //!   `Retry-After`; counted in Redis in fleet mode so replicas share one count.
 //! - [`client_ip`]: the client IP is the TCP peer; `X-Forwarded-For` is read only from
 //!   configured trusted proxies.
+//! - [`agent`]: at most 10 unfinished verifications per agent (client IP), 429 beyond.
 //! - [`breaker`]: opens after 10 infrastructure failures in 60 s, answering 503 with
 //!   `Retry-After`, and closes after a successful half-open probe.
 //! - Load caps: new jobs get 503 with `Retry-After` while the queue (waiting jobs) or the
@@ -18,16 +19,18 @@
 //! (1 MB, 100 KB → 413) are enforced where the body is read (`api::verify`).
 //! [`settings`] has the options.
 
+pub mod agent;
 pub mod breaker;
 pub mod client_ip;
 pub mod rate_limit;
 pub mod settings;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -36,7 +39,11 @@ use axum::Json;
 use notary_queue::JobQueue;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
+use crate::store::JobStore;
+
+pub use self::agent::AgentSlots;
 pub use self::breaker::{Admission, BreakerState, CircuitBreaker};
 pub use self::rate_limit::{Decision, RateLimiter};
 pub use self::settings::{ProtectConfig, ProtectSettings};
@@ -57,6 +64,8 @@ pub struct Protection {
     limiter: RateLimiter,
     /// The circuit breaker of new work.
     pub breaker: CircuitBreaker,
+    agents: Arc<AgentSlots>,
+    store: Arc<dyn JobStore>,
     backends_up: AtomicBool,
     waiting: AtomicU64,
     leased: AtomicU64,
@@ -64,8 +73,12 @@ pub struct Protection {
 
 impl Protection {
     /// Protections for a coordinator; `redis` (URL and key prefix) makes the rate limit
-    /// shared across replicas.
-    pub fn new(config: ProtectConfig, redis: Option<(&str, &str)>) -> crate::Result<Self> {
+    /// shared across replicas; `store` tells when an agent's jobs are final.
+    pub fn new(
+        config: ProtectConfig,
+        redis: Option<(&str, &str)>,
+        store: Arc<dyn JobStore>,
+    ) -> crate::Result<Self> {
         let limit = config.rate_limit_per_minute;
         let limiter = match redis {
             Some((url, prefix)) => RateLimiter::redis(limit, url, prefix)?,
@@ -77,6 +90,8 @@ impl Protection {
             config.breaker_cooldown,
         );
         Ok(Protection {
+            agents: Arc::new(AgentSlots::new(config.max_concurrent_per_agent)),
+            store,
             config,
             limiter,
             breaker,
@@ -171,8 +186,13 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
         return next.run(req).await;
     }
     // Tests that call the router without a socket have no peer address: nothing to count.
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let ip = client_ip::client_ip(peer.ip(), req.headers(), &p.config.trusted_proxies);
+    let agent: Option<IpAddr> =
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| {
+                client_ip::client_ip(peer.ip(), req.headers(), &p.config.trusted_proxies)
+            });
+    if let Some(ip) = agent {
         // While Redis is known to be away, counting would only add its timeout to every
         // request: let requests through to their own (fast) 503 instead.
         if p.backends_up() {
@@ -231,6 +251,27 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
             1,
         );
     }
+    let slot = match agent {
+        Some(ip) if p.agents.limit() > 0 => match p.agents.acquire(ip, p.store.as_ref()).await {
+            Some(slot) => Some(slot),
+            None => {
+                p.breaker.inconclusive(probe);
+                crate::metrics::rate_limited();
+                tracing::info!(client_ip = %ip, "too many concurrent verifications");
+                return refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Rate Limited",
+                    format!(
+                        "too many concurrent verifications: at most {} unfinished per agent",
+                        p.agents.limit()
+                    ),
+                    json!({"reason": "concurrency", "limit": p.agents.limit()}),
+                    1,
+                );
+            }
+        },
+        _ => None,
+    };
     // A dropped request (client gone) leaves no verdict: the guard frees the probe slot.
     let verdict = ProbeGuard {
         breaker: &p.breaker,
@@ -239,7 +280,37 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
     };
     let response = next.run(req).await;
     verdict.finish(response.status());
-    response
+    match slot {
+        // Accepted and still running: the agent's slot stays taken until the job is final.
+        Some(slot) if response.status() == StatusCode::ACCEPTED => keep_slot(slot, response).await,
+        _ => response,
+    }
+}
+
+/// Ties `slot` to the job id of a `202` answer (a small JSON body, read and put back).
+async fn keep_slot(slot: agent::SlotGuard, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => {
+            let job = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v["jobId"].as_str().and_then(|s| Uuid::parse_str(s).ok()));
+            if let Some(job) = job {
+                slot.keep(job);
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a 202 answer");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                "the answer could not be completed; check the job with GET /verify/:id".into(),
+                json!({}),
+                1,
+            )
+        }
+    }
 }
 
 struct ProbeGuard<'a> {

@@ -15,6 +15,9 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100;
 /// Default breaker threshold (document 002: "Circuit breaker opens after 10 failures in 60
 /// seconds").
 pub const DEFAULT_BREAKER_FAILURES: u32 = 10;
+/// Default unfinished verifications per agent (document 002: "Max 10 concurrent
+/// verifications per agent").
+pub const DEFAULT_MAX_CONCURRENT_PER_AGENT: u32 = 10;
 
 /// Protection options as an operator sets them (all optional, merged flag > file > default).
 #[derive(Args, Deserialize, Debug, Clone, Default)]
@@ -50,6 +53,10 @@ pub struct ProtectSettings {
     /// cap).
     #[arg(long, env = "NOTARY_MAX_RUNNING_SANDBOXES", value_name = "N")]
     pub max_running_sandboxes: Option<u64>,
+    /// Verifications one agent (client IP) may have unfinished at once before 429 (default 10;
+    /// 0: no limit). Counted per coordinator replica.
+    #[arg(long, env = "NOTARY_MAX_CONCURRENT_PER_AGENT", value_name = "N")]
+    pub max_concurrent_per_agent: Option<u32>,
 }
 
 impl ProtectSettings {
@@ -67,6 +74,9 @@ impl ProtectSettings {
             breaker_cooldown_secs: self.breaker_cooldown_secs.or(file.breaker_cooldown_secs),
             max_queue_depth: self.max_queue_depth.or(file.max_queue_depth),
             max_running_sandboxes: self.max_running_sandboxes.or(file.max_running_sandboxes),
+            max_concurrent_per_agent: self
+                .max_concurrent_per_agent
+                .or(file.max_concurrent_per_agent),
         }
     }
 
@@ -94,6 +104,9 @@ impl ProtectSettings {
             breaker_cooldown: Duration::from_secs(self.breaker_cooldown_secs.unwrap_or(30)),
             max_queue_depth: self.max_queue_depth.unwrap_or(10_000),
             max_running_sandboxes: self.max_running_sandboxes.unwrap_or(1_000),
+            max_concurrent_per_agent: self
+                .max_concurrent_per_agent
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_PER_AGENT),
         })
     }
 }
@@ -115,6 +128,8 @@ pub struct ProtectConfig {
     pub max_queue_depth: u64,
     /// Cap on running jobs fleet-wide (0: none).
     pub max_running_sandboxes: u64,
+    /// Unfinished verifications per agent (0: no limit).
+    pub max_concurrent_per_agent: u32,
 }
 
 impl Default for ProtectConfig {
@@ -175,6 +190,7 @@ mod tests {
         assert_eq!(c.protect.rate_limit_per_minute, 100);
         assert_eq!(c.protect.breaker_failures, 10);
         assert_eq!(c.protect.breaker_window.as_secs(), 60);
+        assert_eq!(c.protect.max_concurrent_per_agent, 10);
         let err = Settings::parse_from(["x", "--trusted-proxy", "10.0.0.0/99"])
             .resolve()
             .unwrap_err();

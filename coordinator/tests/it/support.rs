@@ -154,6 +154,7 @@ pub fn test_config(redis: Option<String>, workers: usize, allow: Vec<Address>) -
     // Protections off unless a test turns them on: tests send many requests from one IP,
     // and some induce failures on purpose.
     config.protect.rate_limit_per_minute = 0;
+    config.protect.max_concurrent_per_agent = 0;
     config.protect.breaker_failures = u32::MAX;
     config
 }
