@@ -59,7 +59,7 @@ for mix in hello cpu; do
     wait_http http://127.0.0.1:$port
     load "$mix-fleet-${workers}w" "$mix" http://127.0.0.1:$port
     stop_all
-    rm -f "$tmp"/appendonly* ; rm -rf "$tmp/appendonlydir"
+    rm -rf "$tmp"/appendonly*
   done
 done
 

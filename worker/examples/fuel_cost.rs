@@ -33,7 +33,7 @@ fn request(program: Program) -> RunRequest {
     RunRequest {
         program,
         input: Vec::new(),
-        fuel: 100_000_000_000,
+        fuel: notary_worker::sandbox::DEFAULT_FUEL_PER_JOB,
         timeout: Duration::from_secs(60),
         seed: [1; 32],
     }
