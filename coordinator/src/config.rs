@@ -75,6 +75,9 @@ pub struct Settings {
     /// Registry contract address of the attestation domain (default: zero address).
     #[arg(long, env = "NOTARY_REGISTRY", value_name = "0xADDR")]
     pub registry: Option<Address>,
+    /// Largest module the registry accepts, bytes (default 16 MiB, the workers' limit).
+    #[arg(long, env = "NOTARY_MAX_MODULE_BYTES")]
+    pub max_module_bytes: Option<usize>,
     /// Sandbox options of the in-process workers, and the per-job fuel budget.
     #[command(flatten)]
     #[serde(default)]
@@ -113,6 +116,7 @@ impl Settings {
             job_retention_secs: self.job_retention_secs.or(file.job_retention_secs),
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
+            max_module_bytes: self.max_module_bytes.or(file.max_module_bytes),
             sandbox: self.sandbox.or(file.sandbox),
             protect: self.protect.or(file.protect),
         })
@@ -147,6 +151,10 @@ impl Settings {
                 chain_id: self.chain_id.unwrap_or(84532),
                 verifying_contract: self.registry.unwrap_or(Address::ZERO),
             },
+            max_module_bytes: self
+                .max_module_bytes
+                .unwrap_or(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES)
+                .min(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES),
             sandbox: self.sandbox,
             protect: self.protect.resolve()?,
         })
@@ -178,6 +186,8 @@ pub struct Config {
     pub retention: Duration,
     /// Attestation domain put in every job.
     pub domain: AttestationDomain,
+    /// Largest module the registry accepts (at most the workers' own limit).
+    pub max_module_bytes: usize,
     /// Sandbox options.
     pub sandbox: SandboxSettings,
     /// Protection options.

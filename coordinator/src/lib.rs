@@ -13,6 +13,10 @@
 //! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
 //!   one middleware in front of the routes.
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`), one function per event.
+//! - [`modules`]: the module registry (`POST /modules`): packages admitted with the workers'
+//!   validator, stored content-addressed in Redis or memory, named by jobs as `moduleHash`.
+//! - [`tasks`]: `data-transformation` and `api-replay` as JavaScript generated around the
+//!   user's code.
 //! - [`intake`]: checks each worker report (signature, allowed worker, signed fields, verdict)
 //!   and finalizes the job.
 //! - [`run`]: wires it together. Embedded by default (memory queue and records, in-process
@@ -28,10 +32,12 @@ pub mod config;
 pub mod error;
 pub mod intake;
 pub mod metrics;
+pub mod modules;
 pub mod protect;
 pub mod record;
 pub mod request;
 pub mod store;
+pub mod tasks;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -51,6 +57,7 @@ pub use error::{Error, Result};
 
 use crate::api::AppState;
 use crate::intake::Intake;
+use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
 use crate::store::{JobStore, MemoryStore, RedisStore};
 
 /// Runs a coordinator on `listener` until `shutdown` resolves, then drains: new jobs get 503,
@@ -60,6 +67,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let modules: Arc<dyn ModuleStore> = match &config.redis {
+        None => Arc::new(MemoryModules::default()),
+        Some(url) => Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?),
+    };
     let (store, queue): (Arc<dyn JobStore>, Arc<dyn JobQueue>) = match &config.redis {
         None => {
             tracing::info!(
@@ -100,7 +111,10 @@ pub async fn run(
             .await
             .map_err(|e| Error::Worker(e.to_string()))?
             .map_err(|e| Error::Worker(e.to_string()))?;
-        let executor = Arc::new(JobExecutor::new(Arc::new(sandbox), key));
+        let executor = Arc::new(
+            JobExecutor::new(Arc::new(sandbox), key)
+                .with_module_source(Arc::new(RegistrySource(modules.clone()))),
+        );
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,
@@ -173,6 +187,8 @@ pub async fn run(
         fuel: config.sandbox.fuel(),
         domain: config.domain,
         limits,
+        modules,
+        max_module_bytes: config.max_module_bytes,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
         protect,

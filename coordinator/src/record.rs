@@ -42,6 +42,9 @@ pub struct JobRecord {
     pub created_at_ms: u64,
     /// Set once, when the job reaches its final state.
     pub outcome: Option<JobOutcome>,
+    /// The registered module the job named by `moduleHash`, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<Digest32>,
 }
 
 impl JobRecord {

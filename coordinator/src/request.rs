@@ -4,6 +4,9 @@
 //! deserializer), so every error names its field and bound in `params`, in the API's own
 //! error shape.
 //!
+//! `code` or `moduleHash` (a registered module) gives the program; the task type shapes it
+//! (see [`crate::tasks`]).
+//!
 //! Input encoding, defined once: `inputData` is serialized as RFC 8785 canonical JSON. A wasm
 //! guest reads exactly those bytes on stdin (nothing when `inputData` is absent); a JavaScript
 //! program sees the parsed value as the global `inputData`. `inputHash` is the sha256 of those
@@ -12,7 +15,7 @@
 use base64::Engine as _;
 use notary_protocol::canonical::to_canonical_string;
 use notary_protocol::{
-    sha256, AttestationDomain, Digest32, JobSpec, Language, ProgramSpec, TaskType,
+    sha256, AttestationDomain, Digest32, JobSpec, Language, ModuleLanguage, ProgramSpec, TaskType,
 };
 use notary_worker::sandbox::{validate_module, wat_to_wasm, ValidationLimits};
 use serde_json::{json, Map, Value};
@@ -20,7 +23,9 @@ use uuid::Uuid;
 
 use crate::config::MAX_CODE_BYTES;
 use crate::error::ApiError;
+use crate::modules::{ModuleStore, RegisteredModule};
 use crate::record::{now_ms, JobRecord};
+use crate::tasks;
 
 /// Bounds on `timeoutSeconds` (source document 002).
 pub const TIMEOUT_SECONDS: (f64, f64) = (5.0, 60.0);
@@ -35,10 +40,27 @@ pub struct JobDefaults<'a> {
     pub domain: AttestationDomain,
     /// Module admission limits (the workers' own).
     pub limits: &'a ValidationLimits,
+    /// The module registry, for jobs that name a module by `moduleHash`.
+    pub modules: &'a dyn ModuleStore,
+}
+
+/// Where the program comes from: the request's `code`, or the registry by `moduleHash`.
+#[derive(Clone, Copy)]
+enum ProgramSource<'a> {
+    Inline(&'a String),
+    Registered(Digest32),
+}
+
+/// The program as the client gave it, before the task type shapes it.
+enum UserProgram {
+    JavaScript(String),
+    Wasm(Vec<u8>),
+    /// A registered wasm module: the worker reads its bytes from the registry.
+    Registered(Digest32),
 }
 
 /// Parses and validates a request body into a job record (not yet stored).
-pub fn parse_verify_request(
+pub async fn parse_verify_request(
     body: &[u8],
     defaults: &JobDefaults<'_>,
 ) -> Result<JobRecord, ApiError> {
@@ -54,38 +76,60 @@ pub fn parse_verify_request(
     };
 
     // Size first: an oversized program is 413 whatever else is wrong with the request.
-    let code = match fields.get("code") {
-        Some(Value::String(code)) => code,
-        Some(_) => return Err(ApiError::field("code", "code must be a string")),
-        None => {
+    let code = match (fields.get("code"), fields.get("moduleHash")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "moduleHash",
+                "give either code or moduleHash, not both",
+            ))
+        }
+        (None, Some(Value::String(hash))) => {
+            let hash = Digest32::from_hex(hash).map_err(|_| {
+                ApiError::field(
+                    "moduleHash",
+                    "moduleHash must be a SHA-256 hash: 64 hex characters",
+                )
+            })?;
+            ProgramSource::Registered(hash)
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::field("moduleHash", "moduleHash must be a string"))
+        }
+        (Some(Value::String(code)), None) => ProgramSource::Inline(code),
+        (Some(_), None) => return Err(ApiError::field("code", "code must be a string")),
+        (None, None) => {
             return Err(ApiError::field(
                 "code",
-                "code is required for taskType code-execution",
+                "code is required (or moduleHash, the hash of a registered module)",
             ))
         }
     };
-    if code.len() > MAX_CODE_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            message: format!(
-                "code is {} bytes; the limit is {} bytes (100 KB)",
-                code.len(),
-                MAX_CODE_BYTES
-            ),
-            params: json!({"field": "code", "limit": MAX_CODE_BYTES, "size": code.len()}),
-        });
+    if let ProgramSource::Inline(code) = code {
+        if code.len() > MAX_CODE_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                message: format!(
+                    "code is {} bytes; the limit is {} bytes (100 KB)",
+                    code.len(),
+                    MAX_CODE_BYTES
+                ),
+                params: json!({"field": "code", "limit": MAX_CODE_BYTES, "size": code.len()}),
+            });
+        }
     }
 
     let task_type = parse_task_type(&fields)?;
     let language = parse_language(&fields)?;
-    if code.trim().is_empty() {
-        return Err(ApiError::field("code", "code must not be empty"));
+    if let ProgramSource::Inline(code) = code {
+        if code.trim().is_empty() {
+            return Err(ApiError::field("code", "code must not be empty"));
+        }
     }
     let expected_hash = match fields.get("expectedHash") {
         Some(Value::String(h)) => Digest32::from_hex(h).map_err(|_| {
             ApiError::field("expectedHash", "expectedHash must be a SHA-256 hash: 64 hex characters (an optional 0x prefix is allowed)")
         })?,
         Some(_) => return Err(ApiError::field("expectedHash", "expectedHash must be a string")),
-        None => return Err(ApiError::field("expectedHash", "expectedHash is required for taskType code-execution")),
+        None => return Err(ApiError::field("expectedHash", "expectedHash is required")),
     };
     let timeout_seconds = match fields.get("timeoutSeconds") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_SECONDS,
@@ -119,28 +163,79 @@ pub fn parse_verify_request(
         ),
     };
 
-    let (program, code_hash) = match language {
-        Language::Javascript => (
-            ProgramSpec::Javascript {
-                source: code.clone(),
-            },
-            sha256(code.as_bytes()),
-        ),
-        Language::Wasm => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(code.trim())
-                .map_err(|e| {
-                    ApiError::field(
-                        "code",
-                        format!("code must be a base64 wasm module for language wasm: {e}"),
-                    )
-                })?;
+    // The program: inline code in its language, or a registered module.
+    let mut fuel = defaults.fuel;
+    let (language, user, module) = match code {
+        ProgramSource::Inline(code) => {
+            let user = match language {
+                Language::Javascript => UserProgram::JavaScript(code.clone()),
+                Language::Wasm => UserProgram::Wasm(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(code.trim())
+                        .map_err(|e| {
+                            ApiError::field(
+                                "code",
+                                format!("code must be a base64 wasm module for language wasm: {e}"),
+                            )
+                        })?,
+                ),
+                Language::Wat => UserProgram::Wasm(wat_to_wasm(code).map_err(|e| {
+                    ApiError::field("code", format!("invalid WebAssembly text: {e}"))
+                })?),
+            };
+            (language, user, None)
+        }
+        ProgramSource::Registered(hash) => {
+            let (registered, user) = resolve_module(defaults.modules, &hash).await?;
+            let language = match registered.manifest.language {
+                ModuleLanguage::Javascript => Language::Javascript,
+                ModuleLanguage::Wasm => Language::Wasm,
+            };
+            if let Some(fuel_hint) = registered.manifest.fuel {
+                fuel = fuel_hint.min(defaults.fuel);
+            }
+            (language, user, Some(hash))
+        }
+    };
+
+    let (program, code_hash) = match (task_type, user) {
+        (TaskType::CodeExecution, UserProgram::JavaScript(source)) => {
+            let hash = sha256(source.as_bytes());
+            (ProgramSpec::Javascript { source }, hash)
+        }
+        (TaskType::CodeExecution, UserProgram::Wasm(bytes)) => {
             admit_module(bytes, defaults.limits)?
         }
-        Language::Wat => {
-            let bytes = wat_to_wasm(code)
-                .map_err(|e| ApiError::field("code", format!("invalid WebAssembly text: {e}")))?;
-            admit_module(bytes, defaults.limits)?
+        // Validated when it was published (and again by the worker before compiling).
+        (TaskType::CodeExecution, UserProgram::Registered(hash)) => {
+            (ProgramSpec::Module { hash }, hash)
+        }
+        (TaskType::DataTransformation, UserProgram::JavaScript(source)) => {
+            let source = tasks::data_transformation_program(&source);
+            let hash = sha256(source.as_bytes());
+            (ProgramSpec::Javascript { source }, hash)
+        }
+        (TaskType::ApiReplay, UserProgram::JavaScript(source)) => {
+            tasks::check_transcript(fields.get("inputData"))?;
+            let source = tasks::api_replay_program(&source);
+            let hash = sha256(source.as_bytes());
+            (ProgramSpec::Javascript { source }, hash)
+        }
+        (
+            TaskType::DataTransformation | TaskType::ApiReplay,
+            UserProgram::Wasm(_) | UserProgram::Registered(_),
+        ) => {
+            let field = if module.is_some() {
+                "moduleHash"
+            } else {
+                "language"
+            };
+            let task = task_type.as_str();
+            return Err(ApiError::field_with(
+                field,
+                format!("taskType {task} runs JavaScript; this program is a wasm module"),
+                json!({"supported": ["javascript"]}),
+            ));
         }
     };
 
@@ -154,7 +249,7 @@ pub fn parse_verify_request(
         input,
         input_hash,
         expected_hash,
-        fuel: defaults.fuel,
+        fuel,
         timeout_ms: (timeout_seconds * 1000.0).round() as u64,
         domain: defaults.domain,
         enqueued_at_ms: now,
@@ -164,7 +259,31 @@ pub fn parse_verify_request(
         language,
         created_at_ms: now,
         outcome: None,
+        module,
     })
+}
+
+/// A registered module's registration and program; a 400 naming `moduleHash` when unknown.
+async fn resolve_module(
+    modules: &dyn ModuleStore,
+    hash: &Digest32,
+) -> Result<(RegisteredModule, UserProgram), ApiError> {
+    let unknown = || {
+        ApiError::field_with(
+            "moduleHash",
+            format!("no module with hash {hash} is registered (publish it with POST /modules)"),
+            json!({"moduleHash": hash}),
+        )
+    };
+    let registered = modules.manifest(hash).await?.ok_or_else(unknown)?;
+    let user = match registered.manifest.language {
+        ModuleLanguage::Wasm => UserProgram::Registered(*hash),
+        ModuleLanguage::Javascript => {
+            let bytes = modules.bytes(hash).await?.ok_or_else(unknown)?;
+            UserProgram::JavaScript(String::from_utf8(bytes).map_err(|_| unknown())?)
+        }
+    };
+    Ok((registered, user))
 }
 
 fn admit_module(
@@ -188,15 +307,12 @@ fn admit_module(
 }
 
 fn parse_task_type(fields: &Map<String, Value>) -> Result<TaskType, ApiError> {
-    let supported = json!({"supported": ["code-execution"]});
+    let supported = json!({"supported": ["code-execution", "data-transformation", "api-replay"]});
     match fields.get("taskType") {
         Some(Value::String(t)) => match t.as_str() {
             "code-execution" => Ok(TaskType::CodeExecution),
-            "api-replay" | "data-transformation" => Err(ApiError::field_with(
-                "taskType",
-                format!("taskType {t} is not supported yet; use code-execution"),
-                supported,
-            )),
+            "data-transformation" => Ok(TaskType::DataTransformation),
+            "api-replay" => Ok(TaskType::ApiReplay),
             other => Err(ApiError::field_with(
                 "taskType",
                 format!("unknown taskType {other:?}"),

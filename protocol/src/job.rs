@@ -67,6 +67,13 @@ pub enum ProgramSpec {
         /// The module bytes, base64.
         module: String,
     },
+    /// A WASI command module from the module registry, by its sha256: the worker reads the
+    /// bytes from the registry (so a job stays small however large the module is) and checks
+    /// them against the hash.
+    Module {
+        /// sha256 of the module bytes.
+        hash: Digest32,
+    },
 }
 
 /// One verification job as it travels through the queue.

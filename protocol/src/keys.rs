@@ -1,4 +1,5 @@
-//! Redis key names of job records, shared by every coordinator.
+//! Redis key names of job records and registered modules, shared by every coordinator (and,
+//! for modules, every worker).
 //!
 //! Queue streams are named by `notary-queue` under the same prefix.
 
@@ -19,4 +20,15 @@ pub fn done_channel(prefix: &str) -> String {
 /// Sorted set of live workers (member: address, score: last heartbeat in unix ms).
 pub fn workers(prefix: &str) -> String {
     format!("{prefix}workers")
+}
+
+/// Hash holding one registered module (fields `manifest`: JSON, `bytes`: the module). Written
+/// by coordinators (`POST /modules`), read by workers that run a job naming the module.
+pub fn module(prefix: &str, module_hash: &str) -> String {
+    format!("{prefix}module:{module_hash}")
+}
+
+/// Sorted set of registered module hashes, scored by first publish time (unix ms).
+pub fn modules(prefix: &str) -> String {
+    format!("{prefix}modules")
 }

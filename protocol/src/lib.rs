@@ -12,6 +12,8 @@
 //!   [`WorkerKey`] that signs it and [`recover_signer`] that checks it. The same typed-data hash
 //!   is what the on-chain registry verifies with `ecrecover`.
 //! - [`report`]: [`WorkerReport`], what a worker submits after running a job.
+//! - [`module`]: [`ModulePackage`] and [`ModuleManifest`], what `notary-pack` writes and the
+//!   coordinator's module registry stores.
 //! - [`keys`]: the Redis key names of job records, so every coordinator agrees on them.
 //!
 //! Coordinators and workers only ever exchange these types (as JSON), which keeps the fleet's
@@ -23,6 +25,7 @@ pub mod digest;
 mod error;
 pub mod job;
 pub mod keys;
+pub mod module;
 pub mod report;
 
 pub use attestation::{
@@ -31,6 +34,7 @@ pub use attestation::{
 pub use digest::{sha256, Digest32};
 pub use error::{Error, Result};
 pub use job::{derive_seed, JobSpec, Language, ProgramSpec, TaskType};
+pub use module::{ModuleLanguage, ModuleManifest, ModulePackage};
 pub use report::{RuntimeInfo, WorkerReport};
 
 /// Ethereum address type used for worker identities and contracts.

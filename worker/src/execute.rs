@@ -9,6 +9,7 @@ use notary_protocol::{
     WorkerReport,
 };
 
+use crate::module_source::ModuleSource;
 use crate::sandbox::{GuestStatus, Program, RunOutcome, RunRequest, Sandbox, TrapKind};
 
 /// Bytes of stdout echoed back in a report for the client to read.
@@ -21,6 +22,7 @@ pub struct JobExecutor {
     sandbox: Arc<Sandbox>,
     key: WorkerKey,
     runtime: RuntimeInfo,
+    modules: Option<Arc<dyn ModuleSource>>,
 }
 
 impl JobExecutor {
@@ -36,7 +38,15 @@ impl JobExecutor {
             sandbox,
             key,
             runtime,
+            modules: None,
         }
+    }
+
+    /// Reads registered modules (jobs naming a module by hash) from `modules`. Without one,
+    /// such jobs fail as infrastructure failures.
+    pub fn with_module_source(mut self, modules: Arc<dyn ModuleSource>) -> Self {
+        self.modules = Some(modules);
+        self
     }
 
     /// The runtime this executor attests to.
@@ -95,6 +105,10 @@ impl JobExecutor {
                     }
                 }
             }
+            ProgramSpec::Module { hash } => match self.registered_module(hash).await {
+                Ok(module) => (Program::Wasm { module }, *hash),
+                Err(message) => return self.failure(&spec, attempt, message),
+            },
         };
         let request = RunRequest {
             program,
@@ -109,6 +123,21 @@ impl JobExecutor {
                 tracing::error!(error = %e, "sandbox failure");
                 self.failure(&spec, attempt, format!("sandbox failure: {e}"))
             }
+        }
+    }
+
+    /// The bytes of a registered module, checked against its hash.
+    async fn registered_module(&self, hash: &Digest32) -> Result<Arc<[u8]>, String> {
+        let source = self.modules.as_ref().ok_or_else(|| {
+            format!("job names module {hash} but this worker has no module registry")
+        })?;
+        match source.module_bytes(hash).await {
+            Ok(Some(bytes)) if sha256(&bytes) == *hash => Ok(bytes),
+            Ok(Some(_)) => Err(format!(
+                "the registry's bytes for module {hash} do not hash to it"
+            )),
+            Ok(None) => Err(format!("module {hash} is not in the registry")),
+            Err(e) => Err(format!("reading module {hash} from the registry: {e}")),
         }
     }
 

@@ -11,6 +11,8 @@
 //!   modules in memory and on disk.
 //! - [`js_runtime`]: the embedded QuickJS-ng WASI module.
 //! - [`execute`]: one job: decode, run, judge the output against the expected hash, sign.
+//! - [`module_source`]: the bytes of registered modules that jobs name by hash (Redis in a
+//!   fleet).
 //! - [`pool`]: job slots on their own runtime: lease, heartbeat while running, submit, back off
 //!   when Redis is away, drain on stop.
 //! - [`metrics`]: Prometheus metrics of the worker (jobs by outcome, execution time, fuel,
@@ -23,10 +25,12 @@
 pub mod execute;
 pub mod js_runtime;
 pub mod metrics;
+pub mod module_source;
 pub mod pool;
 pub mod sandbox;
 pub mod settings;
 
 pub use execute::JobExecutor;
+pub use module_source::{ModuleSource, RedisModuleSource};
 pub use pool::{PoolConfig, WorkerPool};
 pub use settings::SandboxSettings;

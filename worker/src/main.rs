@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use notary_protocol::WorkerKey;
 use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
 use notary_worker::sandbox::Sandbox;
-use notary_worker::{JobExecutor, PoolConfig, SandboxSettings, WorkerPool};
+use notary_worker::{JobExecutor, PoolConfig, RedisModuleSource, SandboxSettings, WorkerPool};
 use serde::Deserialize;
 
 /// A Notary worker: leases verification jobs from Redis, runs them in a deterministic wasm
@@ -177,6 +177,7 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     if let Some(prefix) = &settings.redis_prefix {
         queue_config.key_prefix = prefix.clone();
     }
+    let queue_config_prefix = queue_config.key_prefix.clone();
     let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
     // Wait for Redis with clear logs rather than exiting: workers often start before it.
     if let Some(addr) = settings.metrics_listen {
@@ -212,7 +213,9 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     })
     .await??;
     let sandbox = Arc::new(sandbox);
-    let executor = Arc::new(JobExecutor::new(sandbox, key));
+    let modules = RedisModuleSource::new_lazy(&url, &queue_config_prefix)
+        .map_err(|e| anyhow::anyhow!("module registry: {e}"))?;
+    let executor = Arc::new(JobExecutor::new(sandbox, key).with_module_source(Arc::new(modules)));
     tracing::info!(
         worker = %executor.address(),
         runtime_id = %executor.runtime().id(),

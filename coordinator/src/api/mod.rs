@@ -6,6 +6,8 @@
 //! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
 mod health;
+mod info;
+mod modules;
 pub mod openapi;
 mod verify;
 mod view;
@@ -27,6 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
+use crate::modules::ModuleStore;
 use crate::protect::Protection;
 use crate::store::JobStore;
 
@@ -46,15 +49,26 @@ pub struct AppState {
     pub limits: ValidationLimits,
     /// How long POST /verify waits for a result before answering 202.
     pub sync_wait: Duration,
+    /// The module registry.
+    pub modules: Arc<dyn ModuleStore>,
+    /// Largest module `POST /modules` accepts.
+    pub max_module_bytes: usize,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
     pub draining: AtomicBool,
     /// Rate limit, circuit breaker, load caps and backend readiness.
     pub protect: Arc<Protection>,
 }
 
-/// Every route with its OpenAPI description.
-fn routes() -> OpenApiRouter<Arc<AppState>> {
+/// Every route with its OpenAPI description. `package_limit` is the body limit of
+/// `POST /modules` (larger than the API's default).
+fn routes(package_limit: usize) -> OpenApiRouter<Arc<AppState>> {
+    let modules = OpenApiRouter::new()
+        .routes(routes!(modules::publish, modules::list))
+        .layer(DefaultBodyLimit::max(package_limit));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(modules)
+        .routes(routes!(modules::show))
+        .routes(routes!(info::info))
         .routes(routes!(verify::submit))
         .routes(routes!(verify::status))
         .routes(routes!(health::health))
@@ -65,14 +79,17 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// The OpenAPI document of [`routes`], built once.
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
-    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| routes().split_for_parts().1);
+    // The document does not depend on the body limit.
+    static DOC: LazyLock<utoipa::openapi::OpenApi> =
+        LazyLock::new(|| routes(MAX_BODY_BYTES).split_for_parts().1);
     &DOC
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
     crate::metrics::init();
-    let (router, _) = routes().split_for_parts();
+    let package_limit = modules::max_package_bytes(state.max_module_bytes);
+    let (router, _) = routes(package_limit).split_for_parts();
     router
         // The body limit is enforced by our handler so an oversized body gets our 413 shape;
         // this layer only stops axum from buffering more than that.

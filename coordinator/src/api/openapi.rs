@@ -34,16 +34,16 @@ use utoipa::{OpenApi, ToSchema};
 )]
 pub struct ApiDoc;
 
-/// `taskType` (document 002). Only `code-execution` runs today; the others answer 400.
+/// `taskType` (document 002).
 #[derive(ToSchema)]
 #[schema(rename_all = "kebab-case")]
 #[allow(dead_code)]
 pub enum TaskType {
     /// Run code, hash its stdout.
     CodeExecution,
-    /// Not yet available (400).
+    /// Transform `inputData` with the code's function.
     DataTransformation,
-    /// Not yet available (400).
+    /// Replay a recorded API exchange.
     ApiReplay,
 }
 
@@ -82,9 +82,12 @@ pub enum JobStatus {
 pub struct VerifyRequest {
     /// The kind of task.
     pub task_type: TaskType,
-    /// The program (at most 100 KB; larger is 413).
+    /// The program (at most 100 KB; larger is 413). Required unless `moduleHash` names a
+    /// registered module.
     #[schema(max_length = 102400)]
-    pub code: String,
+    pub code: Option<String>,
+    /// sha256 of a registered module (`POST /modules`) to run instead of `code`.
+    pub module_hash: Option<String>,
     /// The program's language (default `javascript`).
     pub language: Option<Language>,
     /// sha256 of the expected stdout: 64 hex characters, optional `0x`.

@@ -82,8 +82,9 @@ pub async fn submit(
         fuel: state.fuel,
         domain: state.domain,
         limits: &state.limits,
+        modules: state.modules.as_ref(),
     };
-    let record = parse_verify_request(&body, &defaults)?;
+    let record = parse_verify_request(&body, &defaults).await?;
     let id = record.id();
     let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
     state.store.insert(&record).await?;

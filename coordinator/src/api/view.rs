@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::record::{JobRecord, JobStatus};
 
 /// ISO 8601 with milliseconds, as document 002 writes times (`2026-02-04T14:30:00.000Z`).
-fn iso(ms: u64) -> Value {
+pub(crate) fn iso(ms: u64) -> Value {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -29,6 +29,9 @@ pub fn job_view(record: &JobRecord) -> Value {
     v.insert("language".into(), json!(record.language.as_str()));
     v.insert("expectedHash".into(), json!(record.spec.expected_hash));
     v.insert("codeHash".into(), json!(record.spec.code_hash));
+    if let Some(module) = &record.module {
+        v.insert("moduleHash".into(), json!(module));
+    }
     v.insert("inputHash".into(), json!(record.spec.input_hash));
     v.insert(
         "timeoutSeconds".into(),

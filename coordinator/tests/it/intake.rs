@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notary_coordinator::intake::Intake;
+use notary_coordinator::modules::MemoryModules;
 use notary_coordinator::record::JobRecord;
 use notary_coordinator::request::{parse_verify_request, JobDefaults};
 use notary_coordinator::store::{JobStore, MemoryStore};
@@ -39,9 +40,11 @@ async fn job(store: &MemoryStore) -> JobRecord {
         fuel: 1000,
         domain: AttestationDomain::default(),
         limits: &limits,
+        modules: &MemoryModules::default(),
     };
-    let record =
-        parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults).unwrap();
+    let record = parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
+        .await
+        .unwrap();
     store.insert(&record).await.unwrap();
     record
 }

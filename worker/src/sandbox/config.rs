@@ -8,12 +8,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::validate::ValidationLimits;
+use notary_profile::ValidationLimits;
+pub use notary_profile::{
+    DEFAULT_MAX_MODULE_BYTES, DEFAULT_MEMORY_LIMIT_BYTES, TABLE_ELEMENTS_CAP,
+};
 
 /// Default fuel a job may burn: 10^10 (a 10^7-step JavaScript loop costs ~8·10^9).
 pub const DEFAULT_FUEL_PER_JOB: u64 = 10_000_000_000;
-/// Default linear-memory limit: 256 MiB.
-pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 256 << 20;
 /// Default stdout limit: 1 MiB.
 pub const DEFAULT_STDOUT_LIMIT_BYTES: usize = 1 << 20;
 /// Default stderr limit: 64 KiB (diagnostics, not a result).
@@ -23,20 +24,12 @@ pub const DEFAULT_STDERR_LIMIT_BYTES: usize = 64 << 10;
 pub const DEFAULT_MAX_WASM_STACK_BYTES: usize = 8 << 20;
 /// Default number of guest instances that may run at once (pool slots).
 pub const DEFAULT_MAX_CONCURRENT_INSTANCES: u32 = 16;
-/// Default module size limit for admission: 16 MiB (the QuickJS runtime is ~1 MiB).
-pub const DEFAULT_MAX_MODULE_BYTES: usize = 16 << 20;
 
 /// Stack left for host code (WASI calls) on each async fiber stack, above `max_wasm_stack`.
 ///
 /// Threat: host functions run on the guest's fiber stack; without headroom a deep guest
 /// stack plus a WASI call would overflow the host stack and abort the whole worker.
 pub const HOST_STACK_HEADROOM_BYTES: usize = 2 << 20;
-
-/// Cap on elements in any table (the pooling allocator reserves this per slot).
-///
-/// Threat: tables are host memory outside the linear-memory limit; a module declaring a
-/// huge table would otherwise make the host allocate it.
-pub const TABLE_ELEMENTS_CAP: usize = 65_536;
 
 /// Cap on a core instance's `VMContext` (functions, globals, tables metadata).
 ///

@@ -20,7 +20,7 @@ use super::config::{
 };
 use super::error::SandboxError;
 use super::guest::RANDOM_DERIVATION_PREFIX;
-use super::validate::{MAX_MEMORIES, MAX_TABLES, PROFILE_FEATURES};
+use notary_profile::{MAX_MEMORIES, MAX_TABLES, PROFILE_FEATURES};
 
 /// The exact wasmtime version the fleet runs (fuel costs differ between versions).
 pub const WASMTIME_VERSION: &str = "48.0.8";

@@ -7,7 +7,8 @@
 //!
 //! # Parts
 //!
-//! - [`validate`](validate_module): admission checks in pure `wasmparser` (imports, memories,
+//! - [`validate`](validate_module): admission checks in pure `wasmparser` (the `notary-profile`
+//!   crate, shared with the coordinator and `notary-pack`; re-exported here) (imports, memories,
 //!   tables, features, `_start`). The coordinator calls it before queuing a job; the sandbox
 //!   calls it again before compiling.
 //! - `engine`: the only place that configures `wasmtime::Config`. It fixes the determinism
@@ -52,8 +53,6 @@ mod guest;
 mod outcome;
 mod output;
 mod runner;
-mod validate;
-mod wasi_imports;
 
 pub use cache::CacheStats;
 pub use clocks::{CLOCK_STEP_NANOS, MONOTONIC_CLOCK_START_NANOS, WALL_CLOCK_START_NANOS};
@@ -64,9 +63,11 @@ pub use config::{
 };
 pub use engine::{profile_text, RuntimeId, WASMTIME_VERSION};
 pub use error::SandboxError;
-pub use outcome::{GuestStatus, RunOutcome, TrapKind};
-pub use runner::{js_stdin, Program, RunRequest, Sandbox};
-pub use validate::{
+pub use notary_profile::{
     validate_module, wat_to_wasm, ModuleInfo, ValidationError, ValidationLimits, PROFILE_FEATURES,
 };
-pub use wasi_imports::{WasiFunction, ALLOWED_WASI_FUNCTIONS, REFUSED_WASI_FUNCTIONS, WASI_MODULE};
+pub use notary_profile::{
+    WasiFunction, ALLOWED_WASI_FUNCTIONS, REFUSED_WASI_FUNCTIONS, WASI_MODULE,
+};
+pub use outcome::{GuestStatus, RunOutcome, TrapKind};
+pub use runner::{js_stdin, Program, RunRequest, Sandbox};

@@ -13,7 +13,7 @@ use super::engine::{build_engine, EpochTicker, RuntimeId};
 use super::error::SandboxError;
 use super::guest::{guest_state, GuestSetup, GuestState};
 use super::outcome::{classify, GuestStatus, RunOutcome, TrapKind};
-use super::validate::{validate_module, ValidationLimits};
+use notary_profile::{validate_module, ValidationLimits};
 
 /// The code of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ mod cache;
 mod js;
 mod limits;
 mod profile;
+mod registry;
 mod run;
 mod support;
 mod validator;

@@ -5,7 +5,7 @@
 //! it has not seen: a worker does not trust that its coordinator had the same limits.
 //!
 //! The wasm feature set accepted here is [`PROFILE_FEATURES`], and the engine is configured
-//! from that same constant (see `engine.rs`), so "valid here" and "compiles in the sandbox"
+//! from that same constant (see the worker's `sandbox/engine.rs`), so "valid here" and "compiles in the sandbox"
 //! cannot disagree. `wasmparser` is the same crate instance wasmtime uses, so validation rules
 //! match too: this is checked at compile time, because `engine.rs` hands [`PROFILE_FEATURES`]
 //! (our `wasmparser::WasmFeatures`) to `wasmtime::Config::wasm_features`, which only accepts
@@ -17,7 +17,7 @@ use wasmparser::{
     TypeRef, ValType, Validator, WasmFeatures,
 };
 
-use super::wasi_imports::{allowed_wasi_function, REFUSED_WASI_FUNCTIONS, WASI_MODULE};
+use crate::wasi_imports::{allowed_wasi_function, REFUSED_WASI_FUNCTIONS, WASI_MODULE};
 
 /// The WebAssembly features of the determinism profile.
 ///
@@ -60,8 +60,8 @@ pub const MAX_MEMORIES: usize = 1;
 pub const MAX_TABLES: usize = 1;
 
 /// Limits applied by [`validate_module`]. Take them from the worker's configuration
-/// ([`SandboxConfig::validation_limits`](super::SandboxConfig::validation_limits)) so
-/// admission and execution agree; `Default` matches the default configuration.
+/// (`SandboxConfig::validation_limits` in `notary-worker`) so admission and execution agree;
+/// `Default` matches the default configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationLimits {
     /// Largest accepted module, in bytes.
@@ -83,9 +83,9 @@ pub struct ValidationLimits {
 impl Default for ValidationLimits {
     fn default() -> Self {
         Self {
-            max_module_bytes: super::config::DEFAULT_MAX_MODULE_BYTES,
-            max_memory_bytes: super::config::DEFAULT_MEMORY_LIMIT_BYTES as u64,
-            max_table_elements: super::config::TABLE_ELEMENTS_CAP as u64,
+            max_module_bytes: crate::DEFAULT_MAX_MODULE_BYTES,
+            max_memory_bytes: crate::DEFAULT_MEMORY_LIMIT_BYTES as u64,
+            max_table_elements: crate::TABLE_ELEMENTS_CAP as u64,
         }
     }
 }
@@ -116,10 +116,13 @@ pub enum ValidationError {
         limit: usize,
     },
     /// The bytes are not a well-formed WebAssembly binary.
-    #[error("malformed module at offset {offset:#x}: {message}")]
+    #[error("malformed module at offset {offset:#x}{location}: {message}")]
     Malformed {
         /// Byte offset of the problem.
         offset: usize,
+        /// Where that offset is, e.g. ` in the import section` or ` in function 3 (code
+        /// section)`; empty when it is in no section.
+        location: String,
         /// What the parser found.
         message: String,
     },
@@ -130,11 +133,15 @@ pub enum ValidationError {
     Component,
     /// Well-formed, but invalid under the determinism profile (type errors, disabled features
     /// such as atomics or relaxed SIMD).
-    #[error("invalid module at offset {offset:#x}: {message}")]
+    #[error("invalid module at offset {offset:#x}{location}: {message}")]
     Invalid {
         /// Byte offset of the problem.
         offset: usize,
-        /// What the validator found.
+        /// Where that offset is, e.g. ` in function 3 (code section)`; empty when it is in
+        /// no section.
+        location: String,
+        /// What the validator found (for a disabled feature, its name: "threads support is
+        /// not enabled", "SIMD support is not enabled", ...).
         message: String,
     },
     /// An import outside the allow-list.
@@ -164,7 +171,92 @@ pub enum ValidationError {
 fn malformed(e: BinaryReaderError) -> ValidationError {
     ValidationError::Malformed {
         offset: e.offset(),
+        location: String::new(),
         message: e.message().to_string(),
+    }
+}
+
+/// Fills in the location of a malformed or invalid module's error offset.
+fn locate_error(error: ValidationError, bytes: &[u8]) -> ValidationError {
+    match error {
+        ValidationError::Malformed {
+            offset, message, ..
+        } => ValidationError::Malformed {
+            location: locate(bytes, offset),
+            offset,
+            message,
+        },
+        ValidationError::Invalid {
+            offset, message, ..
+        } => ValidationError::Invalid {
+            location: locate(bytes, offset),
+            offset,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Where `offset` lies: in which function body (numbered as the module's function index
+/// space, imports first) or in which section. Reads the module again up to the first error.
+fn locate(bytes: &[u8], offset: usize) -> String {
+    let mut imported_functions = 0u32;
+    let mut body = 0u32;
+    let mut code_section = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else { break };
+        match &payload {
+            Payload::ImportSection(reader) => {
+                imported_functions += reader
+                    .clone()
+                    .into_imports()
+                    .filter(|i| {
+                        matches!(i, Ok(i) if matches!(i.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)))
+                    })
+                    .count() as u32;
+            }
+            Payload::CodeSectionEntry(function) => {
+                if function.range().contains(&offset) {
+                    return format!(" in function {} (code section)", imported_functions + body);
+                }
+                body += 1;
+            }
+            Payload::CustomSection(reader) if reader.range().contains(&offset) => {
+                return format!(" in the custom section \"{}\"", reader.name());
+            }
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            if id == 10 {
+                code_section = Some(range);
+            } else if range.contains(&offset) {
+                return format!(" in the {} section", section_name(id));
+            }
+        }
+    }
+    match code_section {
+        Some(range) if range.contains(&offset) => " in the code section".to_string(),
+        _ => String::new(),
+    }
+}
+
+fn section_name(id: u8) -> &'static str {
+    match id {
+        0 => "custom",
+        1 => "type",
+        2 => "import",
+        3 => "function",
+        4 => "table",
+        5 => "memory",
+        6 => "global",
+        7 => "export",
+        8 => "start",
+        9 => "element",
+        10 => "code",
+        11 => "data",
+        12 => "data count",
+        13 => "tag",
+        _ => "unknown",
     }
 }
 
@@ -184,13 +276,19 @@ pub fn validate_module(
         });
     }
 
-    let structure = read_structure(bytes, limits)?;
+    let structure = read_structure(bytes, limits).map_err(|e| locate_error(e, bytes))?;
 
     Validator::new_with_features(PROFILE_FEATURES)
         .validate_all(bytes)
-        .map_err(|e| ValidationError::Invalid {
-            offset: e.offset(),
-            message: e.message().to_string(),
+        .map_err(|e| {
+            locate_error(
+                ValidationError::Invalid {
+                    offset: e.offset(),
+                    location: String::new(),
+                    message: e.message().to_string(),
+                },
+                bytes,
+            )
         })?;
 
     check_start(&structure)?;
