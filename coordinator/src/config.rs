@@ -14,6 +14,7 @@ use notary_protocol::{Address, AttestationDomain};
 use notary_worker::SandboxSettings;
 use serde::Deserialize;
 
+use crate::protect::{ProtectConfig, ProtectSettings};
 use crate::{Error, Result};
 
 /// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
@@ -85,6 +86,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub payments: crate::payments::PaymentSettings,
+    /// Rate limit, circuit breaker and load caps (a `[protect]` table in the file).
+    #[command(flatten)]
+    #[serde(default)]
+    pub protect: ProtectSettings,
 }
 
 impl Settings {
@@ -118,6 +123,7 @@ impl Settings {
             max_module_bytes: self.max_module_bytes.or(file.max_module_bytes),
             sandbox: self.sandbox.or(file.sandbox),
             payments: self.payments.or(file.payments),
+            protect: self.protect.or(file.protect),
         })
     }
 
@@ -162,6 +168,7 @@ impl Settings {
                 .unwrap_or(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES)
                 .min(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES),
             sandbox: self.sandbox,
+            protect: self.protect.resolve()?,
         })
     }
 }
@@ -197,6 +204,8 @@ pub struct Config {
     pub sandbox: SandboxSettings,
     /// x402 payments (`None`: off).
     pub payments: Option<crate::payments::PaymentConfig>,
+    /// Protection options.
+    pub protect: ProtectConfig,
 }
 
 impl Default for Config {

@@ -135,6 +135,7 @@ impl Intake {
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> crate::Result<()> {
         match self.store.finalize(record, outcome).await? {
             Finalized::Applied(r) => {
+                crate::metrics::job_final(&r);
                 let o = r.outcome.as_ref().expect("applied outcome");
                 tracing::info!(
                     job_id = %r.id(),

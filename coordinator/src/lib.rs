@@ -10,6 +10,9 @@
 //!   002's fields and status codes, errors through [`error::ApiError`].
 //! - [`store`]: job records (Redis, or memory for the embedded mode), first-wins finalization
 //!   and wake-ups for requests waiting on a result.
+//! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
+//!   one middleware in front of the routes.
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`), one function per event.
 //! - [`modules`]: the module registry (`POST /modules`): packages admitted with the workers'
 //!   validator, stored content-addressed in Redis or memory, named by jobs as `moduleHash`.
 //! - [`tasks`]: `data-transformation` and `api-replay` as JavaScript generated around the
@@ -29,8 +32,10 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod metrics;
 pub mod modules;
 pub mod payments;
+pub mod protect;
 pub mod record;
 pub mod request;
 pub mod store;
@@ -83,7 +88,6 @@ pub async fn run(
             qc.key_prefix = config.redis_prefix.clone();
             let queue = Arc::new(RedisQueue::new_lazy(qc)?);
             let store = RedisStore::new_lazy(url, &config.redis_prefix, config.retention)?;
-            wait_for_redis(queue.as_ref(), url).await;
             tracing::info!(redis = %redact(url), "fleet mode: queue and job records in Redis");
             (store, queue)
         }
@@ -164,6 +168,40 @@ pub async fn run(
         stop.clone(),
     ));
 
+    metrics::init();
+    let mut protect_config = config.protect.clone();
+    if config.payments.is_some() {
+        // With payments on, an agent is its payer address (at most --max-jobs-per-payer
+        // unfinished jobs, counted by the payments layer), not its IP.
+        protect_config.max_concurrent_per_agent = 0;
+    }
+    let protect = Arc::new(protect::Protection::new(
+        protect_config,
+        config
+            .redis
+            .as_deref()
+            .map(|url| (url, config.redis_prefix.as_str())),
+        store.clone(),
+    )?);
+    if let Some(url) = &config.redis {
+        // Serve at once even if Redis is away (`/ready` says so and new jobs get 503); the
+        // first contact creates the streams and groups, retried with logs until it works.
+        let mut qc = RedisQueueConfig::new(url.clone());
+        qc.key_prefix = config.redis_prefix.clone();
+        let contact = RedisQueue::new_lazy(qc)?;
+        let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
+        if matches!(first, Ok(Ok(()))) {
+            protect.set_backends_up(true);
+        } else {
+            let (url, protect) = (url.clone(), protect.clone());
+            tokio::spawn(async move {
+                wait_for_redis(&contact, &url).await;
+                protect.set_backends_up(true);
+            });
+        }
+    }
+    let sampler_task = tokio::spawn(protect.clone().sample(queue.clone(), stop.clone()));
+
     let payments = match (&config.payments, &config.redis) {
         (Some(pc), Some(url)) => {
             let p = payments::Payments::start(
@@ -197,17 +235,21 @@ pub async fn run(
         max_module_bytes: config.max_module_bytes,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
+        protect,
     });
     let app = api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
     let drain_state = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            drain_state.draining.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: refusing new jobs, answering in-flight requests");
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        drain_state.draining.store(true, Ordering::Relaxed);
+        tracing::info!("shutting down: refusing new jobs, answering in-flight requests");
+    })
+    .await?;
 
     if let Some(pool) = pool {
         pool.shutdown().await;
@@ -218,6 +260,7 @@ pub async fn run(
     if let Some(task) = sweep_task {
         let _ = task.await;
     }
+    let _ = sampler_task.await;
     tracing::info!("coordinator stopped");
     Ok(())
 }
@@ -238,6 +281,7 @@ async fn reap(
         }
         match queue.reap(lease_ttl, max_deliveries).await {
             Ok(report) if report.redelivered + report.dead_lettered > 0 => {
+                metrics::lease_reclaims(report.redelivered, report.dead_lettered);
                 tracing::warn!(
                     redelivered = report.redelivered,
                     dead_lettered = report.dead_lettered,

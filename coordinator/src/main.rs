@@ -5,12 +5,18 @@ use notary_coordinator::{run, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    // `NOTARY_LOG_FORMAT=json`: one JSON object per line (job_id and the other fields as
+    // keys) for log collectors; otherwise human-readable text.
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("NOTARY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     // `notary-coordinator contracts …` (issue 5): chain chores, not the server.
     if std::env::args().nth(1).as_deref() == Some("contracts") {
         let cli =

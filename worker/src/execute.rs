@@ -70,6 +70,12 @@ impl JobExecutor {
             }
         };
         let job_id = spec.job_id;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        crate::metrics::leased(Duration::from_millis(
+            now_ms.saturating_sub(spec.enqueued_at_ms),
+        ));
         let span = tracing::info_span!("job", job_id = %job_id, attempt);
         let _enter = span.enter();
         let (program, module_hash) = match &spec.program {

@@ -15,6 +15,8 @@
 //!   fleet).
 //! - [`pool`]: job slots on their own runtime: lease, heartbeat while running, submit, back off
 //!   when Redis is away, drain on stop.
+//! - [`metrics`]: Prometheus metrics of the worker (jobs by outcome, execution time, fuel,
+//!   running sandboxes, queue errors) and the `/metrics` server of `notary-worker`.
 //! - [`settings`]: sandbox options as flags, environment and TOML, shared with the coordinator's
 //!   embedded workers.
 //!
@@ -22,6 +24,7 @@
 
 pub mod execute;
 pub mod js_runtime;
+pub mod metrics;
 pub mod module_source;
 pub mod pool;
 pub mod sandbox;

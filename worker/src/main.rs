@@ -63,6 +63,10 @@ struct RunSettings {
     /// Consumer name prefix (default: host-pid-random).
     #[arg(long, env = "NOTARY_WORKER_NAME")]
     name: Option<String>,
+    /// Serve Prometheus metrics (`GET /metrics`) and `GET /health` on this address (default:
+    /// off).
+    #[arg(long, env = "NOTARY_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     #[serde(default)]
     sandbox: SandboxSettings,
@@ -78,6 +82,7 @@ impl RunSettings {
             concurrency: self.concurrency.or(file.concurrency),
             heartbeat_ms: self.heartbeat_ms.or(file.heartbeat_ms),
             name: self.name.or(file.name),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
             sandbox: self.sandbox.or(file.sandbox),
         }
     }
@@ -85,12 +90,18 @@ impl RunSettings {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    // `NOTARY_LOG_FORMAT=json`: one JSON object per line (job_id and the other fields as
+    // keys) for log collectors; otherwise human-readable text.
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("NOTARY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match cli.command {
         Some(Command::Keygen { out, force }) => keygen(&out, force),
         None => {
@@ -169,6 +180,17 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     let queue_config_prefix = queue_config.key_prefix.clone();
     let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
     // Wait for Redis with clear logs rather than exiting: workers often start before it.
+    if let Some(addr) = settings.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        tracing::info!(listen = %listener.local_addr()?, "serving /metrics");
+        tokio::spawn(async move {
+            if let Err(e) = notary_worker::metrics::serve(listener, shutdown_signal()).await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+    }
     let mut delay = Duration::from_millis(200);
     loop {
         match queue.ensure_groups().await {

@@ -147,6 +147,7 @@ impl Slot {
                     continue;
                 }
                 Err(e) => {
+                    crate::metrics::queue_error("lease");
                     let delay = backoff.next();
                     tracing::warn!(slot = %self.name, error = %e, retry_in_ms = delay.as_millis() as u64, "lease failed; backing off");
                     self.sleep_or_stop(delay).await;
@@ -165,6 +166,7 @@ impl Slot {
     }
 
     async fn work(&self, lease: Lease) {
+        let running = crate::metrics::RunningSandbox::start();
         let run = self.executor.execute(&lease.job.payload, lease.job.attempt);
         tokio::pin!(run);
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
@@ -175,12 +177,20 @@ impl Slot {
                 report = &mut run => break report,
                 _ = heartbeat.tick() => match self.queue.heartbeat(&lease).await {
                     Ok(true) => {}
-                    Ok(false) => tracing::warn!(job_id = %lease.job.job_id, "lease lost (reclaimed); finishing anyway, the first result wins"),
-                    Err(e) => tracing::warn!(job_id = %lease.job.job_id, error = %e, "heartbeat failed"),
+                    Ok(false) => {
+                        crate::metrics::lease_lost();
+                        tracing::warn!(job_id = %lease.job.job_id, "lease lost (reclaimed); finishing anyway, the first result wins");
+                    }
+                    Err(e) => {
+                        crate::metrics::queue_error("heartbeat");
+                        tracing::warn!(job_id = %lease.job.job_id, error = %e, "heartbeat failed");
+                    }
                 },
             }
         };
+        drop(running);
         let Some(report) = report else {
+            crate::metrics::not_a_job();
             // Not a job: acknowledge it away so it does not loop through the reaper forever.
             let _ = self.queue.submit(&lease, String::new()).await;
             return;
@@ -192,6 +202,11 @@ impl Slot {
                 return;
             }
         };
+        crate::metrics::job_done(
+            report.attestation.fields.result.as_str(),
+            report.execution_ms,
+            report.attestation.fields.fuel_used,
+        );
         // Redis may be briefly away; keep trying for about a lease TTL. If it stays away the
         // lease expires and another worker runs the job again, which is safe.
         let mut backoff = Backoff::default();
@@ -199,6 +214,7 @@ impl Slot {
             match self.queue.submit(&lease, payload.clone()).await {
                 Ok(()) => return,
                 Err(e) => {
+                    crate::metrics::queue_error("submit");
                     let delay = backoff.next();
                     tracing::warn!(job_id = %lease.job.job_id, error = %e, "submit failed; retrying");
                     tokio::time::sleep(delay).await;

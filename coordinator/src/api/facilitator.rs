@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::openapi::ErrorBody;
 use super::AppState;
 use crate::chain::contracts::TestUSDC;
 use crate::error::ApiError;
@@ -29,6 +30,14 @@ fn payments(state: &AppState) -> &Arc<Payments> {
 }
 
 /// `GET /facilitator/supported`.
+#[utoipa::path(get, path = "/facilitator/supported", tag = "facilitator",
+    responses(
+        (status = 200, description = "x402 facilitator: the supported kinds (x402Version, scheme exact, network)", body = Object),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn supported(State(state): State<Arc<AppState>>) -> Json<Value> {
     let p = payments(&state);
     let network = format!("eip155:{}", p.chain.chain_id());
@@ -140,6 +149,16 @@ fn body_or_400(body: Result<Json<Value>, JsonRejection>) -> Result<Value, ApiErr
 }
 
 /// `POST /facilitator/verify`.
+#[utoipa::path(post, path = "/facilitator/verify", tag = "facilitator",
+    request_body(content = Object, content_type = "application/json", description = "{paymentPayload, paymentRequirements}"),
+    responses(
+        (status = 200, description = "{isValid, invalidReason?, payer}", body = Object),
+        (status = 400, description = "Bad Request: not JSON", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Value>, JsonRejection>,
@@ -155,6 +174,16 @@ pub async fn verify(
 }
 
 /// `POST /facilitator/settle`.
+#[utoipa::path(post, path = "/facilitator/settle", tag = "facilitator",
+    request_body(content = Object, content_type = "application/json", description = "{paymentPayload, paymentRequirements}"),
+    responses(
+        (status = 200, description = "{success, errorReason?, transaction, network, payer}", body = Object),
+        (status = 400, description = "Bad Request: not JSON", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn settle(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Value>, JsonRejection>,

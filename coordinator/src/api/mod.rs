@@ -1,27 +1,39 @@
-//! The HTTP API (axum): routes, shared state, and the request-body limit.
+//! The HTTP API (axum): routes, shared state, the request-body limit, and the middleware
+//! stack (request metrics outermost, then the protections, then the routes).
+//!
+//! Routes are registered with `utoipa_axum::routes!`, which adds each handler's
+//! `#[utoipa::path]` description to the OpenAPI document served at `/openapi.json`: to add a
+//! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
 pub mod facilitator;
 mod health;
 mod info;
 mod modules;
+pub mod openapi;
 pub mod payments;
 pub mod quote;
 mod verify;
 mod view;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use notary_protocol::AttestationDomain;
 use notary_queue::JobQueue;
 use notary_worker::sandbox::ValidationLimits;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
 use crate::modules::ModuleStore;
+use crate::protect::Protection;
 use crate::store::JobStore;
 
 pub use view::job_view;
@@ -50,40 +62,139 @@ pub struct AppState {
     pub payments: Option<Arc<crate::payments::Payments>>,
     /// Lease TTL (workers idle longer are not counted as active).
     pub lease_ttl: Duration,
+    /// Rate limit, circuit breaker, load caps and backend readiness.
+    pub protect: Arc<Protection>,
+}
+
+/// Every route with its OpenAPI description. `package_limit` is the body limit of
+/// `POST /modules` (larger than the API's default). With `paid`, `/verify` is the x402 flow
+/// (issue 5) and the paid routes (`/quote`, `/notary/stats`, `/facilitator/*`) exist.
+fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
+    let modules = OpenApiRouter::new()
+        .routes(routes!(modules::publish, modules::list))
+        .layer(DefaultBodyLimit::max(package_limit));
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(modules)
+        .routes(routes!(modules::show))
+        .routes(routes!(info::info))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics_text))
+        .routes(routes!(openapi_json));
+    if paid {
+        router
+            .routes(routes!(payments::submit))
+            .routes(routes!(payments::status))
+            .routes(routes!(payments::stats))
+            .routes(routes!(quote::quote))
+            .routes(routes!(facilitator::supported))
+            .routes(routes!(facilitator::verify))
+            .routes(routes!(facilitator::settle))
+    } else {
+        router
+            .routes(routes!(verify::submit))
+            .routes(routes!(verify::status))
+    }
+}
+
+/// The OpenAPI document of [`routes`] (with or without payments), built once each.
+pub fn openapi(paid: bool) -> &'static utoipa::openapi::OpenApi {
+    // The document does not depend on the body limit.
+    static FREE: LazyLock<utoipa::openapi::OpenApi> =
+        LazyLock::new(|| routes(MAX_BODY_BYTES, false).split_for_parts().1);
+    static PAID: LazyLock<utoipa::openapi::OpenApi> =
+        LazyLock::new(|| routes(MAX_BODY_BYTES, true).split_for_parts().1);
+    if paid {
+        &PAID
+    } else {
+        &FREE
+    }
 }
 
 /// The router. Tests call it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: Arc<AppState>) -> Router {
+    crate::metrics::init();
     let package_limit = modules::max_package_bytes(state.max_module_bytes);
-    let router = Router::new()
-        .route(
-            "/modules",
-            post(modules::publish)
-                .get(modules::list)
-                .layer(DefaultBodyLimit::max(package_limit)),
-        )
-        .route("/modules/{hash}", get(modules::show))
-        .route("/info", get(info::info));
-    // With payments on, /verify is the paid flow (issue 5) and the paid routes exist.
-    let router = if state.payments.is_some() {
-        router
-            .route("/verify", post(payments::submit))
-            .route("/verify/{id}", get(payments::status))
-            .route("/notary/stats", get(payments::stats))
-            .route("/quote", post(quote::quote))
-            .route("/facilitator/supported", get(facilitator::supported))
-            .route("/facilitator/verify", post(facilitator::verify))
-            .route("/facilitator/settle", post(facilitator::settle))
-    } else {
-        router
-            .route("/verify", post(verify::submit))
-            .route("/verify/{id}", get(verify::status))
-    };
+    let (router, _) = routes(package_limit, state.payments.is_some()).split_for_parts();
     router
-        .route("/health", get(health::health))
         // The body limit is enforced by our handler so an oversized body gets our 413 shape;
         // this layer only stops axum from buffering more than that.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(health::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.protect.clone(),
+            crate::protect::guard,
+        ))
+        .layer(middleware::from_fn(track_http))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
+async fn metrics_text() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`: this API's description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json")))]
+async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
+    static FREE: LazyLock<String> = LazyLock::new(|| {
+        openapi(false)
+            .to_pretty_json()
+            .expect("the document serializes")
+    });
+    static PAID: LazyLock<String> = LazyLock::new(|| {
+        openapi(true)
+            .to_pretty_json()
+            .expect("the document serializes")
+    });
+    let json = if state.payments.is_some() {
+        &PAID
+    } else {
+        &FREE
+    };
+    ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
+}
+
+/// Counts every answered request by route template (from the OpenAPI paths, so label values
+/// stay bounded), method and status, including the protections' refusals.
+async fn track_http(req: Request, next: Next) -> Response {
+    let route = route_template(req.uri().path());
+    let method = req.method().clone();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    crate::metrics::http_request(
+        route,
+        method.as_str(),
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}
+
+/// The documented route template a path matches (`/verify/{id}`), or `unmatched`.
+fn route_template(path: &str) -> &'static str {
+    static TEMPLATES: LazyLock<Vec<String>> =
+        // The paid document's paths are a superset of the free one's.
+        LazyLock::new(|| openapi(true).paths.paths.keys().cloned().collect());
+    let segments: Vec<&str> = path.split('/').collect();
+    TEMPLATES
+        .iter()
+        .find(|t| {
+            let ts: Vec<&str> = t.split('/').collect();
+            ts.len() == segments.len()
+                && ts.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+        })
+        .map_or("unmatched", |t| t.as_str())
 }

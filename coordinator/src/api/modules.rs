@@ -12,6 +12,8 @@ use axum::Json;
 use notary_protocol::Digest32;
 use serde_json::{json, Value};
 
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use super::openapi::ErrorBody;
 use super::AppState;
 use crate::error::ApiError;
 use crate::modules::{admit_package, RegisteredModule};
@@ -25,6 +27,18 @@ pub fn max_package_bytes(max_module_bytes: usize) -> usize {
 
 /// `POST /modules`: admit a package (201 when new, 200 when already registered, with the same
 /// `moduleHash` either way).
+#[utoipa::path(post, path = "/modules", tag = "modules",
+    request_body(content = Object, content_type = "application/json", description = "a package: manifest and base64 module (see notary-pack)"),
+    responses(
+        (status = 200, description = "Already registered", body = Object),
+        (status = 201, description = "Registered", body = Object),
+        (status = 400, description = "Bad Request: invalid package or module", body = ErrorBody),
+        (status = 413, description = "Payload Too Large: module over the limit", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Service Unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn publish(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
@@ -74,6 +88,14 @@ pub async fn publish(
 }
 
 /// `GET /modules`: every registered module, oldest first.
+#[utoipa::path(get, path = "/modules", tag = "modules",
+    responses(
+        (status = 200, description = "`{\"modules\": [...]}`", body = Object),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Service Unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let modules = state.modules.list().await?;
     Ok(Json(json!({
@@ -82,6 +104,17 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
 }
 
 /// `GET /modules/:hash`: one module's manifest.
+#[utoipa::path(get, path = "/modules/{hash}", tag = "modules",
+    params(("hash" = String, Path, description = "the module's sha256 (64 hex characters)")),
+    responses(
+        (status = 200, description = "The module", body = Object),
+        (status = 400, description = "Bad Request: not a hash", body = ErrorBody),
+        (status = 404, description = "Not Found", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Service Unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,

@@ -20,6 +20,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
 use super::verify::{accept, answer, start};
 use super::{job_view, AppState};
 use crate::error::ApiError;
@@ -150,6 +151,27 @@ pub fn paid_view(record: &JobRecord, payment: &Payment, s: &Settlement) -> Value
     v
 }
 
+#[utoipa::path(post, path = "/verify", tag = "verify",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    params(
+        ("X-402-Payment" = Option<String>, Header, description = "the payment's transaction hash (document 002)"),
+        ("X-402-Job-Id" = Option<String>, Header, description = "the pending job the payment is for (or `?jobId=`)"),
+        ("PAYMENT-SIGNATURE" = Option<String>, Header, description = "x402 v2 exact scheme: base64 JSON of an EIP-3009 authorization"),
+        ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 at once"),
+    ),
+    responses(
+        (status = 200, description = "Paid and completed: the attested verdict, payment and registryTxHash", body = JobView),
+        (status = 202, description = "Paid and accepted, still running: poll `checkStatusAt`", body = Accepted),
+        (status = 400, description = "Bad Request: invalid body, field or module", body = ErrorBody),
+        (status = 402, description = "Payment Required (jobId, status pending_payment, paymentRequirements, message; PAYMENT-REQUIRED header) or Payment Failed with its reason", body = Object),
+        (status = 404, description = "Not Found: no such pending job", body = ErrorBody),
+        (status = 413, description = "Payload Too Large: code over 100 KB or body over 1 MB", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 500, description = "VM Spawn Failed or Registry Write Failed (refundable)", body = ErrorBody),
+    ))]
 /// `POST /verify` with payments on.
 pub async fn submit(
     State(state): State<Arc<AppState>>,
@@ -194,6 +216,8 @@ pub async fn submit(
             None,
         ));
     }
+    // The chain (or Redis) could not be asked: the client gets 503 and may retry.
+    let unavailable = || crate::metrics::payment_check("unavailable");
     // Refusals keep the job pending, so the client can pay again for this very job id.
     let refuse = |failure: PaymentFailure, record: JobRecord| {
         let p = p.clone();
@@ -201,6 +225,10 @@ pub async fn submit(
         let headers = headers.clone();
         async move {
             tracing::info!(job_id = %id, reason = failure.reason(), "payment refused");
+            crate::metrics::payment_check(match failure {
+                PaymentFailure::AlreadyUsed(_) => "replayed",
+                _ => "invalid",
+            });
             if !stored {
                 p.put_pending(&PendingJob {
                     record,
@@ -218,7 +246,11 @@ pub async fn submit(
         }
     };
     let (payment, used) = if let Some(sig) = sig_header {
-        let (checked, used) = match p.verify_authorization(sig).await? {
+        let (checked, used) = match p
+            .verify_authorization(sig)
+            .await
+            .inspect_err(|_| unavailable())?
+        {
             Ok(ok) => ok,
             Err(failure) => return refuse(failure, record).await,
         };
@@ -247,7 +279,11 @@ pub async fn submit(
         }
     } else {
         let tx_header = tx_header.expect("one of the two headers");
-        let payment = match p.verify_tx(tx_header, &requirements).await? {
+        let payment = match p
+            .verify_tx(tx_header, &requirements)
+            .await
+            .inspect_err(|_| unavailable())?
+        {
             Ok(payment) => payment,
             Err(failure) => return refuse(failure, record).await,
         };
@@ -270,6 +306,7 @@ pub async fn submit(
         return refuse(PaymentFailure::AlreadyUsed(other), record).await;
     }
     tracing::info!(job_id = %id, payer = %payment.payer, tx = %payment.tx_hash, "payment accepted");
+    crate::metrics::payment_check("valid");
     let record = start(&state, record, &headers).await?;
     let settlement = if record.status() == JobStatus::Running {
         Settlement::default()
@@ -318,6 +355,19 @@ async fn already_paid_or_unknown(
 
 /// `GET /verify/:id` with payments on: 402 while the payment is pending, else the job with its
 /// payment and settlement.
+#[utoipa::path(get, path = "/verify/{id}", tag = "verify",
+    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify")),
+    responses(
+        (status = 200, description = "Final, with its payment, registryTxHash or refundTxHash", body = JobView),
+        (status = 202, description = "Queued or running", body = JobView),
+        (status = 400, description = "Bad Request: the id is not a UUID", body = ErrorBody),
+        (status = 402, description = "Payment pending: the payment requirements", body = Object),
+        (status = 404, description = "Not Found: no such job", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -358,6 +408,14 @@ pub async fn status(
 }
 
 /// `GET /notary/stats` (document 002).
+#[utoipa::path(get, path = "/notary/stats", tag = "payments",
+    responses(
+        (status = 200, description = "totalVerifications, successRate, averageDurationMs, uptimePercentage, revenueETH, activeWorkers, verifierAddress, serviceVersion, network", body = Object),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let p = payments(&state);
     // A worker that has not read the job stream for two lease TTLs is not counted as active.

@@ -17,6 +17,7 @@ use axum::Json;
 use notary_protocol::Verdict;
 use serde_json::{json, Value};
 
+use super::openapi::{ErrorBody, VerifyRequest};
 use super::verify::accept;
 use super::AppState;
 use crate::error::ApiError;
@@ -30,6 +31,17 @@ pub const QUOTE_TIMEOUT_MS: u64 = 2_000;
 pub const QUOTE_VALIDITY_SECS: u64 = 300;
 
 /// `POST /quote`.
+#[utoipa::path(post, path = "/quote", tag = "payments",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A non-binding price (base plus a fuel part from a capped dry run) and its validity", body = Object),
+        (status = 400, description = "Bad Request: invalid body, field or module", body = ErrorBody),
+        (status = 413, description = "Payload Too Large", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn quote(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -14,6 +14,8 @@ use notary_queue::JobEnvelope;
 use serde_json::json;
 use uuid::Uuid;
 
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
 use super::{job_view, AppState};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ApiError;
@@ -21,6 +23,20 @@ use crate::record::{JobOutcome, JobStatus};
 use crate::request::{parse_verify_request, JobDefaults};
 
 /// `POST /verify`: validate, store, queue, then wait briefly for the result.
+#[utoipa::path(post, path = "/verify", tag = "verify",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    params(("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 at once")),
+    responses(
+        (status = 200, description = "Completed: the attested verdict", body = JobView),
+        (status = 202, description = "Accepted, still running: poll `checkStatusAt`", body = Accepted),
+        (status = 400, description = "Bad Request: invalid body, field or module", body = ErrorBody),
+        (status = 413, description = "Payload Too Large: code over 100 KB or body over 1 MB", body = ErrorBody),
+        (status = 429, description = "Rate Limited: 100 requests per minute per IP", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 500, description = "VM Spawn Failed: the job could not run (refundable); carries the job", body = ErrorBody),
+        (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -162,6 +178,19 @@ pub(crate) fn answer(
 
 /// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`), 402
 /// while a payment is pending.
+#[utoipa::path(get, path = "/verify/{id}", tag = "verify",
+    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify; anything else is 400")),
+    responses(
+        (status = 200, description = "Final: completed (VALID, INVALID, ERROR, TIMEOUT) or error", body = JobView),
+        (status = 202, description = "Queued or running", body = JobView),
+        (status = 400, description = "Bad Request: the id is not a UUID", body = ErrorBody),
+        (status = 402, description = "Payment pending", body = JobView),
+        (status = 404, description = "Not Found: no such job (or past its retention)", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: Redis away", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

@@ -287,6 +287,41 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     assert!(stats["uptimePercentage"].as_f64().unwrap() > 0.0);
     assert!(stats["averageDurationMs"].as_i64().unwrap() >= 0);
 
+    // With payments on, /openapi.json describes the paid routes and /verify's 402.
+    let (status, doc) = c.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    for (path, method) in [
+        ("/verify", "post"),
+        ("/verify/{id}", "get"),
+        ("/quote", "post"),
+        ("/notary/stats", "get"),
+        ("/facilitator/supported", "get"),
+        ("/facilitator/verify", "post"),
+        ("/facilitator/settle", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    assert!(doc["paths"]["/verify"]["post"]["responses"]["402"].is_object());
+    // And the accepted payment was counted (the metrics registry is per process: at least 1).
+    let metrics = client()
+        .get(format!("{}/metrics", c.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let valid = metrics
+        .lines()
+        .find(|l| l.starts_with("notary_payment_checks_total{outcome=\"valid\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(valid >= 1.0, "{metrics}");
+
     // A settlement re-run after a crash right after the registry write (settlement not yet
     // marked final): the sweeper finds the record on chain; no second write, no refund.
     let payer_before = env.balance(addr(1)).await;

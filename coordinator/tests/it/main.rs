@@ -4,8 +4,14 @@
 mod api;
 mod fleet;
 mod guests;
+mod hostile;
 mod intake;
 mod modules;
+mod observability;
+mod openapi;
+mod protect;
+mod redis_faults;
 mod restart;
 mod support;
 mod tasks;
+mod worker_faults;

@@ -95,6 +95,10 @@ pub struct SandboxConfig {
     pub module_cache_dir: Option<PathBuf>,
     /// The QuickJS runtime module (a WASI command reading its framed stdin).
     pub js_runtime_wasm: Arc<[u8]>,
+    /// Fuel metering (on by default, and always in a fleet). Off only to measure what
+    /// metering costs (`worker/examples/fuel_cost.rs`): then only the wall clock bounds a
+    /// guest and `fuel_used` is 0. Part of the profile hash, so attestations tell.
+    pub fuel_metering: bool,
 }
 
 impl SandboxConfig {
@@ -109,6 +113,7 @@ impl SandboxConfig {
             max_concurrent_instances: DEFAULT_MAX_CONCURRENT_INSTANCES,
             module_cache_dir: None,
             js_runtime_wasm,
+            fuel_metering: true,
         }
     }
 
@@ -131,6 +136,7 @@ impl fmt::Debug for SandboxConfig {
             .field("stdout_limit_bytes", &self.stdout_limit_bytes)
             .field("stderr_limit_bytes", &self.stderr_limit_bytes)
             .field("max_wasm_stack_bytes", &self.max_wasm_stack_bytes)
+            .field("fuel_metering", &self.fuel_metering)
             .field("max_concurrent_instances", &self.max_concurrent_instances)
             .field("module_cache_dir", &self.module_cache_dir)
             .field("js_runtime_wasm_bytes", &self.js_runtime_wasm.len())

@@ -73,7 +73,7 @@ pub fn profile_text(config: &SandboxConfig) -> String {
         "notary-sandbox-profile=1".to_string(),
         format!("wasmtime={WASMTIME_VERSION}"),
         "compiler=cranelift".to_string(),
-        "consume_fuel=true".to_string(),
+        format!("consume_fuel={}", config.fuel_metering),
         "fuel_costs=wasmtime-default".to_string(),
         "nan_canonicalization=true".to_string(),
         "relaxed_simd_deterministic=true".to_string(),
@@ -129,7 +129,7 @@ pub fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
         .cranelift_opt_level(OptLevel::Speed)
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true)
-        .consume_fuel(true)
+        .consume_fuel(config.fuel_metering)
         .epoch_interruption(true)
         .max_wasm_stack(config.max_wasm_stack_bytes)
         .async_stack_size(config.max_wasm_stack_bytes + HOST_STACK_HEADROOM_BYTES)

@@ -199,7 +199,11 @@ impl Sandbox {
         // stays usable for reading the remaining fuel.
         let result = tokio::time::timeout(req.timeout, execute(&compiled, &mut store)).await;
         let elapsed = started.elapsed();
-        let fuel_used = req.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = if self.config.fuel_metering {
+            req.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
+        } else {
+            0
+        };
 
         let status = match result {
             Err(_elapsed) => GuestStatus::TimedOut,
@@ -227,9 +231,11 @@ impl Sandbox {
     fn new_store(&self, state: GuestState, fuel: u64) -> Result<Store<GuestState>, SandboxError> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store
-            .set_fuel(fuel)
-            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        if self.config.fuel_metering {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|ctx| {
             if Instant::now() >= ctx.data().deadline {

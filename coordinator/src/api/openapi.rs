@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 description of the API, generated from the code and served at
+//! `GET /openapi.json`.
+//!
+//! Each handler carries its own `#[utoipa::path]` (method, path, parameters, every status it
+//! can answer), and the router is built with `utoipa_axum`'s `routes!`, which registers a
+//! route and its description in one step: a route cannot be served without being described.
+//! The types below exist only to describe the JSON bodies (the handlers build them with
+//! `serde_json`); `tests/it/openapi.rs` checks that real answers match them and that every
+//! route of the router is in the document, and `scripts/api-fuzz.sh` (schemathesis) fuzzes a
+//! live coordinator against it.
+
+use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
+
+/// The API description's fixed parts; paths are added by the router.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Notary",
+        description = "Deterministic, attested code verification in a WebAssembly sandbox (source document 002's API).",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(
+        VerifyRequest,
+        JobView,
+        Accepted,
+        ErrorBody,
+        HealthBody,
+        ReadyBody,
+        TaskType,
+        Language,
+        JobStatus
+    ))
+)]
+pub struct ApiDoc;
+
+/// `taskType` (document 002).
+#[derive(ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum TaskType {
+    /// Run code, hash its stdout.
+    CodeExecution,
+    /// Transform `inputData` with the code's function.
+    DataTransformation,
+    /// Replay a recorded API exchange.
+    ApiReplay,
+}
+
+/// The program's language.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Language {
+    /// JavaScript source, run by QuickJS-ng.
+    Javascript,
+    /// A base64 WASI command module.
+    Wasm,
+    /// WebAssembly text.
+    Wat,
+}
+
+/// Where a job is in its life.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum JobStatus {
+    /// Awaiting payment.
+    PendingPayment,
+    /// Queued or running.
+    Running,
+    /// A result was attested.
+    Completed,
+    /// Infrastructure failure (refundable).
+    Error,
+}
+
+/// `POST /verify` body.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct VerifyRequest {
+    /// The kind of task.
+    pub task_type: TaskType,
+    /// The program (at most 100 KB; larger is 413). Required unless `moduleHash` names a
+    /// registered module.
+    #[schema(max_length = 102400)]
+    pub code: Option<String>,
+    /// sha256 of a registered module (`POST /modules`) to run instead of `code`.
+    pub module_hash: Option<String>,
+    /// The program's language (default `javascript`).
+    pub language: Option<Language>,
+    /// sha256 of the expected stdout: 64 hex characters, optional `0x`.
+    #[schema(pattern = "^(0x|0X)?[0-9a-fA-F]{64}$")]
+    pub expected_hash: String,
+    /// Any JSON: the program's input (RFC 8785 canonical JSON on stdin).
+    pub input_data: Option<Value>,
+    /// Wall-clock limit in seconds (5 to 60, default 30).
+    #[schema(minimum = 5, maximum = 60)]
+    pub timeout_seconds: Option<f64>,
+}
+
+/// A job as the API shows it (document 002's fields; more may be added).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct JobView {
+    /// The job id.
+    pub job_id: uuid::Uuid,
+    /// Its status.
+    pub status: JobStatus,
+    /// The task type.
+    pub task_type: String,
+    /// The program's language.
+    pub language: Option<String>,
+    /// VALID, INVALID, ERROR or TIMEOUT, once completed.
+    pub result: Option<String>,
+    /// The expected sha256.
+    pub expected_hash: Option<String>,
+    /// sha256 of the stdout, when the program exited.
+    pub actual_hash: Option<String>,
+    /// Guest run time in ms.
+    pub execution_time_ms: Option<f64>,
+    /// Acceptance to final state in ms.
+    pub total_time_ms: Option<f64>,
+    /// Fuel consumed.
+    pub fuel_used: Option<u64>,
+    /// Whether a refund is owed.
+    pub refund_eligible: Option<bool>,
+    /// What went wrong.
+    pub error_message: Option<String>,
+    /// The signed attestation.
+    #[schema(value_type = Option<Object>)]
+    pub attestation: Option<Value>,
+}
+
+/// `202 Accepted` of `POST /verify`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Accepted {
+    /// The job id.
+    pub job_id: uuid::Uuid,
+    /// `running`.
+    pub status: String,
+    /// For a person.
+    pub message: String,
+    /// Where to poll.
+    pub check_status_at: String,
+}
+
+/// Every error: a code from document 002's error table, a message and details.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// The table's code (`Bad Request`, `Rate Limited`, `Service Unavailable`, …).
+    pub error: String,
+    /// What is wrong, for a person.
+    pub message: String,
+    /// Which field, which bound.
+    #[schema(value_type = Object)]
+    pub params: Value,
+}
+
+/// `GET /health`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct HealthBody {
+    /// `ok` or `degraded`.
+    pub status: String,
+    /// Job records answer.
+    pub store: bool,
+    /// The queue answers.
+    pub queue: bool,
+}
+
+/// `GET /ready`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReadyBody {
+    /// Whether this coordinator can take work now.
+    pub ready: bool,
+    /// Redis (or the in-memory backends) answered at the last check.
+    pub backends: bool,
+    /// `closed`, `half-open` or `open`.
+    pub breaker: String,
+    /// Shutting down.
+    pub draining: bool,
+}

@@ -1,0 +1,342 @@
+//! Protections through real HTTP: the per-IP rate limit (in memory and shared through Redis),
+//! trusted-proxy handling, the circuit breaker and the load caps.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use notary_protocol::WorkerKey;
+use notary_queue::test_utils::RedisServer;
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A path that costs nothing but is rate limited: an unknown job (404).
+fn unknown_job() -> String {
+    format!("/verify/{}", uuid::Uuid::new_v4())
+}
+
+/// Waits until at least 8 s remain in the current wall-clock minute, so ~100 quick requests
+/// all fall into one rate-limit window.
+async fn start_of_a_window() {
+    loop {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        if secs % 60 < 52 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn get_with(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, Value) {
+    let mut req = client().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = resp.json().await.unwrap_or(Value::Null);
+    (status, retry, body)
+}
+
+fn assert_rate_limited(status: u16, retry: Option<String>, body: &Value) {
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "Rate Limited", "{body}");
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_101st_request_in_a_minute_from_one_ip_gets_429() {
+    let mut config = test_config(None, 1, vec![]);
+    config.protect.rate_limit_per_minute = 100;
+    let c = Coordinator::start(config).await;
+    start_of_a_window().await;
+    for i in 0..100 {
+        let (status, _, body) = get_with(&format!("{}{}", c.url, unknown_job()), &[]).await;
+        assert_eq!(status, 404, "request {}: {body}", i + 1);
+    }
+    let (status, retry, body) = get_with(&format!("{}{}", c.url, unknown_job()), &[]).await;
+    assert_rate_limited(status, retry, &body);
+    // POST is limited too, and answered without running anything.
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 429, "{body}");
+    // Probes and scrapes are never limited.
+    for path in ["/health", "/ready", "/metrics", "/openapi.json"] {
+        let (status, _, _) = get_with(&format!("{}{path}", c.url), &[]).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_coordinators_on_one_redis_share_the_count() {
+    let redis = RedisServer::start();
+    let mut config_a = test_config(Some(redis.url()), 0, vec![]);
+    config_a.protect.rate_limit_per_minute = 100;
+    let config_b = config_a.clone();
+    let a = Coordinator::start(config_a).await;
+    let b = Coordinator::start(config_b).await;
+    start_of_a_window().await;
+    for i in 0..100 {
+        let c = if i % 2 == 0 { &a } else { &b };
+        let (status, _, body) = get_with(&format!("{}{}", c.url, unknown_job()), &[]).await;
+        assert_eq!(status, 404, "request {}: {body}", i + 1);
+    }
+    // 50 went to each; the 101st is refused by either replica.
+    for c in [&a, &b] {
+        let (status, retry, body) = get_with(&format!("{}{}", c.url, unknown_job()), &[]).await;
+        assert_rate_limited(status, retry, &body);
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+    // Untrusted: the header is ignored, so changing it does not buy a new bucket.
+    let mut config = test_config(None, 0, vec![]);
+    config.protect.rate_limit_per_minute = 3;
+    let c = Coordinator::start(config).await;
+    start_of_a_window().await;
+    for n in 0..3 {
+        let xff = format!("198.51.100.{n}");
+        let (status, _, _) = get_with(
+            &format!("{}{}", c.url, unknown_job()),
+            &[("x-forwarded-for", &xff)],
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+    let (status, retry, body) = get_with(
+        &format!("{}{}", c.url, unknown_job()),
+        &[("x-forwarded-for", "203.0.113.9")],
+    )
+    .await;
+    assert_rate_limited(status, retry, &body);
+    c.shutdown().await;
+
+    // Trusted (the test client is the proxy at 127.0.0.1): one bucket per forwarded client.
+    let mut config = test_config(None, 0, vec![]);
+    config.protect.rate_limit_per_minute = 3;
+    config.protect.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let c = Coordinator::start(config).await;
+    start_of_a_window().await;
+    for _ in 0..3 {
+        let (status, _, _) = get_with(
+            &format!("{}{}", c.url, unknown_job()),
+            &[("x-forwarded-for", "198.51.100.7")],
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+    let (status, retry, body) = get_with(
+        &format!("{}{}", c.url, unknown_job()),
+        &[("x-forwarded-for", "198.51.100.7")],
+    )
+    .await;
+    assert_rate_limited(status, retry, &body);
+    // A client spoofing an entry to the left is still counted as the address the proxy saw.
+    let (status, _, _) = get_with(
+        &format!("{}{}", c.url, unknown_job()),
+        &[("x-forwarded-for", "10.9.9.9, 198.51.100.7")],
+    )
+    .await;
+    assert_eq!(status, 429);
+    let (status, _, _) = get_with(
+        &format!("{}{}", c.url, unknown_job()),
+        &[("x-forwarded-for", "198.51.100.8")],
+    )
+    .await;
+    assert_eq!(status, 404, "another forwarded client has its own bucket");
+    c.shutdown().await;
+}
+
+async fn ready(c: &Coordinator) -> (u16, Value) {
+    c.get("/ready").await
+}
+
+/// Infrastructure failures induced for real: the only worker is one whose attestations the
+/// coordinator does not accept, so every job ends as "VM Spawn Failed" (500, refundable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the_probe() {
+    let redis = RedisServer::start();
+    let good = WorkerKey::generate();
+    let rogue = WorkerKey::generate();
+    let mut config = test_config(Some(redis.url()), 0, vec![good.address()]);
+    config.max_deliveries = 1;
+    config.protect.breaker_failures = 10;
+    config.protect.breaker_cooldown = Duration::from_secs(2);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let mut rogue_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rogue);
+
+    for n in 1..=10 {
+        let (status, body) = c.verify(hello(HELLO_HASH)).await;
+        assert_eq!(status, 500, "failure {n}: {body}");
+        assert_eq!(body["error"], "VM Spawn Failed");
+        assert_eq!(body["refundEligible"], true);
+    }
+    // Open: new jobs are refused at once, without creating a job.
+    let started = Instant::now();
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["params"]["reason"], "circuit_breaker_open", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let (status, body) = ready(&c).await;
+    assert_eq!(
+        (status, body["breaker"].as_str()),
+        (503, Some("open")),
+        "{body}"
+    );
+    let resp = client()
+        .post(format!("{}/verify", c.url))
+        .json(&hello(HELLO_HASH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    // Reads still work while it is open.
+    let (status, _) = c.get(&unknown_job()).await;
+    assert_eq!(status, 404);
+
+    // The infrastructure recovers: a trusted worker replaces the rogue one.
+    rogue_worker.signal("-KILL");
+    let _ = rogue_worker.child.wait();
+    let _good_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &good);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Half-open: one probe goes through, succeeds, and closes the breaker.
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
+    let (status, body) = ready(&c).await;
+    assert_eq!(
+        (status, body["breaker"].as_str()),
+        (200, Some("closed")),
+        "{body}"
+    );
+    for _ in 0..3 {
+        let (status, body) = c.verify(hello(HELLO_HASH)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, metrics) = c.get("/metrics").await;
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(metrics.contains("notary_circuit_breaker_rejections_total{reason=\"open\"}"));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after() {
+    // No worker at all: jobs stay queued.
+    let mut config = test_config(None, 0, vec![]);
+    config.protect.max_queue_depth = 2;
+    let c = Coordinator::start(config).await;
+    for _ in 0..2 {
+        let (status, body) = c
+            .post("/verify", hello(HELLO_HASH), &[("prefer", "respond-async")])
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    // The cap is checked against the queue sampled every 250 ms.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let resp = client()
+            .post(format!("{}/verify", c.url))
+            .header("prefer", "respond-async")
+            .json(&hello(HELLO_HASH))
+            .send()
+            .await
+            .unwrap();
+        if resp.status().as_u16() == 503 {
+            assert!(resp.headers().contains_key("retry-after"));
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["params"]["reason"], "queue_depth", "{body}");
+            break;
+        }
+        assert_eq!(resp.status().as_u16(), 202);
+        assert!(Instant::now() < deadline, "the queue cap never applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.shutdown().await;
+}
+
+/// A WASI module that sleeps `ms` milliseconds (poll_oneoff), then prints `done`.
+fn napper(ms: u64) -> Value {
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "done\n")
+  (func (export "_start")
+    (i64.store (i32.const 0) (i64.const 0))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const {nanos}))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 5))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
+        nanos = ms * 1_000_000
+    );
+    serde_json::json!({"taskType": "code-execution", "language": "wat", "code": wat,
+                       "expectedHash": sha256_hex(b"done\n")})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_gets_429_beyond_its_concurrent_verifications_until_one_finishes() {
+    let mut config = test_config(None, 1, vec![]);
+    config.protect.max_concurrent_per_agent = 2;
+    let c = Coordinator::start(config).await;
+    // Answered synchronously: each frees its slot, however many in a row.
+    for _ in 0..4 {
+        let (status, body) = c.verify(hello(HELLO_HASH)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Two still running (202) hold both slots.
+    let mut running = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = c
+            .post("/verify", napper(1500), &[("prefer", "respond-async")])
+            .await;
+        assert_eq!(status, 202, "{body}");
+        running.push(body["jobId"].as_str().unwrap().to_string());
+    }
+    let resp = client()
+        .post(format!("{}/verify", c.url))
+        .json(&hello(HELLO_HASH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["params"]["reason"], "concurrency", "{body}");
+    // Reads are not verifications.
+    let (status, _) = c.get(&format!("/verify/{}", running[0])).await;
+    assert_eq!(status, 202);
+    // Once they are final, the agent may verify again.
+    for id in &running {
+        let body = c.wait_final(id, Duration::from_secs(60)).await;
+        assert_eq!(body["result"], "VALID", "{body}");
+    }
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 200, "{body}");
+    c.shutdown().await;
+}

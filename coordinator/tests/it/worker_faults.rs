@@ -1,0 +1,167 @@
+//! Worker faults with real `notary-worker` processes: a slow worker keeps its lease by
+//! heartbeats, a stopped one (SIGSTOP: no heartbeats) loses it, and a poison job that kills
+//! its worker on every delivery is dead-lettered at the delivery limit and never loops.
+//! (SIGKILL mid-job and SIGTERM draining are in `fleet.rs`.)
+
+use std::time::{Duration, Instant};
+
+use notary_protocol::WorkerKey;
+use notary_queue::test_utils::RedisServer;
+use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A WASI module that sleeps `secs` seconds (poll_oneoff; no fuel burnt), then prints `done`.
+fn sleeper(secs: u64) -> Value {
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "done\n")
+  (func (export "_start")
+    (i64.store (i32.const 0) (i64.const 0))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const {nanos}))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 5))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
+        nanos = secs * 1_000_000_000
+    );
+    json!({"taskType": "code-execution", "language": "wat", "code": wat,
+           "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": 60})
+}
+
+async fn queue(redis: &str, prefix: &str) -> RedisQueue {
+    let mut config = RedisQueueConfig::new(redis);
+    config.key_prefix = prefix.to_string();
+    RedisQueue::connect(config).await.unwrap()
+}
+
+async fn submit_async(c: &Coordinator, body: Value) -> String {
+    let (status, resp) = c
+        .post("/verify", body, &[("prefer", "respond-async")])
+        .await;
+    assert_eq!(status, 202, "{resp}");
+    resp["jobId"].as_str().unwrap().to_string()
+}
+
+/// Waits until some worker holds a lease.
+async fn wait_leased(q: &RedisQueue) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while q.depth().await.unwrap().leased == 0 {
+        assert!(Instant::now() < deadline, "no worker leased the job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_workers_heartbeat_keeps_its_lease() {
+    let redis = RedisServer::start();
+    let (slow, idle) = (WorkerKey::generate(), WorkerKey::generate());
+    // Lease TTL 1.5 s (test_config), heartbeats every 400 ms; the job takes 4 s.
+    let config = test_config(Some(redis.url()), 0, vec![slow.address(), idle.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let q = queue(&redis.url(), &prefix).await;
+    let id = submit_async(&c, sleeper(4)).await;
+    let _slow = WorkerProcess::spawn(&redis.url(), &prefix, 1, &slow);
+    wait_leased(&q).await;
+    // An idle worker waits for anything the reaper would hand out.
+    let _idle = WorkerProcess::spawn(&redis.url(), &prefix, 1, &idle);
+    let body = c.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(body["result"], "VALID", "{body}");
+    assert_eq!(
+        body["attempts"], 1,
+        "the lease was reclaimed from a live worker: {body}"
+    );
+    assert_eq!(
+        body["attestation"]["worker"],
+        slow.address().to_checksum(None)
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_heartbeat_loses_the_lease_to_another_worker() {
+    let redis = RedisServer::start();
+    let (stuck, rescuer) = (WorkerKey::generate(), WorkerKey::generate());
+    let config = test_config(
+        Some(redis.url()),
+        0,
+        vec![stuck.address(), rescuer.address()],
+    );
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let q = queue(&redis.url(), &prefix).await;
+    let id = submit_async(&c, sleeper(2)).await;
+    let stuck_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &stuck);
+    wait_leased(&q).await;
+    stuck_worker.signal("-STOP"); // alive, but neither running nor heartbeating
+    let _rescuer = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rescuer);
+    let body = c.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(body["result"], "VALID", "{body}");
+    assert_eq!(body["attempts"], 2, "{body}");
+    assert_eq!(
+        body["attestation"]["worker"],
+        rescuer.address().to_checksum(None)
+    );
+    // The stopped worker wakes up and finishes its stale copy: the first result stands.
+    stuck_worker.signal("-CONT");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, again) = c.get(&format!("/verify/{id}")).await;
+    assert_eq!(again["attestation"], body["attestation"]);
+    let depth = q.depth().await.unwrap();
+    assert_eq!((depth.waiting, depth.leased), (0, 0), "{depth:?}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let mut config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    config.max_deliveries = 2;
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let q = queue(&redis.url(), &prefix).await;
+    let id = submit_async(&c, sleeper(30)).await;
+
+    // Every delivery kills the worker that took it (as a job that crashes its host would).
+    let mut deliveries = 0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let body = loop {
+        let (status, body) = c.get(&format!("/verify/{id}")).await;
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the poison job never ended");
+        if q.depth().await.unwrap().waiting > 0 {
+            let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
+            wait_leased(&q).await;
+            deliveries += 1;
+            worker.signal("-KILL");
+            let _ = worker.child.wait();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(deliveries, 2, "delivered more often than the limit");
+    assert_eq!(body["status"], "error", "{body}");
+    assert_eq!(body["refundEligible"], true);
+    assert_eq!(body["errorCode"], "VM Spawn Failed", "{body}");
+    // Never looping: nothing is queued or leased any more, even with a live worker around.
+    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
+    for _ in 0..20 {
+        let depth = q.depth().await.unwrap();
+        assert_eq!((depth.waiting, depth.leased), (0, 0), "{depth:?}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, again) = c.get(&format!("/verify/{id}")).await;
+    assert_eq!(again["status"], "error");
+    c.shutdown().await;
+}
