@@ -702,20 +702,9 @@ impl Payments {
         if settlement.settled || record.outcome.is_none() {
             return Ok(settlement);
         }
-        let lock = self.key(&format!("settling:{id}"));
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let mut conn = self.conn.clone();
-            let got: Option<String> = redis::cmd("SET")
-                .arg(&lock)
-                .arg(now_ms())
-                .arg("NX")
-                .arg("PX")
-                .arg(90_000)
-                .query_async(&mut conn)
-                .await
-                .map_err(redis_err)?;
-            if got.is_some() {
+            if self.lock_settling(id).await? {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -729,9 +718,33 @@ impl Payments {
             }
         }
         let result = self.settle_locked(record, &payment, &mut settlement).await;
-        let mut conn = self.conn.clone();
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&lock).query_async(&mut conn).await;
+        self.unlock_settling(id).await;
         result.map(|()| settlement)
+    }
+
+    /// Takes the short `settling:<jobId>` lock (90 s, so a crashed holder cannot block the
+    /// job for long); `false` when another replica holds it.
+    async fn lock_settling(&self, id: Uuid) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let got: Option<String> = redis::cmd("SET")
+            .arg(self.key(&format!("settling:{id}")))
+            .arg(now_ms())
+            .arg("NX")
+            .arg("PX")
+            .arg(90_000)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(got.is_some())
+    }
+
+    /// Releases the `settling:<jobId>` lock (best effort: it expires anyway).
+    async fn unlock_settling(&self, id: Uuid) {
+        let mut conn = self.conn.clone();
+        let _: redis::RedisResult<()> = redis::cmd("DEL")
+            .arg(self.key(&format!("settling:{id}")))
+            .query_async(&mut conn)
+            .await;
     }
 
     async fn settle_locked(
@@ -925,18 +938,7 @@ impl Payments {
         if s.settled || age < self.config.orphan_after.as_millis() as u64 {
             return Ok(());
         }
-        let lock = self.key(&format!("settling:{id}"));
-        let mut conn = self.conn.clone();
-        let got: Option<String> = redis::cmd("SET")
-            .arg(&lock)
-            .arg(now_ms())
-            .arg("NX")
-            .arg("PX")
-            .arg(90_000)
-            .query_async(&mut conn)
-            .await
-            .map_err(redis_err)?;
-        if got.is_none() {
+        if !self.lock_settling(id).await? {
             return Ok(());
         }
         tracing::error!(job_id = %id, "paid job has no record; refunding");
@@ -955,7 +957,7 @@ impl Payments {
             self.release_payer_slot(payment.payer, id).await
         }
         .await;
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&lock).query_async(&mut conn).await;
+        self.unlock_settling(id).await;
         result
     }
 

@@ -105,6 +105,20 @@ pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u1
     .await
 }
 
+/// Pays pending `job` with `tx` and asks for an immediate 202 (`Prefer: respond-async`).
+async fn paid_post_async(c: &Coordinator, job: &str, tx: &str) -> (u16, Value) {
+    c.post(
+        "/verify",
+        json!({}),
+        &[
+            ("x-402-job-id", job),
+            ("x-402-payment", tx),
+            ("prefer", "respond-async"),
+        ],
+    )
+    .await
+}
+
 async fn redis_settlement(env: &PaidEnv, job: &str) -> Value {
     let mut conn = redis::Client::open(env.redis.url())
         .unwrap()
@@ -590,17 +604,7 @@ async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
     let (_, body) = c.verify(slow.clone()).await;
     let job = body["jobId"].as_str().unwrap().to_string();
     let tx = env.pay(2, addr(0), PRICE).await;
-    let (status, body) = c
-        .post(
-            "/verify",
-            json!({}),
-            &[
-                ("x-402-job-id", &job),
-                ("x-402-payment", &tx),
-                ("prefer", "respond-async"),
-            ],
-        )
-        .await;
+    let (status, body) = paid_post_async(&c, &job, &tx).await;
     assert_eq!(status, 202, "{body}");
     // Jobs whose clients went away (202) are still settled, by the sweeper: the first one's
     // result (ERROR: the loop runs out of fuel, a guest fault, not refunded) is recorded.
@@ -1192,17 +1196,7 @@ async fn a_job_past_its_delivery_limit_is_refunded_on_chain() {
     let (_, body) = c.verify(hello(HELLO_HASH)).await;
     let job = body["jobId"].as_str().unwrap().to_string();
     let tx = env.pay(1, addr(0), PRICE).await;
-    let (status, body) = c
-        .post(
-            "/verify",
-            json!({}),
-            &[
-                ("x-402-job-id", &job),
-                ("x-402-payment", &tx),
-                ("prefer", "respond-async"),
-            ],
-        )
-        .await;
+    let (status, body) = paid_post_async(&c, &job, &tx).await;
     assert_eq!(status, 202, "{body}");
     let mut qc = RedisQueueConfig::new(env.redis.url());
     qc.key_prefix = env.prefix.clone();

@@ -83,31 +83,6 @@ async fn three_workers_complete_200_jobs_despite_a_sigkill() {
     c.shutdown().await;
 }
 
-/// A WASI module that sleeps `secs` seconds (poll_oneoff; burns no fuel), then prints `done`.
-fn sleeper(secs: u64) -> Value {
-    let wat = format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 256) "done\n")
-  (func (export "_start")
-    (i64.store (i32.const 0) (i64.const 0))
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const {nanos}))
-    (i64.store (i32.const 32) (i64.const 0))
-    (i32.store16 (i32.const 40) (i32.const 0))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
-    (i32.store (i32.const 200) (i32.const 256))
-    (i32.store (i32.const 204) (i32.const 5))
-    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
-        nanos = secs * 1_000_000_000
-    );
-    json!({"taskType": "code-execution", "language": "wat", "code": wat,
-           "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": 30})
-}
-
 /// Waits until `n` jobs are leased (a worker is running them).
 async fn wait_leased(redis: &str, prefix: &str, n: u64) {
     let mut config = notary_queue::RedisQueueConfig::new(redis);
@@ -127,7 +102,7 @@ async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let config = test_config(Some(redis.url()), 0, vec![a.address(), b.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let id = submit_async(&c, sleeper(3)).await;
+    let id = submit_async(&c, wasi_sleeper(3_000, 30)).await;
     let mut first = WorkerProcess::spawn(&redis.url(), &prefix, 1, &a);
     wait_leased(&redis.url(), &prefix, 1).await;
     first.signal("-KILL");
@@ -147,7 +122,7 @@ async fn sigterm_lets_a_worker_finish_its_running_job() {
     let config = test_config(Some(redis.url()), 0, vec![key.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let id = submit_async(&c, sleeper(2)).await;
+    let id = submit_async(&c, wasi_sleeper(2_000, 30)).await;
     let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
     wait_leased(&redis.url(), &prefix, 1).await;
     worker.signal("-TERM");

@@ -274,31 +274,6 @@ async fn a_full_queue_answers_503_with_retry_after() {
     c.shutdown().await;
 }
 
-/// A WASI module that sleeps `ms` milliseconds (poll_oneoff), then prints `done`.
-fn napper(ms: u64) -> Value {
-    let wat = format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 256) "done\n")
-  (func (export "_start")
-    (i64.store (i32.const 0) (i64.const 0))
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const {nanos}))
-    (i64.store (i32.const 32) (i64.const 0))
-    (i32.store16 (i32.const 40) (i32.const 0))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
-    (i32.store (i32.const 200) (i32.const 256))
-    (i32.store (i32.const 204) (i32.const 5))
-    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
-        nanos = ms * 1_000_000
-    );
-    serde_json::json!({"taskType": "code-execution", "language": "wat", "code": wat,
-                       "expectedHash": sha256_hex(b"done\n")})
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_gets_429_beyond_its_concurrent_verifications_until_one_finishes() {
     let mut config = test_config(None, 1, vec![]);
@@ -313,7 +288,11 @@ async fn an_agent_gets_429_beyond_its_concurrent_verifications_until_one_finishe
     let mut running = Vec::new();
     for _ in 0..2 {
         let (status, body) = c
-            .post("/verify", napper(1500), &[("prefer", "respond-async")])
+            .post(
+                "/verify",
+                wasi_sleeper(1500, 30),
+                &[("prefer", "respond-async")],
+            )
             .await;
         assert_eq!(status, 202, "{body}");
         running.push(body["jobId"].as_str().unwrap().to_string());

@@ -275,3 +275,29 @@ pub fn js(code: &str) -> Value {
 pub fn sha256_hex(data: &[u8]) -> String {
     notary_protocol::sha256(data).to_hex()
 }
+
+/// A WASI module that sleeps `ms` milliseconds (poll_oneoff; burns no fuel), then prints
+/// `done`, as a job with a `timeout_secs` wall-clock limit.
+pub fn wasi_sleeper(ms: u64, timeout_secs: u64) -> serde_json::Value {
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "done\n")
+  (func (export "_start")
+    (i64.store (i32.const 0) (i64.const 0))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const {nanos}))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 5))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
+        nanos = ms * 1_000_000
+    );
+    serde_json::json!({"taskType": "code-execution", "language": "wat", "code": wat,
+                       "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": timeout_secs})
+}

@@ -8,34 +8,9 @@ use std::time::{Duration, Instant};
 use notary_protocol::WorkerKey;
 use notary_queue::test_utils::RedisServer;
 use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::support::*;
-
-/// A WASI module that sleeps `secs` seconds (poll_oneoff; no fuel burnt), then prints `done`.
-fn sleeper(secs: u64) -> Value {
-    let wat = format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 256) "done\n")
-  (func (export "_start")
-    (i64.store (i32.const 0) (i64.const 0))
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const {nanos}))
-    (i64.store (i32.const 32) (i64.const 0))
-    (i32.store16 (i32.const 40) (i32.const 0))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
-    (i32.store (i32.const 200) (i32.const 256))
-    (i32.store (i32.const 204) (i32.const 5))
-    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
-        nanos = secs * 1_000_000_000
-    );
-    json!({"taskType": "code-execution", "language": "wat", "code": wat,
-           "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": 60})
-}
 
 async fn queue(redis: &str, prefix: &str) -> RedisQueue {
     let mut config = RedisQueueConfig::new(redis);
@@ -69,7 +44,7 @@ async fn a_slow_workers_heartbeat_keeps_its_lease() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue(&redis.url(), &prefix).await;
-    let id = submit_async(&c, sleeper(4)).await;
+    let id = submit_async(&c, wasi_sleeper(4_000, 60)).await;
     let _slow = WorkerProcess::spawn(&redis.url(), &prefix, 1, &slow);
     wait_leased(&q).await;
     // An idle worker waits for anything the reaper would hand out.
@@ -99,7 +74,7 @@ async fn a_stopped_heartbeat_loses_the_lease_to_another_worker() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue(&redis.url(), &prefix).await;
-    let id = submit_async(&c, sleeper(2)).await;
+    let id = submit_async(&c, wasi_sleeper(2_000, 60)).await;
     let stuck_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &stuck);
     wait_leased(&q).await;
     stuck_worker.signal("-STOP"); // alive, but neither running nor heartbeating
@@ -130,7 +105,7 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue(&redis.url(), &prefix).await;
-    let id = submit_async(&c, sleeper(30)).await;
+    let id = submit_async(&c, wasi_sleeper(30_000, 60)).await;
 
     // Every delivery kills the worker that took it (as a job that crashes its host would).
     let mut deliveries = 0;
