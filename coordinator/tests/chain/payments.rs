@@ -35,6 +35,24 @@ pub struct PaidEnv {
 }
 
 impl PaidEnv {
+    /// Mints `units` of the test token to `to`.
+    pub async fn mint(&self, to: Address, units: u64) {
+        self.owner
+            .transact(
+                Some(self.d.token),
+                U256::ZERO,
+                Bytes::from(
+                    notary_coordinator::chain::contracts::TestUSDC::mintCall {
+                        to,
+                        value: U256::from(units),
+                    }
+                    .abi_encode(),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn start() -> PaidEnv {
         let node = Hardhat::start().await;
         let owner = owner_chain(&node).await;
@@ -638,20 +656,7 @@ async fn the_official_x402_client_pays_with_eip3009_and_cannot_replay() {
     // The payer holds test USDC (6 decimals); the price is 1000 units (0.001 USDC).
     let token =
         notary_coordinator::chain::contracts::TestUSDC::new(env.d.token, env.owner.provider());
-    env.owner
-        .transact(
-            Some(env.d.token),
-            U256::ZERO,
-            Bytes::from(
-                notary_coordinator::chain::contracts::TestUSDC::mintCall {
-                    to: addr(4),
-                    value: U256::from(5_000_000u64),
-                }
-                .abi_encode(),
-            ),
-        )
-        .await
-        .unwrap();
+    env.mint(addr(4), 5_000_000u64).await;
 
     // The 402 carries PAYMENT-REQUIRED for v2 clients.
     let resp = client()
@@ -776,20 +781,7 @@ fn authorization(key: &str, token: Address, to: Address, value: u64, valid_befor
 async fn facilitator_routes_verify_and_settle_for_other_servers() {
     let env = PaidEnv::start().await;
     let c = Coordinator::start(env.config(1)).await;
-    env.owner
-        .transact(
-            Some(env.d.token),
-            U256::ZERO,
-            Bytes::from(
-                notary_coordinator::chain::contracts::TestUSDC::mintCall {
-                    to: addr(4),
-                    value: U256::from(1_000_000u64),
-                }
-                .abi_encode(),
-            ),
-        )
-        .await
-        .unwrap();
+    env.mint(addr(4), 1_000_000u64).await;
     let (status, supported) = c.get("/facilitator/supported").await;
     assert_eq!(status, 200);
     assert_eq!(supported["kinds"][0]["network"], "eip155:84532");
