@@ -155,6 +155,19 @@ pub fn admit_package(
             if text.trim().is_empty() {
                 return Err(ApiError::field("module", "the module is empty"));
             }
+            // A JavaScript module travels inside every job that names it (source, not a
+            // compiled artifact), so it has inline code's limit: a 100-byte request must not
+            // store megabytes per job.
+            if bytes.len() > crate::config::MAX_CODE_BYTES {
+                return Err(ApiError::PayloadTooLarge {
+                    message: format!(
+                        "a javascript module is {} bytes; the limit is {} bytes (as for inline code)",
+                        bytes.len(),
+                        crate::config::MAX_CODE_BYTES
+                    ),
+                    params: json!({"field": "module", "limit": crate::config::MAX_CODE_BYTES, "size": bytes.len()}),
+                });
+            }
         }
     }
     manifest.size = bytes.len() as u64;

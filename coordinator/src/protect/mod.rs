@@ -190,7 +190,11 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
         req.extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| {
-                client_ip::client_ip(peer.ip(), req.headers(), &p.config.trusted_proxies)
+                client_ip::limit_key(client_ip::client_ip(
+                    peer.ip(),
+                    req.headers(),
+                    &p.config.trusted_proxies,
+                ))
             });
     if let Some(ip) = agent {
         // While Redis is known to be away, counting would only add its timeout to every
@@ -240,8 +244,14 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
             );
         }
     };
+    // From here on, a refusal or a dropped request (client gone, even while waiting on the
+    // agent slots below) leaves no verdict: the guard frees the probe slot.
+    let verdict = ProbeGuard {
+        breaker: &p.breaker,
+        probe,
+        done: false,
+    };
     if let Some((reason, message)) = p.over_cap() {
-        p.breaker.inconclusive(probe);
         crate::metrics::breaker_rejection(reason);
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -255,7 +265,6 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
         Some(ip) if p.agents.limit() > 0 => match p.agents.acquire(ip, p.store.as_ref()).await {
             Some(slot) => Some(slot),
             None => {
-                p.breaker.inconclusive(probe);
                 crate::metrics::rate_limited();
                 tracing::info!(client_ip = %ip, "too many concurrent verifications");
                 return refusal(
@@ -271,12 +280,6 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
             }
         },
         _ => None,
-    };
-    // A dropped request (client gone) leaves no verdict: the guard frees the probe slot.
-    let verdict = ProbeGuard {
-        breaker: &p.breaker,
-        probe,
-        done: false,
     };
     let response = next.run(req).await;
     verdict.finish(response.status());

@@ -35,8 +35,12 @@ pub enum Decision {
     },
 }
 
+/// Per client: the window counted and the requests in it.
+type Counts = HashMap<IpAddr, (u64, u32)>;
+
 enum Backend {
-    Memory(Mutex<HashMap<IpAddr, (u64, u32)>>),
+    /// Counts per client, and the window of the last sweep.
+    Memory(Mutex<(Counts, u64)>),
     Redis {
         conn: ConnectionManager,
         prefix: String,
@@ -54,7 +58,7 @@ impl RateLimiter {
     pub fn memory(limit: u32) -> Self {
         RateLimiter {
             limit,
-            backend: Backend::Memory(Mutex::new(HashMap::new())),
+            backend: Backend::Memory(Mutex::new((HashMap::new(), 0))),
         }
     }
 
@@ -97,9 +101,13 @@ impl RateLimiter {
         let retry_after_secs = (WINDOW_SECS - now % WINDOW_SECS).max(1);
         let count = match &self.backend {
             Backend::Memory(map) => {
-                let mut map = map.lock();
-                if map.len() >= SWEEP_AT {
+                let mut guard = map.lock();
+                let (map, swept) = &mut *guard;
+                // At most one sweep per window: when every client is in the current window a
+                // sweep frees nothing, and repeating it would scan the map on every request.
+                if map.len() >= SWEEP_AT && *swept != window {
                     map.retain(|_, (w, _)| *w == window);
+                    *swept = window;
                 }
                 let entry = map.entry(ip).or_insert((window, 0));
                 if entry.0 != window {

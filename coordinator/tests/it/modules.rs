@@ -254,6 +254,26 @@ async fn the_registry_refuses_bad_packages_precisely() {
         ),
         (json!({"manifest": {}}), 400, "not a module package"),
     ];
+    // A JavaScript module travels inside each job: inline code's 100 KB limit applies.
+    let mut config = test_config(None, 1, vec![]);
+    config.max_module_bytes = 1 << 20;
+    let big = Coordinator::start(config).await;
+    let source = format!("console.log({:?});", "x".repeat(100 * 1024));
+    let js = json!({
+        "manifest": {"name": "big", "version": "1", "sha256": sha256_hex(source.as_bytes()),
+                     "language": "javascript", "size": source.len()},
+        "module": base64::engine::general_purpose::STANDARD.encode(source.as_bytes()),
+    });
+    let (got, body) = big.post("/modules", js, &[]).await;
+    assert_eq!(got, 413, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("a javascript module is"),
+        "{body}"
+    );
+    big.shutdown().await;
     for (package, status, needle) in cases {
         let (got, body) = c.post("/modules", package, &[]).await;
         assert_eq!(got, status, "{needle}: {body}");
