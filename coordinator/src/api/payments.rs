@@ -179,6 +179,24 @@ pub async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // A client that goes away must not cancel the payment half-way (an authorization settled
+    // on chain but the job not yet recorded as paid): the work runs in a task of its own,
+    // which finishes whether or not anyone still waits for the answer.
+    tokio::spawn(submit_detached(state, query, headers, body))
+        .await
+        .map_err(|e| ApiError::Internal {
+            code: "Internal Error",
+            message: format!("the payment handler failed: {e}"),
+            body: None,
+        })?
+}
+
+async fn submit_detached(
+    state: Arc<AppState>,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let p = payments(&state).clone();
     let job_id = header_str(&headers, "x-402-job-id").or(query.get("jobId").map(String::as_str));
     let (record, requirements, stored) = match job_id {
@@ -301,9 +319,26 @@ pub async fn submit(
         let used = Payments::used_tx(payment.tx_hash);
         (payment, used)
     };
-    if let Err(other) = p.consume(id, &payment, &used).await? {
-        p.release_payer_slot(payment.payer, id).await?;
-        return refuse(PaymentFailure::AlreadyUsed(other), record).await;
+    match p.consume(id, &payment, &used).await? {
+        Ok(()) => {}
+        // A concurrent retry of this very payment got there first and runs the job (its payer
+        // slot is the same job's): point at it instead of running the job twice.
+        Err(other) if other == "=" => {
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "jobId": id,
+                    "status": "running",
+                    "message": "this job is already paid; its verification is under way",
+                    "checkStatusAt": format!("/verify/{id}"),
+                })),
+            )
+                .into_response());
+        }
+        Err(other) => {
+            p.release_payer_slot(payment.payer, id).await?;
+            return refuse(PaymentFailure::AlreadyUsed(other), record).await;
+        }
     }
     tracing::info!(job_id = %id, payer = %payment.payer, tx = %payment.tx_hash, "payment accepted");
     crate::metrics::payment_check("valid");

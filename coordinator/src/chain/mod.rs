@@ -98,6 +98,9 @@ impl std::fmt::Debug for Chain {
     }
 }
 
+/// Deadline of one JSON-RPC call.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Chain {
     /// Connects to `rpc_url` and checks the node's chain id against `expected_chain_id`.
     pub async fn connect(
@@ -108,7 +111,16 @@ impl Chain {
         let url = rpc_url
             .parse()
             .map_err(|_| ChainError::Rpc(format!("{rpc_url:?} is not a URL")))?;
-        let provider = ProviderBuilder::default().connect_http(url).erased();
+        // Every JSON-RPC call has a deadline: a stalled node must not hang a request (or the
+        // signer lock held across a transaction's calls) forever.
+        let provider = ProviderBuilder::default()
+            .with_reqwest(url, |builder| {
+                builder
+                    .timeout(RPC_TIMEOUT)
+                    .build()
+                    .expect("an HTTP client with a timeout builds")
+            })
+            .erased();
         let chain_id = provider.get_chain_id().await.map_err(rpc)?;
         if let Some(expected) = expected_chain_id {
             if expected != chain_id {

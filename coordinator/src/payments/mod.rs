@@ -34,6 +34,11 @@ use uuid::Uuid;
 
 pub use self::config::{PaymentConfig, PaymentSettings};
 use self::registry::RegistryWriter;
+
+/// What a client is told of a failed registry write (the details, which can carry the RPC URL,
+/// stay in the log).
+const REGISTRY_FAILURE: &str =
+    "the registry transaction failed or was not mined in time; the payment is refunded";
 use crate::chain::contracts::TestUSDC;
 use crate::chain::{Chain, SignedTx};
 use crate::record::{now_ms, JobRecord, JobStatus};
@@ -460,7 +465,8 @@ impl Payments {
 
     /// Consumes a payment for a job: records it as used (once, forever), stores the job's
     /// payment, marks the job open for settlement and drops its pending entry. `Err(job)` when
-    /// the payment was used for another job in the meantime.
+    /// the payment was used for another job in the meantime; `Err("=")` when this job was
+    /// already paid (a concurrent retry of the same payment got there first).
     pub async fn consume(
         &self,
         job: Uuid,
@@ -469,7 +475,8 @@ impl Payments {
     ) -> Result<std::result::Result<(), String>> {
         let mut conn = self.conn.clone();
         let outcome: String = redis::Script::new(
-            r"local cur = redis.call('GET', KEYS[1])
+            r"if redis.call('HEXISTS', KEYS[2], 'payment') == 1 then return '=' end
+              local cur = redis.call('GET', KEYS[1])
               if cur and cur ~= ARGV[1] then return cur end
               redis.call('SET', KEYS[1], ARGV[1])
               redis.call('HSET', KEYS[2], 'payment', ARGV[2])
@@ -789,7 +796,9 @@ impl Payments {
                     }
                     Err(e) => {
                         tracing::error!(job_id = %id, error = %e, "registry write failed; refunding");
-                        s.registry_error = Some(e.to_string());
+                        // The detail stays in the log: a chain error can carry the RPC URL
+                        // (and an API key in it), and this text reaches clients.
+                        s.registry_error = Some(REGISTRY_FAILURE.to_string());
                         refund = true;
                     }
                 }
