@@ -18,14 +18,6 @@ fn numbered_job(n: usize) -> Value {
     })
 }
 
-async fn submit_async(c: &Coordinator, body: Value) -> String {
-    let (status, resp) = c
-        .post("/verify", body, &[("prefer", "respond-async")])
-        .await;
-    assert_eq!(status, 202, "{resp}");
-    resp["jobId"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_complete_200_jobs_despite_a_sigkill() {
     let redis = RedisServer::start();
@@ -83,18 +75,6 @@ async fn three_workers_complete_200_jobs_despite_a_sigkill() {
     c.shutdown().await;
 }
 
-/// Waits until `n` jobs are leased (a worker is running them).
-async fn wait_leased(redis: &str, prefix: &str, n: u64) {
-    let mut config = notary_queue::RedisQueueConfig::new(redis);
-    config.key_prefix = prefix.to_string();
-    let queue = notary_queue::RedisQueue::connect(config).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while notary_queue::JobQueue::depth(&queue).await.unwrap().leased < n {
-        assert!(Instant::now() < deadline, "no worker leased the job");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let redis = RedisServer::start();
@@ -104,7 +84,7 @@ async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let c = Coordinator::start(config).await;
     let id = submit_async(&c, wasi_sleeper(3_000, 30)).await;
     let mut first = WorkerProcess::spawn(&redis.url(), &prefix, 1, &a);
-    wait_leased(&redis.url(), &prefix, 1).await;
+    wait_leased(&queue_client(&redis.url(), &prefix).await, 1).await;
     first.signal("-KILL");
     let _ = first.child.wait();
     let _second = WorkerProcess::spawn(&redis.url(), &prefix, 1, &b);
@@ -124,7 +104,7 @@ async fn sigterm_lets_a_worker_finish_its_running_job() {
     let c = Coordinator::start(config).await;
     let id = submit_async(&c, wasi_sleeper(2_000, 30)).await;
     let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
-    wait_leased(&redis.url(), &prefix, 1).await;
+    wait_leased(&queue_client(&redis.url(), &prefix).await, 1).await;
     worker.signal("-TERM");
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
     assert_eq!(body["result"], "VALID", "{body}");

@@ -301,3 +301,28 @@ pub fn wasi_sleeper(ms: u64, timeout_secs: u64) -> serde_json::Value {
     serde_json::json!({"taskType": "code-execution", "language": "wat", "code": wat,
                        "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": timeout_secs})
 }
+
+/// Submits with `Prefer: respond-async` and returns the job id of the 202.
+pub async fn submit_async(c: &Coordinator, body: serde_json::Value) -> String {
+    let (status, resp) = c
+        .post("/verify", body, &[("prefer", "respond-async")])
+        .await;
+    assert_eq!(status, 202, "{resp}");
+    resp["jobId"].as_str().unwrap().to_string()
+}
+
+/// A queue client on `redis` under `prefix` (to watch leases from a test).
+pub async fn queue_client(redis: &str, prefix: &str) -> notary_queue::RedisQueue {
+    let mut config = notary_queue::RedisQueueConfig::new(redis);
+    config.key_prefix = prefix.to_string();
+    notary_queue::RedisQueue::connect(config).await.unwrap()
+}
+
+/// Waits (at most 60 s) until `n` jobs are leased (workers are running them).
+pub async fn wait_leased(q: &notary_queue::RedisQueue, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while notary_queue::JobQueue::depth(q).await.unwrap().leased < n {
+        assert!(Instant::now() < deadline, "no worker leased the job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -7,33 +7,9 @@ use std::time::{Duration, Instant};
 
 use notary_protocol::WorkerKey;
 use notary_queue::test_utils::RedisServer;
-use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
-use serde_json::Value;
+use notary_queue::JobQueue;
 
 use crate::support::*;
-
-async fn queue(redis: &str, prefix: &str) -> RedisQueue {
-    let mut config = RedisQueueConfig::new(redis);
-    config.key_prefix = prefix.to_string();
-    RedisQueue::connect(config).await.unwrap()
-}
-
-async fn submit_async(c: &Coordinator, body: Value) -> String {
-    let (status, resp) = c
-        .post("/verify", body, &[("prefer", "respond-async")])
-        .await;
-    assert_eq!(status, 202, "{resp}");
-    resp["jobId"].as_str().unwrap().to_string()
-}
-
-/// Waits until some worker holds a lease.
-async fn wait_leased(q: &RedisQueue) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while q.depth().await.unwrap().leased == 0 {
-        assert!(Instant::now() < deadline, "no worker leased the job");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_workers_heartbeat_keeps_its_lease() {
@@ -43,10 +19,10 @@ async fn a_slow_workers_heartbeat_keeps_its_lease() {
     let config = test_config(Some(redis.url()), 0, vec![slow.address(), idle.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let q = queue(&redis.url(), &prefix).await;
+    let q = queue_client(&redis.url(), &prefix).await;
     let id = submit_async(&c, wasi_sleeper(4_000, 60)).await;
     let _slow = WorkerProcess::spawn(&redis.url(), &prefix, 1, &slow);
-    wait_leased(&q).await;
+    wait_leased(&q, 1).await;
     // An idle worker waits for anything the reaper would hand out.
     let _idle = WorkerProcess::spawn(&redis.url(), &prefix, 1, &idle);
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
@@ -73,10 +49,10 @@ async fn a_stopped_heartbeat_loses_the_lease_to_another_worker() {
     );
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let q = queue(&redis.url(), &prefix).await;
+    let q = queue_client(&redis.url(), &prefix).await;
     let id = submit_async(&c, wasi_sleeper(2_000, 60)).await;
     let stuck_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &stuck);
-    wait_leased(&q).await;
+    wait_leased(&q, 1).await;
     stuck_worker.signal("-STOP"); // alive, but neither running nor heartbeating
     let _rescuer = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rescuer);
     let body = c.wait_final(&id, Duration::from_secs(60)).await;
@@ -104,7 +80,7 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
     config.max_deliveries = 2;
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let q = queue(&redis.url(), &prefix).await;
+    let q = queue_client(&redis.url(), &prefix).await;
     let id = submit_async(&c, wasi_sleeper(30_000, 60)).await;
 
     // Every delivery kills the worker that took it (as a job that crashes its host would).
@@ -118,7 +94,7 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
         assert!(Instant::now() < deadline, "the poison job never ended");
         if q.depth().await.unwrap().waiting > 0 {
             let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
-            wait_leased(&q).await;
+            wait_leased(&q, 1).await;
             deliveries += 1;
             worker.signal("-KILL");
             let _ = worker.child.wait();
