@@ -14,8 +14,9 @@ use notary_protocol::{Address, AttestationDomain};
 use notary_worker::SandboxSettings;
 use serde::Deserialize;
 
+use crate::db::Durability;
+use crate::error::{Error, Result};
 use crate::protect::{ProtectConfig, ProtectSettings};
-use crate::{Error, Result};
 
 /// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
 pub const MAX_CODE_BYTES: usize = 100 * 1024;
@@ -37,6 +38,15 @@ pub struct Settings {
     /// Redis URL; without it the coordinator runs embedded (in-memory queue and records).
     #[arg(long = "redis", env = "NOTARY_REDIS_URL", value_name = "URL")]
     pub redis: Option<String>,
+    /// Where the embedded mode keeps its database (default: the platform's data directory,
+    /// e.g. `~/.local/share/notary`); `none` keeps everything in memory (nothing survives a
+    /// restart). Not used with `--redis`.
+    #[arg(long, env = "NOTARY_DATA_DIR", value_name = "DIR|none")]
+    pub data_dir: Option<String>,
+    /// `fsync` every commit of the embedded database before answering (default off: a commit
+    /// survives a crash of the process, not of the machine).
+    #[arg(long, env = "NOTARY_FSYNC", num_args = 0..=1, default_missing_value = "true")]
+    pub fsync: Option<bool>,
     /// Key prefix in Redis (default `notary:`).
     #[arg(long, env = "NOTARY_REDIS_PREFIX")]
     pub redis_prefix: Option<String>,
@@ -107,6 +117,8 @@ impl Settings {
             listen: self.listen.or(file.listen),
             redis: self.redis.or(file.redis),
             redis_prefix: self.redis_prefix.or(file.redis_prefix),
+            data_dir: self.data_dir.or(file.data_dir),
+            fsync: self.fsync.or(file.fsync),
             workers: self.workers.or(file.workers),
             allow_worker: if self.allow_worker.is_empty() {
                 file.allow_worker
@@ -143,7 +155,23 @@ impl Settings {
                 "--payments x402 needs --redis: used payments must survive a restart".into(),
             ));
         }
+        let data_dir = match self.data_dir.as_deref() {
+            Some("none") => DataDir::Memory,
+            Some(dir) if dir.trim().is_empty() => {
+                return Err(Error::Config(
+                    "data-dir must be a directory or `none`".into(),
+                ))
+            }
+            Some(dir) => DataDir::Path(PathBuf::from(dir)),
+            None => DataDir::Path(default_data_dir()),
+        };
         Ok(Config {
+            data_dir,
+            durability: if self.fsync.unwrap_or(false) {
+                Durability::Fsync
+            } else {
+                Durability::Process
+            },
             payments,
             listen: self
                 .listen
@@ -165,17 +193,38 @@ impl Settings {
             },
             max_module_bytes: self
                 .max_module_bytes
-                .unwrap_or(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES)
-                .min(notary_worker::sandbox::DEFAULT_MAX_MODULE_BYTES),
+                .unwrap_or(notary_profile::DEFAULT_MAX_MODULE_BYTES)
+                .min(notary_profile::DEFAULT_MAX_MODULE_BYTES),
             sandbox: self.sandbox,
             protect: self.protect.resolve()?,
         })
     }
 }
 
+/// Where the embedded mode keeps its stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataDir {
+    /// In memory (`--data-dir none`).
+    Memory,
+    /// A database file in this directory.
+    Path(PathBuf),
+}
+
+/// The platform's data directory for Notary (`$XDG_DATA_HOME/notary`, `~/.local/share/notary`
+/// on Linux), or `./notary-data` where there is none.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .map(|d| d.join("notary"))
+        .unwrap_or_else(|| PathBuf::from("notary-data"))
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where the embedded stores live (not used with `redis`).
+    pub data_dir: DataDir,
+    /// How hard embedded commits are pushed to the disk.
+    pub durability: Durability,
     /// API address.
     pub listen: SocketAddr,
     /// Redis URL (`None`: embedded, in memory).

@@ -17,6 +17,12 @@ pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}events:done")
 }
 
+/// Stream of final-job events (one entry per job that became final, appended with its outcome),
+/// read by the coordinators' event consumers in consumer groups named after each consumer.
+pub fn events(prefix: &str) -> String {
+    format!("{prefix}events:final")
+}
+
 /// Sorted set of live workers (member: address, score: last heartbeat in unix ms).
 pub fn workers(prefix: &str) -> String {
     format!("{prefix}workers")

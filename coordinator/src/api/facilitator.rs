@@ -14,10 +14,10 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::AppState;
 use crate::chain::contracts::TestUSDC;
-use crate::error::ApiError;
 use crate::payments::x402::{self, CheckedAuthorization, TokenDomain};
 use crate::payments::Payments;
 use crate::record::now_ms;

@@ -7,10 +7,10 @@ use axum::http::{StatusCode, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::{HealthBody, ReadyBody};
 use super::AppState;
-use crate::error::ApiError;
 
 /// `GET /health`: 200 once the coordinator serves (it only binds after its backends and
 /// workers are set up), with the backends' state.
@@ -20,8 +20,8 @@ use crate::error::ApiError;
         (status = 503, description = "Serving, but a backend does not answer", body = HealthBody),
     ))]
 pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
-    let store = state.store.ping().await.is_ok();
-    let queue = state.queue.ping().await.is_ok();
+    let store = state.jobs.store().ping().await.is_ok();
+    let queue = state.jobs.queue().ping().await.is_ok();
     let status = if store && queue {
         StatusCode::OK
     } else {

@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
 use super::AppState;
-use crate::error::ApiError;
 
 /// `GET /info`: `{"containers": [{id, external, image, description}], "pending": {offchain,
 /// onchain}}`. A container's `id` is `name@version`, its `image` the module hash (what a job
@@ -26,7 +26,12 @@ use crate::error::ApiError;
     ))]
 pub async fn info(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let modules = state.modules.list().await?;
-    let depth = state.queue.depth().await.map_err(crate::Error::from)?;
+    let depth = state
+        .jobs
+        .queue()
+        .depth()
+        .await
+        .map_err(crate::error::Error::from)?;
     let containers: Vec<Value> = modules
         .iter()
         .map(|m| {

@@ -5,6 +5,7 @@
 //! `#[utoipa::path]` description to the OpenAPI document served at `/openapi.json`: to add a
 //! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
+pub mod error;
 pub mod facilitator;
 mod health;
 mod info;
@@ -12,6 +13,7 @@ mod modules;
 pub mod openapi;
 pub mod payments;
 pub mod quote;
+pub mod request;
 mod verify;
 mod view;
 
@@ -24,26 +26,23 @@ use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use notary_profile::ValidationLimits;
 use notary_protocol::AttestationDomain;
-use notary_queue::JobQueue;
-use notary_worker::sandbox::ValidationLimits;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
+use crate::jobs::JobService;
 use crate::modules::ModuleStore;
 use crate::protect::Protection;
-use crate::store::JobStore;
 
 pub use view::job_view;
 
 /// What every handler shares.
 pub struct AppState {
-    /// Job records.
-    pub store: Arc<dyn JobStore>,
-    /// The job queue.
-    pub queue: Arc<dyn JobQueue>,
+    /// The job service: submits, awaits and reads jobs.
+    pub jobs: Arc<JobService>,
     /// Fuel budget per job.
     pub fuel: u64,
     /// Attestation domain put in every job.

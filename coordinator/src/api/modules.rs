@@ -12,10 +12,10 @@ use axum::Json;
 use notary_protocol::Digest32;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
 use super::AppState;
-use crate::error::ApiError;
 use crate::modules::{admit_package, RegisteredModule};
 use crate::record::now_ms;
 

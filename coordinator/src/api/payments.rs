@@ -20,10 +20,10 @@ use axum::Json;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::error::ApiError;
 use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
 use super::verify::{accept, answer, start};
 use super::{job_view, AppState};
-use crate::error::ApiError;
 use crate::payments::{
     x402, Payment, PaymentFailure, PaymentRequirements, Payments, PendingJob, Settlement,
 };
@@ -380,7 +380,7 @@ async fn already_paid_or_unknown(
     p: &Payments,
     id: Uuid,
 ) -> Result<Response, ApiError> {
-    match (state.store.get(id).await?, p.job_payment(id).await?) {
+    match (state.jobs.get(id).await?, p.job_payment(id).await?) {
         (Some(record), Some((payment, settlement))) => respond(&record, &payment, &settlement),
         _ => Err(ApiError::NotFound(format!(
             "no job {id} waits for payment (unknown id, or its payment requirements expired)"
@@ -426,7 +426,7 @@ pub async fn status(
         return Ok((StatusCode::PAYMENT_REQUIRED, Json(v)).into_response());
     }
     let record = state
-        .store
+        .jobs
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;

@@ -17,10 +17,10 @@ use axum::Json;
 use notary_protocol::Verdict;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 use super::openapi::{ErrorBody, VerifyRequest};
 use super::verify::accept;
 use super::AppState;
-use crate::error::ApiError;
 use crate::record::now_ms;
 
 /// Most fuel a quote's dry run may burn (a tenth of the default job budget).
@@ -57,7 +57,7 @@ pub async fn quote(
     record.spec.timeout_ms = record.spec.timeout_ms.min(QUOTE_TIMEOUT_MS);
     let (method, fuel, capped) = match &p.quoter {
         Some(executor) => {
-            let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
+            let payload = serde_json::to_string(&record.spec).map_err(crate::error::Error::from)?;
             match executor.execute(&payload, 0).await {
                 Some(report) => {
                     let f = &report.attestation.fields;

@@ -2,7 +2,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -10,17 +9,16 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use notary_queue::JobEnvelope;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
+use super::request::{parse_verify_request, JobDefaults};
 use super::{job_view, AppState};
 use crate::config::MAX_BODY_BYTES;
-use crate::error::ApiError;
-use crate::record::{JobOutcome, JobStatus};
-use crate::request::{parse_verify_request, JobDefaults};
+use crate::record::JobStatus;
 
 /// `POST /verify`: validate, store, queue, then wait briefly for the result.
 #[utoipa::path(post, path = "/verify", tag = "verify",
@@ -99,47 +97,28 @@ pub(crate) async fn accept(
     parse_verify_request(&body, &defaults).await
 }
 
-/// Stores and queues an accepted job, then waits up to the sync wait (none with `Prefer:
-/// respond-async`); returns the record as it is then.
+/// Submits an accepted job to the job service, then waits up to the sync wait (none with
+/// `Prefer: respond-async`); returns the record as it is then.
 pub(crate) async fn start(
     state: &AppState,
     record: crate::record::JobRecord,
     headers: &HeaderMap,
 ) -> Result<crate::record::JobRecord, ApiError> {
     let id = record.id();
-    let payload = serde_json::to_string(&record.spec).map_err(crate::Error::from)?;
-    state.store.insert(&record).await?;
-    if let Err(e) = state
-        .queue
-        .enqueue(JobEnvelope::new(id.to_string(), payload))
-        .await
-    {
-        // Nothing was queued: close the record so a later GET does not show it running forever.
-        tracing::error!(job_id = %id, error = %e, "enqueue failed");
-        let outcome = JobOutcome::infrastructure_failure(
-            &record,
-            "Service Unavailable",
-            "the job queue is unavailable; nothing ran",
-            0,
-        );
-        let _ = state.store.finalize(&record, &outcome).await;
-        return Err(ApiError::Unavailable(
-            "the job queue is unavailable; retry later".into(),
-        ));
+    state.jobs.submit(&record).await.map_err(|e| match e {
+        crate::error::Error::Queue(_) => {
+            ApiError::Unavailable("the job queue is unavailable; retry later".into())
+        }
+        other => other.into(),
+    })?;
+    if prefers_async(headers) || state.sync_wait.is_zero() {
+        return Ok(record);
     }
-    tracing::info!(job_id = %id, language = record.language.as_str(), "job queued");
-
-    let wait = if prefers_async(headers) {
-        Duration::ZERO
-    } else {
-        state.sync_wait
-    };
-    let current = if wait.is_zero() {
-        Some(record)
-    } else {
-        state.store.wait_final(id, wait).await?
-    };
-    current.ok_or_else(|| ApiError::NotFound(format!("job {id} vanished (retention too short?)")))
+    state
+        .jobs
+        .await_final(id, state.sync_wait)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id} vanished (retention too short?)")))
 }
 
 /// The answer to `POST /verify` for a job as it is now: 200 when completed, 500 with the
@@ -200,7 +179,7 @@ pub async fn status(
         params: json!({"field": "id"}),
     })?;
     let record = state
-        .store
+        .jobs
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;

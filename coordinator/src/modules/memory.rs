@@ -7,7 +7,7 @@ use notary_protocol::Digest32;
 use parking_lot::RwLock;
 
 use super::{ModuleStore, RegisteredModule};
-use crate::Result;
+use crate::error::Result;
 
 /// Modules in this process's memory.
 #[derive(Default)]

@@ -22,15 +22,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use notary_profile::{validate_module, ValidationLimits};
 use notary_protocol::{sha256, Digest32, ModuleLanguage, ModuleManifest, ModulePackage};
-use notary_worker::sandbox::{validate_module, ValidationLimits};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use self::memory::MemoryModules;
 pub use self::redis::RedisModules;
-use crate::error::ApiError;
-use crate::Result;
+use crate::error::Rejected;
+use crate::error::Result;
 
 /// Longest module name and version string.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -81,19 +81,18 @@ pub fn admit_package(
     body: &[u8],
     limits: &ValidationLimits,
     max_fuel: u64,
-) -> Result<(ModuleManifest, Vec<u8>), ApiError> {
-    let package: ModulePackage =
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-            message: format!(
-                "body is not a module package ({{\"manifest\": {{…}}, \"module\": base64}}): {e}"
-            ),
-            params: json!({"line": e.line(), "column": e.column()}),
-        })?;
+) -> Result<(ModuleManifest, Vec<u8>), Rejected> {
+    let package: ModulePackage = serde_json::from_slice(body).map_err(|e| Rejected::Invalid {
+        message: format!(
+            "body is not a module package ({{\"manifest\": {{…}}, \"module\": base64}}): {e}"
+        ),
+        params: json!({"line": e.line(), "column": e.column()}),
+    })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(package.module.trim())
-        .map_err(|e| ApiError::field("module", format!("module must be base64: {e}")))?;
+        .map_err(|e| Rejected::field("module", format!("module must be base64: {e}")))?;
     if bytes.len() > limits.max_module_bytes {
-        return Err(ApiError::PayloadTooLarge {
+        return Err(Rejected::TooLarge {
             message: format!(
                 "module is {} bytes; the limit is {} bytes",
                 bytes.len(),
@@ -105,7 +104,7 @@ pub fn admit_package(
     let mut manifest = package.manifest;
     let hash = sha256(&bytes);
     if manifest.sha256 != hash {
-        return Err(ApiError::field_with(
+        return Err(Rejected::field_with(
             "manifest.sha256",
             format!(
                 "the module bytes hash to {hash}, the manifest says {}",
@@ -122,7 +121,7 @@ pub fn admit_package(
         ("manifest.output", &manifest.output),
     ] {
         if text.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(ApiError::field_with(
+            return Err(Rejected::field_with(
                 field,
                 format!("{field} is longer than {MAX_DESCRIPTION_CHARS} characters"),
                 json!({"max": MAX_DESCRIPTION_CHARS}),
@@ -131,7 +130,7 @@ pub fn admit_package(
     }
     if let Some(fuel) = manifest.fuel {
         if fuel == 0 || fuel > max_fuel {
-            return Err(ApiError::field_with(
+            return Err(Rejected::field_with(
                 "manifest.fuel",
                 format!("manifest.fuel must be between 1 and {max_fuel}"),
                 json!({"min": 1, "max": max_fuel}),
@@ -141,7 +140,7 @@ pub fn admit_package(
     match manifest.language {
         ModuleLanguage::Wasm => {
             validate_module(&bytes, limits).map_err(|e| {
-                ApiError::field_with(
+                Rejected::field_with(
                     "module",
                     format!("module rejected: {e}"),
                     json!({"reason": "module-validation"}),
@@ -150,16 +149,16 @@ pub fn admit_package(
         }
         ModuleLanguage::Javascript => {
             let text = std::str::from_utf8(&bytes).map_err(|e| {
-                ApiError::field("module", format!("a javascript module must be UTF-8: {e}"))
+                Rejected::field("module", format!("a javascript module must be UTF-8: {e}"))
             })?;
             if text.trim().is_empty() {
-                return Err(ApiError::field("module", "the module is empty"));
+                return Err(Rejected::field("module", "the module is empty"));
             }
             // A JavaScript module travels inside every job that names it (source, not a
             // compiled artifact), so it has inline code's limit: a 100-byte request must not
             // store megabytes per job.
             if bytes.len() > crate::config::MAX_CODE_BYTES {
-                return Err(ApiError::PayloadTooLarge {
+                return Err(Rejected::TooLarge {
                     message: format!(
                         "a javascript module is {} bytes; the limit is {} bytes (as for inline code)",
                         bytes.len(),
@@ -174,7 +173,7 @@ pub fn admit_package(
     Ok((manifest, bytes))
 }
 
-fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+fn check_name(field: &str, value: &str) -> Result<(), Rejected> {
     let ok = !value.is_empty()
         && value.chars().count() <= MAX_NAME_CHARS
         && value
@@ -183,7 +182,7 @@ fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::field_with(
+        Err(Rejected::field_with(
             field,
             format!(
                 "{field} must be 1 to {MAX_NAME_CHARS} characters of letters, digits, '.', '_', '-', '+'"

@@ -13,7 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 
 use super::{ModuleStore, RegisteredModule};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 const PUT: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

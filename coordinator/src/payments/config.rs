@@ -8,7 +8,7 @@ use alloy::signers::local::PrivateKeySigner;
 use serde::Deserialize;
 
 use crate::chain::{parse_key, read_key_file};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Source document 002's price: 0.001 ETH per verification.
 pub const DEFAULT_PRICE_WEI: u128 = 1_000_000_000_000_000;

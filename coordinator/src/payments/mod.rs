@@ -41,9 +41,9 @@ const REGISTRY_FAILURE: &str =
     "the registry transaction failed or was not mined in time; the payment is refunded";
 use crate::chain::contracts::TestUSDC;
 use crate::chain::{Chain, SignedTx};
+use crate::error::{Error, Result};
 use crate::record::{now_ms, JobRecord, JobStatus};
 use crate::store::JobStore;
-use crate::{Error, Result};
 
 /// The payment a 402 asks for (document 002's `paymentRequirements`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

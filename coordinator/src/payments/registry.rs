@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::contracts::VerificationRegistry as R;
 use crate::chain::{Chain, ChainError, ChainResult};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 type Reply = oneshot::Sender<std::result::Result<B256, String>>;
 

@@ -149,23 +149,28 @@ impl AgentSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::db::{Db, Durability};
+    use crate::store::SqliteStore;
 
     #[tokio::test]
     async fn slots_are_counted_per_agent_and_freed() {
-        let store = MemoryStore::new(Duration::from_secs(60));
+        let db = Arc::new(Db::open(None, Durability::Process).unwrap());
+        let store = SqliteStore::open(db, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let store = store.as_ref();
         let slots = Arc::new(AgentSlots::new(2));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        let first = slots.acquire(a, &store).await.unwrap();
-        let second = slots.acquire(a, &store).await.unwrap();
-        assert!(slots.acquire(a, &store).await.is_none());
-        assert!(slots.acquire(b, &store).await.is_some());
+        let first = slots.acquire(a, store).await.unwrap();
+        let second = slots.acquire(a, store).await.unwrap();
+        assert!(slots.acquire(a, store).await.is_none());
+        assert!(slots.acquire(b, store).await.is_some());
         drop(first); // a request answered (or dropped) frees its slot
-        let third = slots.acquire(a, &store).await.unwrap();
+        let third = slots.acquire(a, store).await.unwrap();
         // A job kept for a missing (unknown or expired) record is freed at the limit.
         second.keep(Uuid::new_v4());
         third.keep(Uuid::new_v4());
-        assert!(slots.acquire(a, &store).await.is_some());
+        assert!(slots.acquire(a, store).await.is_some());
     }
 }

@@ -78,7 +78,7 @@ impl Protection {
         config: ProtectConfig,
         redis: Option<(&str, &str)>,
         store: Arc<dyn JobStore>,
-    ) -> crate::Result<Self> {
+    ) -> crate::error::Result<Self> {
         let limit = config.rate_limit_per_minute;
         let limiter = match redis {
             Some((url, prefix)) => RateLimiter::redis(limit, url, prefix)?,

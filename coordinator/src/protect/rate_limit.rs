@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Length of a window.
 const WINDOW_SECS: u64 = 60;

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::client_ip::IpNet;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Default requests per minute per client IP (source document 002: "100 requests per minute
 /// per IP").

@@ -1,13 +1,18 @@
-//! Job records: one trait, a Redis backend and an in-memory one.
+//! Job records and the event log of final jobs: one trait each, a Redis backend (fleet mode)
+//! and a SQLite one (the embedded mode, in a file under `--data-dir` or in memory with
+//! `--data-dir none`).
 //!
 //! A record is written once when a job is accepted and once more when it reaches its final
-//! state; that second write happens at most once per job (`finalize` is first-wins), which is
-//! what makes results exactly-once even though queue delivery is at-least-once. A coordinator
-//! waiting to answer a client is woken by [`JobStore::wait_final`], whichever coordinator
-//! replica finalized the job.
+//! state. The second write is a compare-and-set: [`JobStore::finalize`] sets an outcome only if
+//! none is set, and appends the job's final [`JobEvent`] in the same atomic step, so at-least-once
+//! queue delivery and several coordinators still give one outcome and one event per job.
+//! *When* a job is final is not the store's decision: the job service asks its completion
+//! policy ([`crate::jobs`]). A coordinator waiting to answer a client is woken by
+//! [`JobStore::wait_final`], whichever coordinator replica finalized the job.
 
-mod memory;
+pub mod events;
 mod redis;
+mod sqlite;
 mod waiters;
 
 use std::time::Duration;
@@ -15,15 +20,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use self::memory::MemoryStore;
+pub use self::events::{EventKind, EventLog, JobEvent};
 pub use self::redis::RedisStore;
+pub use self::sqlite::SqliteStore;
+use crate::error::Result;
 use crate::record::{JobOutcome, JobRecord};
-use crate::Result;
 
 /// What [`JobStore::finalize`] did.
 #[derive(Debug)]
 pub enum Finalized {
-    /// This call set the outcome; here is the final record.
+    /// This call set the outcome (and appended the final event); here is the final record.
     Applied(JobRecord),
     /// An outcome was already set (a duplicate result); the record is unchanged.
     AlreadyFinal(JobRecord),
@@ -31,19 +37,33 @@ pub enum Finalized {
     Missing,
 }
 
+/// A job accepted but not final when an embedded coordinator stopped, to be run again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unfinished {
+    /// The job.
+    pub record: JobRecord,
+    /// The delivery it is to be run as (the stored count, already increased for this run).
+    pub attempt: u32,
+}
+
 /// Storage of job records.
 #[async_trait]
-pub trait JobStore: Send + Sync + 'static {
-    /// Stores a newly accepted job.
+pub trait JobStore: EventLog {
+    /// Stores a newly accepted job (attempt 1).
     async fn insert(&self, record: &JobRecord) -> Result<()>;
     /// Reads a job.
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>>;
-    /// Sets the job's outcome if it has none yet (first wins) and wakes its waiters. `record` is
-    /// the caller's copy of the job (the final record is built from it rather than read back).
+    /// Sets the job's outcome if it has none yet, appends its final event and wakes its
+    /// waiters, all or nothing. `record` is the caller's copy of the job (the final record is
+    /// built from it rather than read back).
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized>;
     /// Waits up to `timeout` for the job to be final; returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;
+    /// Every job accepted and not final, oldest first, each with its delivery count increased
+    /// by one: what a restarted embedded coordinator queues again. A backend whose queue keeps
+    /// queued and leased jobs itself (Redis) has nothing to give back and returns none.
+    async fn take_unfinished(&self) -> Result<Vec<Unfinished>>;
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
 }

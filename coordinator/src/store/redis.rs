@@ -1,66 +1,100 @@
-//! Job records in Redis, shared by every coordinator replica.
+//! Job records and the event log in Redis, shared by every coordinator replica.
 //!
 //! Layout: one hash per job at [`notary_protocol::keys::job`] with a `record` field (the
 //! accepted job, JSON) and, once final, an `outcome` field (JSON) written with `HSETNX` inside a
-//! Lua script that also refreshes the retention and publishes the job id on the done channel.
-//! So a result is recorded once even if two workers, or two coordinators, finalize the same
-//! job, and the coordinator holding the client's request is woken at once.
+//! Lua script that also refreshes the retention, appends the job's final event to the events
+//! stream ([`notary_protocol::keys::events`], trimmed to the retention with `MINID`) and
+//! publishes the job id on the done channel. So a result is recorded once, with exactly one
+//! event, even if two workers, or two coordinators, finalize the same job, and the coordinator
+//! holding the client's request is woken at once.
+//!
+//! The event log is read with one consumer group per consumer name (`XREADGROUP`); entries a
+//! reader took and did not acknowledge within `redeliver_after` are claimed again with
+//! `XAUTOCLAIM`. Blocking reads have a connection of their own, so they never hold up the
+//! job records' commands.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use notary_protocol::keys;
+use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use uuid::Uuid;
 
+use super::events::{EventLog, JobEvent};
 use super::waiters::{wait_until_final, Waiters};
-use super::{Finalized, JobStore};
-use crate::record::{JobOutcome, JobRecord};
-use crate::{Error, Result};
+use super::{Finalized, JobStore, Unfinished};
+use crate::error::{Error, Result};
+use crate::record::{now_ms, JobOutcome, JobRecord};
 
 const FINALIZE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local set = redis.call('HSETNX', KEYS[1], 'outcome', ARGV[1])
 if set == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[5], '*', 'body', ARGV[4])
   redis.call('PUBLISH', KEYS[2], ARGV[3])
 end
 return set
 "#;
 
-/// Job records in Redis.
+/// Longest a blocking event read waits.
+const MAX_EVENT_WAIT: Duration = Duration::from_secs(2);
+
+/// Job records and the event log in Redis.
 pub struct RedisStore {
     conn: ConnectionManager,
+    /// For blocking `XREADGROUP`s only.
+    events_conn: ConnectionManager,
     client: redis::Client,
     prefix: String,
     retention: Duration,
     waiters: Arc<Waiters>,
     finalize: Script,
+    /// This process's consumer name inside every consumer group.
+    reader: String,
+    /// Consumer groups known to exist.
+    groups: Mutex<HashSet<String>>,
 }
 
 impl RedisStore {
     /// Builds the store without touching Redis (the first command connects) and starts the
     /// pub/sub subscriber that wakes local waiters when any replica finalizes a job. Fails
-    /// only on a malformed URL. Must be called inside a Tokio runtime.
-    pub fn new_lazy(url: &str, prefix: &str, retention: Duration) -> Result<Arc<Self>> {
+    /// only on a malformed URL. Must be called inside a Tokio runtime. `reader` names this
+    /// process inside the event log's consumer groups (unique per coordinator).
+    pub fn new_lazy(
+        url: &str,
+        prefix: &str,
+        retention: Duration,
+        reader: &str,
+    ) -> Result<Arc<Self>> {
         let client = redis::Client::open(url).map_err(Error::redis)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
             .map_err(Error::redis)?;
+        let events_conn = ConnectionManager::new_lazy_with_config(
+            client.clone(),
+            config.set_response_timeout(Some(MAX_EVENT_WAIT + Duration::from_secs(2))),
+        )
+        .map_err(Error::redis)?;
         let store = Arc::new(RedisStore {
             conn,
+            events_conn,
             client,
             prefix: prefix.to_string(),
             retention,
             waiters: Arc::new(Waiters::default()),
             finalize: Script::new(FINALIZE),
+            reader: reader.to_string(),
+            groups: Mutex::new(HashSet::new()),
         });
         tokio::spawn(subscribe_done(
             store.client.clone(),
@@ -72,6 +106,34 @@ impl RedisStore {
 
     fn key(&self, id: Uuid) -> String {
         keys::job(&self.prefix, &id.to_string())
+    }
+
+    fn events_key(&self) -> String {
+        keys::events(&self.prefix)
+    }
+
+    /// Creates `group` on the events stream (from its start, so a new consumer sees every
+    /// retained event) unless it is known to exist.
+    async fn ensure_group(&self, group: &str) -> Result<()> {
+        if self.groups.lock().contains(group) {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.events_key())
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Ok(()) => {}
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(Error::redis(e)),
+        }
+        self.groups.lock().insert(group.to_string());
+        Ok(())
     }
 }
 
@@ -96,6 +158,118 @@ async fn subscribe_done(client: redis::Client, channel: String, waiters: Arc<Wai
             Err(e) => tracing::debug!(error = %e, "done-channel subscribe failed; retrying"),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Stream entries (`[[id, [field, value, ...]], ...]`) as events; unreadable ones are skipped.
+fn entries(value: &redis::Value) -> Vec<JobEvent> {
+    let redis::Value::Array(items) = value else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let redis::Value::Array(pair) = item else {
+                return None;
+            };
+            let id: String = redis::from_redis_value_ref(pair.first()?).ok()?;
+            let fields: Vec<String> = redis::from_redis_value_ref(pair.get(1)?).ok()?;
+            let body = fields
+                .chunks(2)
+                .find(|kv| kv[0] == "body")
+                .and_then(|kv| kv.get(1))?;
+            match JobEvent::parse(id, body) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable event skipped");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+#[async_trait]
+impl EventLog for RedisStore {
+    async fn read(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+        redeliver_after: Duration,
+    ) -> Result<Vec<JobEvent>> {
+        self.ensure_group(consumer).await?;
+        let mut conn = self.events_conn.clone();
+        // Entries another reader (maybe a crashed coordinator) took and never acknowledged.
+        let claimed: redis::RedisResult<redis::Value> = redis::cmd("XAUTOCLAIM")
+            .arg(self.events_key())
+            .arg(consumer)
+            .arg(&self.reader)
+            .arg(redeliver_after.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(max.max(1))
+            .query_async(&mut conn)
+            .await;
+        let claimed = match claimed {
+            Ok(v) => v,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                // Redis lost the group (restarted without persistence): create it again.
+                self.groups.lock().remove(consumer);
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(Error::redis(e)),
+        };
+        if let redis::Value::Array(parts) = &claimed {
+            if let Some(list) = parts.get(1) {
+                let events = entries(list);
+                if !events.is_empty() {
+                    return Ok(events);
+                }
+            }
+        }
+        let reply: redis::RedisResult<redis::Value> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(consumer)
+            .arg(&self.reader)
+            .arg("COUNT")
+            .arg(max.max(1))
+            .arg("BLOCK")
+            .arg(wait.min(MAX_EVENT_WAIT).as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(self.events_key())
+            .arg(">")
+            .query_async(&mut conn)
+            .await;
+        let reply = match reply {
+            Ok(v) => v,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.groups.lock().remove(consumer);
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(Error::redis(e)),
+        };
+        // Nil on timeout; otherwise [[stream, entries]] (RESP2) or a map (RESP3).
+        let list = match &reply {
+            redis::Value::Array(streams) => streams.first().and_then(|s| match s {
+                redis::Value::Array(kv) => kv.get(1).cloned(),
+                _ => None,
+            }),
+            redis::Value::Map(m) => m.first().map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        Ok(list.map(|l| entries(&l)).unwrap_or_default())
+    }
+
+    async fn ack(&self, consumer: &str, event: &JobEvent) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("XACK")
+            .arg(self.events_key())
+            .arg(consumer)
+            .arg(&event.id)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(Error::redis)
     }
 }
 
@@ -137,25 +311,30 @@ impl JobStore for RedisStore {
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
         let id = record.id();
+        // The accepted fields never change, so the final record is ours plus the outcome: no
+        // read-back on the hot path.
+        let mut last = record.clone();
+        last.outcome = Some(outcome.clone());
+        let event = JobEvent::final_of(&last);
+        let min_id = now_ms().saturating_sub(self.retention.as_millis() as u64);
         let mut conn = self.conn.clone();
         let set: i64 = self
             .finalize
             .key(self.key(id))
             .key(keys::done_channel(&self.prefix))
+            .key(self.events_key())
             .arg(serde_json::to_string(outcome)?)
             .arg(self.retention.as_millis() as u64)
             .arg(id.to_string())
+            .arg(event.body())
+            .arg(min_id)
             .invoke_async(&mut conn)
             .await
             .map_err(Error::redis)?;
         match set {
             1 => {
                 self.waiters.wake(id);
-                // The accepted fields never change, so the final record is ours plus the outcome:
-                // no read-back on the hot path.
-                let mut record = record.clone();
-                record.outcome = Some(outcome.clone());
-                Ok(Finalized::Applied(record))
+                Ok(Finalized::Applied(last))
             }
             -1 => Ok(Finalized::Missing),
             _ => Ok(self
@@ -167,6 +346,11 @@ impl JobStore for RedisStore {
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
         wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
+    }
+
+    async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
+        // The Redis queue keeps queued and leased jobs itself; its reaper redelivers them.
+        Ok(Vec::new())
     }
 
     async fn ping(&self) -> Result<()> {

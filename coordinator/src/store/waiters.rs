@@ -43,10 +43,10 @@ pub(crate) async fn wait_until_final<F, Fut>(
     id: Uuid,
     timeout: std::time::Duration,
     mut read: F,
-) -> crate::Result<Option<crate::record::JobRecord>>
+) -> crate::error::Result<Option<crate::record::JobRecord>>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = crate::Result<Option<crate::record::JobRecord>>>,
+    Fut: std::future::Future<Output = crate::error::Result<Option<crate::record::JobRecord>>>,
 {
     enum Step {
         Again,

@@ -12,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::error::Rejected;
 
 /// The wrapper of a data-transformation job; `/*NOTARY_SOURCE*/` becomes the user's code as
 /// a JSON string literal.
@@ -38,9 +38,9 @@ pub fn api_replay_program(source: &str) -> String {
 
 /// Checks an api-replay transcript: `inputData` must be an object whose `exchanges` is an
 /// array of `{request: {method?, url, headers?, body?}, response: {status, headers?, body?}}`.
-pub fn check_transcript(input: Option<&Value>) -> Result<(), ApiError> {
+pub fn check_transcript(input: Option<&Value>) -> Result<(), Rejected> {
     let bad = |message: String| {
-        ApiError::field_with(
+        Rejected::field_with(
             "inputData",
             message,
             json!({"expected": "{\"exchanges\": [{\"request\": {\"method\", \"url\", \"headers\", \"body\"}, \"response\": {\"status\", \"headers\", \"body\"}}]}"}),
@@ -152,7 +152,7 @@ mod tests {
                 "request.headers",
             ),
         ] {
-            let ApiError::BadRequest { message, .. } = check_transcript(Some(&input)).unwrap_err()
+            let Rejected::Invalid { message, .. } = check_transcript(Some(&input)).unwrap_err()
             else {
                 panic!("not a 400");
             };

@@ -1,14 +1,15 @@
-//! Result intake rules, on the in-memory backends.
+//! Result intake rules of the job service, on the in-memory backends.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notary_coordinator::intake::Intake;
+use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
+use notary_coordinator::db::{Db, Durability};
+use notary_coordinator::jobs::{FirstAccepted, JobService};
 use notary_coordinator::modules::MemoryModules;
 use notary_coordinator::record::JobRecord;
-use notary_coordinator::request::{parse_verify_request, JobDefaults};
-use notary_coordinator::store::{JobStore, MemoryStore};
+use notary_coordinator::store::{JobStore, SqliteStore};
 use notary_protocol::{
     sha256, Attestation, AttestationDomain, Digest32, RuntimeInfo, Verdict, WorkerKey, WorkerReport,
 };
@@ -17,20 +18,23 @@ use notary_worker::sandbox::ValidationLimits;
 
 use crate::support::*;
 
-fn setup(allowed: &WorkerKey) -> (Arc<MemoryStore>, Arc<MemoryQueue>, Intake) {
-    let store = Arc::new(MemoryStore::new(Duration::from_secs(60)));
+async fn setup(allowed: &WorkerKey) -> (Arc<SqliteStore>, Arc<MemoryQueue>, JobService) {
+    let db = Arc::new(Db::open(None, Durability::Process).unwrap());
+    let store = SqliteStore::open(db, Duration::from_secs(60))
+        .await
+        .unwrap();
     let queue = Arc::new(MemoryQueue::default());
-    let intake = Intake {
-        store: store.clone(),
-        queue: queue.clone(),
-        allowed: HashSet::from([allowed.address()]),
-        max_deliveries: 3,
-        consumer: "c1".into(),
-    };
+    let intake = JobService::new(
+        store.clone(),
+        queue.clone(),
+        Arc::new(FirstAccepted),
+        HashSet::from([allowed.address()]),
+        3,
+    );
     (store, queue, intake)
 }
 
-async fn job(store: &MemoryStore) -> JobRecord {
+async fn job(store: &SqliteStore) -> JobRecord {
     let limits = ValidationLimits {
         max_module_bytes: 1 << 20,
         max_memory_bytes: 1 << 28,
@@ -89,7 +93,7 @@ fn report(key: &WorkerKey, record: &JobRecord, tweak: impl FnOnce(&mut Attestati
 #[tokio::test]
 async fn a_valid_report_finalizes_once() {
     let key = WorkerKey::generate();
-    let (store, _queue, intake) = setup(&key);
+    let (store, _queue, intake) = setup(&key).await;
     let record = job(&store).await;
     intake.handle(&report(&key, &record, |_| {})).await.unwrap();
     let first = store.get(record.id()).await.unwrap().unwrap();
@@ -106,7 +110,7 @@ async fn a_valid_report_finalizes_once() {
 async fn untrustworthy_reports_are_requeued_not_recorded() {
     let key = WorkerKey::generate();
     let rogue = WorkerKey::generate();
-    let (store, queue, intake) = setup(&key);
+    let (store, queue, intake) = setup(&key).await;
     let record = job(&store).await;
     let bad: Vec<(&str, IntakeItem)> = vec![
         ("unknown worker", report(&rogue, &record, |_| {})),
@@ -157,7 +161,7 @@ async fn untrustworthy_reports_are_requeued_not_recorded() {
 #[tokio::test]
 async fn dead_letters_fail_the_job_refundably() {
     let key = WorkerKey::generate();
-    let (store, _queue, intake) = setup(&key);
+    let (store, _queue, intake) = setup(&key).await;
     let record = job(&store).await;
     let item = IntakeItem::DeadLettered {
         job: JobEnvelope {

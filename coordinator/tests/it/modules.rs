@@ -350,10 +350,10 @@ async fn a_module_above_the_verify_body_limit_is_accepted() {
 /// reads them from the registry. A registered JavaScript module travels as source.
 #[tokio::test]
 async fn a_job_names_a_registered_wasm_module_by_hash_only() {
+    use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
     use notary_coordinator::modules::{
         admit_package, MemoryModules, ModuleStore, RegisteredModule,
     };
-    use notary_coordinator::request::{parse_verify_request, JobDefaults};
     use notary_protocol::{AttestationDomain, ProgramSpec};
 
     let modules = MemoryModules::default();

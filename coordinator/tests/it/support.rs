@@ -142,6 +142,8 @@ pub fn client() -> reqwest::Client {
 
 pub fn test_config(redis: Option<String>, workers: usize, allow: Vec<Address>) -> Config {
     let mut config = Config {
+        // In memory unless a test gives its coordinator a directory of its own.
+        data_dir: notary_coordinator::config::DataDir::Memory,
         redis,
         workers,
         allowed_workers: allow,

@@ -13,16 +13,16 @@
 //! bytes.
 
 use base64::Engine as _;
+use notary_profile::{validate_module, wat_to_wasm, ValidationLimits};
 use notary_protocol::canonical::to_canonical_string;
 use notary_protocol::{
     sha256, AttestationDomain, Digest32, JobSpec, Language, ModuleLanguage, ProgramSpec, TaskType,
 };
-use notary_worker::sandbox::{validate_module, wat_to_wasm, ValidationLimits};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::error::ApiError;
 use crate::config::MAX_CODE_BYTES;
-use crate::error::ApiError;
 use crate::modules::{ModuleStore, RegisteredModule};
 use crate::record::{now_ms, JobRecord};
 use crate::tasks;

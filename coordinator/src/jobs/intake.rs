@@ -1,45 +1,33 @@
-//! Result intake: turns worker reports (and dead letters) into final job records.
+//! Result intake: worker reports (and dead letters) from the queue, checked, then handed to the
+//! completion policy.
 //!
 //! Every report is checked before it counts: the signature must recover to the address the
 //! report names, that address must be an allowed worker, the signed fields must be this job's
 //! (code, input and expected hash), the runtime id must match the runtime described, and the
 //! verdict must agree with the hashes. A report that fails any check is dropped and the job is
 //! queued again (up to the delivery limit), so a rogue or broken worker cannot decide a result.
-//! Finalization is first-wins, so duplicates (two workers finishing one job) are harmless.
+//! An accepted report goes to the policy ([`super::policy`]); the final write is
+//! compare-and-set, so duplicates (two workers finishing one job) are harmless.
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use notary_protocol::{Address, Verdict, WorkerReport};
-use notary_queue::{IntakeItem, JobEnvelope, JobQueue};
+use notary_protocol::{Verdict, WorkerReport};
+use notary_queue::{IntakeItem, JobEnvelope};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::record::{now_ms, JobOutcome, JobRecord};
-use crate::store::{Finalized, JobStore};
+use super::policy::Decision;
+use super::JobService;
+use crate::error::Result;
+use crate::record::{JobOutcome, JobRecord};
 
-/// Checks and records results.
-pub struct Intake {
-    /// Job records.
-    pub store: Arc<dyn JobStore>,
-    /// The queue.
-    pub queue: Arc<dyn JobQueue>,
-    /// Workers whose attestations count.
-    pub allowed: HashSet<Address>,
-    /// Delivery limit (a rejected report re-queues the job until it is reached).
-    pub max_deliveries: u32,
-    /// This coordinator's consumer name.
-    pub consumer: String,
-}
-
-impl Intake {
-    /// Consumes the intake until `stop` is cancelled.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+impl JobService {
+    /// Consumes the intake as `consumer` until `stop` is cancelled.
+    pub async fn run_intake(&self, consumer: &str, stop: CancellationToken) {
         let mut delay = Duration::from_millis(100);
         while !stop.is_cancelled() {
             let next = tokio::select! {
-                next = self.queue.next_intake(&self.consumer, Duration::from_secs(1)) => next,
+                next = self.queue.next_intake(consumer, Duration::from_secs(1)) => next,
                 _ = stop.cancelled() => break,
             };
             match next {
@@ -70,8 +58,8 @@ impl Intake {
         }
     }
 
-    /// Handles one item; `Err` means "try again later" (a backend failure).
-    pub async fn handle(&self, item: &IntakeItem) -> crate::Result<()> {
+    /// Handles one intake item; `Err` means "try again later" (a backend failure).
+    pub async fn handle(&self, item: &IntakeItem) -> Result<()> {
         match item {
             IntakeItem::Submitted {
                 job_id,
@@ -93,7 +81,7 @@ impl Intake {
                     return Ok(());
                 };
                 if record.outcome.is_some() {
-                    tracing::debug!(job_id, "duplicate report ignored (first result wins)");
+                    tracing::debug!(job_id, "report for a final job ignored");
                     return Ok(());
                 }
                 if let Err(reason) = self.check(&record, &report) {
@@ -106,11 +94,13 @@ impl Intake {
                         )
                         .await;
                 }
-                let outcome = outcome_from_report(&record, &report);
-                self.finalize(&record, &outcome).await
+                match self.policy.on_accepted(&record, &report) {
+                    Decision::Final(outcome) => self.finalize(&record, &outcome).await,
+                    Decision::Pending => Ok(()),
+                }
             }
             IntakeItem::DeadLettered { job, reason } => {
-                let Some(record) = self.get(&job.job_id).await? else {
+                let Some(record) = self.get_str(&job.job_id).await? else {
                     return Ok(());
                 };
                 tracing::error!(job_id = %job.job_id, %reason, "job dead-lettered");
@@ -125,38 +115,17 @@ impl Intake {
         }
     }
 
-    async fn get(&self, job_id: &str) -> crate::Result<Option<JobRecord>> {
+    async fn get_str(&self, job_id: &str) -> Result<Option<JobRecord>> {
         match Uuid::parse_str(job_id) {
             Ok(id) => self.store.get(id).await,
             Err(_) => Ok(None),
         }
     }
 
-    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> crate::Result<()> {
-        match self.store.finalize(record, outcome).await? {
-            Finalized::Applied(r) => {
-                crate::metrics::job_final(&r);
-                let o = r.outcome.as_ref().expect("applied outcome");
-                tracing::info!(
-                    job_id = %r.id(),
-                    result = o.result.map_or("error", |v| v.as_str()),
-                    fuel = o.fuel_used,
-                    total_ms = o.total_ms,
-                    "job final"
-                );
-            }
-            Finalized::AlreadyFinal(_) => tracing::debug!(job_id = %record.id(), "already final"),
-            Finalized::Missing => {
-                tracing::warn!(job_id = %record.id(), "job expired before its result")
-            }
-        }
-        Ok(())
-    }
-
     /// A report that cannot be trusted does not decide the job: run it again elsewhere, or
     /// give up (refundable) at the delivery limit.
-    async fn requeue_or_fail(&self, job_id: &str, attempt: u32, why: &str) -> crate::Result<()> {
-        let Some(record) = self.get(job_id).await? else {
+    async fn requeue_or_fail(&self, job_id: &str, attempt: u32, why: &str) -> Result<()> {
+        let Some(record) = self.get_str(job_id).await? else {
             return Ok(());
         };
         if record.outcome.is_some() {
@@ -178,7 +147,7 @@ impl Intake {
         }
     }
 
-    fn check(&self, record: &JobRecord, report: &WorkerReport) -> Result<(), String> {
+    fn check(&self, record: &JobRecord, report: &WorkerReport) -> std::result::Result<(), String> {
         let domain = &record.spec.domain;
         let att = &report.attestation;
         let signer = att.verify(domain).map_err(|e| e.to_string())?;
@@ -211,35 +180,5 @@ impl Intake {
             }
             _ => Ok(()),
         }
-    }
-}
-
-/// The final record for an accepted report.
-fn outcome_from_report(record: &JobRecord, report: &WorkerReport) -> JobOutcome {
-    let f = &report.attestation.fields;
-    let now = now_ms();
-    let (result, refund, code) = match f.result {
-        Verdict::Failed => (None, true, Some("VM Spawn Failed".to_string())),
-        // A timeout is the wall clock's doing, not the code's: refundable (document 002).
-        Verdict::Timeout => (Some(Verdict::Timeout), true, None),
-        v => (Some(v), false, None),
-    };
-    JobOutcome {
-        result,
-        actual_hash: report.exit_code.map(|_| f.output_hash),
-        fuel_used: f.fuel_used,
-        execution_ms: report.execution_ms,
-        total_ms: now.saturating_sub(record.created_at_ms) as f64,
-        error_message: report.error_message.clone(),
-        error_code: code,
-        refund_eligible: refund,
-        attestation: Some(report.attestation.clone()),
-        runtime: Some(report.runtime.clone()),
-        module_hash: Some(report.module_hash),
-        output_preview: Some(report.output_preview.clone()),
-        output_truncated: report.output_truncated,
-        exit_code: report.exit_code,
-        attempt: report.attempt,
-        completed_at_ms: now,
     }
 }

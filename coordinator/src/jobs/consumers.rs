@@ -1,0 +1,160 @@
+//! Event consumers: code that reacts to final jobs (the payment settlement, webhooks, …) by
+//! reading the event log under its own name.
+//!
+//! [`spawn`] runs one [`EventHandler`]: it reads events, handles up to `concurrency` of them at
+//! once (a settlement waits on the chain; the registry writer batches what arrives together),
+//! retries a failed one with backoff until it succeeds, and acknowledges it only then. A
+//! coordinator that dies mid-way leaves its events unacknowledged and they are handed out again
+//! (to another replica, or after the restart), so a handler sees an event at least once and must
+//! be idempotent by job id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Result;
+use crate::store::{EventLog, JobEvent};
+
+/// Something that reacts to final jobs.
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// The consumer name: its own position in the log (stable across restarts).
+    fn name(&self) -> &'static str;
+    /// Handles one event. `Err` is retried later; the handler must be idempotent by job id.
+    async fn handle(&self, event: &JobEvent) -> Result<()>;
+}
+
+/// How a consumer runs.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsumerOptions {
+    /// Events handled at once.
+    pub concurrency: usize,
+    /// An event handed out and not acknowledged for this long is handed out again (longer
+    /// than the slowest successful handling).
+    pub redeliver_after: Duration,
+    /// How long a stopping consumer lets its handlers finish before it abandons them
+    /// (unacknowledged, so they are handled again after the restart).
+    pub drain: Duration,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        ConsumerOptions {
+            concurrency: 32,
+            redeliver_after: Duration::from_secs(300),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs `handler` on `log` until `stop`; the returned task ends after the drain.
+pub fn spawn(
+    log: Arc<dyn EventLog>,
+    handler: Arc<dyn EventHandler>,
+    options: ConsumerOptions,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(log, handler, options, stop))
+}
+
+async fn run(
+    log: Arc<dyn EventLog>,
+    handler: Arc<dyn EventHandler>,
+    options: ConsumerOptions,
+    stop: CancellationToken,
+) {
+    let name = handler.name();
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let mut delay = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        while running.try_join_next().is_some() {}
+        // Read only as many as can be handled now, so none waits unacknowledged for a slot.
+        let free = permits.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = running.join_next() => {}
+                _ = stop.cancelled() => break,
+            }
+            continue;
+        }
+        let read = tokio::select! {
+            r = log.read(name, free, Duration::from_secs(1), options.redeliver_after) => r,
+            _ = stop.cancelled() => break,
+        };
+        let events = match read {
+            Ok(events) => {
+                delay = Duration::from_millis(100);
+                events
+            }
+            Err(e) => {
+                tracing::warn!(consumer = name, error = %e, "event log read failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.cancelled() => break,
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        for event in events {
+            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let (log, handler, stop) = (log.clone(), handler.clone(), stop.clone());
+            running.spawn(async move {
+                let _permit = permit;
+                handle_until_done(log.as_ref(), handler.as_ref(), &event, &stop).await;
+            });
+        }
+    }
+    // Let running handlers finish (and acknowledge) for a while, then abandon them.
+    let drained = tokio::time::timeout(options.drain, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            consumer = name,
+            left = running.len(),
+            "stopping with events unhandled; they are handled again after the restart"
+        );
+        running.abort_all();
+    }
+}
+
+/// Handles one event, retrying with backoff, then acknowledges it.
+async fn handle_until_done(
+    log: &dyn EventLog,
+    handler: &dyn EventHandler,
+    event: &JobEvent,
+    stop: &CancellationToken,
+) {
+    let name = handler.name();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match handler.handle(event).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(consumer = name, job_id = %event.job_id, error = %e, "event handling failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    // Not acknowledged: handled again after the restart.
+                    _ = stop.cancelled() => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    let mut delay = Duration::from_millis(100);
+    while let Err(e) = log.ack(name, event).await {
+        tracing::warn!(consumer = name, job_id = %event.job_id, error = %e, "event ack failed; retrying");
+        if stop.is_cancelled() {
+            return;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,189 @@
+//! The job service: the one place where a job's life is run.
+//!
+//! ```text
+//!  handler (POST /verify, the paid flow, …)
+//!     │ submit(record)                      await_final(id, wait)
+//!     ▼                                          ▲
+//!  JobService ── insert ──▶ JobStore            │ woken on finalize (any replica)
+//!     │ enqueue                                  │
+//!     ▼                                          │
+//!  JobQueue ──▶ workers ──▶ intake ──▶ checks ──▶ CompletionPolicy ──▶ finalize
+//!                                                                   │ (outcome + event,
+//!                                                                   ▼  one atomic step)
+//!                                                            event log ──▶ consumers
+//!                                                          (settlement, webhooks, …)
+//! ```
+//!
+//! Handlers parse requests and answer; they never touch the store's final write. Only this
+//! module calls [`JobStore::finalize`]: from the intake (a worker's accepted result, through the
+//! [`CompletionPolicy`], or a dead letter), when a job could not be queued, and when a restarted
+//! embedded coordinator finds a job past its delivery limit. Every job that becomes final emits
+//! exactly one event on the durable event log ([`crate::store::events`]); features that react to
+//! final jobs are event consumers ([`consumers`]), not more callers of `finalize`.
+//!
+//! - [`intake`]: the intake loop and the checks of worker reports.
+//! - [`policy`]: when a job is final.
+//! - [`consumers`]: runs event consumers with retries and acknowledgements.
+//! - [`reaper`]: reclaims leases of dead workers.
+
+pub mod consumers;
+pub mod intake;
+pub mod policy;
+pub mod reaper;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_protocol::Address;
+use notary_queue::{JobEnvelope, JobQueue};
+use uuid::Uuid;
+
+pub use self::policy::{CompletionPolicy, Decision, FirstAccepted};
+use crate::error::{Error, Result};
+use crate::record::{JobOutcome, JobRecord};
+use crate::store::{EventLog, Finalized, JobStore};
+
+/// The job service (see the module docs).
+pub struct JobService {
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn JobQueue>,
+    policy: Arc<dyn CompletionPolicy>,
+    allowed: HashSet<Address>,
+    max_deliveries: u32,
+}
+
+impl JobService {
+    /// A service over `store` and `queue` that accepts reports signed by `allowed` workers and
+    /// gives a job up after `max_deliveries`.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        queue: Arc<dyn JobQueue>,
+        policy: Arc<dyn CompletionPolicy>,
+        allowed: HashSet<Address>,
+        max_deliveries: u32,
+    ) -> Self {
+        JobService {
+            store,
+            queue,
+            policy,
+            allowed,
+            max_deliveries: max_deliveries.max(1),
+        }
+    }
+
+    /// The job records.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// The event log of final jobs, for consumers.
+    pub fn events(&self) -> Arc<dyn EventLog> {
+        self.store.clone()
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &Arc<dyn JobQueue> {
+        &self.queue
+    }
+
+    /// Accepts a job: stores its record, then queues it. If it cannot be queued, the record is
+    /// closed as an infrastructure failure (so nobody sees it running forever) and the error
+    /// returned; nothing ran.
+    pub async fn submit(&self, record: &JobRecord) -> Result<()> {
+        let id = record.id();
+        let payload = serde_json::to_string(&record.spec)?;
+        self.store.insert(record).await?;
+        if let Err(e) = self
+            .queue
+            .enqueue(JobEnvelope::new(id.to_string(), payload))
+            .await
+        {
+            tracing::error!(job_id = %id, error = %e, "enqueue failed");
+            let outcome = JobOutcome::infrastructure_failure(
+                record,
+                "Service Unavailable",
+                "the job queue is unavailable; nothing ran",
+                0,
+            );
+            let _ = self.finalize(record, &outcome).await;
+            return Err(Error::Queue(e));
+        }
+        tracing::info!(job_id = %id, language = record.language.as_str(), "job queued");
+        Ok(())
+    }
+
+    /// A job as it is now.
+    pub async fn get(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        self.store.get(id).await
+    }
+
+    /// Waits up to `wait` for a job to be final and returns it as it is then (`None`: no
+    /// such job). `Duration::ZERO` reads it once.
+    pub async fn await_final(&self, id: Uuid, wait: Duration) -> Result<Option<JobRecord>> {
+        if wait.is_zero() {
+            return self.store.get(id).await;
+        }
+        self.store.wait_final(id, wait).await
+    }
+
+    /// After a restart of an embedded coordinator: queues every job that was accepted and not
+    /// final again (its delivery count increased), or fails it as refundable past the delivery
+    /// limit. Returns how many were queued again.
+    pub async fn recover(&self) -> Result<usize> {
+        let unfinished = self.store.take_unfinished().await?;
+        let mut queued = 0;
+        for job in unfinished {
+            let id = job.record.id();
+            if job.attempt > self.max_deliveries {
+                tracing::error!(job_id = %id, attempt = job.attempt, "job past its delivery limit after a restart");
+                let outcome = JobOutcome::infrastructure_failure(
+                    &job.record,
+                    "VM Spawn Failed",
+                    &format!(
+                        "no result after {} deliveries (max {}): the coordinator stopped while it ran",
+                        job.attempt - 1,
+                        self.max_deliveries
+                    ),
+                    job.attempt - 1,
+                );
+                self.finalize(&job.record, &outcome).await?;
+                continue;
+            }
+            let payload = serde_json::to_string(&job.record.spec)?;
+            self.queue
+                .enqueue(JobEnvelope {
+                    job_id: id.to_string(),
+                    payload,
+                    attempt: job.attempt,
+                })
+                .await?;
+            tracing::info!(job_id = %id, attempt = job.attempt, "job queued again after a restart");
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// The final write (the only call of [`JobStore::finalize`]): sets the outcome and emits
+    /// the job's final event, once.
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<()> {
+        match self.store.finalize(record, outcome).await? {
+            Finalized::Applied(r) => {
+                crate::metrics::job_final(&r);
+                let o = r.outcome.as_ref().expect("applied outcome");
+                tracing::info!(
+                    job_id = %r.id(),
+                    result = o.result.map_or("error", |v| v.as_str()),
+                    fuel = o.fuel_used,
+                    total_ms = o.total_ms,
+                    "job final"
+                );
+            }
+            Finalized::AlreadyFinal(_) => tracing::debug!(job_id = %record.id(), "already final"),
+            Finalized::Missing => {
+                tracing::warn!(job_id = %record.id(), "job expired before its result")
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! The composition root: backends chosen once from the configuration, the job service, the
+//! background tasks (intake, reaper, load sampler, event consumers, payment sweeper), the API,
+//! and the drain on shutdown, all in this one place.
+//!
+//! Backends: with `--redis`, every store and the queue live in Redis and any number of
+//! coordinators and `notary-worker` processes share them. Without it (the embedded default),
+//! the job records, the event log, the module registry, the payment ledger and the webhooks live
+//! in one SQLite database under `--data-dir` (or in memory with `--data-dir none`), the queue is
+//! in memory, and in-process workers run the jobs; after a restart, jobs that were queued or
+//! running are queued again ([`JobService::recover`]).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_protocol::WorkerKey;
+use notary_queue::{JobQueue, MemoryQueue, RedisQueue, RedisQueueConfig};
+use notary_worker::sandbox::Sandbox;
+use notary_worker::{JobExecutor, PoolConfig, WorkerPool};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::AppState;
+use crate::config::{Config, DataDir};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::jobs::{FirstAccepted, JobService};
+use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
+use crate::store::{JobStore, RedisStore, SqliteStore};
+
+/// The stores and the queue, chosen once from the configuration.
+struct Backends {
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn JobQueue>,
+    modules: Arc<dyn ModuleStore>,
+    /// The embedded database, when the stores are in it.
+    #[allow(dead_code)] // the ledger and webhooks open their tables in it
+    db: Option<Arc<Db>>,
+}
+
+impl Backends {
+    async fn open(config: &Config, instance: &str) -> Result<Backends> {
+        match &config.redis {
+            Some(url) => {
+                let mut qc = RedisQueueConfig::new(url.clone());
+                qc.key_prefix = config.redis_prefix.clone();
+                let queue = Arc::new(RedisQueue::new_lazy(qc)?);
+                let store =
+                    RedisStore::new_lazy(url, &config.redis_prefix, config.retention, instance)?;
+                let modules = Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?);
+                tracing::info!(redis = %redact(url), "fleet mode: queue, records and events in Redis");
+                Ok(Backends {
+                    store,
+                    queue,
+                    modules,
+                    db: None,
+                })
+            }
+            None => {
+                let path = match &config.data_dir {
+                    DataDir::Memory => {
+                        tracing::info!("embedded mode, in memory (--data-dir none): nothing survives a restart");
+                        None
+                    }
+                    DataDir::Path(dir) => {
+                        let file = dir.join("notary.sqlite3");
+                        tracing::info!(database = %file.display(), "embedded mode: jobs, events and payments in a durable database");
+                        Some(file)
+                    }
+                };
+                let db = Arc::new(Db::open(path.as_deref(), config.durability)?);
+                let store = SqliteStore::open(db.clone(), config.retention).await?;
+                Ok(Backends {
+                    store,
+                    queue: Arc::new(MemoryQueue::default()),
+                    modules: Arc::new(MemoryModules::default()),
+                    db: Some(db),
+                })
+            }
+        }
+    }
+}
+
+/// Runs a coordinator on `listener` until `shutdown` resolves, then drains: new jobs get 503,
+/// in-flight requests are answered, in-process workers finish their running jobs, event
+/// consumers finish what they hold.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let instance = format!("coordinator-{}", notary_worker::pool::default_worker_name());
+    let Backends {
+        store,
+        queue,
+        modules,
+        db: _db,
+    } = Backends::open(&config, &instance).await?;
+    if config.payments.is_none() {
+        tracing::warn!("PAYMENTS ARE OFF: every request is accepted without payment");
+    }
+
+    let mut allowed: HashSet<_> = config.allowed_workers.iter().copied().collect();
+    let stop = CancellationToken::new();
+    let sandbox_config = config.sandbox.sandbox_config(config.workers.max(1));
+    let limits = sandbox_config.validation_limits();
+    let mut runtime_id = [0u8; 32];
+    let mut local_worker = None;
+    let mut quoter = None;
+    let mut executor_for_pool = None;
+    if config.workers > 0 {
+        let key = match &config.worker_key_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)?;
+                WorkerKey::from_hex(&text)
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            None => WorkerKey::generate(),
+        };
+        allowed.insert(key.address());
+        let started = std::time::Instant::now();
+        let sandbox = tokio::task::spawn_blocking(move || Sandbox::new(sandbox_config))
+            .await
+            .map_err(|e| Error::Worker(e.to_string()))?
+            .map_err(|e| Error::Worker(e.to_string()))?;
+        let executor = Arc::new(
+            JobExecutor::new(Arc::new(sandbox), key)
+                .with_module_source(Arc::new(RegistrySource(modules.clone()))),
+        );
+        runtime_id = executor.runtime().id().0;
+        local_worker = Some(executor.address());
+        quoter = Some(executor.clone());
+        tracing::info!(
+            worker = %executor.address(),
+            slots = config.workers,
+            runtime_id = %executor.runtime().id(),
+            ready_ms = started.elapsed().as_millis() as u64,
+            "in-process workers ready (ephemeral key unless --worker-key-file)"
+        );
+        executor_for_pool = Some(executor);
+    }
+    if allowed.is_empty() {
+        tracing::warn!("no worker is allowed (--allow-worker): every result will be rejected");
+    }
+    for worker in &allowed {
+        tracing::info!(%worker, "accepting attestations from worker");
+    }
+    // Workers to register in the registry (payments on), with their runtime as config hash.
+    let workers: Vec<_> = allowed
+        .iter()
+        .map(|w| (*w, alloy::primitives::B256::from(runtime_id)))
+        .collect();
+
+    let jobs = Arc::new(JobService::new(
+        store.clone(),
+        queue.clone(),
+        Arc::new(FirstAccepted),
+        allowed,
+        config.max_deliveries,
+    ));
+    // Embedded restart: what was queued or running when the process stopped runs again.
+    let requeued = jobs.recover().await?;
+    if requeued > 0 {
+        tracing::warn!(
+            jobs = requeued,
+            "queued again the jobs that were unfinished at the last stop"
+        );
+    }
+    let pool = match executor_for_pool {
+        Some(executor) => {
+            let pool_config = PoolConfig {
+                concurrency: config.workers,
+                heartbeat_interval: config.lease_ttl / 3,
+                ..PoolConfig::default()
+            };
+            Some(WorkerPool::start(queue.clone(), executor, pool_config)?)
+        }
+        None => None,
+    };
+
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    {
+        let (jobs, stop, instance) = (jobs.clone(), stop.clone(), instance.clone());
+        tasks.push(tokio::spawn(async move {
+            jobs.run_intake(&instance, stop).await
+        }));
+    }
+    tasks.push(tokio::spawn(crate::jobs::reaper::run(
+        queue.clone(),
+        config.lease_ttl,
+        config.max_deliveries,
+        stop.clone(),
+    )));
+
+    crate::metrics::init();
+    let mut protect_config = config.protect.clone();
+    if config.payments.is_some() {
+        // With payments on, an agent is its payer address (at most --max-jobs-per-payer
+        // unfinished jobs, counted by the payments layer), not its IP.
+        protect_config.max_concurrent_per_agent = 0;
+    }
+    let protect = Arc::new(crate::protect::Protection::new(
+        protect_config,
+        config
+            .redis
+            .as_deref()
+            .map(|url| (url, config.redis_prefix.as_str())),
+        store.clone(),
+    )?);
+    if let Some(url) = &config.redis {
+        // Serve at once even if Redis is away (`/ready` says so and new jobs get 503); the
+        // first contact creates the streams and groups, retried with logs until it works.
+        let mut qc = RedisQueueConfig::new(url.clone());
+        qc.key_prefix = config.redis_prefix.clone();
+        let contact = RedisQueue::new_lazy(qc)?;
+        let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
+        if matches!(first, Ok(Ok(()))) {
+            protect.set_backends_up(true);
+        } else {
+            let (url, protect) = (url.clone(), protect.clone());
+            tokio::spawn(async move {
+                wait_for_redis(&contact, &url).await;
+                protect.set_backends_up(true);
+            });
+        }
+    }
+    tasks.push(tokio::spawn(
+        protect.clone().sample(queue.clone(), stop.clone()),
+    ));
+
+    let payments = match (&config.payments, &config.redis) {
+        (Some(pc), Some(url)) => {
+            let p = crate::payments::Payments::start(
+                pc.clone(),
+                config.domain,
+                url,
+                &config.redis_prefix,
+                store.clone(),
+                &workers,
+                local_worker,
+                quoter,
+            )
+            .await?;
+            Some(p)
+        }
+        _ => None,
+    };
+    if let Some(p) = payments.clone() {
+        tasks.push(tokio::spawn(p.sweep(stop.clone())));
+    }
+
+    let state = Arc::new(AppState {
+        payments,
+        lease_ttl: config.lease_ttl,
+        jobs,
+        fuel: config.sandbox.fuel(),
+        domain: config.domain,
+        limits,
+        modules,
+        max_module_bytes: config.max_module_bytes,
+        sync_wait: config.sync_wait,
+        draining: AtomicBool::new(false),
+        protect,
+    });
+    let app = crate::api::app(state.clone());
+    tracing::info!(listen = %listener.local_addr()?, "serving the API");
+    let drain_state = state.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        drain_state.draining.store(true, Ordering::Relaxed);
+        tracing::info!("shutting down: refusing new jobs, answering in-flight requests");
+    })
+    .await?;
+
+    if let Some(pool) = pool {
+        pool.shutdown().await;
+    }
+    stop.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    tracing::info!("coordinator stopped");
+    Ok(())
+}
+
+/// Waits until Redis answers, creating the streams and groups on first contact.
+async fn wait_for_redis(queue: &RedisQueue, url: &str) {
+    let mut delay = Duration::from_millis(200);
+    while let Err(e) = queue.ensure_groups().await {
+        tracing::warn!(redis = %redact(url), error = %e, "Redis not reachable yet; retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// A Redis URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

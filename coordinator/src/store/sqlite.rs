@@ -1,0 +1,390 @@
+//! Job records and the event log in the embedded database ([`crate::db`]).
+//!
+//! Tables: `jobs` (the accepted record, the outcome once final, the delivery count, the expiry)
+//! and `events` (one row per final job, numbered in order) with `event_cursors` (per consumer:
+//! every event up to `seq` is handled). `finalize` sets the outcome and inserts the event in one
+//! transaction. A consumer's events past its cursor are handed out once and again only after
+//! `redeliver_after` without an acknowledgement (or after a restart); acknowledgements may come
+//! out of order, and the cursor moves over the longest run of handled events, so at most the
+//! events in flight when the process died are handed out twice.
+//!
+//! This is the single-process embedded mode: waiters and the in-flight bookkeeping are in this
+//! process, and the database file is locked against a second coordinator ([`crate::db`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::{params, OptionalExtension};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::events::{EventLog, JobEvent};
+use super::waiters::{wait_until_final, Waiters};
+use super::{Finalized, JobStore, Unfinished};
+use crate::db::Db;
+use crate::error::Result;
+use crate::record::{now_ms, JobOutcome, JobRecord};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    outcome TEXT,
+    attempt INTEGER NOT NULL DEFAULT 1,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (created_ms) WHERE outcome IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (expires_ms);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_age ON events (at_ms);
+CREATE TABLE IF NOT EXISTS event_cursors (
+    consumer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+";
+
+/// Inserts between two sweeps of expired records and events.
+const SWEEP_EVERY: u64 = 1024;
+
+/// One consumer's events handed out but not yet reflected in its cursor.
+#[derive(Default)]
+struct Reader {
+    /// Handed out, not acknowledged: when.
+    in_flight: BTreeMap<i64, Instant>,
+    /// Acknowledged beyond the cursor (out of order).
+    acked: BTreeSet<i64>,
+}
+
+/// Job records and the event log in SQLite.
+pub struct SqliteStore {
+    db: Arc<Db>,
+    retention: Duration,
+    waiters: Waiters,
+    /// Woken when an event is appended.
+    appended: Notify,
+    readers: Mutex<HashMap<String, Reader>>,
+    inserts: AtomicU64,
+}
+
+impl SqliteStore {
+    /// The store in `db` (tables created if missing), keeping records for `retention`.
+    pub async fn open(db: Arc<Db>, retention: Duration) -> Result<Arc<Self>> {
+        db.migrate(SCHEMA).await?;
+        Ok(Arc::new(SqliteStore {
+            db,
+            retention,
+            waiters: Waiters::default(),
+            appended: Notify::new(),
+            readers: Mutex::new(HashMap::new()),
+            inserts: AtomicU64::new(0),
+        }))
+    }
+
+    async fn sweep(&self) -> Result<()> {
+        let now = now_ms() as i64;
+        let oldest = now - self.retention.as_millis() as i64;
+        self.db
+            .call(move |c| {
+                c.execute("DELETE FROM jobs WHERE expires_ms < ?1", [now])?;
+                c.execute("DELETE FROM events WHERE at_ms < ?1", [oldest])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Events past `consumer`'s cursor that are neither acknowledged nor freshly handed out.
+    async fn pending(
+        &self,
+        consumer: &str,
+        max: usize,
+        redeliver_after: Duration,
+    ) -> Result<Vec<JobEvent>> {
+        let skip = {
+            let readers = self.readers.lock();
+            readers
+                .get(consumer)
+                .map_or(0, |r| r.in_flight.len() + r.acked.len())
+        };
+        let name = consumer.to_string();
+        let limit = (max + skip) as i64;
+        let rows: Vec<(i64, String)> = self
+            .db
+            .call(move |c| {
+                let cursor: i64 = c
+                    .query_row(
+                        "SELECT seq FROM event_cursors WHERE consumer = ?1",
+                        [&name],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(0);
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?;
+                let rows = stmt
+                    .query_map(params![cursor, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        let now = Instant::now();
+        let mut readers = self.readers.lock();
+        let reader = readers.entry(consumer.to_string()).or_default();
+        let mut out = Vec::new();
+        for (seq, body) in rows {
+            if out.len() >= max {
+                break;
+            }
+            if reader.acked.contains(&seq) {
+                continue;
+            }
+            if let Some(at) = reader.in_flight.get(&seq) {
+                if now.duration_since(*at) < redeliver_after {
+                    continue;
+                }
+            }
+            match JobEvent::parse(seq.to_string(), &body) {
+                Ok(event) => {
+                    reader.in_flight.insert(seq, now);
+                    out.push(event);
+                }
+                Err(e) => {
+                    // Never handed out, so it would block the cursor: count it as handled.
+                    tracing::warn!(seq, error = %e, "unreadable event skipped");
+                    reader.acked.insert(seq);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteStore {
+    async fn read(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+        redeliver_after: Duration,
+    ) -> Result<Vec<JobEvent>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let appended = self.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
+            let events = self.pending(consumer, max.max(1), redeliver_after).await?;
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            if tokio::time::timeout_at(deadline, appended).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn ack(&self, consumer: &str, event: &JobEvent) -> Result<()> {
+        let Ok(seq) = event.id.parse::<i64>() else {
+            return Ok(());
+        };
+        let acked: Vec<i64> = {
+            let mut readers = self.readers.lock();
+            let reader = readers.entry(consumer.to_string()).or_default();
+            reader.in_flight.remove(&seq);
+            reader.acked.insert(seq);
+            reader.acked.iter().copied().collect()
+        };
+        let name = consumer.to_string();
+        // Move the cursor over the run of acknowledged events just past it.
+        let cursor: i64 = self
+            .db
+            .call(move |c| {
+                let mut cursor: i64 = c
+                    .query_row(
+                        "SELECT seq FROM event_cursors WHERE consumer = ?1",
+                        [&name],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(0);
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?;
+                let next: Vec<i64> = stmt
+                    .query_map(params![cursor, acked.len() as i64 + 1], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for seq in next {
+                    if acked.binary_search(&seq).is_ok() {
+                        cursor = seq;
+                    } else {
+                        break;
+                    }
+                }
+                c.execute(
+                    "INSERT INTO event_cursors (consumer, seq) VALUES (?1, ?2)
+                     ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    params![name, cursor],
+                )?;
+                Ok(cursor)
+            })
+            .await?;
+        let mut readers = self.readers.lock();
+        if let Some(reader) = readers.get_mut(consumer) {
+            reader.acked.retain(|s| *s > cursor);
+            reader.in_flight.retain(|s, _| *s > cursor);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn insert(&self, record: &JobRecord) -> Result<()> {
+        if self.inserts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep().await?;
+        }
+        let id = record.id().to_string();
+        let json = serde_json::to_string(record)?;
+        let created = record.created_at_ms as i64;
+        let expires = (now_ms() + self.retention.as_millis() as u64) as i64;
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "INSERT OR REPLACE INTO jobs (id, record, outcome, attempt, created_ms, expires_ms)
+                     VALUES (?1, ?2, NULL, 1, ?3, ?4)",
+                )?
+                .execute(params![id, json, created, expires])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<JobRecord>> {
+        let key = id.to_string();
+        let now = now_ms() as i64;
+        let row: Option<(String, Option<String>)> = self
+            .db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT record, outcome FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
+                )?
+                .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+            })
+            .await?;
+        let Some((record, outcome)) = row else {
+            return Ok(None);
+        };
+        let mut record: JobRecord = serde_json::from_str(&record)?;
+        if let Some(outcome) = outcome {
+            record.outcome = Some(serde_json::from_str(&outcome)?);
+        }
+        Ok(Some(record))
+    }
+
+    async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
+        let id = record.id();
+        let mut last = record.clone();
+        last.outcome = Some(outcome.clone());
+        let event = JobEvent::final_of(&last);
+        let (key, json, body, at) = (
+            id.to_string(),
+            serde_json::to_string(outcome)?,
+            event.body(),
+            event.at_ms as i64,
+        );
+        let now = now_ms() as i64;
+        let expires = now + self.retention.as_millis() as i64;
+        // 1: set now; 0: already final (the stored record comes back); -1: no such job.
+        let (set, stored): (i64, Option<(String, Option<String>)>) = self
+            .db
+            .call(move |c| {
+                let changed = c
+                    .prepare_cached(
+                        "UPDATE jobs SET outcome = ?2, expires_ms = ?3
+                         WHERE id = ?1 AND outcome IS NULL AND expires_ms >= ?4",
+                    )?
+                    .execute(params![key, json, expires, now])?;
+                if changed == 1 {
+                    c.prepare_cached(
+                        "INSERT INTO events (job_id, body, at_ms) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![key, body, at])?;
+                    return Ok((1, None));
+                }
+                let stored = c
+                    .prepare_cached(
+                        "SELECT record, outcome FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
+                    )?
+                    .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                Ok(match stored {
+                    Some(s) => (0, Some(s)),
+                    None => (-1, None),
+                })
+            })
+            .await?;
+        match (set, stored) {
+            (1, _) => {
+                self.waiters.wake(id);
+                self.appended.notify_waiters();
+                Ok(Finalized::Applied(last))
+            }
+            (0, Some((record, outcome))) => {
+                let mut record: JobRecord = serde_json::from_str(&record)?;
+                if let Some(outcome) = outcome {
+                    record.outcome = Some(serde_json::from_str(&outcome)?);
+                }
+                Ok(Finalized::AlreadyFinal(record))
+            }
+            _ => Ok(Finalized::Missing),
+        }
+    }
+
+    async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
+        wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
+    }
+
+    async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
+        let now = now_ms() as i64;
+        let rows: Vec<(String, i64)> = self
+            .db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE jobs SET attempt = attempt + 1 WHERE outcome IS NULL AND expires_ms >= ?1",
+                    [now],
+                )?;
+                let mut stmt = c.prepare(
+                    "SELECT record, attempt FROM jobs WHERE outcome IS NULL AND expires_ms >= ?1
+                     ORDER BY created_ms",
+                )?;
+                let rows = stmt
+                    .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(record, attempt)| {
+                Ok(Unfinished {
+                    record: serde_json::from_str(&record)?,
+                    attempt: attempt as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.db.call(|c| c.execute_batch("SELECT 1")).await
+    }
+}
