@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Where a job is in its life (source document 002's `status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Waiting for the client's payment.
@@ -45,6 +45,9 @@ pub struct JobRecord {
     /// The registered module the job named by `moduleHash`, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Digest32>,
+    /// The webhook told of the job's final state (`webhookId` of the request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
 }
 
 impl JobRecord {

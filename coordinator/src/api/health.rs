@@ -5,10 +5,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use serde_json::{json, Value};
 
 use super::error::ApiError;
-#[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::{HealthBody, ReadyBody};
 use super::AppState;
 
@@ -19,7 +17,7 @@ use super::AppState;
         (status = 200, description = "Serving, backends answer", body = HealthBody),
         (status = 503, description = "Serving, but a backend does not answer", body = HealthBody),
     ))]
-pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<HealthBody>) {
     let store = state.jobs.store().ping().await.is_ok();
     let queue = state.jobs.queue().ping().await.is_ok();
     let status = if store && queue {
@@ -29,9 +27,15 @@ pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
     };
     (
         status,
-        Json(
-            json!({"status": if status == StatusCode::OK { "ok" } else { "degraded" }, "store": store, "queue": queue}),
-        ),
+        Json(HealthBody {
+            status: if status == StatusCode::OK {
+                "ok"
+            } else {
+                "degraded"
+            },
+            store,
+            queue,
+        }),
     )
 }
 
@@ -43,7 +47,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
         (status = 200, description = "Can take work", body = ReadyBody),
         (status = 503, description = "Cannot take work now (Redis away, breaker open, draining)", body = ReadyBody),
     ))]
-pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<ReadyBody>) {
     let backends = state.protect.backends_up();
     let breaker = state.protect.breaker.state();
     let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
@@ -55,9 +59,12 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
     };
     (
         status,
-        Json(
-            json!({"ready": ready, "backends": backends, "breaker": breaker.as_str(), "draining": draining}),
-        ),
+        Json(ReadyBody {
+            ready,
+            backends,
+            breaker: breaker.as_str(),
+            draining,
+        }),
     )
 }
 

@@ -15,7 +15,7 @@ pub mod payments;
 pub mod quote;
 pub mod request;
 mod verify;
-mod view;
+pub mod view;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, LazyLock};
@@ -37,7 +37,7 @@ use crate::jobs::JobService;
 use crate::modules::ModuleStore;
 use crate::protect::Protection;
 
-pub use view::job_view;
+pub use view::JobView;
 
 /// What every handler shares.
 pub struct AppState {

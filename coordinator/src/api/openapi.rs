@@ -4,10 +4,11 @@
 //! Each handler carries its own `#[utoipa::path]` (method, path, parameters, every status it
 //! can answer), and the router is built with `utoipa_axum`'s `routes!`, which registers a
 //! route and its description in one step: a route cannot be served without being described.
-//! The types below exist only to describe the JSON bodies (the handlers build them with
-//! `serde_json`); `tests/it/openapi.rs` checks that real answers match them and that every
-//! route of the router is in the document, and `scripts/api-fuzz.sh` (schemathesis) fuzzes a
-//! live coordinator against it.
+//! Response bodies are the handlers' own `Serialize` types (the job view is
+//! [`super::view::JobView`]); the request body below describes what `api::request` parses by
+//! hand (field by field, for precise errors). `tests/it/openapi.rs` checks that real answers
+//! match the document and that every route of the router is in it, and
+//! `scripts/api-fuzz.sh` (schemathesis) fuzzes a live coordinator against it.
 
 use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
@@ -22,14 +23,16 @@ use utoipa::{OpenApi, ToSchema};
     ),
     components(schemas(
         VerifyRequest,
-        JobView,
-        Accepted,
+        super::view::JobView,
+        super::view::AttestationView,
+        super::view::PaymentView,
+        super::view::Accepted,
         ErrorBody,
         HealthBody,
         ReadyBody,
         TaskType,
         Language,
-        JobStatus
+        crate::record::JobStatus
     ))
 )]
 pub struct ApiDoc;
@@ -60,21 +63,6 @@ pub enum Language {
     Wat,
 }
 
-/// Where a job is in its life.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum JobStatus {
-    /// Awaiting payment.
-    PendingPayment,
-    /// Queued or running.
-    Running,
-    /// A result was attested.
-    Completed,
-    /// Infrastructure failure (refundable).
-    Error,
-}
-
 /// `POST /verify` body.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -100,55 +88,6 @@ pub struct VerifyRequest {
     pub timeout_seconds: Option<f64>,
 }
 
-/// A job as the API shows it (document 002's fields; more may be added).
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct JobView {
-    /// The job id.
-    pub job_id: uuid::Uuid,
-    /// Its status.
-    pub status: JobStatus,
-    /// The task type.
-    pub task_type: String,
-    /// The program's language.
-    pub language: Option<String>,
-    /// VALID, INVALID, ERROR or TIMEOUT, once completed.
-    pub result: Option<String>,
-    /// The expected sha256.
-    pub expected_hash: Option<String>,
-    /// sha256 of the stdout, when the program exited.
-    pub actual_hash: Option<String>,
-    /// Guest run time in ms.
-    pub execution_time_ms: Option<f64>,
-    /// Acceptance to final state in ms.
-    pub total_time_ms: Option<f64>,
-    /// Fuel consumed.
-    pub fuel_used: Option<u64>,
-    /// Whether a refund is owed.
-    pub refund_eligible: Option<bool>,
-    /// What went wrong.
-    pub error_message: Option<String>,
-    /// The signed attestation.
-    #[schema(value_type = Option<Object>)]
-    pub attestation: Option<Value>,
-}
-
-/// `202 Accepted` of `POST /verify`.
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct Accepted {
-    /// The job id.
-    pub job_id: uuid::Uuid,
-    /// `running`.
-    pub status: String,
-    /// For a person.
-    pub message: String,
-    /// Where to poll.
-    pub check_status_at: String,
-}
-
 /// Every error: a code from document 002's error table, a message and details.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -163,11 +102,10 @@ pub struct ErrorBody {
 }
 
 /// `GET /health`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct HealthBody {
     /// `ok` or `degraded`.
-    pub status: String,
+    pub status: &'static str,
     /// Job records answer.
     pub store: bool,
     /// The queue answers.
@@ -175,15 +113,14 @@ pub struct HealthBody {
 }
 
 /// `GET /ready`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct ReadyBody {
     /// Whether this coordinator can take work now.
     pub ready: bool,
     /// Redis (or the in-memory backends) answered at the last check.
     pub backends: bool,
     /// `closed`, `half-open` or `open`.
-    pub breaker: String,
+    pub breaker: &'static str,
     /// Shutting down.
     pub draining: bool,
 }

@@ -17,13 +17,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
+use super::openapi::{ErrorBody, VerifyRequest};
 use super::verify::{accept, answer, start};
-use super::{job_view, AppState};
+use super::view::{Accepted, JobView, PaymentView};
+use super::AppState;
 use crate::payments::{
     x402, Payment, PaymentFailure, PaymentRequirements, Payments, PendingJob, Settlement,
 };
@@ -120,33 +121,22 @@ fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Resp
 }
 
 /// The job view plus its payment and settlement.
-pub fn paid_view(record: &JobRecord, payment: &Payment, s: &Settlement) -> Value {
-    let mut v = job_view(record);
-    let map = v.as_object_mut().expect("object");
-    map.insert(
-        "payment".into(),
-        json!({
-            "scheme": payment.scheme,
-            "txHash": payment.tx_hash,
-            "amount": payment.amount.to_string(),
-            "payer": payment.payer.to_checksum(None),
-            "verifiedAt": crate::api::view::iso_ms(payment.verified_at_ms),
-        }),
-    );
-    if let Some(h) = s.registry_tx_hash {
-        map.insert("registryTxHash".into(), json!(h));
-    }
-    if let Some(h) = s.refund_tx_hash {
-        map.insert("refundTxHash".into(), json!(h));
-    }
+pub fn paid_view(record: &JobRecord, payment: &Payment, s: &Settlement) -> JobView {
+    let mut v = JobView::from(record);
+    v.payment = Some(PaymentView {
+        scheme: payment.scheme.clone(),
+        tx_hash: payment.tx_hash.to_string(),
+        amount: payment.amount.to_string(),
+        payer: payment.payer.to_checksum(None),
+        verified_at: crate::api::view::iso(payment.verified_at_ms),
+    });
+    v.registry_tx_hash = s.registry_tx_hash.map(|h| h.to_string());
+    v.refund_tx_hash = s.refund_tx_hash.map(|h| h.to_string());
     if let Some(e) = &s.registry_error {
-        map.insert("status".into(), json!("error"));
-        map.insert("errorCode".into(), json!("Registry Write Failed"));
-        map.insert(
-            "errorMessage".into(),
-            json!(format!("the result could not be recorded on chain: {e}")),
-        );
-        map.insert("refundEligible".into(), json!(true));
+        v.status = JobStatus::Error;
+        v.error_code = Some("Registry Write Failed".into());
+        v.error_message = Some(format!("the result could not be recorded on chain: {e}"));
+        v.refund_eligible = Some(true);
     }
     v
 }
@@ -326,12 +316,10 @@ async fn submit_detached(
         Err(other) if other == "=" => {
             return Ok((
                 StatusCode::ACCEPTED,
-                Json(json!({
-                    "jobId": id,
-                    "status": "running",
-                    "message": "this job is already paid; its verification is under way",
-                    "checkStatusAt": format!("/verify/{id}"),
-                })),
+                Json(Accepted::running(
+                    id,
+                    "this job is already paid; its verification is under way",
+                )),
             )
                 .into_response());
         }
@@ -368,7 +356,7 @@ fn respond(record: &JobRecord, payment: &Payment, s: &Settlement) -> Result<Resp
         return Err(ApiError::Internal {
             code: "Registry Write Failed",
             message: format!("the result could not be recorded on chain: {e}"),
-            body: Some(view),
+            body: serde_json::to_value(view).ok(),
         });
     }
     answer(record, view)
@@ -420,7 +408,7 @@ pub async fn status(
             "paymentRequirements": pending.requirements,
             "message": PAY_MESSAGE,
         });
-        let created = crate::api::view::iso_ms(pending.record.created_at_ms);
+        let created = json!(crate::api::view::iso(pending.record.created_at_ms));
         v["createdAt"] = created.clone();
         v["updatedAt"] = created;
         return Ok((StatusCode::PAYMENT_REQUIRED, Json(v)).into_response());
@@ -432,7 +420,7 @@ pub async fn status(
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
     let view = match p.job_payment(id).await? {
         Some((payment, s)) => paid_view(&record, &payment, &s),
-        None => job_view(&record),
+        None => JobView::from(&record),
     };
     let code = match record.status() {
         JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,

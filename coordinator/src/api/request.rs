@@ -260,6 +260,7 @@ pub async fn parse_verify_request(
         created_at_ms: now,
         outcome: None,
         module,
+        webhook_id: None,
     })
 }
 

@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
-use super::openapi::{Accepted, ErrorBody, JobView, VerifyRequest};
+use super::openapi::{ErrorBody, VerifyRequest};
 use super::request::{parse_verify_request, JobDefaults};
-use super::{job_view, AppState};
+use super::view::{Accepted, JobView};
+use super::AppState;
 use crate::config::MAX_BODY_BYTES;
 use crate::record::JobStatus;
 
@@ -42,7 +43,7 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let record = accept(&state, &headers, body).await?;
     let record = start(&state, record, &headers).await?;
-    let view = job_view(&record);
+    let view = JobView::from(&record);
     answer(&record, view)
 }
 
@@ -125,7 +126,7 @@ pub(crate) async fn start(
 /// error table's code for an infrastructure failure, 202 while running. `view` is the body.
 pub(crate) fn answer(
     record: &crate::record::JobRecord,
-    view: serde_json::Value,
+    view: JobView,
 ) -> Result<Response, ApiError> {
     let id = record.id();
     match record.status() {
@@ -139,17 +140,12 @@ pub(crate) fn answer(
             Err(ApiError::Internal {
                 code: static_code(code),
                 message: outcome.error_message.clone().unwrap_or_default(),
-                body: Some(view),
+                body: serde_json::to_value(view).ok(),
             })
         }
         JobStatus::Running | JobStatus::PendingPayment => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({
-                "jobId": id,
-                "status": "running",
-                "message": "Verification started",
-                "checkStatusAt": format!("/verify/{id}"),
-            })),
+            Json(Accepted::running(id, "Verification started")),
         )
             .into_response()),
     }
@@ -188,7 +184,7 @@ pub async fn status(
         JobStatus::Running => StatusCode::ACCEPTED,
         JobStatus::Completed | JobStatus::Error => StatusCode::OK,
     };
-    Ok((code, Json(job_view(&record))).into_response())
+    Ok((code, Json(JobView::from(&record))).into_response())
 }
 
 /// `Prefer: respond-async` (RFC 7240) asks for an immediate 202.

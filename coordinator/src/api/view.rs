@@ -1,90 +1,240 @@
-//! The JSON a client sees for a job (source document 002's field names).
+//! The JSON a client sees for a job (source document 002's field names), as typed structs:
+//! the handlers return them and the OpenAPI document describes these very types, so the
+//! description cannot drift from the answers.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::record::{JobRecord, JobStatus};
 
 /// ISO 8601 with milliseconds, as document 002 writes times (`2026-02-04T14:30:00.000Z`).
-pub(crate) fn iso(ms: u64) -> Value {
+pub(crate) fn iso(ms: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
-        .map_or(Value::Null, Value::String)
-}
-
-/// [`iso`] for other modules (payment times).
-pub(crate) fn iso_ms(ms: u64) -> Value {
-    iso(ms)
+        .unwrap_or_default()
 }
 
 /// Rounds milliseconds to microsecond precision for display.
-fn millis(ms: f64) -> Value {
-    json!((ms * 1000.0).round() / 1000.0)
+fn millis(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
 }
 
-/// The job as the API shows it.
-pub fn job_view(record: &JobRecord) -> Value {
-    let status = record.status();
-    let mut v = Map::new();
-    v.insert("jobId".into(), json!(record.id()));
-    v.insert("status".into(), json!(status.as_str()));
-    v.insert("taskType".into(), json!(record.spec.task_type.as_str()));
-    v.insert("language".into(), json!(record.language.as_str()));
-    v.insert("expectedHash".into(), json!(record.spec.expected_hash));
-    v.insert("codeHash".into(), json!(record.spec.code_hash));
-    if let Some(module) = &record.module {
-        v.insert("moduleHash".into(), json!(module));
+/// A job as the API shows it (`GET /verify/:id`, the answers of `POST /verify`). Fields of the
+/// outcome appear once the job is final; payment fields only with payments on.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    /// The job id.
+    pub job_id: Uuid,
+    /// `running`, `completed` or `error` (infrastructure failure, refundable).
+    pub status: JobStatus,
+    /// `code-execution`, `data-transformation` or `api-replay`.
+    pub task_type: &'static str,
+    /// `javascript`, `wasm` or `wat`.
+    pub language: &'static str,
+    /// The expected sha256 of the output.
+    pub expected_hash: String,
+    /// sha256 of the program that runs (for task types, of the generated program).
+    pub code_hash: String,
+    /// The registered module the job named, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_hash: Option<String>,
+    /// sha256 of the input bytes.
+    pub input_hash: String,
+    /// The wall-clock limit.
+    pub timeout_seconds: f64,
+    /// When the job was accepted.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// The job's webhook, if it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
+    /// `VALID`, `INVALID`, `ERROR` or `TIMEOUT`, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'static str>,
+    /// sha256 of the program's stdout, when it ran to an exit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_hash: Option<String>,
+    /// Guest run time (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_time_ms: Option<f64>,
+    /// Acceptance to final state (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_time_ms: Option<f64>,
+    /// Fuel consumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel_used: Option<u64>,
+    /// Whether a refund is owed (document 002's table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_eligible: Option<bool>,
+    /// What went wrong (ERROR, TIMEOUT, infrastructure failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The failure's code from document 002's error table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The guest's exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The start of stdout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Whether `output` is cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_truncated: Option<bool>,
+    /// Which delivery produced the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// The worker's signed attestation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationView>,
+    /// The payment (payments on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentView>,
+    /// The registry transaction that recorded the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_tx_hash: Option<String>,
+    /// The refund transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_tx_hash: Option<String>,
+}
+
+/// A worker's attestation as shown: the signed fields, the signature, and the full EIP-712
+/// document (`eth_signTypedData_v4`) anyone can verify it with.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationView {
+    /// The worker (checksummed address).
+    pub worker: String,
+    /// 65-byte secp256k1 signature, hex.
+    pub signature: String,
+    /// The EIP-712 signing hash.
+    pub signing_hash: String,
+    /// The signed fields.
+    #[schema(value_type = Object)]
+    pub fields: Value,
+    /// The runtime behind `fields.runtimeId`.
+    #[schema(value_type = Option<Object>)]
+    pub runtime: Option<Value>,
+    /// sha256 of the module that ran.
+    pub module_hash: Option<String>,
+    /// The typed-data document.
+    #[schema(value_type = Object)]
+    pub typed_data: Value,
+}
+
+/// How a job was paid (document 002's `payment`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    /// `exact`.
+    pub scheme: String,
+    /// The payment transaction.
+    pub tx_hash: String,
+    /// Amount paid (wei or token units), decimal.
+    pub amount: String,
+    /// Who paid (checksummed).
+    pub payer: String,
+    /// When the payment was checked.
+    pub verified_at: String,
+}
+
+/// `202 Accepted` of `POST /verify`: the job runs; poll `checkStatusAt`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// The job id.
+    pub job_id: Uuid,
+    /// `running`.
+    pub status: JobStatus,
+    /// For a person.
+    pub message: String,
+    /// Where to poll.
+    pub check_status_at: String,
+}
+
+impl Accepted {
+    /// The 202 body of job `id`.
+    pub fn running(id: Uuid, message: &str) -> Accepted {
+        Accepted {
+            job_id: id,
+            status: JobStatus::Running,
+            message: message.to_string(),
+            check_status_at: format!("/verify/{id}"),
+        }
     }
-    v.insert("inputHash".into(), json!(record.spec.input_hash));
-    v.insert(
-        "timeoutSeconds".into(),
-        json!(record.spec.timeout_ms as f64 / 1000.0),
-    );
-    v.insert("createdAt".into(), iso(record.created_at_ms));
-    v.insert("updatedAt".into(), iso(record.updated_at_ms()));
-    if let Some(o) = &record.outcome {
-        if let Some(result) = o.result {
-            v.insert("result".into(), json!(result.as_str()));
+}
+
+impl From<&JobRecord> for JobView {
+    fn from(record: &JobRecord) -> JobView {
+        let mut v = JobView {
+            job_id: record.id(),
+            status: record.status(),
+            task_type: record.spec.task_type.as_str(),
+            language: record.language.as_str(),
+            expected_hash: record.spec.expected_hash.to_hex(),
+            code_hash: record.spec.code_hash.to_hex(),
+            module_hash: record.module.map(|m| m.to_hex()),
+            input_hash: record.spec.input_hash.to_hex(),
+            timeout_seconds: record.spec.timeout_ms as f64 / 1000.0,
+            created_at: iso(record.created_at_ms),
+            updated_at: iso(record.updated_at_ms()),
+            webhook_id: record.webhook_id,
+            result: None,
+            actual_hash: None,
+            execution_time_ms: None,
+            total_time_ms: None,
+            fuel_used: None,
+            refund_eligible: None,
+            error_message: None,
+            error_code: None,
+            exit_code: None,
+            output: None,
+            output_truncated: None,
+            attempts: None,
+            attestation: None,
+            payment: None,
+            registry_tx_hash: None,
+            refund_tx_hash: None,
+        };
+        if let Some(o) = &record.outcome {
+            v.result = o.result.map(|r| r.as_str());
+            v.actual_hash = o.actual_hash.map(|h| h.to_hex());
+            v.execution_time_ms = Some(millis(o.execution_ms));
+            v.total_time_ms = Some(millis(o.total_ms));
+            v.fuel_used = Some(o.fuel_used);
+            v.refund_eligible = Some(o.refund_eligible);
+            v.error_message = o.error_message.clone();
+            v.error_code = o.error_code.clone();
+            v.exit_code = o.exit_code;
+            if let Some(preview) = &o.output_preview {
+                v.output = Some(preview.clone());
+                v.output_truncated = Some(o.output_truncated);
+            }
+            v.attempts = Some(o.attempt);
+            v.attestation = o.attestation.as_ref().map(|att| {
+                let domain = &record.spec.domain;
+                AttestationView {
+                    worker: att.worker.to_checksum(None),
+                    signature: att.signature.clone(),
+                    signing_hash: format!("0x{}", att.fields.signing_hash(domain).to_hex()),
+                    fields: serde_json::to_value(&att.fields).unwrap_or(Value::Null),
+                    runtime: o
+                        .runtime
+                        .as_ref()
+                        .and_then(|r| serde_json::to_value(r).ok()),
+                    module_hash: o.module_hash.map(|h| h.to_hex()),
+                    typed_data: att.fields.typed_data(domain),
+                }
+            });
         }
-        if let Some(actual) = &o.actual_hash {
-            v.insert("actualHash".into(), json!(actual));
-        }
-        v.insert("executionTimeMs".into(), millis(o.execution_ms));
-        v.insert("totalTimeMs".into(), millis(o.total_ms));
-        v.insert("fuelUsed".into(), json!(o.fuel_used));
-        v.insert("refundEligible".into(), json!(o.refund_eligible));
-        if let Some(msg) = &o.error_message {
-            v.insert("errorMessage".into(), json!(msg));
-        }
-        if let Some(code) = &o.error_code {
-            v.insert("errorCode".into(), json!(code));
-        }
-        if let Some(code) = o.exit_code {
-            v.insert("exitCode".into(), json!(code));
-        }
-        if let Some(preview) = &o.output_preview {
-            v.insert("output".into(), json!(preview));
-            v.insert("outputTruncated".into(), json!(o.output_truncated));
-        }
-        v.insert("attempts".into(), json!(o.attempt));
-        if let Some(att) = &o.attestation {
-            let fields = &att.fields;
-            v.insert(
-                "attestation".into(),
-                json!({
-                    "worker": att.worker.to_checksum(None),
-                    "signature": att.signature,
-                    "signingHash": format!("0x{}", fields.signing_hash(&record.spec.domain).to_hex()),
-                    "fields": fields,
-                    "runtime": o.runtime,
-                    "moduleHash": o.module_hash,
-                    "typedData": fields.typed_data(&record.spec.domain),
-                }),
-            );
-        }
+        debug_assert!(v.status != JobStatus::Completed || v.result.is_some());
+        v
     }
-    debug_assert!(status != JobStatus::Completed || v.contains_key("result"));
-    Value::Object(v)
 }
