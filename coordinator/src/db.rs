@@ -75,23 +75,29 @@ impl Db {
             Durability::Process => "NORMAL",
             Durability::Fsync => "FULL",
         };
+        // The first write takes the exclusive lock (EXCLUSIVE locking mode keeps it), so a
+        // second coordinator on the same file fails here, at start.
         conn.execute_batch(&format!(
             "PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = {sync};
-             PRAGMA foreign_keys = ON;"
+             PRAGMA foreign_keys = ON;
+             BEGIN IMMEDIATE; COMMIT;"
         ))
-        .map_err(sql)?;
-        // Take the exclusive lock now (the first write takes it in EXCLUSIVE mode), so a
-        // second coordinator on the same file fails here, at start.
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
-            .map_err(|e| match path {
-                Some(p) => Error::Config(format!(
+        .map_err(|e| match (path, &e) {
+            (Some(p), rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Error::Config(format!(
                     "the database {} is in use (another coordinator on the same --data-dir?): {e}",
                     p.display()
-                )),
-                None => sql(e),
-            })?;
+                ))
+            }
+            _ => sql(e),
+        })?;
         let (work, rx) = mpsc::channel::<Work>();
         std::thread::Builder::new()
             .name("notary-db".into())

@@ -6,6 +6,7 @@ mod fleet;
 mod guests;
 mod hostile;
 mod intake;
+mod job_store;
 mod modules;
 mod observability;
 mod openapi;

@@ -1,0 +1,365 @@
+//! One conformance suite for the job store and its event log, run on every backend: SQLite in
+//! memory (`--data-dir none`), SQLite in a file (the embedded default) and Redis (fleet mode).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_coordinator::db::{Db, Durability};
+use notary_coordinator::record::{now_ms, JobOutcome, JobRecord, JobStatus};
+use notary_coordinator::store::{EventLog, Finalized, JobStore, RedisStore, SqliteStore};
+use notary_protocol::{
+    sha256, AttestationDomain, Digest32, JobSpec, Language, ProgramSpec, TaskType, Verdict,
+};
+use notary_queue::test_utils::RedisServer;
+use uuid::Uuid;
+
+/// A backend under test and what keeps it alive.
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn JobStore>,
+    _redis: Option<RedisServer>,
+    dir: Option<tempfile::TempDir>,
+}
+
+const RETENTION: Duration = Duration::from_secs(3600);
+
+async fn sqlite_at(path: Option<&std::path::Path>, retention: Duration) -> Arc<dyn JobStore> {
+    let db = Arc::new(Db::open(path, Durability::Process).unwrap());
+    SqliteStore::open(db, retention).await.unwrap()
+}
+
+async fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sqlite_at(Some(&dir.path().join("notary.sqlite3")), RETENTION).await;
+    let redis = RedisServer::start();
+    let prefix = format!("js{}:", Uuid::new_v4().simple());
+    let store = RedisStore::new_lazy(&redis.url(), &prefix, RETENTION, "reader-1").unwrap();
+    vec![
+        Backend {
+            name: "sqlite-memory",
+            store: sqlite_at(None, RETENTION).await,
+            _redis: None,
+            dir: None,
+        },
+        Backend {
+            name: "sqlite-file",
+            store: file,
+            _redis: None,
+            dir: Some(dir),
+        },
+        Backend {
+            name: "redis",
+            store,
+            _redis: Some(redis),
+            dir: None,
+        },
+    ]
+}
+
+fn record() -> JobRecord {
+    let now = now_ms();
+    JobRecord {
+        spec: JobSpec {
+            job_id: Uuid::new_v4(),
+            task_type: TaskType::CodeExecution,
+            program: ProgramSpec::Javascript {
+                source: "console.log(1)".into(),
+            },
+            code_hash: sha256(b"console.log(1)"),
+            input: None,
+            input_hash: sha256(b""),
+            expected_hash: sha256(b"1\n"),
+            fuel: 1000,
+            timeout_ms: 5000,
+            domain: AttestationDomain::default(),
+            enqueued_at_ms: now,
+        },
+        language: Language::Javascript,
+        created_at_ms: now,
+        outcome: None,
+        module: None,
+        webhook_id: None,
+    }
+}
+
+fn valid(record: &JobRecord, fuel: u64) -> JobOutcome {
+    JobOutcome {
+        result: Some(Verdict::Valid),
+        actual_hash: Some(record.spec.expected_hash),
+        fuel_used: fuel,
+        execution_ms: 0.5,
+        total_ms: 1.0,
+        error_message: None,
+        error_code: None,
+        refund_eligible: false,
+        attestation: None,
+        runtime: None,
+        module_hash: Some(Digest32([7; 32])),
+        output_preview: Some("1\n".into()),
+        output_truncated: false,
+        exit_code: Some(0),
+        attempt: 1,
+        completed_at_ms: now_ms(),
+    }
+}
+
+/// Every event `consumer` can read now (short waits), acknowledging none.
+async fn drain(log: &dyn EventLog, consumer: &str) -> Vec<notary_coordinator::store::JobEvent> {
+    let mut all = Vec::new();
+    loop {
+        let got = log
+            .read(
+                consumer,
+                100,
+                Duration::from_millis(50),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        if got.is_empty() {
+            return all;
+        }
+        all.extend(got);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_round_trip_and_finalize_once_with_one_event() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let r = record();
+        assert!(s.get(r.id()).await.unwrap().is_none(), "{}", b.name);
+        s.insert(&r).await.unwrap();
+        let read = s.get(r.id()).await.unwrap().unwrap();
+        assert_eq!(read, r, "{}", b.name);
+        assert_eq!(read.status(), JobStatus::Running);
+
+        let first = valid(&r, 10);
+        let Finalized::Applied(done) = s.finalize(&r, &first).await.unwrap() else {
+            panic!("{}: first finalize not applied", b.name)
+        };
+        assert_eq!(done.outcome.as_ref(), Some(&first), "{}", b.name);
+        // A second outcome (a duplicate result) changes nothing and emits nothing.
+        let Finalized::AlreadyFinal(kept) = s.finalize(&r, &valid(&r, 11)).await.unwrap() else {
+            panic!("{}: second finalize applied", b.name)
+        };
+        assert_eq!(kept.outcome.as_ref(), Some(&first), "{}", b.name);
+        assert_eq!(s.get(r.id()).await.unwrap().unwrap(), done, "{}", b.name);
+        assert!(matches!(
+            s.finalize(&record(), &first).await.unwrap(),
+            Finalized::Missing
+        ));
+
+        let events = drain(s, "audit").await;
+        let mine: Vec<_> = events.iter().filter(|e| e.job_id == r.id()).collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "{}: one event per final job: {events:?}",
+            b.name
+        );
+        assert_eq!(mine[0].status, JobStatus::Completed);
+        assert_eq!(mine[0].result, Some(Verdict::Valid));
+        assert!(s.take_unfinished().await.unwrap().is_empty(), "{}", b.name);
+        s.ping().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_wakes_on_finalize_and_times_out_without_it() {
+    for b in backends().await {
+        let r = record();
+        b.store.insert(&r).await.unwrap();
+        let started = std::time::Instant::now();
+        let still = b
+            .store
+            .wait_final(r.id(), Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(still.outcome.is_none(), "{}", b.name);
+        assert!(
+            started.elapsed() >= Duration::from_millis(190),
+            "{}",
+            b.name
+        );
+
+        let (store, r2) = (b.store.clone(), r.clone());
+        let finisher = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            store.finalize(&r2, &valid(&r2, 5)).await.unwrap();
+        });
+        let started = std::time::Instant::now();
+        let done = b
+            .store
+            .wait_final(r.id(), Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(done.outcome.is_some(), "{}", b.name);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}: woken, not timed out",
+            b.name
+        );
+        finisher.await.unwrap();
+        assert!(b
+            .store
+            .wait_final(Uuid::new_v4(), Duration::from_millis(10))
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let jobs: Vec<JobRecord> = (0..3).map(|_| record()).collect();
+        for r in &jobs {
+            s.insert(r).await.unwrap();
+            s.finalize(r, &valid(r, 1)).await.unwrap();
+        }
+        let ids: Vec<Uuid> = jobs.iter().map(JobRecord::id).collect();
+        let seen = |events: &[notary_coordinator::store::JobEvent]| {
+            events
+                .iter()
+                .map(|e| e.job_id)
+                .filter(|id| ids.contains(id))
+                .collect::<Vec<_>>()
+        };
+        // Two consumers, each with its own position: both see all three, in order.
+        let a = drain(s, "a").await;
+        let c = drain(s, "c").await;
+        assert_eq!(seen(&a), ids, "{}", b.name);
+        assert_eq!(seen(&c), ids, "{}", b.name);
+        // Handed out and not acknowledged: not handed out again before the redelivery time...
+        assert!(seen(&drain(s, "a").await).is_empty(), "{}", b.name);
+        // ...then again, to a reader of the same consumer.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = s
+            .read(
+                "a",
+                100,
+                Duration::from_millis(50),
+                Duration::from_millis(200),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seen(&again), ids, "{}: redelivered", b.name);
+        // Acknowledged out of order: none of them comes back.
+        let mine: Vec<_> = again.iter().filter(|e| ids.contains(&e.job_id)).collect();
+        for e in [mine[2], mine[0], mine[1]] {
+            s.ack("a", e).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = s
+            .read(
+                "a",
+                100,
+                Duration::from_millis(50),
+                Duration::from_millis(200),
+            )
+            .await
+            .unwrap();
+        assert!(seen(&after).is_empty(), "{}: {after:?}", b.name);
+        // An empty log read waits about its wait, not forever.
+        let started = std::time::Instant::now();
+        let none = s
+            .read("a", 10, Duration::from_millis(300), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(seen(&none).is_empty());
+        assert!(started.elapsed() < Duration::from_secs(3), "{}", b.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_expire_after_their_retention() {
+    let redis = RedisServer::start();
+    let prefix = format!("jx{}:", Uuid::new_v4().simple());
+    let short = Duration::from_millis(300);
+    let stores: Vec<(&str, Arc<dyn JobStore>)> = vec![
+        ("sqlite-memory", sqlite_at(None, short).await),
+        (
+            "redis",
+            RedisStore::new_lazy(&redis.url(), &prefix, short, "r").unwrap(),
+        ),
+    ];
+    for (name, s) in stores {
+        let r = record();
+        s.insert(&r).await.unwrap();
+        assert!(s.get(r.id()).await.unwrap().is_some(), "{name}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(s.get(r.id()).await.unwrap().is_none(), "{name}: expired");
+        assert!(matches!(
+            s.finalize(&r, &valid(&r, 1)).await.unwrap(),
+            Finalized::Missing
+        ));
+    }
+}
+
+/// The embedded file keeps everything across a reopen: records, outcomes, the consumers'
+/// positions; unfinished jobs come back with one more delivery each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_file_survives_a_reopen() {
+    let mut all = backends().await;
+    let b = all.remove(1);
+    assert_eq!(b.name, "sqlite-file");
+    let path = b.dir.as_ref().unwrap().path().join("notary.sqlite3");
+    let (done, pending_ack, open) = (record(), record(), record());
+    for r in [&done, &pending_ack, &open] {
+        b.store.insert(r).await.unwrap();
+    }
+    b.store.finalize(&done, &valid(&done, 3)).await.unwrap();
+    b.store
+        .finalize(&pending_ack, &valid(&pending_ack, 4))
+        .await
+        .unwrap();
+    let events = drain(b.store.as_ref(), "settle").await;
+    let first = events.iter().find(|e| e.job_id == done.id()).unwrap();
+    b.store.ack("settle", first).await.unwrap();
+    let Backend { store, dir, .. } = b;
+    drop(store);
+    // The database thread ends with its last handle; the exclusive lock goes with it.
+    let mut reopened = None;
+    for _ in 0..50 {
+        let db = Db::open(Some(&path), Durability::Process);
+        if let Ok(db) = db {
+            reopened = Some(SqliteStore::open(Arc::new(db), RETENTION).await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = reopened.expect("the file reopens once the first handle is gone");
+    let kept = s.get(done.id()).await.unwrap().unwrap();
+    assert_eq!(
+        kept.outcome,
+        Some(valid(&done, 3)).map(|mut o| {
+            o.completed_at_ms = kept.outcome.as_ref().unwrap().completed_at_ms;
+            o
+        })
+    );
+    // The acknowledged event stays handled; the one in flight at the stop comes back.
+    let again = drain(s.as_ref(), "settle").await;
+    let ids: Vec<Uuid> = again.iter().map(|e| e.job_id).collect();
+    assert_eq!(ids, vec![pending_ack.id()]);
+    let unfinished = s.take_unfinished().await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].record, open);
+    assert_eq!(unfinished[0].attempt, 2);
+    assert_eq!(s.take_unfinished().await.unwrap()[0].attempt, 3);
+    drop(dir);
+}
+
+/// Two stores on one file: the second is refused at once (it could not see the first's
+/// waiters or event positions).
+#[tokio::test]
+async fn a_second_coordinator_cannot_open_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notary.sqlite3");
+    let _first = Db::open(Some(&path), Durability::Fsync).unwrap();
+    let err = Db::open(Some(&path), Durability::Process).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
+}
