@@ -2,6 +2,7 @@
 //! processes.
 
 mod api;
+mod embedded_restart;
 mod fleet;
 mod guests;
 mod hostile;

@@ -1,0 +1,125 @@
+//! The durable embedded default: a `notary-coordinator` process SIGKILLed with jobs queued and
+//! running comes back (on the same `--data-dir`) with every accepted job: finished ones
+//! readable as they were, unfinished ones run again with one more delivery.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the real binary embedded on `data_dir` with one worker slot; waits until it serves.
+async fn start(data_dir: &std::path::Path) -> (Process, String) {
+    worker_bin(); // builds the workspace's binaries, the coordinator's included
+    let port = free_port();
+    let child = Command::new(target_dir().join("notary-coordinator"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--data-dir", &data_dir.display().to_string()])
+        .args(["--workers", "1", "--rate-limit-per-minute", "0"])
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let process = Process(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client().get(format!("{url}/health")).send().await {
+            if r.status().is_success() {
+                return (process, url);
+            }
+        }
+        assert!(Instant::now() < deadline, "coordinator did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post_async(url: &str, body: &Value) -> String {
+    let resp = client()
+        .post(format!("{url}/verify"))
+        .header("prefer", "respond-async")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let v: Value = resp.json().await.unwrap();
+    v["jobId"].as_str().unwrap().to_string()
+}
+
+async fn status(url: &str, id: &str) -> (u16, Value) {
+    let resp = client()
+        .get(format!("{url}/verify/{id}"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn final_view(url: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, v) = status(url, id).await;
+        if code == 200 {
+            return v;
+        }
+        assert_eq!(code, 202, "{v}");
+        assert!(Instant::now() < deadline, "job {id} not final");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_embedded_coordinator_comes_back_with_every_accepted_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, url) = start(dir.path()).await;
+
+    // Finished before the kill.
+    let done = post_async(&url, &hello(HELLO_HASH)).await;
+    let done_view = final_view(&url, &done).await;
+    assert_eq!(done_view["result"], "VALID");
+
+    // One slot: the first sleeper runs, the rest wait in the queue.
+    let mut unfinished = Vec::new();
+    for _ in 0..3 {
+        unfinished.push(post_async(&url, &wasi_sleeper(1500, 10)).await);
+    }
+    unfinished.push(post_async(&url, &hello(HELLO_HASH)).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for id in &unfinished {
+        assert_eq!(status(&url, id).await.0, 202, "job {id} should still run");
+    }
+    first.0.kill().unwrap(); // SIGKILL
+    first.0.wait().unwrap();
+
+    let (_second, url) = start(dir.path()).await;
+    // The finished job is there as it was.
+    let (code, again) = status(&url, &done).await;
+    assert_eq!(code, 200);
+    assert_eq!(again, done_view);
+    // Every unfinished one ran again, as its second delivery.
+    for id in &unfinished {
+        let v = final_view(&url, id).await;
+        assert_eq!(v["result"], "VALID", "{v}");
+        assert_eq!(v["attempts"], 2, "{v}");
+    }
+}
