@@ -47,6 +47,9 @@ pub struct JobEvent {
     pub result: Option<Verdict>,
     /// When it happened (unix ms).
     pub at_ms: u64,
+    /// The webhook the job named, so the webhook consumer skips the others without a read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
 }
 
 impl JobEvent {
@@ -60,6 +63,7 @@ impl JobEvent {
             status: record.status(),
             result: outcome.and_then(|o| o.result),
             at_ms: outcome.map_or(record.created_at_ms, |o| o.completed_at_ms),
+            webhook_id: record.webhook_id,
         }
     }
 
