@@ -18,10 +18,7 @@ use crate::db::Durability;
 use crate::error::{Error, Result};
 use crate::protect::{ProtectConfig, ProtectSettings};
 
-/// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
-pub const MAX_CODE_BYTES: usize = 100 * 1024;
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use crate::record::{MAX_BODY_BYTES, MAX_CODE_BYTES};
 
 /// The Notary coordinator: the /verify API, the job queue and, by default, in-process workers.
 #[derive(Parser, Deserialize, Debug, Default, Clone)]

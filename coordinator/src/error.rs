@@ -1,6 +1,6 @@
 //! The coordinator's internal errors: [`Error`] for what fails inside, [`Rejected`] for a
 //! request refused before any work (which field, which bound). The API turns both into its
-//! answers (`crate::api::error`); nothing here knows about HTTP.
+//! answers (the API's error module); nothing here knows about HTTP.
 
 use serde_json::{json, Value};
 

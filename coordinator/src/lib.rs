@@ -10,7 +10,6 @@
 //!
 //! - [`error`]: the crate's internal [`Error`] and [`Result`].
 //! - [`record`]: a job's record and outcome, the domain types every layer shares.
-//! - [`config`]: flags, `NOTARY_*` environment and a TOML file, merged and resolved.
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`), one function per event.
 //! - [`db`]: the embedded SQLite database (one writer thread, group commit).
 //! - [`store`]: job records and the durable event log of final jobs (Redis, or SQLite).
@@ -24,6 +23,8 @@
 //! - [`payments`]: x402 payments, refunds and registry writes (the settlement consumer).
 //! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
 //!   one middleware in front of the routes.
+//! - [`config`]: flags, `NOTARY_*` environment and a TOML file, merged and resolved.
+//!   It aggregates each part's settings (sandbox, payments, protections).
 //! - [`api`]: the axum router and handlers ([`api::app`]): they parse requests and answer
 //!   with source document 002's fields and status codes; the job service does the rest.
 //! - [`server`]: the composition root: backends chosen from the configuration, background

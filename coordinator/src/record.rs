@@ -4,6 +4,11 @@ use notary_protocol::{Digest32, JobSpec, Language, RuntimeInfo, SignedAttestatio
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
+pub const MAX_CODE_BYTES: usize = 100 * 1024;
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Where a job is in its life (source document 002's `status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

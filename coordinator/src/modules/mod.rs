@@ -157,14 +157,14 @@ pub fn admit_package(
             // A JavaScript module travels inside every job that names it (source, not a
             // compiled artifact), so it has inline code's limit: a 100-byte request must not
             // store megabytes per job.
-            if bytes.len() > crate::config::MAX_CODE_BYTES {
+            if bytes.len() > crate::record::MAX_CODE_BYTES {
                 return Err(Rejected::TooLarge {
                     message: format!(
                         "a javascript module is {} bytes; the limit is {} bytes (as for inline code)",
                         bytes.len(),
-                        crate::config::MAX_CODE_BYTES
+                        crate::record::MAX_CODE_BYTES
                     ),
-                    params: json!({"field": "module", "limit": crate::config::MAX_CODE_BYTES, "size": bytes.len()}),
+                    params: json!({"field": "module", "limit": crate::record::MAX_CODE_BYTES, "size": bytes.len()}),
                 });
             }
         }

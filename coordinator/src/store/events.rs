@@ -9,7 +9,7 @@
 //! reader at a time (several coordinators may read under the same name, as a Redis consumer
 //! group); an event not acknowledged within `redeliver_after` is handed out again (the reader
 //! may have crashed). Delivery is therefore *at least once*: a consumer must be idempotent by
-//! job id. [`crate::jobs::consumers`] runs a consumer with retries and acknowledgements.
+//! job id. The job service's `consumers` module runs a consumer with retries and acknowledgements.
 
 use std::time::Duration;
 

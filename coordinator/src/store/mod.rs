@@ -7,7 +7,7 @@
 //! none is set, and appends the job's final [`JobEvent`] in the same atomic step, so at-least-once
 //! queue delivery and several coordinators still give one outcome and one event per job.
 //! *When* a job is final is not the store's decision: the job service asks its completion
-//! policy ([`crate::jobs`]). A coordinator waiting to answer a client is woken by
+//! policy (the job service, one layer up). A coordinator waiting to answer a client is woken by
 //! [`JobStore::wait_final`], whichever coordinator replica finalized the job.
 
 pub mod events;
