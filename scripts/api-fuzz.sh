@@ -19,11 +19,12 @@ fi
 cargo build --workspace --bins
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
-RUST_LOG=warn target/debug/notary-coordinator --listen "127.0.0.1:$port" --workers 1 \
+data=$(mktemp -d)   # the durable embedded default, in a throwaway directory
+RUST_LOG=warn target/debug/notary-coordinator --listen "127.0.0.1:$port" --workers 1 --data-dir "$data" \
   --rate-limit-per-minute 0 --max-concurrent-per-agent 0 --fuel 200000000 --sync-wait-ms 5000 \
   --module-cache-dir target/debug/notary-test-module-cache 2>"$log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$log" "$data"' EXIT
 for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
   kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }

@@ -37,8 +37,9 @@ load() { # NAME MIX URL [extra loadtest args]
 
 for mix in hello cpu; do
   port=$(free_port)
+  rm -rf "$tmp/embedded-data"   # the durable default, fresh for each mix
   RUST_LOG=warn $bin/notary-coordinator --listen 127.0.0.1:$port --rate-limit-per-minute 0 --max-concurrent-per-agent 0 \
-    2>"$tmp/embedded.log" & pids+=($!)
+    --data-dir "$tmp/embedded-data" 2>"$tmp/embedded.log" & pids+=($!)
   wait_http http://127.0.0.1:$port
   load "$mix-embedded" "$mix" http://127.0.0.1:$port --baseline node
   stop_all
