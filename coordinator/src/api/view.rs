@@ -224,7 +224,7 @@ impl From<&JobRecord> for JobView {
                     worker: att.worker.to_checksum(None),
                     signature: att.signature.clone(),
                     signing_hash: format!("0x{}", att.fields.signing_hash(domain).to_hex()),
-                    fields: serde_json::to_value(&att.fields).unwrap_or(Value::Null),
+                    fields: serde_json::to_value(att.fields).unwrap_or(Value::Null),
                     runtime: o
                         .runtime
                         .as_ref()
