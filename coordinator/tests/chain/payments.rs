@@ -153,7 +153,9 @@ async fn redis_settlement(env: &PaidEnv, job: &str) -> Value {
 }
 
 /// Simulates a coordinator that died in the middle of settling a job: the job's settlement is
-/// no longer final (its registry and refund hashes forgotten) and the job is open again.
+/// no longer final (its registry and refund hashes forgotten), the job is open again, and its
+/// final event is handed to the settlement consumer again (as an event is when its reader dies
+/// before acknowledging it).
 async fn reset_settlement(env: &PaidEnv, job: &str) {
     let mut conn = redis::Client::open(env.redis.url())
         .unwrap()
@@ -174,6 +176,14 @@ async fn reset_settlement(env: &PaidEnv, job: &str) {
     let _: () = redis::cmd("SADD")
         .arg(format!("{}pay:open", env.prefix))
         .arg(job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("XGROUP")
+        .arg("SETID")
+        .arg(notary_protocol::keys::events(&env.prefix))
+        .arg("settlement")
+        .arg("0")
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -355,7 +365,8 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     assert!(valid >= 1.0, "{metrics}");
 
     // A settlement re-run after a crash right after the registry write (settlement not yet
-    // marked final): the sweeper finds the record on chain; no second write, no refund.
+    // marked final): the settlement consumer finds the record on chain; no second write, no
+    // refund.
     let payer_before = env.balance(addr(1)).await;
     reset_settlement(&env, &job).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -530,7 +541,7 @@ async fn registry_failure_refunds_the_payer_exactly_once() {
     assert_eq!(refund_tx.inner.to(), Some(addr(1)));
     assert_eq!(refund_tx.inner.value(), U256::from(PRICE));
 
-    // Second triggers: a retry of the request, a restart (the sweeper), and a simulated crash
+    // Second triggers: a retry of the request, a restart (the settlement consumer), and a simulated crash
     // after the refund was sent but before the settlement was marked final. None pays again.
     let (status, again) = paid_post(&c, json!({}), &job, &tx).await;
     assert_eq!(status, 500);
@@ -624,7 +635,7 @@ async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
     let tx = env.pay(2, addr(0), PRICE).await;
     let (status, body) = paid_post_async(&c, &job, &tx).await;
     assert_eq!(status, 202, "{body}");
-    // Jobs whose clients went away (202) are still settled, by the sweeper: the first one's
+    // Jobs whose clients went away (202) are still settled, by the settlement consumer: the first one's
     // result (ERROR: the loop runs out of fuel, a guest fault, not refunded) is recorded.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
