@@ -6,6 +6,8 @@ mod fleet;
 mod guests;
 mod hostile;
 mod intake;
+mod ledger;
+mod module_store;
 mod modules;
 mod observability;
 mod openapi;
