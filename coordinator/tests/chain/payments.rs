@@ -8,6 +8,7 @@ use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent};
 use notary_coordinator::chain::contracts::VerificationRegistry as R;
 use notary_coordinator::chain::{deploy, parse_key, Chain, Deployment};
+use notary_coordinator::config::DataDir;
 use notary_coordinator::payments::config::ChainKey;
 use notary_coordinator::payments::PaymentConfig;
 use notary_coordinator::Config;
@@ -1226,5 +1227,83 @@ async fn a_job_past_its_delivery_limit_is_refunded_on_chain() {
     assert_eq!(v["errorCode"], "VM Spawn Failed");
     assert_eq!(v["refundEligible"], true);
     assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    c.shutdown().await;
+}
+
+/// Payments without Redis: an embedded coordinator keeps its payment ledger in its database
+/// file, so a payment it took is still used after a restart on the same data directory.
+#[tokio::test]
+async fn an_embedded_coordinator_takes_payments_and_refuses_them_again_after_a_restart() {
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = || {
+        let mut c = env.config(1);
+        c.redis = None;
+        c.data_dir = DataDir::Path(dir.path().to_path_buf());
+        c.workers = 1;
+        c
+    };
+    let c = Coordinator::start(embedded()).await;
+
+    // 402, pay, 200 VALID recorded in the registry.
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 402, "{body}");
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "VALID");
+    assert_eq!(body["payment"]["txHash"], tx.as_str());
+    let registry_tx = body["registryTxHash"].as_str().unwrap().to_string();
+    let registry = R::new(env.d.registry, env.owner.provider());
+    assert_ne!(
+        registry.recordOfJob(job_word(&job)).call().await.unwrap(),
+        B256::ZERO
+    );
+
+    // A job whose client does not wait (202) is settled by the settlement consumer.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job2 = body["jobId"].as_str().unwrap().to_string();
+    let tx2 = env.pay(2, addr(0), PRICE).await;
+    let (status, body) = paid_post_async(&c, &job2, &tx2).await;
+    assert_eq!(status, 202, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = c.get(&format!("/verify/{job2}")).await;
+        if v["registryTxHash"].is_string() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never recorded: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, stats) = c.get("/notary/stats").await;
+    assert_eq!(stats["totalVerifications"], 2, "{stats}");
+    assert_eq!(
+        stats["activeWorkers"], 1,
+        "the one in-process slot: {stats}"
+    );
+    c.shutdown().await;
+
+    // Restarted on the same directory: the payments are still used, the settlements kept.
+    let c = Coordinator::start(embedded()).await;
+    let (status, v) = c.get(&format!("/verify/{job}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["registryTxHash"], registry_tx.as_str(), "{v}");
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job3 = body["jobId"].as_str().unwrap().to_string();
+    let (status, body) = paid_post(&c, json!({}), &job3, &tx).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["reason"], "already_used", "{body}");
+    let (status, body) = c
+        .post("/verify", hello(HELLO_HASH), &[("x-402-payment", &tx2)])
+        .await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (402, json!("already_used")),
+        "{body}"
+    );
+    let (_, stats) = c.get("/notary/stats").await;
+    assert_eq!(stats["totalVerifications"], 2, "counted once: {stats}");
+    assert_eq!(registry.recordCount().call().await.unwrap(), U256::from(2));
     c.shutdown().await;
 }
