@@ -1,5 +1,5 @@
 //! The composition root: backends chosen once from the configuration, the job service, the
-//! background tasks (intake, reaper, load sampler, event consumers, payment sweeper), the API,
+//! background tasks (intake, reaper, load sampler, event consumers, payment orphan sweep), the API,
 //! and the drain on shutdown, all in this one place.
 //!
 //! Backends: with `--redis`, every store and the queue live in Redis and any number of

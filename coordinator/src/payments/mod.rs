@@ -174,7 +174,7 @@ pub struct Settlement {
     pub settled: bool,
 }
 
-/// Everything payments need, shared by handlers and the sweeper.
+/// Everything payments need, shared by the handlers, the settlement consumer and the sweep.
 pub struct Payments {
     /// The chain (read and send).
     pub chain: Arc<Chain>,
