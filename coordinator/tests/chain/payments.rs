@@ -1,6 +1,7 @@
 //! Document 002's payment flow on a real chain: 402, `X-402-Payment`, every refusal reason,
 //! replays across restarts, registry records, refunds exactly once, the per-payer limit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -1305,5 +1306,91 @@ async fn an_embedded_coordinator_takes_payments_and_refuses_them_again_after_a_r
     let (_, stats) = c.get("/notary/stats").await;
     assert_eq!(stats["totalVerifications"], 2, "counted once: {stats}");
     assert_eq!(registry.recordCount().call().await.unwrap(), U256::from(2));
+    c.shutdown().await;
+}
+
+/// The embedded orphan: a coordinator without Redis that died after taking a payment and
+/// before storing the job leaves the payment in its database; after the restart the sweep
+/// refunds it (there is no record, so no event).
+#[tokio::test]
+async fn an_embedded_coordinator_refunds_a_paid_job_that_was_never_stored() {
+    use notary_coordinator::db::{Db, Durability};
+    use notary_coordinator::payments::ledger::{Consumed, PaymentLedger, SqliteLedger};
+    use notary_coordinator::payments::{Payment, Payments};
+
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let job = uuid::Uuid::new_v4();
+    {
+        // The state the dead coordinator left: the payment consumed, the job never stored.
+        let db = Arc::new(
+            Db::open(
+                Some(&dir.path().join("notary.sqlite3")),
+                Durability::Process,
+            )
+            .unwrap(),
+        );
+        let ledger = SqliteLedger::open(db).await.unwrap();
+        let hash: B256 = tx.parse().unwrap();
+        let payment = Payment {
+            scheme: "exact".into(),
+            tx_hash: hash,
+            payer: addr(1),
+            amount: U256::from(PRICE),
+            verified_at_ms: 1,
+            asset: Address::ZERO,
+        };
+        assert_eq!(
+            ledger
+                .consume(job, &payment, &Payments::used_tx(hash))
+                .await
+                .unwrap(),
+            Consumed::Done
+        );
+    }
+    let before = env.balance(addr(1)).await;
+    let mut config = env.config(1);
+    config.redis = None;
+    config.data_dir = DataDir::Path(dir.path().to_path_buf());
+    if let Some(p) = config.payments.as_mut() {
+        p.orphan_after = Duration::from_secs(1);
+    }
+    // The database thread of the handle above lets go of the file lock asynchronously.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while Db::open(
+        Some(&dir.path().join("notary.sqlite3")),
+        Durability::Process,
+    )
+    .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database still locked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let c = Coordinator::start(config).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while env.balance(addr(1)).await == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "orphan never refunded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Refunded exactly the price, once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    // And the payment stays used.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job2 = body["jobId"].as_str().unwrap().to_string();
+    let (status, body) = paid_post(&c, json!({}), &job2, &tx).await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (402, json!("already_used")),
+        "{body}"
+    );
     c.shutdown().await;
 }
