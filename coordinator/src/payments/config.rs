@@ -20,7 +20,8 @@ pub const DEFAULT_MAX_JOBS_PER_PAYER: usize = 10;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PaymentSettings {
     /// `off` (default: every request is free) or `x402` (document 002's 402 flow). Needs
-    /// `--redis`: used payments must be remembered across restarts.
+    /// `--redis` or a `--data-dir` (not `none`): used payments must be remembered across
+    /// restarts.
     #[arg(long = "payments", env = "NOTARY_PAYMENTS", value_name = "off|x402")]
     pub mode: Option<String>,
     /// JSON-RPC URL of the chain payments, refunds and registry writes go to.
