@@ -147,11 +147,6 @@ impl Settings {
             return Err(Error::Config("max-deliveries must be at least 1".into()));
         }
         let payments = self.payments.resolve()?;
-        if payments.is_some() && self.redis.is_none() {
-            return Err(Error::Config(
-                "--payments x402 needs --redis: used payments must survive a restart".into(),
-            ));
-        }
         let data_dir = match self.data_dir.as_deref() {
             Some("none") => DataDir::Memory,
             Some(dir) if dir.trim().is_empty() => {
@@ -162,6 +157,11 @@ impl Settings {
             Some(dir) => DataDir::Path(PathBuf::from(dir)),
             None => DataDir::Path(default_data_dir()),
         };
+        if payments.is_some() && self.redis.is_none() && data_dir == DataDir::Memory {
+            return Err(Error::Config(
+                "--payments x402 needs --redis or a --data-dir (not `none`): used payments must survive a restart".into(),
+            ));
+        }
         Ok(Config {
             data_dir,
             durability: if self.fsync.unwrap_or(false) {

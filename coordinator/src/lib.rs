@@ -20,7 +20,8 @@
 //!   of worker reports, the completion policy, the only final write, and the event consumers
 //!   that react to final jobs.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
-//! - [`payments`]: x402 payments, refunds and registry writes (the settlement consumer).
+//! - [`payments`]: x402 payments, refunds and registry writes (the settlement consumer), with
+//!   their state in a payment ledger (Redis, or the embedded database).
 //! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
 //!   one middleware in front of the routes.
 //! - [`config`]: flags, `NOTARY_*` environment and a TOML file, merged and resolved.

@@ -1,5 +1,5 @@
 //! The composition root: backends chosen once from the configuration, the job service, the
-//! background tasks (intake, reaper, load sampler, event consumers, payment sweeper), the API,
+//! background tasks (intake, reaper, load sampler, event consumers, payment orphan sweep), the API,
 //! and the drain on shutdown, all in this one place.
 //!
 //! Backends: with `--redis`, every store and the queue live in Redis and any number of
@@ -27,8 +27,11 @@ use crate::api::AppState;
 use crate::config::{Config, DataDir};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::jobs::consumers::{self, ConsumerOptions};
 use crate::jobs::{FirstAccepted, JobService};
-use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
+use crate::modules::{ModuleStore, RedisModules, RegistrySource, SqliteModules};
+use crate::payments::ledger::{RedisLedger, SqliteLedger};
+use crate::payments::{ActiveWorkers, PaymentLedger, Payments, SettlementConsumer};
 use crate::store::{JobStore, RedisStore, SqliteStore};
 
 /// The stores and the queue, chosen once from the configuration.
@@ -36,8 +39,11 @@ struct Backends {
     store: Arc<dyn JobStore>,
     queue: Arc<dyn JobQueue>,
     modules: Arc<dyn ModuleStore>,
+    /// The payment ledger, when payments are on: in Redis with `--redis`, else in the
+    /// embedded database.
+    ledger: Option<Arc<dyn PaymentLedger>>,
     /// The embedded database, when the stores are in it.
-    #[allow(dead_code)] // the ledger and webhooks open their tables in it
+    #[allow(dead_code)] // webhooks open their tables in it
     db: Option<Arc<Db>>,
 }
 
@@ -51,11 +57,18 @@ impl Backends {
                 let store =
                     RedisStore::new_lazy(url, &config.redis_prefix, config.retention, instance)?;
                 let modules = Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?);
+                let ledger: Option<Arc<dyn PaymentLedger>> = match config.payments {
+                    Some(_) => Some(Arc::new(
+                        RedisLedger::connect(url, &config.redis_prefix).await?,
+                    )),
+                    None => None,
+                };
                 tracing::info!(redis = %redact(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
                     queue,
                     modules,
+                    ledger,
                     db: None,
                 })
             }
@@ -73,10 +86,16 @@ impl Backends {
                 };
                 let db = Arc::new(Db::open(path.as_deref(), config.durability)?);
                 let store = SqliteStore::open(db.clone(), config.retention).await?;
+                let modules = Arc::new(SqliteModules::open(db.clone()).await?);
+                let ledger: Option<Arc<dyn PaymentLedger>> = match config.payments {
+                    Some(_) => Some(Arc::new(SqliteLedger::open(db.clone()).await?)),
+                    None => None,
+                };
                 Ok(Backends {
                     store,
                     queue: Arc::new(MemoryQueue::default()),
-                    modules: Arc::new(MemoryModules::default()),
+                    modules,
+                    ledger,
                     db: Some(db),
                 })
             }
@@ -97,6 +116,7 @@ pub async fn run(
         store,
         queue,
         modules,
+        ledger,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.payments.is_none() {
@@ -231,13 +251,19 @@ pub async fn run(
         protect.clone().sample(queue.clone(), stop.clone()),
     ));
 
-    let payments = match (&config.payments, &config.redis) {
-        (Some(pc), Some(url)) => {
-            let p = crate::payments::Payments::start(
+    let payments = match (&config.payments, ledger) {
+        (Some(pc), Some(ledger)) => {
+            // Active workers of the stats: the fleet's stream consumers, or this process's
+            // worker slots.
+            let active = match &config.redis {
+                Some(url) => ActiveWorkers::fleet(url, &config.redis_prefix)?,
+                None => ActiveWorkers::InProcess(config.workers),
+            };
+            let p = Payments::start(
                 pc.clone(),
                 config.domain,
-                url,
-                &config.redis_prefix,
+                ledger,
+                active,
                 store.clone(),
                 &workers,
                 local_worker,
@@ -249,6 +275,14 @@ pub async fn run(
         _ => None,
     };
     if let Some(p) = payments.clone() {
+        // Final paid jobs are settled from their events; the sweep only refunds orphans (paid
+        // jobs without a record, which have no event) and beats the uptime.
+        tasks.push(consumers::spawn(
+            jobs.events(),
+            Arc::new(SettlementConsumer(p.clone())),
+            ConsumerOptions::default(),
+            stop.clone(),
+        ));
         tasks.push(tokio::spawn(p.sweep(stop.clone())));
     }
 

@@ -26,7 +26,7 @@ use super::verify::{accept, answer, start};
 use super::view::{Accepted, JobView, PaymentView};
 use super::AppState;
 use crate::payments::{
-    x402, Payment, PaymentFailure, PaymentRequirements, Payments, PendingJob, Settlement,
+    x402, Consumed, Payment, PaymentFailure, PaymentRequirements, Payments, PendingJob, Settlement,
 };
 use crate::record::{JobRecord, JobStatus};
 
@@ -310,10 +310,10 @@ async fn submit_detached(
         (payment, used)
     };
     match p.consume(id, &payment, &used).await? {
-        Ok(()) => {}
+        Consumed::Done => {}
         // A concurrent retry of this very payment got there first and runs the job (its payer
         // slot is the same job's): point at it instead of running the job twice.
-        Err(other) if other == "=" => {
+        Consumed::AlreadyPaid => {
             return Ok((
                 StatusCode::ACCEPTED,
                 Json(Accepted::running(
@@ -323,7 +323,7 @@ async fn submit_detached(
             )
                 .into_response());
         }
-        Err(other) => {
+        Consumed::UsedBy(other) => {
             p.release_payer_slot(payment.payer, id).await?;
             return refuse(PaymentFailure::AlreadyUsed(other), record).await;
         }

@@ -3,7 +3,8 @@
 //! `POST /modules` admits a [`ModulePackage`] (see [`admit_package`]: size limit, the
 //! workers' validator, manifest checks) and stores it; a job may then name the module by
 //! `moduleHash` instead of sending `code`. Storage sits behind [`ModuleStore`]: Redis in a
-//! fleet (every coordinator sees every module), memory in the embedded mode.
+//! fleet (every coordinator sees every module), the embedded database otherwise
+//! ([`SqliteModules`]: kept across restarts with a `--data-dir`).
 //!
 //! Publishing is idempotent: the first manifest stored for a hash wins, and publishing the
 //! same bytes again returns that hash and changes nothing. Modules never expire.
@@ -15,8 +16,8 @@
 //! once per job. A registered JavaScript module is sent as source, like inline code, because
 //! the task types wrap it.
 
-mod memory;
 mod redis;
+mod sqlite;
 
 use std::sync::Arc;
 
@@ -27,8 +28,8 @@ use notary_protocol::{sha256, Digest32, ModuleLanguage, ModuleManifest, ModulePa
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub use self::memory::MemoryModules;
 pub use self::redis::RedisModules;
+pub use self::sqlite::SqliteModules;
 use crate::error::Rejected;
 use crate::error::Result;
 

@@ -20,7 +20,8 @@ pub const DEFAULT_MAX_JOBS_PER_PAYER: usize = 10;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PaymentSettings {
     /// `off` (default: every request is free) or `x402` (document 002's 402 flow). Needs
-    /// `--redis`: used payments must be remembered across restarts.
+    /// `--redis` or a `--data-dir` (not `none`): used payments must be remembered across
+    /// restarts.
     #[arg(long = "payments", env = "NOTARY_PAYMENTS", value_name = "off|x402")]
     pub mode: Option<String>,
     /// JSON-RPC URL of the chain payments, refunds and registry writes go to.
@@ -221,21 +222,37 @@ mod tests {
         let debug = format!("{p:?}");
         assert!(!debug.contains("ac0974bec39a17e36ba4a6b4d238ff944bacb478"));
 
-        // Payments need Redis, and an unknown mode is an error.
-        let no_redis = Settings::parse_from([
-            "x",
-            "--payments",
-            "x402",
-            "--rpc-url",
-            "http://x",
-            "--chain-key-file",
-            key.to_str().unwrap(),
-        ]);
-        assert!(no_redis
+        // Payments need Redis or a data directory (used payments must survive a restart),
+        // and an unknown mode is an error.
+        let args = |extra: &[&str]| {
+            let mut a = vec![
+                "x",
+                "--payments",
+                "x402",
+                "--rpc-url",
+                "http://x",
+                "--chain-key-file",
+                key.to_str().unwrap(),
+            ];
+            a.extend_from_slice(extra);
+            Settings::parse_from(a)
+        };
+        let in_memory = args(&["--data-dir", "none"]);
+        assert!(in_memory
             .resolve()
             .unwrap_err()
             .to_string()
-            .contains("--redis"));
+            .contains("--redis or a --data-dir"));
+        let data_dir = dir.path().join("data");
+        let embedded = args(&["--data-dir", data_dir.to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        assert!(embedded.payments.is_some());
+        assert!(embedded.redis.is_none());
+        let fleet = args(&["--data-dir", "none", "--redis", "redis://127.0.0.1:6379"])
+            .resolve()
+            .unwrap();
+        assert!(fleet.payments.is_some());
         let bad = Settings::parse_from(["x", "--payments", "bitcoin"]);
         assert!(bad.resolve().unwrap_err().to_string().contains("bitcoin"));
         // Off by default.

@@ -129,7 +129,7 @@ pub fn decode_header(text: &str) -> Result<Value, String> {
 
 /// Checks an authorization offline: the scheme and network, the recipient, the amount, the
 /// validity window against `now` (unix s), and that the signature recovers to `from` in the
-/// token's domain. (The nonce's freshness is checked by the caller, in Redis and on chain.)
+/// token's domain. (The nonce's freshness is checked by the caller, in the payment ledger and on chain.)
 pub fn verify_authorization(
     payload: &Value,
     d: &TokenDomain,

@@ -1,6 +1,7 @@
 //! Document 002's payment flow on a real chain: 402, `X-402-Payment`, every refusal reason,
 //! replays across restarts, registry records, refunds exactly once, the per-payer limit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -8,6 +9,7 @@ use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent};
 use notary_coordinator::chain::contracts::VerificationRegistry as R;
 use notary_coordinator::chain::{deploy, parse_key, Chain, Deployment};
+use notary_coordinator::config::DataDir;
 use notary_coordinator::payments::config::ChainKey;
 use notary_coordinator::payments::PaymentConfig;
 use notary_coordinator::Config;
@@ -153,7 +155,9 @@ async fn redis_settlement(env: &PaidEnv, job: &str) -> Value {
 }
 
 /// Simulates a coordinator that died in the middle of settling a job: the job's settlement is
-/// no longer final (its registry and refund hashes forgotten) and the job is open again.
+/// no longer final (its registry and refund hashes forgotten), the job is open again, and its
+/// final event is handed to the settlement consumer again (as an event is when its reader dies
+/// before acknowledging it).
 async fn reset_settlement(env: &PaidEnv, job: &str) {
     let mut conn = redis::Client::open(env.redis.url())
         .unwrap()
@@ -174,6 +178,14 @@ async fn reset_settlement(env: &PaidEnv, job: &str) {
     let _: () = redis::cmd("SADD")
         .arg(format!("{}pay:open", env.prefix))
         .arg(job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("XGROUP")
+        .arg("SETID")
+        .arg(notary_protocol::keys::events(&env.prefix))
+        .arg("settlement")
+        .arg("0")
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -355,7 +367,8 @@ async fn paid_verification_is_recorded_and_payments_cannot_be_replayed() {
     assert!(valid >= 1.0, "{metrics}");
 
     // A settlement re-run after a crash right after the registry write (settlement not yet
-    // marked final): the sweeper finds the record on chain; no second write, no refund.
+    // marked final): the settlement consumer finds the record on chain; no second write, no
+    // refund.
     let payer_before = env.balance(addr(1)).await;
     reset_settlement(&env, &job).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -530,7 +543,7 @@ async fn registry_failure_refunds_the_payer_exactly_once() {
     assert_eq!(refund_tx.inner.to(), Some(addr(1)));
     assert_eq!(refund_tx.inner.value(), U256::from(PRICE));
 
-    // Second triggers: a retry of the request, a restart (the sweeper), and a simulated crash
+    // Second triggers: a retry of the request, a restart (the settlement consumer), and a simulated crash
     // after the refund was sent but before the settlement was marked final. None pays again.
     let (status, again) = paid_post(&c, json!({}), &job, &tx).await;
     assert_eq!(status, 500);
@@ -624,7 +637,7 @@ async fn the_eleventh_concurrent_job_of_one_payer_gets_429() {
     let tx = env.pay(2, addr(0), PRICE).await;
     let (status, body) = paid_post_async(&c, &job, &tx).await;
     assert_eq!(status, 202, "{body}");
-    // Jobs whose clients went away (202) are still settled, by the sweeper: the first one's
+    // Jobs whose clients went away (202) are still settled, by the settlement consumer: the first one's
     // result (ERROR: the loop runs out of fuel, a guest fault, not refunded) is recorded.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -1215,5 +1228,169 @@ async fn a_job_past_its_delivery_limit_is_refunded_on_chain() {
     assert_eq!(v["errorCode"], "VM Spawn Failed");
     assert_eq!(v["refundEligible"], true);
     assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    c.shutdown().await;
+}
+
+/// Payments without Redis: an embedded coordinator keeps its payment ledger in its database
+/// file, so a payment it took is still used after a restart on the same data directory.
+#[tokio::test]
+async fn an_embedded_coordinator_takes_payments_and_refuses_them_again_after_a_restart() {
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = || {
+        let mut c = env.config(1);
+        c.redis = None;
+        c.data_dir = DataDir::Path(dir.path().to_path_buf());
+        c.workers = 1;
+        c
+    };
+    let c = Coordinator::start(embedded()).await;
+
+    // 402, pay, 200 VALID recorded in the registry.
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 402, "{body}");
+    let job = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = paid_post(&c, json!({}), &job, &tx).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "VALID");
+    assert_eq!(body["payment"]["txHash"], tx.as_str());
+    let registry_tx = body["registryTxHash"].as_str().unwrap().to_string();
+    let registry = R::new(env.d.registry, env.owner.provider());
+    assert_ne!(
+        registry.recordOfJob(job_word(&job)).call().await.unwrap(),
+        B256::ZERO
+    );
+
+    // A job whose client does not wait (202) is settled by the settlement consumer.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job2 = body["jobId"].as_str().unwrap().to_string();
+    let tx2 = env.pay(2, addr(0), PRICE).await;
+    let (status, body) = paid_post_async(&c, &job2, &tx2).await;
+    assert_eq!(status, 202, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = c.get(&format!("/verify/{job2}")).await;
+        if v["registryTxHash"].is_string() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never recorded: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, stats) = c.get("/notary/stats").await;
+    assert_eq!(stats["totalVerifications"], 2, "{stats}");
+    assert_eq!(
+        stats["activeWorkers"], 1,
+        "the one in-process slot: {stats}"
+    );
+    c.shutdown().await;
+
+    // Restarted on the same directory: the payments are still used, the settlements kept.
+    let c = Coordinator::start(embedded()).await;
+    let (status, v) = c.get(&format!("/verify/{job}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["registryTxHash"], registry_tx.as_str(), "{v}");
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job3 = body["jobId"].as_str().unwrap().to_string();
+    let (status, body) = paid_post(&c, json!({}), &job3, &tx).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["reason"], "already_used", "{body}");
+    let (status, body) = c
+        .post("/verify", hello(HELLO_HASH), &[("x-402-payment", &tx2)])
+        .await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (402, json!("already_used")),
+        "{body}"
+    );
+    let (_, stats) = c.get("/notary/stats").await;
+    assert_eq!(stats["totalVerifications"], 2, "counted once: {stats}");
+    assert_eq!(registry.recordCount().call().await.unwrap(), U256::from(2));
+    c.shutdown().await;
+}
+
+/// The embedded orphan: a coordinator without Redis that died after taking a payment and
+/// before storing the job leaves the payment in its database; after the restart the sweep
+/// refunds it (there is no record, so no event).
+#[tokio::test]
+async fn an_embedded_coordinator_refunds_a_paid_job_that_was_never_stored() {
+    use notary_coordinator::db::{Db, Durability};
+    use notary_coordinator::payments::ledger::{Consumed, PaymentLedger, SqliteLedger};
+    use notary_coordinator::payments::{Payment, Payments};
+
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let job = uuid::Uuid::new_v4();
+    {
+        // The state the dead coordinator left: the payment consumed, the job never stored.
+        let db = Arc::new(
+            Db::open(
+                Some(&dir.path().join("notary.sqlite3")),
+                Durability::Process,
+            )
+            .unwrap(),
+        );
+        let ledger = SqliteLedger::open(db).await.unwrap();
+        let hash: B256 = tx.parse().unwrap();
+        let payment = Payment {
+            scheme: "exact".into(),
+            tx_hash: hash,
+            payer: addr(1),
+            amount: U256::from(PRICE),
+            verified_at_ms: 1,
+            asset: Address::ZERO,
+        };
+        assert_eq!(
+            ledger
+                .consume(job, &payment, &Payments::used_tx(hash))
+                .await
+                .unwrap(),
+            Consumed::Done
+        );
+    }
+    let before = env.balance(addr(1)).await;
+    let mut config = env.config(1);
+    config.redis = None;
+    config.data_dir = DataDir::Path(dir.path().to_path_buf());
+    if let Some(p) = config.payments.as_mut() {
+        p.orphan_after = Duration::from_secs(1);
+    }
+    // The database thread of the handle above lets go of the file lock asynchronously.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while Db::open(
+        Some(&dir.path().join("notary.sqlite3")),
+        Durability::Process,
+    )
+    .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database still locked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let c = Coordinator::start(config).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while env.balance(addr(1)).await == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "orphan never refunded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Refunded exactly the price, once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(env.balance(addr(1)).await - before, U256::from(PRICE));
+    // And the payment stays used.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let job2 = body["jobId"].as_str().unwrap().to_string();
+    let (status, body) = paid_post(&c, json!({}), &job2, &tx).await;
+    assert_eq!(
+        (status, body["reason"].clone()),
+        (402, json!("already_used")),
+        "{body}"
+    );
     c.shutdown().await;
 }

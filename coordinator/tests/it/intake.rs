@@ -7,7 +7,7 @@ use std::time::Duration;
 use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
 use notary_coordinator::db::{Db, Durability};
 use notary_coordinator::jobs::{FirstAccepted, JobService};
-use notary_coordinator::modules::MemoryModules;
+use notary_coordinator::modules::SqliteModules;
 use notary_coordinator::record::JobRecord;
 use notary_coordinator::store::{JobStore, SqliteStore};
 use notary_protocol::{
@@ -40,11 +40,14 @@ async fn job(store: &SqliteStore) -> JobRecord {
         max_memory_bytes: 1 << 28,
         max_table_elements: 1000,
     };
+    let modules = SqliteModules::open(Arc::new(Db::open(None, Durability::Process).unwrap()))
+        .await
+        .unwrap();
     let defaults = JobDefaults {
         fuel: 1000,
         domain: AttestationDomain::default(),
         limits: &limits,
-        modules: &MemoryModules::default(),
+        modules: &modules,
     };
     let record = parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
         .await

@@ -8,6 +8,8 @@ mod guests;
 mod hostile;
 mod intake;
 mod job_store;
+mod ledger;
+mod module_store;
 mod modules;
 mod observability;
 mod openapi;

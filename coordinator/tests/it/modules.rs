@@ -351,12 +351,14 @@ async fn a_module_above_the_verify_body_limit_is_accepted() {
 #[tokio::test]
 async fn a_job_names_a_registered_wasm_module_by_hash_only() {
     use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
+    use notary_coordinator::db::{Db, Durability};
     use notary_coordinator::modules::{
-        admit_package, MemoryModules, ModuleStore, RegisteredModule,
+        admit_package, ModuleStore, RegisteredModule, SqliteModules,
     };
     use notary_protocol::{AttestationDomain, ProgramSpec};
 
-    let modules = MemoryModules::default();
+    let db = std::sync::Arc::new(Db::open(None, Durability::Process).unwrap());
+    let modules = SqliteModules::open(db).await.unwrap();
     let limits = ValidationLimits::default();
     let mut hashes = Vec::new();
     for file in [

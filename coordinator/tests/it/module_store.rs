@@ -1,0 +1,172 @@
+//! Conformance of the module registry's storage: every [`ModuleStore`] guarantee, checked the
+//! same way on each backend (SQLite in memory, SQLite in a file, Redis); the file and Redis
+//! backends are reopened, as after a restart, and must still have every module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_coordinator::db::{Db, Durability};
+use notary_coordinator::modules::{ModuleStore, RedisModules, RegisteredModule, SqliteModules};
+use notary_protocol::{sha256, ModuleLanguage, ModuleManifest};
+use notary_queue::test_utils::RedisServer;
+
+enum Home {
+    Memory,
+    File(tempfile::TempDir),
+    Redis(RedisServer, String),
+}
+
+struct Subject {
+    store: Option<Arc<dyn ModuleStore>>,
+    home: Home,
+}
+
+fn open_file(path: &std::path::Path) -> Arc<Db> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Db::open(Some(path), Durability::Process) {
+            Ok(db) => return Arc::new(db),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot reopen {}: {e}", path.display()),
+        }
+    }
+}
+
+impl Subject {
+    async fn open(home: Home) -> Subject {
+        let store: Arc<dyn ModuleStore> = match &home {
+            Home::Memory => Arc::new(
+                SqliteModules::open(Arc::new(Db::open(None, Durability::Process).unwrap()))
+                    .await
+                    .unwrap(),
+            ),
+            Home::File(dir) => Arc::new(
+                SqliteModules::open(open_file(&dir.path().join("notary.sqlite3")))
+                    .await
+                    .unwrap(),
+            ),
+            Home::Redis(server, prefix) => {
+                Arc::new(RedisModules::new_lazy(&server.url(), prefix).unwrap())
+            }
+        };
+        Subject {
+            store: Some(store),
+            home,
+        }
+    }
+
+    fn m(&self) -> &dyn ModuleStore {
+        self.store.as_deref().expect("open")
+    }
+
+    /// Opens the store again from its storage; `false` in memory.
+    async fn reopen(self) -> Option<Subject> {
+        let Subject { store, home } = self;
+        drop(store);
+        match home {
+            Home::Memory => None,
+            home => Some(Subject::open(home).await),
+        }
+    }
+}
+
+fn module(name: &str, bytes: &[u8], published_at_ms: u64) -> RegisteredModule {
+    RegisteredModule {
+        manifest: ModuleManifest {
+            name: name.into(),
+            version: "1.0.0".into(),
+            sha256: sha256(bytes),
+            language: ModuleLanguage::Javascript,
+            source_language: None,
+            description: format!("module {name}"),
+            fuel: None,
+            input: String::new(),
+            output: String::new(),
+            size: bytes.len() as u64,
+        },
+        published_at_ms,
+    }
+}
+
+async fn conformance(s: Subject) {
+    let (b1, b2, b3) = (
+        b"console.log(1)".as_slice(),
+        b"console.log(2)".as_slice(),
+        b"console.log(3)".as_slice(),
+    );
+    let m1 = module("one", b1, 2_000);
+    let m2 = module("two", b2, 3_000);
+    let m3 = module("three", b3, 1_000);
+    assert!(s.m().list().await.unwrap().is_empty());
+    assert!(s.m().manifest(&m1.manifest.sha256).await.unwrap().is_none());
+    assert!(s.m().bytes(&m1.manifest.sha256).await.unwrap().is_none());
+
+    // Put is idempotent: the first manifest for a hash wins, the bytes stay.
+    assert!(s.m().put(&m1, b1).await.unwrap());
+    let mut renamed = m1.clone();
+    renamed.manifest.name = "impostor".into();
+    renamed.published_at_ms = 9_000;
+    assert!(!s.m().put(&renamed, b1).await.unwrap());
+    assert_eq!(
+        s.m().manifest(&m1.manifest.sha256).await.unwrap(),
+        Some(m1.clone())
+    );
+    assert_eq!(
+        s.m().bytes(&m1.manifest.sha256).await.unwrap().as_deref(),
+        Some(b1)
+    );
+
+    // Concurrent puts of one new module: stored once.
+    let stored = futures::future::join_all((0..8).map(|_| s.m().put(&m2, b2)))
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(stored, 1);
+
+    // List: oldest first by publish time, each module once.
+    assert!(s.m().put(&m3, b3).await.unwrap());
+    let names = |list: Vec<RegisteredModule>| {
+        list.into_iter()
+            .map(|m| m.manifest.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(s.m().list().await.unwrap()),
+        vec!["three", "one", "two"]
+    );
+
+    // After a restart every module is still there, byte for byte.
+    if let Some(s) = s.reopen().await {
+        assert_eq!(
+            names(s.m().list().await.unwrap()),
+            vec!["three", "one", "two"]
+        );
+        assert_eq!(
+            s.m().bytes(&m2.manifest.sha256).await.unwrap().as_deref(),
+            Some(b2)
+        );
+        assert!(!s.m().put(&renamed, b1).await.unwrap(), "still there");
+        assert_eq!(s.m().manifest(&m1.manifest.sha256).await.unwrap(), Some(m1));
+    }
+}
+
+#[tokio::test]
+async fn module_store_conformance_sqlite_in_memory() {
+    conformance(Subject::open(Home::Memory).await).await;
+}
+
+#[tokio::test]
+async fn module_store_conformance_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(Subject::open(Home::File(dir)).await).await;
+}
+
+#[tokio::test]
+async fn module_store_conformance_redis() {
+    let server = RedisServer::start();
+    let prefix = format!("modules{}:", uuid::Uuid::new_v4().simple());
+    conformance(Subject::open(Home::Redis(server, prefix)).await).await;
+}
