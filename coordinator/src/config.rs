@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::db::Durability;
 use crate::error::{Error, Result};
 use crate::protect::{ProtectConfig, ProtectSettings};
+use crate::webhooks::{WebhookConfig, WebhookSettings};
 
 /// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
 pub const MAX_CODE_BYTES: usize = 100 * 1024;
@@ -100,6 +101,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub protect: ProtectSettings,
+    /// Webhook delivery: retry schedule, reachable networks, timeout (a `[webhooks]` table).
+    #[command(flatten)]
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
 }
 
 impl Settings {
@@ -136,6 +141,7 @@ impl Settings {
             sandbox: self.sandbox.or(file.sandbox),
             payments: self.payments.or(file.payments),
             protect: self.protect.or(file.protect),
+            webhooks: self.webhooks.or(file.webhooks),
         })
     }
 
@@ -197,6 +203,7 @@ impl Settings {
                 .min(notary_profile::DEFAULT_MAX_MODULE_BYTES),
             sandbox: self.sandbox,
             protect: self.protect.resolve()?,
+            webhooks: self.webhooks.resolve()?,
         })
     }
 }
@@ -255,6 +262,8 @@ pub struct Config {
     pub payments: Option<crate::payments::PaymentConfig>,
     /// Protection options.
     pub protect: ProtectConfig,
+    /// Webhook delivery options.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for Config {
@@ -319,6 +328,30 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.to_string().contains("max-deliveries"));
+    }
+
+    #[test]
+    fn webhook_options_come_from_flags_or_the_webhooks_table() {
+        let f = file("[webhooks]\nwebhook-retry-schedule = \"0s,1s\"\nwebhook-allow-network = [\"127.0.0.0/8\"]\n");
+        let cli = Settings::parse_from(["x", "--config", f.path().to_str().unwrap()]);
+        let c = cli.with_file().unwrap().resolve().unwrap();
+        assert_eq!(
+            c.webhooks.schedule,
+            vec![Duration::ZERO, Duration::from_secs(1)]
+        );
+        assert_eq!(c.webhooks.allow, vec!["127.0.0.0/8".parse().unwrap()]);
+        let cli = Settings::parse_from([
+            "x",
+            "--webhook-retry-schedule",
+            "0s,200ms",
+            "--webhook-allow-network",
+            "10.0.0.0/8",
+            "--webhook-allow-network",
+            "::1",
+        ]);
+        let c = cli.resolve().unwrap();
+        assert_eq!(c.webhooks.schedule.len(), 2);
+        assert_eq!(c.webhooks.allow.len(), 2);
     }
 
     #[test]

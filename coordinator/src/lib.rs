@@ -20,6 +20,8 @@
 //! - [`jobs`]: **the job service**, the one owner of a job's life: submit, await, the intake
 //!   of worker reports, the completion policy, the only final write, and the event consumers
 //!   that react to final jobs.
+//! - [`webhooks`]: signed notifications of final jobs to registered URLs: the `webhooks`
+//!   event consumer fills a durable outbox that a delivery task drains with retries.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
 //! - [`payments`]: x402 payments, refunds and registry writes (the settlement consumer).
 //! - [`protect`]: per-IP rate limit, circuit breaker, load caps and backend readiness, as
@@ -46,6 +48,7 @@ pub mod record;
 pub mod server;
 pub mod store;
 pub mod tasks;
+pub mod webhooks;
 
 pub use config::{Config, Settings};
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The composition root: backends chosen once from the configuration, the job service, the
-//! background tasks (intake, reaper, load sampler, event consumers, payment sweeper), the API,
+//! background tasks (intake, reaper, load sampler, event consumers, webhook delivery, payment
+//! sweeper), the API,
 //! and the drain on shutdown, all in this one place.
 //!
 //! Backends: with `--redis`, every store and the queue live in Redis and any number of
@@ -27,17 +28,23 @@ use crate::api::AppState;
 use crate::config::{Config, DataDir};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::jobs::consumers::ConsumerOptions;
 use crate::jobs::{FirstAccepted, JobService};
 use crate::modules::{MemoryModules, ModuleStore, RedisModules, RegistrySource};
 use crate::store::{JobStore, RedisStore, SqliteStore};
+use crate::webhooks::consumer::WebhookConsumer;
+use crate::webhooks::delivery::Deliverer;
+use crate::webhooks::guard::AddressPolicy;
+use crate::webhooks::{RedisWebhooks, SqliteWebhooks, WebhookStore};
 
 /// The stores and the queue, chosen once from the configuration.
 struct Backends {
     store: Arc<dyn JobStore>,
     queue: Arc<dyn JobQueue>,
     modules: Arc<dyn ModuleStore>,
+    webhooks: Arc<dyn WebhookStore>,
     /// The embedded database, when the stores are in it.
-    #[allow(dead_code)] // the ledger and webhooks open their tables in it
+    #[allow(dead_code)] // the ledger opens its tables in it
     db: Option<Arc<Db>>,
 }
 
@@ -51,11 +58,13 @@ impl Backends {
                 let store =
                     RedisStore::new_lazy(url, &config.redis_prefix, config.retention, instance)?;
                 let modules = Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?);
+                let webhooks = RedisWebhooks::new_lazy(url, &config.redis_prefix)?;
                 tracing::info!(redis = %redact(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
                     queue,
                     modules,
+                    webhooks,
                     db: None,
                 })
             }
@@ -73,10 +82,12 @@ impl Backends {
                 };
                 let db = Arc::new(Db::open(path.as_deref(), config.durability)?);
                 let store = SqliteStore::open(db.clone(), config.retention).await?;
+                let webhooks = SqliteWebhooks::open(db.clone()).await?;
                 Ok(Backends {
                     store,
                     queue: Arc::new(MemoryQueue::default()),
                     modules: Arc::new(MemoryModules::default()),
+                    webhooks,
                     db: Some(db),
                 })
             }
@@ -97,6 +108,7 @@ pub async fn run(
         store,
         queue,
         modules,
+        webhooks,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.payments.is_none() {
@@ -195,6 +207,18 @@ pub async fn run(
         stop.clone(),
     )));
 
+    // Webhooks: the consumer fills the outbox from the event log; the delivery task drains it.
+    // Both are tasks of their own, so a slow or dead receiver never holds up job handling.
+    tasks.push(crate::jobs::consumers::spawn(
+        jobs.events(),
+        Arc::new(WebhookConsumer::new(store.clone(), webhooks.clone())),
+        ConsumerOptions::default(),
+        stop.clone(),
+    ));
+    tasks.push(tokio::spawn(
+        Deliverer::new(webhooks.clone(), &config.webhooks)?.run(stop.clone()),
+    ));
+
     crate::metrics::init();
     let mut protect_config = config.protect.clone();
     if config.payments.is_some() {
@@ -264,6 +288,8 @@ pub async fn run(
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
         protect,
+        webhooks,
+        webhook_policy: Arc::new(AddressPolicy::new(config.webhooks.allow.clone())),
     });
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
