@@ -79,6 +79,18 @@ pub fn event_of(record: &JobRecord) -> Option<WebhookEvent> {
     })
 }
 
+/// Milliseconds rounded to microseconds, written as JavaScript writes numbers (`3`, not
+/// `3.0`), so `JSON.stringify(JSON.parse(body))` gives the body back and document 002's
+/// signature check (which hashes the re-serialized body) works too.
+fn js_number(ms: f64) -> Value {
+    let rounded = (ms * 1000.0).round() / 1000.0;
+    if rounded.fract() == 0.0 && rounded.abs() < 9e15 {
+        json!(rounded as i64)
+    } else {
+        json!(rounded)
+    }
+}
+
 fn iso(ms: u64) -> Value {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
@@ -101,7 +113,7 @@ pub fn payload(record: &JobRecord, event: WebhookEvent) -> Value {
             "actualHash": outcome.and_then(|o| o.actual_hash),
             "taskType": record.spec.task_type.as_str(),
             "fuelUsed": outcome.map(|o| o.fuel_used),
-            "executionTimeMs": outcome.map(|o| o.execution_ms),
+            "executionTimeMs": outcome.map(|o| js_number(o.execution_ms)),
             "errorCode": outcome.and_then(|o| o.error_code.clone()),
             "errorMessage": outcome.and_then(|o| o.error_message.clone()),
             "refundEligible": outcome.map(|o| o.refund_eligible),

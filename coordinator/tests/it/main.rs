@@ -14,4 +14,5 @@ mod redis_faults;
 mod restart;
 mod support;
 mod tasks;
+mod webhooks;
 mod worker_faults;
