@@ -20,6 +20,10 @@ use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
+/// Longest a registration waits for DNS: a name server that never answers must not hold the
+/// request (and its connection) open.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a URL or an address is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
@@ -92,8 +96,10 @@ impl AddressPolicy {
         let url = self.check_url(text)?;
         if let (Ok(None), Some(name)) = (literal_host(&url), url.host_str()) {
             let port = url.port_or_known_default().unwrap_or(443);
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+            let lookup = tokio::net::lookup_host((name, port));
+            let addrs: Vec<SocketAddr> = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
                 .await
+                .map_err(|_| GuardError::Unresolved)?
                 .map_err(|_| GuardError::Unresolved)?
                 .collect();
             if addrs.is_empty() {

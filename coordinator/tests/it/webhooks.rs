@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use notary_coordinator::config::DataDir;
 use notary_coordinator::webhooks::settings::parse_schedule;
+use notary_coordinator::webhooks::{RedisWebhooks, SqliteWebhooks, WebhookStore};
 use notary_coordinator::Config;
 use notary_queue::test_utils::{RedisServer, RedisServerOptions};
 use serde::Serialize;
@@ -685,4 +686,126 @@ async fn two_coordinators_on_one_redis_deliver_each_event_once() {
     assert_eq!(got[7].json()["data"]["jobId"], job["jobId"]);
     b.shutdown().await;
     a.shutdown().await;
+}
+
+/// The outbox contract, on both backends: idempotent enqueue, leased claims that come back
+/// when the claimer dies, records only under the current claim, retries when due, history
+/// newest first, 410 disabling, deletion.
+async fn outbox_conformance(store: Arc<dyn WebhookStore>) {
+    use notary_coordinator::webhooks::store::{Attempt, NewDelivery, Next};
+    use notary_coordinator::webhooks::{delivery_id, Webhook, WebhookEvent};
+    let now = || notary_coordinator::record::now_ms();
+    let webhook = Webhook {
+        id: uuid::Uuid::new_v4(),
+        url: "https://93.184.215.14/hook".into(),
+        events: vec![WebhookEvent::Completed],
+        secret: WHSEC.into(),
+        created_at_ms: now(),
+        disabled: false,
+    };
+    store.insert_webhook(&webhook).await.unwrap();
+    assert_eq!(
+        store.webhook(webhook.id).await.unwrap().as_ref(),
+        Some(&webhook)
+    );
+    let job = uuid::Uuid::new_v4();
+    let delivery = NewDelivery {
+        id: delivery_id(webhook.id, job, WebhookEvent::Completed),
+        webhook_id: webhook.id,
+        job_id: job,
+        event: WebhookEvent::Completed,
+        body: "{}".into(),
+        final_at_ms: now(),
+    };
+    assert!(store.enqueue(&delivery).await.unwrap());
+    assert!(
+        !store.enqueue(&delivery).await.unwrap(),
+        "enqueue is idempotent"
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), 1);
+
+    let lease = Duration::from_millis(300);
+    let first = store.claim(now(), 10, lease).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].delivery, delivery);
+    assert_eq!(first[0].attempts, 0);
+    assert!(
+        store.claim(now(), 10, lease).await.unwrap().is_empty(),
+        "claimed: not due"
+    );
+    // The claimer "dies": after the lease the delivery is claimable again, with a new token.
+    tokio::time::sleep(lease + Duration::from_millis(50)).await;
+    let second = store.claim(now(), 10, lease).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].token, first[0].token);
+    let attempt = |n: u32, code: u16| Attempt {
+        delivery_id: delivery.id.clone(),
+        job_id: job,
+        event: WebhookEvent::Completed,
+        attempt: n,
+        at_ms: now(),
+        status_code: Some(code),
+        error: None,
+        duration_ms: 3,
+    };
+    let retry_at = now() + 200;
+    assert!(
+        !store
+            .record(&first[0], &attempt(1, 500), Next::RetryAt(retry_at))
+            .await
+            .unwrap(),
+        "a lost claim records nothing"
+    );
+    assert!(store
+        .record(&second[0], &attempt(1, 500), Next::RetryAt(retry_at))
+        .await
+        .unwrap());
+    assert!(
+        store.claim(now(), 10, lease).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let third = store.claim(now(), 10, lease).await.unwrap();
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].attempts, 1);
+    assert!(store
+        .record(&third[0], &attempt(2, 410), Next::DisableWebhook)
+        .await
+        .unwrap());
+    assert!(
+        store.webhook(webhook.id).await.unwrap().unwrap().disabled,
+        "410 disables"
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+    assert!(
+        store
+            .claim(now() + 86_400_000, 10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "finished"
+    );
+    assert!(
+        !store.enqueue(&delivery).await.unwrap(),
+        "a finished delivery is not sent again"
+    );
+    let history: Vec<(u32, Option<u16>)> = store
+        .attempts(webhook.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| (a.attempt, a.status_code))
+        .collect();
+    assert_eq!(history, vec![(2, Some(410)), (1, Some(500))]);
+    assert!(store.delete_webhook(webhook.id).await.unwrap());
+    assert!(store.webhook(webhook.id).await.unwrap().is_none());
+    assert!(store.attempts(webhook.id, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_contract_holds_on_both_backends() {
+    let db = Arc::new(notary_coordinator::db::Db::open(None, Default::default()).unwrap());
+    outbox_conformance(SqliteWebhooks::open(db).await.unwrap()).await;
+    let redis = RedisServer::start();
+    outbox_conformance(RedisWebhooks::new_lazy(&redis.url(), "conf:").unwrap()).await;
 }

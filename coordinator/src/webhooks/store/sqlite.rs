@@ -7,6 +7,7 @@
 //! the lease, so a delivery claimed by a process that then died is due again after the lease,
 //! including after a restart.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,16 +49,24 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq);
 ";
 
+/// Claims between two sweeps of finished deliveries past [`FINISHED_RETENTION`] (about a
+/// minute of idle polling).
+const SWEEP_EVERY: u64 = 600;
+
 /// Webhooks and their outbox in SQLite.
 pub struct SqliteWebhooks {
     db: Arc<Db>,
+    claims: AtomicU64,
 }
 
 impl SqliteWebhooks {
     /// The store in `db` (tables created if missing).
     pub async fn open(db: Arc<Db>) -> Result<Arc<Self>> {
         db.migrate(SCHEMA).await?;
-        Ok(Arc::new(SqliteWebhooks { db }))
+        Ok(Arc::new(SqliteWebhooks {
+            db,
+            claims: AtomicU64::new(0),
+        }))
     }
 }
 
@@ -127,6 +136,10 @@ impl WebhookStore for SqliteWebhooks {
     async fn claim(&self, now_ms: u64, max: usize, lease: Duration) -> Result<Vec<Claimed>> {
         let now = now_ms as i64;
         let until = now + lease.as_millis() as i64;
+        let sweep = self
+            .claims
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY);
         self.db
             .call(move |c| {
                 let rows: Vec<(String, String, u32)> = {
@@ -156,11 +169,13 @@ impl WebhookStore for SqliteWebhooks {
                     });
                 }
                 // Finished deliveries are kept only to make enqueue idempotent for a while.
-                let oldest = now - FINISHED_RETENTION.as_millis() as i64;
-                c.execute(
-                    "DELETE FROM webhook_deliveries WHERE finished_ms IS NOT NULL AND finished_ms < ?1",
-                    [oldest],
-                )?;
+                if sweep {
+                    let oldest = now - FINISHED_RETENTION.as_millis() as i64;
+                    c.execute(
+                        "DELETE FROM webhook_deliveries WHERE finished_ms IS NOT NULL AND finished_ms < ?1",
+                        [oldest],
+                    )?;
+                }
                 Ok(claimed)
             })
             .await
