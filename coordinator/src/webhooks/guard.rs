@@ -20,6 +20,9 @@ use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
+/// Longest URL accepted: a bound on what every webhook stores and every attempt sends.
+pub const MAX_URL_BYTES: usize = 2048;
+
 /// Longest a registration waits for DNS: a name server that never answers must not hold the
 /// request (and its connection) open.
 const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -30,6 +33,9 @@ pub enum GuardError {
     /// Not a URL.
     #[error("url is not a valid absolute URL")]
     Invalid,
+    /// Longer than [`MAX_URL_BYTES`].
+    #[error("url must be at most {MAX_URL_BYTES} bytes")]
+    TooLong,
     /// Not `http` or `https`.
     #[error("url must be http or https")]
     Scheme,
@@ -76,6 +82,9 @@ impl AddressPolicy {
     /// Parses and checks a URL's form, and its host if it is an IP literal. Names are checked
     /// when they are resolved ([`AddressPolicy::check_resolved`], [`GuardedResolver`]).
     pub fn check_url(&self, text: &str) -> Result<Url, GuardError> {
+        if text.len() > MAX_URL_BYTES {
+            return Err(GuardError::TooLong);
+        }
         let url = Url::parse(text).map_err(|_| GuardError::Invalid)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(GuardError::Scheme);

@@ -46,8 +46,8 @@ impl Captured {
 
 #[derive(Default)]
 struct Script {
-    /// Answers to give, in order (status, Retry-After); then 200.
-    answers: VecDeque<(u16, Option<&'static str>)>,
+    /// Answers to give, in order (status, one extra header); then 200.
+    answers: VecDeque<(u16, Option<(&'static str, String)>)>,
     captured: Vec<Captured>,
 }
 
@@ -72,10 +72,10 @@ async fn receive(
         body: String::from_utf8_lossy(&body).into_owned(),
         at: Instant::now(),
     });
-    let (status, retry_after) = s.answers.pop_front().unwrap_or((200, None));
+    let (status, header) = s.answers.pop_front().unwrap_or((200, None));
     let mut resp = StatusCode::from_u16(status).unwrap().into_response();
-    if let Some(r) = retry_after {
-        resp.headers_mut().insert("retry-after", r.parse().unwrap());
+    if let Some((name, value)) = header {
+        resp.headers_mut().insert(name, value.parse().unwrap());
     }
     resp
 }
@@ -99,11 +99,18 @@ impl Receiver {
     }
 
     fn answer(&self, answers: &[(u16, Option<&'static str>)]) {
+        let answers = answers.iter().map(|(status, retry_after)| {
+            (*status, retry_after.map(|r| ("retry-after", r.to_string())))
+        });
+        self.script.lock().unwrap().answers.extend(answers);
+    }
+
+    fn answer_with(&self, status: u16, header: &'static str, value: String) {
         self.script
             .lock()
             .unwrap()
             .answers
-            .extend(answers.iter().copied());
+            .push_back((status, Some((header, value))));
     }
 
     fn captured(&self) -> Vec<Captured> {
@@ -808,4 +815,95 @@ async fn the_outbox_contract_holds_on_both_backends() {
     outbox_conformance(SqliteWebhooks::open(db).await.unwrap()).await;
     let redis = RedisServer::start();
     outbox_conformance(RedisWebhooks::new_lazy(&redis.url(), "conf:").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_does_not_slow_jobs_and_redirects_are_not_followed() {
+    // A receiver that accepts connections and never answers.
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}/hook", hang.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = hang.accept().await {
+            open.push(socket);
+        }
+    });
+    let mut config = hook_config(None, "0s,100ms");
+    config.webhooks.timeout = Duration::from_secs(2);
+    let c = Coordinator::start(config).await;
+    let id = registered(&c, &hang_url, &["verification.completed"], WHSEC).await;
+    let started = Instant::now();
+    for _ in 0..4 {
+        let view = job_for(&c, &id, hello(HELLO_HASH)).await;
+        assert_eq!(view["result"], "VALID");
+    }
+    let jobs_took = started.elapsed();
+    // Every attempt ends at the timeout, recorded as such.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let attempts = loop {
+        let (_, body) = managed(
+            &c,
+            "GET",
+            &format!("/webhooks/{id}/deliveries"),
+            Some(WHSEC),
+        )
+        .await;
+        let attempts = body["attempts"].as_array().cloned().unwrap_or_default();
+        if attempts.len() >= 8 {
+            break attempts;
+        }
+        assert!(Instant::now() < deadline, "attempts not recorded: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for a in &attempts {
+        assert!(a["statusCode"].is_null(), "{a}");
+        assert!(a["error"].as_str().unwrap().starts_with("timeout"), "{a}");
+        let ms = a["durationMs"].as_u64().unwrap();
+        assert!((1900..6000).contains(&ms), "{a}");
+    }
+    // Had job handling waited for a delivery attempt, four jobs would have taken 8 s.
+    assert!(jobs_took < Duration::from_secs(8), "{jobs_took:?}");
+    held.abort();
+
+    // A 307 to another receiver is a failure; the other receiver gets nothing.
+    let (first, second) = (Receiver::start().await, Receiver::start().await);
+    first.answer_with(307, "location", second.url());
+    first.answer_with(308, "location", second.url());
+    let id = registered(&c, &first.url(), &["verification.completed"], WHSEC).await;
+    job_for(&c, &id, hello(HELLO_HASH)).await;
+    first.wait_for(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(first.captured().len(), 2, "exhausted after two attempts");
+    assert!(second.captured().is_empty(), "a redirect was followed");
+    let (_, body) = managed(
+        &c,
+        "GET",
+        &format!("/webhooks/{id}/deliveries"),
+        Some(WHSEC),
+    )
+    .await;
+    assert_eq!(body["attempts"][0]["statusCode"], 308, "{body}");
+    assert_eq!(body["attempts"][1]["statusCode"], 307, "{body}");
+
+    // The metrics saw it all.
+    let (_, metrics) = c.get("/metrics").await;
+    let metrics = metrics.as_str().unwrap().to_string();
+    for series in [
+        "notary_webhook_deliveries_total{outcome=\"exhausted\"}",
+        "notary_webhook_attempts_total{result=\"network_error\"}",
+        "notary_webhook_attempts_total{result=\"http_error\"}",
+        "notary_webhook_outbox_depth",
+        "notary_webhook_attempt_duration_seconds_count",
+        "notary_webhook_delivery_latency_seconds_count",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} missing"));
+        if !series.ends_with("depth") {
+            let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!(value >= 1.0, "{line}");
+        }
+    }
+    c.shutdown().await;
 }
