@@ -1,7 +1,6 @@
 //! The composition root: backends chosen once from the configuration, the job service, the
 //! background tasks (intake, reaper, load sampler, event consumers, webhook delivery, payment
-//! sweeper), the API,
-//! and the drain on shutdown, all in this one place.
+//! sweeper), the API, and the drain on shutdown, all in this one place.
 //!
 //! Backends: with `--redis`, every store and the queue live in Redis and any number of
 //! coordinators and `notary-worker` processes share them. Without it (the embedded default),
