@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::db::Durability;
 use crate::error::{Error, Result};
 use crate::protect::{ProtectConfig, ProtectSettings};
+use crate::webhooks::{WebhookConfig, WebhookSettings};
 
 pub use crate::record::{MAX_BODY_BYTES, MAX_CODE_BYTES};
 
@@ -97,6 +98,10 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub protect: ProtectSettings,
+    /// Webhook delivery: retry schedule, reachable networks, timeout (a `[webhooks]` table).
+    #[command(flatten)]
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
 }
 
 impl Settings {
@@ -133,6 +138,7 @@ impl Settings {
             sandbox: self.sandbox.or(file.sandbox),
             payments: self.payments.or(file.payments),
             protect: self.protect.or(file.protect),
+            webhooks: self.webhooks.or(file.webhooks),
         })
     }
 
@@ -194,6 +200,7 @@ impl Settings {
                 .min(notary_profile::DEFAULT_MAX_MODULE_BYTES),
             sandbox: self.sandbox,
             protect: self.protect.resolve()?,
+            webhooks: self.webhooks.resolve()?,
         })
     }
 }
@@ -252,6 +259,8 @@ pub struct Config {
     pub payments: Option<crate::payments::PaymentConfig>,
     /// Protection options.
     pub protect: ProtectConfig,
+    /// Webhook delivery options.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for Config {
@@ -316,6 +325,30 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.to_string().contains("max-deliveries"));
+    }
+
+    #[test]
+    fn webhook_options_come_from_flags_or_the_webhooks_table() {
+        let f = file("[webhooks]\nwebhook-retry-schedule = \"0s,1s\"\nwebhook-allow-network = [\"127.0.0.0/8\"]\n");
+        let cli = Settings::parse_from(["x", "--config", f.path().to_str().unwrap()]);
+        let c = cli.with_file().unwrap().resolve().unwrap();
+        assert_eq!(
+            c.webhooks.schedule,
+            vec![Duration::ZERO, Duration::from_secs(1)]
+        );
+        assert_eq!(c.webhooks.allow, vec!["127.0.0.0/8".parse().unwrap()]);
+        let cli = Settings::parse_from([
+            "x",
+            "--webhook-retry-schedule",
+            "0s,200ms",
+            "--webhook-allow-network",
+            "10.0.0.0/8",
+            "--webhook-allow-network",
+            "::1",
+        ]);
+        let c = cli.resolve().unwrap();
+        assert_eq!(c.webhooks.schedule.len(), 2);
+        assert_eq!(c.webhooks.allow.len(), 2);
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! - [`jobs`]: **the job service**, the one owner of a job's life: submit, await, the intake
 //!   of worker reports, the completion policy, the only final write, and the event consumers
 //!   that react to final jobs.
+//! - [`webhooks`]: signed notifications of final jobs to registered URLs: the `webhooks`
+//!   event consumer fills a durable outbox that a delivery task drains with retries.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
 //! - [`payments`]: x402 payments, refunds and registry writes (the settlement consumer), with
 //!   their state in a payment ledger (Redis, or the embedded database).
@@ -48,6 +50,7 @@ pub mod record;
 pub mod server;
 pub mod store;
 pub mod tasks;
+pub mod webhooks;
 
 pub use config::{Config, Settings};
 pub use error::{Error, Result};

@@ -164,6 +164,50 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("register notary_rate_limited_requests_total")
 });
 
+static WEBHOOK_DELIVERIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "notary_webhook_deliveries_total",
+        "Webhook deliveries finished, by outcome (delivered: 2xx; exhausted: the retry schedule ran out; disabled: the receiver answered 410; dropped: the webhook was deleted or disabled).",
+        &["outcome"]
+    )
+    .expect("register notary_webhook_deliveries_total")
+});
+
+static WEBHOOK_ATTEMPTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "notary_webhook_attempts_total",
+        "Webhook delivery attempts, by result (success: 2xx; http_error: another status; network_error: timeout, refused connection or address).",
+        &["result"]
+    )
+    .expect("register notary_webhook_attempts_total")
+});
+
+static WEBHOOK_ATTEMPT_DURATION: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "notary_webhook_attempt_duration_seconds",
+        "Time of one webhook delivery attempt, from connecting to the receiver's status.",
+        latency_buckets()
+    )
+    .expect("register notary_webhook_attempt_duration_seconds")
+});
+
+static WEBHOOK_LATENCY: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "notary_webhook_delivery_latency_seconds",
+        "From a job's final state to its webhook delivery's end (delivered, exhausted or disabled), retries included.",
+        exponential_buckets(0.01, 4.0, 12).expect("valid buckets")
+    )
+    .expect("register notary_webhook_delivery_latency_seconds")
+});
+
+static WEBHOOK_OUTBOX: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "notary_webhook_outbox_depth",
+        "Webhook deliveries waiting in the outbox (due, claimed or waiting for a retry), as last sampled."
+    )
+    .expect("register notary_webhook_outbox_depth")
+});
+
 /// Registers every metric, so `/metrics` lists them (at zero) before their first event.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -182,6 +226,11 @@ pub fn init() {
     LazyLock::force(&BREAKER_REJECTIONS);
     LazyLock::force(&INFRA_FAILURES);
     LazyLock::force(&RATE_LIMITED);
+    LazyLock::force(&WEBHOOK_DELIVERIES);
+    LazyLock::force(&WEBHOOK_ATTEMPTS);
+    LazyLock::force(&WEBHOOK_ATTEMPT_DURATION);
+    LazyLock::force(&WEBHOOK_LATENCY);
+    LazyLock::force(&WEBHOOK_OUTBOX);
     // Label values known in advance are exposed at zero, so dashboards and alerts see the
     // series before the first event (a vector with no children is not exposed at all).
     for outcome in ["valid", "invalid", "error", "timeout", "failed"] {
@@ -195,6 +244,12 @@ pub fn init() {
     }
     for outcome in PAYMENT_OUTCOMES {
         PAYMENT_CHECKS.with_label_values(&[outcome]);
+    }
+    for outcome in ["delivered", "exhausted", "disabled", "dropped"] {
+        WEBHOOK_DELIVERIES.with_label_values(&[outcome]);
+    }
+    for result in ["success", "http_error", "network_error"] {
+        WEBHOOK_ATTEMPTS.with_label_values(&[result]);
     }
     notary_worker::metrics::init();
 }
@@ -290,4 +345,23 @@ pub fn infrastructure_failure() {
 /// A request was refused by the rate limit.
 pub fn rate_limited() {
     RATE_LIMITED.inc();
+}
+
+/// A webhook delivery attempt ended with `result` (success, http_error, network_error).
+pub fn webhook_attempt(result: &str, elapsed: Duration) {
+    WEBHOOK_ATTEMPTS.with_label_values(&[result]).inc();
+    WEBHOOK_ATTEMPT_DURATION.observe(elapsed.as_secs_f64());
+}
+
+/// A webhook delivery finished with `outcome`, `since_final_ms` after its job's final state.
+pub fn webhook_delivery(outcome: &str, since_final_ms: u64) {
+    WEBHOOK_DELIVERIES.with_label_values(&[outcome]).inc();
+    if outcome != "dropped" {
+        WEBHOOK_LATENCY.observe(since_final_ms as f64 / 1000.0);
+    }
+}
+
+/// The webhook outbox as last sampled.
+pub fn webhook_outbox_depth(depth: u64) {
+    WEBHOOK_OUTBOX.set(depth as i64);
 }

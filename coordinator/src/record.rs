@@ -50,7 +50,7 @@ pub struct JobRecord {
     /// The registered module the job named by `moduleHash`, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Digest32>,
-    /// The webhook told of the job's final state (`webhookId` of the request).
+    /// The webhook the client named by `webhookId`, told when the job is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<Uuid>,
 }

@@ -1,6 +1,6 @@
 //! The composition root: backends chosen once from the configuration, the job service, the
-//! background tasks (intake, reaper, load sampler, event consumers, payment orphan sweep), the API,
-//! and the drain on shutdown, all in this one place.
+//! background tasks (intake, reaper, load sampler, event consumers, webhook delivery, payment
+//! orphan sweep), the API, and the drain on shutdown, all in this one place.
 //!
 //! Backends: with `--redis`, every store and the queue live in Redis and any number of
 //! coordinators and `notary-worker` processes share them. Without it (the embedded default),
@@ -33,6 +33,10 @@ use crate::modules::{ModuleStore, RedisModules, RegistrySource, SqliteModules};
 use crate::payments::ledger::{RedisLedger, SqliteLedger};
 use crate::payments::{ActiveWorkers, PaymentLedger, Payments, SettlementConsumer};
 use crate::store::{JobStore, RedisStore, SqliteStore};
+use crate::webhooks::consumer::WebhookConsumer;
+use crate::webhooks::delivery::Deliverer;
+use crate::webhooks::guard::AddressPolicy;
+use crate::webhooks::{RedisWebhooks, SqliteWebhooks, WebhookStore};
 
 /// The stores and the queue, chosen once from the configuration.
 struct Backends {
@@ -42,8 +46,10 @@ struct Backends {
     /// The payment ledger, when payments are on: in Redis with `--redis`, else in the
     /// embedded database.
     ledger: Option<Arc<dyn PaymentLedger>>,
+    /// Webhooks and their outbox.
+    webhooks: Arc<dyn WebhookStore>,
     /// The embedded database, when the stores are in it.
-    #[allow(dead_code)] // webhooks open their tables in it
+    #[allow(dead_code)] // kept for the stores that open their tables in it
     db: Option<Arc<Db>>,
 }
 
@@ -63,12 +69,14 @@ impl Backends {
                     )),
                     None => None,
                 };
+                let webhooks = RedisWebhooks::new_lazy(url, &config.redis_prefix)?;
                 tracing::info!(redis = %redact(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
                     queue,
                     modules,
                     ledger,
+                    webhooks,
                     db: None,
                 })
             }
@@ -91,11 +99,13 @@ impl Backends {
                     Some(_) => Some(Arc::new(SqliteLedger::open(db.clone()).await?)),
                     None => None,
                 };
+                let webhooks = SqliteWebhooks::open(db.clone()).await?;
                 Ok(Backends {
                     store,
                     queue: Arc::new(MemoryQueue::default()),
                     modules,
                     ledger,
+                    webhooks,
                     db: Some(db),
                 })
             }
@@ -117,6 +127,7 @@ pub async fn run(
         queue,
         modules,
         ledger,
+        webhooks,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.payments.is_none() {
@@ -215,6 +226,18 @@ pub async fn run(
         stop.clone(),
     )));
 
+    // Webhooks: the consumer fills the outbox from the event log; the delivery task drains it.
+    // Both are tasks of their own, so a slow or dead receiver never holds up job handling.
+    tasks.push(crate::jobs::consumers::spawn(
+        jobs.events(),
+        Arc::new(WebhookConsumer::new(store.clone(), webhooks.clone())),
+        ConsumerOptions::default(),
+        stop.clone(),
+    ));
+    tasks.push(tokio::spawn(
+        Deliverer::new(webhooks.clone(), &config.webhooks)?.run(stop.clone()),
+    ));
+
     crate::metrics::init();
     let mut protect_config = config.protect.clone();
     if config.payments.is_some() {
@@ -298,6 +321,8 @@ pub async fn run(
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
         protect,
+        webhooks,
+        webhook_policy: Arc::new(AddressPolicy::new(config.webhooks.allow.clone())),
     });
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");

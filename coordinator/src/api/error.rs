@@ -19,6 +19,8 @@ pub enum ApiError {
         /// Machine-readable details (which field, which bound).
         params: Value,
     },
+    /// 401: a credential is missing or wrong (webhook management).
+    Unauthorized(String),
     /// 404: no such job.
     NotFound(String),
     /// 413: body or code too large.
@@ -87,6 +89,16 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 json!({"error": "Bad Request", "message": message, "params": params}),
             ),
+            ApiError::Unauthorized(message) => {
+                let mut resp = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"error": "Unauthorized", "message": message, "params": {}})),
+                )
+                    .into_response();
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return resp;
+            }
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,
                 json!({"error": "Not Found", "message": message, "params": {}}),

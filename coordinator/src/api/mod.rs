@@ -16,6 +16,7 @@ pub mod quote;
 pub mod request;
 mod verify;
 pub mod view;
+mod webhooks;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, LazyLock};
@@ -36,6 +37,8 @@ use crate::config::MAX_BODY_BYTES;
 use crate::jobs::JobService;
 use crate::modules::ModuleStore;
 use crate::protect::Protection;
+use crate::webhooks::guard::AddressPolicy;
+use crate::webhooks::WebhookStore;
 
 pub use view::JobView;
 
@@ -63,6 +66,10 @@ pub struct AppState {
     pub lease_ttl: Duration,
     /// Rate limit, circuit breaker, load caps and backend readiness.
     pub protect: Arc<Protection>,
+    /// Webhooks and their outbox.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// Which webhook URLs may be registered.
+    pub webhook_policy: Arc<AddressPolicy>,
 }
 
 /// Every route with its OpenAPI description. `package_limit` is the body limit of
@@ -79,7 +86,10 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics_text))
-        .routes(routes!(openapi_json));
+        .routes(routes!(openapi_json))
+        .routes(routes!(webhooks::register))
+        .routes(routes!(webhooks::show, webhooks::delete))
+        .routes(routes!(webhooks::deliveries));
     if paid {
         router
             .routes(routes!(payments::submit))

@@ -86,6 +86,8 @@ pub struct VerifyRequest {
     /// Wall-clock limit in seconds (5 to 60, default 30).
     #[schema(minimum = 5, maximum = 60)]
     pub timeout_seconds: Option<f64>,
+    /// A registered webhook (`POST /webhooks/register`) told when the job is final.
+    pub webhook_id: Option<uuid::Uuid>,
 }
 
 /// Every error: a code from document 002's error table, a message and details.

@@ -26,6 +26,7 @@ use crate::config::MAX_CODE_BYTES;
 use crate::modules::{ModuleStore, RegisteredModule};
 use crate::record::{now_ms, JobRecord};
 use crate::tasks;
+use crate::webhooks::WebhookStore;
 
 /// Bounds on `timeoutSeconds` (source document 002).
 pub const TIMEOUT_SECONDS: (f64, f64) = (5.0, 60.0);
@@ -42,6 +43,8 @@ pub struct JobDefaults<'a> {
     pub limits: &'a ValidationLimits,
     /// The module registry, for jobs that name a module by `moduleHash`.
     pub modules: &'a dyn ModuleStore,
+    /// The webhooks, for jobs that name one by `webhookId` (`None`: `webhookId` is refused).
+    pub webhooks: Option<&'a dyn WebhookStore>,
 }
 
 /// Where the program comes from: the request's `code`, or the registry by `moduleHash`.
@@ -239,6 +242,8 @@ pub async fn parse_verify_request(
         }
     };
 
+    let webhook_id = parse_webhook_id(&fields, defaults.webhooks).await?;
+
     let input_hash = sha256(input.as_deref().unwrap_or("").as_bytes());
     let now = now_ms();
     let spec = JobSpec {
@@ -260,8 +265,38 @@ pub async fn parse_verify_request(
         created_at_ms: now,
         outcome: None,
         module,
-        webhook_id: None,
+        webhook_id,
     })
+}
+
+/// `webhookId`: the id of a registered, enabled webhook (a 400 naming it otherwise).
+async fn parse_webhook_id(
+    fields: &Map<String, Value>,
+    webhooks: Option<&dyn WebhookStore>,
+) -> Result<Option<Uuid>, ApiError> {
+    let id = match fields.get("webhookId") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => Uuid::parse_str(s)
+            .map_err(|_| ApiError::field("webhookId", "webhookId must be a webhook id (a UUID)"))?,
+        Some(_) => return Err(ApiError::field("webhookId", "webhookId must be a string")),
+    };
+    let unknown = || {
+        ApiError::field(
+            "webhookId",
+            format!("no webhook with id {id} is registered (POST /webhooks/register)"),
+        )
+    };
+    let Some(webhooks) = webhooks else {
+        return Err(unknown());
+    };
+    match webhooks.webhook(id).await? {
+        Some(w) if !w.disabled => Ok(Some(id)),
+        Some(_) => Err(ApiError::field(
+            "webhookId",
+            format!("webhook {id} is disabled (its receiver answered 410 Gone)"),
+        )),
+        None => Err(unknown()),
+    }
 }
 
 /// A registered module's registration and program; a 400 naming `moduleHash` when unknown.

@@ -94,6 +94,7 @@ pub(crate) async fn accept(
         domain: state.domain,
         limits: &state.limits,
         modules: state.modules.as_ref(),
+        webhooks: Some(state.webhooks.as_ref()),
     };
     parse_verify_request(&body, &defaults).await
 }

@@ -48,6 +48,7 @@ async fn job(store: &SqliteStore) -> JobRecord {
         domain: AttestationDomain::default(),
         limits: &limits,
         modules: &modules,
+        webhooks: None,
     };
     let record = parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
         .await

@@ -109,6 +109,7 @@ async fn record() -> JobRecord {
         domain: AttestationDomain::default(),
         limits: &limits,
         modules: &modules,
+        webhooks: None,
     };
     parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
         .await

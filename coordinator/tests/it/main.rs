@@ -18,4 +18,5 @@ mod redis_faults;
 mod restart;
 mod support;
 mod tasks;
+mod webhooks;
 mod worker_faults;

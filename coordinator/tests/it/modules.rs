@@ -385,6 +385,7 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
         domain: AttestationDomain::default(),
         limits: &limits,
         modules: &modules,
+        webhooks: None,
     };
     let job = |hash: String| {
         serde_json::to_vec(&json!({"taskType": "code-execution", "moduleHash": hash, "expectedHash": EXAMPLE_HASH}))

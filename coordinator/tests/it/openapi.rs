@@ -24,6 +24,10 @@ async fn every_route_is_described_and_every_described_route_is_served() {
         ("/ready", "get"),
         ("/metrics", "get"),
         ("/openapi.json", "get"),
+        ("/webhooks/register", "post"),
+        ("/webhooks/{id}", "get"),
+        ("/webhooks/{id}", "delete"),
+        ("/webhooks/{id}/deliveries", "get"),
     ] {
         assert!(paths[path].get(method).is_some(), "{method} {path} missing");
     }
@@ -36,6 +40,7 @@ async fn every_route_is_described_and_every_described_route_is_served() {
                 "post" => client()
                     .post(format!("{}{concrete}", c.url))
                     .json(&hello(HELLO_HASH)),
+                "delete" => client().delete(format!("{}{concrete}", c.url)),
                 other => panic!("add {other} here"),
             };
             let resp = req.send().await.unwrap();
@@ -99,6 +104,28 @@ async fn answers_match_the_described_schemas() {
     let (status, body) = c.get("/ready").await;
     assert_eq!(status, 200);
     check("ReadyBody", &body);
+    let secret = "a-secret-of-at-least-24-bytes";
+    let (status, body) = c
+        .post(
+            "/webhooks/register",
+            serde_json::json!({"url": "https://93.184.215.14/hook", "events": ["verification.failed"], "secret": secret}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    check("WebhookView", &body);
+    let deliveries = client()
+        .get(format!(
+            "{}/webhooks/{}/deliveries",
+            c.url,
+            body["id"].as_str().unwrap()
+        ))
+        .header("authorization", format!("Bearer {secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deliveries.status(), 200);
+    check("DeliveriesView", &deliveries.json().await.unwrap());
     // Every documented status of POST /verify is one the API can answer.
     let responses = doc["paths"]["/verify"]["post"]["responses"]
         .as_object()
