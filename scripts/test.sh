@@ -45,7 +45,7 @@ fi
 echo "test.sh: Redis at $NOTARY_TEST_REDIS_URL" >&2
 
 # Chain tests start a Hardhat 2 node and the official x402 client from contracts/node_modules.
-if [ ! -x contracts/node_modules/.bin/hardhat ]; then
+if [ ! -x contracts/node_modules/.bin/hardhat ] || [ ! -d contracts/node_modules/standardwebhooks ]; then
   echo "test.sh: installing the contracts' npm packages (npm ci)" >&2
   (cd contracts && npm ci --no-audit --no-fund >/dev/null)
 fi
