@@ -46,6 +46,24 @@ pub struct Unfinished {
     pub attempt: u32,
 }
 
+/// A record as both backends store it: the accepted job (JSON) and, once final, its outcome.
+pub(crate) fn decode(record: &str, outcome: Option<&str>) -> Result<JobRecord> {
+    let mut record: JobRecord = serde_json::from_str(record)?;
+    if let Some(outcome) = outcome {
+        record.outcome = Some(serde_json::from_str(outcome)?);
+    }
+    Ok(record)
+}
+
+/// The final record of `record` with `outcome`, and its final event: the accepted fields never
+/// change, so the final record is the caller's copy plus the outcome (no read-back).
+pub(crate) fn with_outcome(record: &JobRecord, outcome: &JobOutcome) -> (JobRecord, JobEvent) {
+    let mut last = record.clone();
+    last.outcome = Some(outcome.clone());
+    let event = JobEvent::final_of(&last);
+    (last, event)
+}
+
 /// Storage of job records.
 #[async_trait]
 pub trait JobStore: EventLog {

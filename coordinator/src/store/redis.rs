@@ -302,20 +302,12 @@ impl JobStore for RedisStore {
         let Some(record) = record else {
             return Ok(None);
         };
-        let mut record: JobRecord = serde_json::from_str(&record)?;
-        if let Some(outcome) = outcome {
-            record.outcome = Some(serde_json::from_str(&outcome)?);
-        }
-        Ok(Some(record))
+        Ok(Some(super::decode(&record, outcome.as_deref())?))
     }
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
         let id = record.id();
-        // The accepted fields never change, so the final record is ours plus the outcome: no
-        // read-back on the hot path.
-        let mut last = record.clone();
-        last.outcome = Some(outcome.clone());
-        let event = JobEvent::final_of(&last);
+        let (last, event) = super::with_outcome(record, outcome);
         let min_id = now_ms().saturating_sub(self.retention.as_millis() as u64);
         let mut conn = self.conn.clone();
         let set: i64 = self

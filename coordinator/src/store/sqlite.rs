@@ -285,18 +285,12 @@ impl JobStore for SqliteStore {
         let Some((record, outcome)) = row else {
             return Ok(None);
         };
-        let mut record: JobRecord = serde_json::from_str(&record)?;
-        if let Some(outcome) = outcome {
-            record.outcome = Some(serde_json::from_str(&outcome)?);
-        }
-        Ok(Some(record))
+        Ok(Some(super::decode(&record, outcome.as_deref())?))
     }
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
         let id = record.id();
-        let mut last = record.clone();
-        last.outcome = Some(outcome.clone());
-        let event = JobEvent::final_of(&last);
+        let (last, event) = super::with_outcome(record, outcome);
         let (key, json, body, at) = (
             id.to_string(),
             serde_json::to_string(outcome)?,
@@ -340,13 +334,10 @@ impl JobStore for SqliteStore {
                 self.appended.notify_waiters();
                 Ok(Finalized::Applied(last))
             }
-            (0, Some((record, outcome))) => {
-                let mut record: JobRecord = serde_json::from_str(&record)?;
-                if let Some(outcome) = outcome {
-                    record.outcome = Some(serde_json::from_str(&outcome)?);
-                }
-                Ok(Finalized::AlreadyFinal(record))
-            }
+            (0, Some((record, outcome))) => Ok(Finalized::AlreadyFinal(super::decode(
+                &record,
+                outcome.as_deref(),
+            )?)),
             _ => Ok(Finalized::Missing),
         }
     }

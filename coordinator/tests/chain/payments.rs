@@ -1394,3 +1394,117 @@ async fn an_embedded_coordinator_refunds_a_paid_job_that_was_never_stored() {
     );
     c.shutdown().await;
 }
+
+/// Document 002's flow on the durable embedded default, through the real binary: a coordinator
+/// SIGKILLed with a paid job running comes back with its finished paid job (and registry
+/// record), runs the interrupted one again and settles it, and still refuses the used payments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_embedded_coordinator_keeps_its_paid_jobs_and_used_payments() {
+    use std::process::{Command, Stdio};
+
+    use crate::support::{cache_dir, target_dir, wasi_sleeper, worker_bin};
+
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("chain.key");
+    std::fs::write(&key, DEV_KEYS[0]).unwrap();
+    worker_bin(); // builds the workspace's binaries
+    let spawn = || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(target_dir().join("notary-coordinator"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data-dir", &dir.path().join("data").display().to_string()])
+            .args(["--workers", "1", "--rate-limit-per-minute", "0"])
+            .args(["--module-cache-dir", &cache_dir().display().to_string()])
+            .args(["--payments", "x402", "--rpc-url", &env.node.url])
+            .args(["--chain-key-file", &key.display().to_string()])
+            .args(["--registry", &env.d.registry.to_string()])
+            .args([
+                "--pay-to",
+                &addr(0).to_string(),
+                "--price-wei",
+                &PRICE.to_string(),
+            ])
+            .args(["--registry-batch-wait-ms", "50"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, format!("http://127.0.0.1:{port}"))
+    };
+    async fn up(url: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !matches!(client().get(format!("{url}/health")).send().await, Ok(r) if r.status().is_success())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "coordinator did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    let (mut first, url) = spawn();
+    up(&url).await;
+    let c = Coordinator::remote(url);
+    // Paid and finished before the kill.
+    let (_, body) = c.verify(hello(HELLO_HASH)).await;
+    let done = body["jobId"].as_str().unwrap().to_string();
+    let tx = env.pay(1, addr(0), PRICE).await;
+    let (status, done_view) = paid_post(&c, json!({}), &done, &tx).await;
+    assert_eq!(status, 200, "{done_view}");
+    assert!(done_view["registryTxHash"].is_string(), "{done_view}");
+    // Paid and running when the process is killed.
+    let (status, body) = c.verify(wasi_sleeper(2000, 10)).await;
+    assert_eq!(status, 402, "{body}");
+    let running = body["jobId"].as_str().unwrap().to_string();
+    let tx2 = env.pay(1, addr(0), PRICE).await;
+    let (status, body) = paid_post_async(&c, &running, &tx2).await;
+    assert_eq!(status, 202, "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    let (mut second, url) = spawn();
+    up(&url).await;
+    let c = Coordinator::remote(url);
+    let (status, v) = c.get(&format!("/verify/{done}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["registryTxHash"], done_view["registryTxHash"], "{v}");
+    // The interrupted job runs again (second delivery) and is settled on chain.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let v = loop {
+        let (_, v) = c.get(&format!("/verify/{running}")).await;
+        if v["registryTxHash"].is_string() {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "never settled: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(v["result"], "VALID", "{v}");
+    assert_eq!(v["attempts"], 2, "{v}");
+    assert_eq!(v["payment"]["txHash"], tx2.as_str(), "{v}");
+    // Both payments stay used.
+    for used in [&tx, &tx2] {
+        let (status, body) = c
+            .post(
+                "/verify",
+                hello(HELLO_HASH),
+                &[("x-402-payment", used.as_str())],
+            )
+            .await;
+        assert_eq!(
+            (status, body["reason"].clone()),
+            (402, json!("already_used")),
+            "{body}"
+        );
+    }
+    let registry = R::new(env.d.registry, env.owner.provider());
+    assert_eq!(registry.recordCount().call().await.unwrap(), U256::from(2));
+    let _ = second.kill();
+    let _ = second.wait();
+}

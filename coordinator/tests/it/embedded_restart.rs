@@ -54,25 +54,13 @@ async fn start(data_dir: &std::path::Path) -> (Process, String) {
 }
 
 async fn post_async(url: &str, body: &Value) -> String {
-    let resp = client()
-        .post(format!("{url}/verify"))
-        .header("prefer", "respond-async")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
-    let v: Value = resp.json().await.unwrap();
-    v["jobId"].as_str().unwrap().to_string()
+    submit_async(&Coordinator::remote(url.to_string()), body.clone()).await
 }
 
 async fn status(url: &str, id: &str) -> (u16, Value) {
-    let resp = client()
-        .get(format!("{url}/verify/{id}"))
-        .send()
+    Coordinator::remote(url.to_string())
+        .get(&format!("/verify/{id}"))
         .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
 async fn final_view(url: &str, id: &str) -> Value {

@@ -323,16 +323,9 @@ async fn the_sqlite_file_survives_a_reopen() {
     let Backend { store, dir, .. } = b;
     drop(store);
     // The database thread ends with its last handle; the exclusive lock goes with it.
-    let mut reopened = None;
-    for _ in 0..50 {
-        let db = Db::open(Some(&path), Durability::Process);
-        if let Ok(db) = db {
-            reopened = Some(SqliteStore::open(Arc::new(db), RETENTION).await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let s = reopened.expect("the file reopens once the first handle is gone");
+    let s = SqliteStore::open(crate::support::reopen_db(&path), RETENTION)
+        .await
+        .unwrap();
     let kept = s.get(done.id()).await.unwrap().unwrap();
     assert_eq!(
         kept.outcome,

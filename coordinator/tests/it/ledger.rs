@@ -21,31 +21,9 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-/// Where a ledger under test lives, so it can be opened again.
-enum Home {
-    Memory,
-    File(tempfile::TempDir),
-    Redis(RedisServer, String),
-}
-
 struct Subject {
     ledger: Option<Arc<dyn PaymentLedger>>,
-    home: Home,
-}
-
-/// Opens a database file, waiting for the previous handle's thread to let go of its lock.
-fn open_file(path: &std::path::Path) -> Arc<Db> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match Db::open(Some(path), Durability::Process) {
-            Ok(db) => return Arc::new(db),
-            Err(e) if std::time::Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("cannot reopen {}: {e}", path.display()),
-        }
-    }
+    home: StoreHome,
 }
 
 impl Subject {
@@ -53,16 +31,16 @@ impl Subject {
         let db = Arc::new(Db::open(None, Durability::Process).unwrap());
         Subject {
             ledger: Some(Arc::new(SqliteLedger::open(db).await.unwrap())),
-            home: Home::Memory,
+            home: StoreHome::Memory,
         }
     }
 
     async fn file() -> Subject {
         let dir = tempfile::tempdir().unwrap();
-        let db = open_file(&dir.path().join("notary.sqlite3"));
+        let db = reopen_db(&dir.path().join("notary.sqlite3"));
         Subject {
             ledger: Some(Arc::new(SqliteLedger::open(db).await.unwrap())),
-            home: Home::File(dir),
+            home: StoreHome::File(dir),
         }
     }
 
@@ -72,7 +50,7 @@ impl Subject {
         let ledger = RedisLedger::connect(&server.url(), &prefix).await.unwrap();
         Subject {
             ledger: Some(Arc::new(ledger)),
-            home: Home::Redis(server, prefix),
+            home: StoreHome::Redis(server, prefix),
         }
     }
 
@@ -85,12 +63,12 @@ impl Subject {
     async fn reopen(&mut self) -> bool {
         drop(self.ledger.take());
         let ledger: Arc<dyn PaymentLedger> = match &self.home {
-            Home::Memory => return false,
-            Home::File(dir) => {
-                let db = open_file(&dir.path().join("notary.sqlite3"));
+            StoreHome::Memory => return false,
+            StoreHome::File(dir) => {
+                let db = reopen_db(&dir.path().join("notary.sqlite3"));
                 Arc::new(SqliteLedger::open(db).await.unwrap())
             }
-            Home::Redis(server, prefix) => {
+            StoreHome::Redis(server, prefix) => {
                 Arc::new(RedisLedger::connect(&server.url(), prefix).await.unwrap())
             }
         };

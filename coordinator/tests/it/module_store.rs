@@ -3,51 +3,33 @@
 //! backends are reopened, as after a restart, and must still have every module.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use notary_coordinator::db::{Db, Durability};
 use notary_coordinator::modules::{ModuleStore, RedisModules, RegisteredModule, SqliteModules};
 use notary_protocol::{sha256, ModuleLanguage, ModuleManifest};
 use notary_queue::test_utils::RedisServer;
 
-enum Home {
-    Memory,
-    File(tempfile::TempDir),
-    Redis(RedisServer, String),
-}
+use crate::support::{reopen_db, StoreHome};
 
 struct Subject {
     store: Option<Arc<dyn ModuleStore>>,
-    home: Home,
-}
-
-fn open_file(path: &std::path::Path) -> Arc<Db> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match Db::open(Some(path), Durability::Process) {
-            Ok(db) => return Arc::new(db),
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("cannot reopen {}: {e}", path.display()),
-        }
-    }
+    home: StoreHome,
 }
 
 impl Subject {
-    async fn open(home: Home) -> Subject {
+    async fn open(home: StoreHome) -> Subject {
         let store: Arc<dyn ModuleStore> = match &home {
-            Home::Memory => Arc::new(
+            StoreHome::Memory => Arc::new(
                 SqliteModules::open(Arc::new(Db::open(None, Durability::Process).unwrap()))
                     .await
                     .unwrap(),
             ),
-            Home::File(dir) => Arc::new(
-                SqliteModules::open(open_file(&dir.path().join("notary.sqlite3")))
+            StoreHome::File(dir) => Arc::new(
+                SqliteModules::open(reopen_db(&dir.path().join("notary.sqlite3")))
                     .await
                     .unwrap(),
             ),
-            Home::Redis(server, prefix) => {
+            StoreHome::Redis(server, prefix) => {
                 Arc::new(RedisModules::new_lazy(&server.url(), prefix).unwrap())
             }
         };
@@ -66,7 +48,7 @@ impl Subject {
         let Subject { store, home } = self;
         drop(store);
         match home {
-            Home::Memory => None,
+            StoreHome::Memory => None,
             home => Some(Subject::open(home).await),
         }
     }
@@ -155,18 +137,18 @@ async fn conformance(s: Subject) {
 
 #[tokio::test]
 async fn module_store_conformance_sqlite_in_memory() {
-    conformance(Subject::open(Home::Memory).await).await;
+    conformance(Subject::open(StoreHome::Memory).await).await;
 }
 
 #[tokio::test]
 async fn module_store_conformance_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
-    conformance(Subject::open(Home::File(dir)).await).await;
+    conformance(Subject::open(StoreHome::File(dir)).await).await;
 }
 
 #[tokio::test]
 async fn module_store_conformance_redis() {
     let server = RedisServer::start();
     let prefix = format!("modules{}:", uuid::Uuid::new_v4().simple());
-    conformance(Subject::open(Home::Redis(server, prefix)).await).await;
+    conformance(Subject::open(StoreHome::Redis(server, prefix)).await).await;
 }

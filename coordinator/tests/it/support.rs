@@ -61,6 +61,15 @@ impl Coordinator {
         panic!("coordinator did not become healthy");
     }
 
+    /// A coordinator served by another process (a real `notary-coordinator` binary) at `url`.
+    pub fn remote(url: String) -> Self {
+        Coordinator {
+            url,
+            stop: None,
+            task: None,
+        }
+    }
+
     /// Graceful stop; waits for it.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -326,5 +335,27 @@ pub async fn wait_leased(q: &notary_queue::RedisQueue, n: u64) {
     while notary_queue::JobQueue::depth(q).await.unwrap().leased < n {
         assert!(Instant::now() < deadline, "no worker leased the job");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Where a store under test lives, so a conformance suite can open it again (as a restarted
+/// coordinator does): SQLite in memory (nothing to reopen), in a file, or Redis under a prefix.
+pub enum StoreHome {
+    Memory,
+    File(tempfile::TempDir),
+    Redis(notary_queue::test_utils::RedisServer, String),
+}
+
+/// Opens the database file at `path` again, waiting (at most 5 s) for the previous handle's
+/// thread to let go of its exclusive lock.
+pub fn reopen_db(path: &std::path::Path) -> std::sync::Arc<notary_coordinator::db::Db> {
+    use notary_coordinator::db::{Db, Durability};
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Db::open(Some(path), Durability::Process) {
+            Ok(db) => return std::sync::Arc::new(db),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("cannot reopen {}: {e}", path.display()),
+        }
     }
 }
