@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS event_cursors (
 /// Inserts between two sweeps of expired records and events.
 const SWEEP_EVERY: u64 = 1024;
 
+/// `consumer`'s position: every event up to it is handled (0: none yet).
+fn cursor_of(c: &rusqlite::Connection, consumer: &str) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT seq FROM event_cursors WHERE consumer = ?1",
+        [consumer],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(|seq| seq.unwrap_or(0))
+}
+
 /// One consumer's events handed out but not yet reflected in its cursor.
 #[derive(Default)]
 struct Reader {
@@ -120,14 +131,7 @@ impl SqliteStore {
         let rows: Vec<(i64, String)> = self
             .db
             .call(move |c| {
-                let cursor: i64 = c
-                    .query_row(
-                        "SELECT seq FROM event_cursors WHERE consumer = ?1",
-                        [&name],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(0);
+                let cursor = cursor_of(c, &name)?;
                 let mut stmt = c.prepare_cached(
                     "SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )?;
@@ -209,14 +213,7 @@ impl EventLog for SqliteStore {
         let cursor: i64 = self
             .db
             .call(move |c| {
-                let mut cursor: i64 = c
-                    .query_row(
-                        "SELECT seq FROM event_cursors WHERE consumer = ?1",
-                        [&name],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(0);
+                let mut cursor = cursor_of(c, &name)?;
                 let mut stmt = c.prepare_cached(
                     "SELECT seq FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )?;
