@@ -75,6 +75,16 @@ pub struct SqliteLedger {
 }
 
 impl SqliteLedger {
+    /// Runs one statement with text arguments (the single-statement writes below).
+    async fn execute(&self, sql: &'static str, args: Vec<String>) -> Result<()> {
+        self.db
+            .call(move |c| {
+                c.execute(sql, rusqlite::params_from_iter(args))?;
+                Ok(())
+            })
+            .await
+    }
+
     /// The ledger in `db` (tables created if missing).
     pub async fn open(db: Arc<Db>) -> Result<SqliteLedger> {
         db.migrate(SCHEMA).await?;
@@ -175,13 +185,11 @@ impl PaymentLedger for SqliteLedger {
     }
 
     async fn unreserve(&self, used: &str) -> Result<()> {
-        let key = used.to_string();
-        self.db
-            .call(move |c| {
-                c.execute("DELETE FROM pay_used WHERE key = ?1", [key])?;
-                Ok(())
-            })
-            .await
+        self.execute(
+            "DELETE FROM pay_used WHERE key = ?1",
+            vec![used.to_string()],
+        )
+        .await
     }
 
     async fn consume(&self, job: Uuid, payment: &Payment, used: &str) -> Result<Consumed> {
@@ -245,17 +253,12 @@ impl PaymentLedger for SqliteLedger {
     }
 
     async fn save_settlement(&self, job: Uuid, settlement: &Settlement) -> Result<()> {
-        let (id, text) = (job.to_string(), serde_json::to_string(settlement)?);
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO pay_jobs (job_id, settlement) VALUES (?1, ?2)
-                     ON CONFLICT (job_id) DO UPDATE SET settlement = excluded.settlement",
-                    params![id, text],
-                )?;
-                Ok(())
-            })
-            .await
+        self.execute(
+            "INSERT INTO pay_jobs (job_id, settlement) VALUES (?1, ?2)
+             ON CONFLICT (job_id) DO UPDATE SET settlement = excluded.settlement",
+            vec![job.to_string(), serde_json::to_string(settlement)?],
+        )
+        .await
     }
 
     async fn job_field(&self, job: Uuid, field: JobField) -> Result<Option<String>> {
@@ -332,16 +335,11 @@ impl PaymentLedger for SqliteLedger {
     }
 
     async fn release_payer_slot(&self, payer: Address, job: Uuid) -> Result<()> {
-        let (payer, id) = (payer.to_string(), job.to_string());
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "DELETE FROM pay_payer_slots WHERE payer = ?1 AND job_id = ?2",
-                    params![payer, id],
-                )?;
-                Ok(())
-            })
-            .await
+        self.execute(
+            "DELETE FROM pay_payer_slots WHERE payer = ?1 AND job_id = ?2",
+            vec![payer.to_string(), job.to_string()],
+        )
+        .await
     }
 
     async fn open_jobs(&self) -> Result<Vec<Uuid>> {
@@ -393,16 +391,11 @@ impl PaymentLedger for SqliteLedger {
     }
 
     async fn unlock_settling(&self, job: Uuid, owner: &str) -> Result<()> {
-        let (id, owner) = (job.to_string(), owner.to_string());
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "DELETE FROM pay_settling WHERE job_id = ?1 AND owner = ?2",
-                    params![id, owner],
-                )?;
-                Ok(())
-            })
-            .await
+        self.execute(
+            "DELETE FROM pay_settling WHERE job_id = ?1 AND owner = ?2",
+            vec![job.to_string(), owner.to_string()],
+        )
+        .await
     }
 
     async fn count(&self, job: Uuid, entry: StatsEntry) -> Result<bool> {
