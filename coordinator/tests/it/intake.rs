@@ -4,17 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
 use notary_coordinator::db::{Db, Durability};
 use notary_coordinator::jobs::{FirstAccepted, JobService};
-use notary_coordinator::modules::SqliteModules;
 use notary_coordinator::record::JobRecord;
 use notary_coordinator::store::{JobStore, SqliteStore};
 use notary_protocol::{
-    sha256, Attestation, AttestationDomain, Digest32, RuntimeInfo, Verdict, WorkerKey, WorkerReport,
+    sha256, Attestation, Digest32, RuntimeInfo, Verdict, WorkerKey, WorkerReport,
 };
 use notary_queue::{IntakeItem, JobEnvelope, JobQueue, MemoryQueue};
-use notary_worker::sandbox::ValidationLimits;
 
 use crate::support::*;
 
@@ -35,24 +32,7 @@ async fn setup(allowed: &WorkerKey) -> (Arc<SqliteStore>, Arc<MemoryQueue>, JobS
 }
 
 async fn job(store: &SqliteStore) -> JobRecord {
-    let limits = ValidationLimits {
-        max_module_bytes: 1 << 20,
-        max_memory_bytes: 1 << 28,
-        max_table_elements: 1000,
-    };
-    let modules = SqliteModules::open(Arc::new(Db::open(None, Durability::Process).unwrap()))
-        .await
-        .unwrap();
-    let defaults = JobDefaults {
-        fuel: 1000,
-        domain: AttestationDomain::default(),
-        limits: &limits,
-        modules: &modules,
-        webhooks: None,
-    };
-    let record = parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
-        .await
-        .unwrap();
+    let record = hello_record().await;
     store.insert(&record).await.unwrap();
     record
 }

@@ -6,17 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
-use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
 use notary_coordinator::db::{Db, Durability};
-use notary_coordinator::modules::SqliteModules;
 use notary_coordinator::payments::ledger::{
     Consumed, JobField, PaymentLedger, RedisLedger, SqliteLedger, StatsEntry,
 };
 use notary_coordinator::payments::{Payment, PaymentRequirements, PendingJob, Settlement};
 use notary_coordinator::record::JobRecord;
-use notary_protocol::AttestationDomain;
 use notary_queue::test_utils::RedisServer;
-use notary_worker::sandbox::ValidationLimits;
 use uuid::Uuid;
 
 use crate::support::*;
@@ -78,20 +74,7 @@ impl Subject {
 }
 
 async fn record() -> JobRecord {
-    let limits = ValidationLimits::default();
-    let modules = SqliteModules::open(Arc::new(Db::open(None, Durability::Process).unwrap()))
-        .await
-        .unwrap();
-    let defaults = JobDefaults {
-        fuel: 1000,
-        domain: AttestationDomain::default(),
-        limits: &limits,
-        modules: &modules,
-        webhooks: None,
-    };
-    parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
-        .await
-        .unwrap()
+    hello_record().await
 }
 
 fn payment(payer: Address, amount: u64) -> Payment {

@@ -359,3 +359,27 @@ pub fn reopen_db(path: &std::path::Path) -> std::sync::Arc<notary_coordinator::d
         }
     }
 }
+
+/// The hello-world request parsed into a job record (fuel budget 1000, default domain), as
+/// `POST /verify` would accept it; not stored anywhere.
+pub async fn hello_record() -> notary_coordinator::record::JobRecord {
+    use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
+    use notary_coordinator::db::{Db, Durability};
+    use notary_coordinator::modules::SqliteModules;
+    let limits = notary_worker::sandbox::ValidationLimits::default();
+    let modules = SqliteModules::open(std::sync::Arc::new(
+        Db::open(None, Durability::Process).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let defaults = JobDefaults {
+        fuel: 1000,
+        domain: notary_protocol::AttestationDomain::default(),
+        limits: &limits,
+        modules: &modules,
+        webhooks: None,
+    };
+    parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
+        .await
+        .unwrap()
+}
