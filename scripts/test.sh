@@ -50,5 +50,7 @@ if [ ! -x contracts/node_modules/.bin/hardhat ] || [ ! -d contracts/node_modules
   (cd contracts && npm ci --no-audit --no-fund >/dev/null)
 fi
 
-cargo build --workspace --bins
+# `--all-targets`, not `--bins`: the binaries are then built with the same features as
+# `cargo test` resolves (dev-dependencies included), so nothing is compiled twice.
+cargo build --workspace --all-targets
 cargo test --workspace "$@"

@@ -12,6 +12,8 @@ use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, PoolConfig, RedisModuleSource, SandboxSettings, WorkerPool};
 use serde::Deserialize;
 
+mod local_exec;
+
 /// A Notary worker: leases verification jobs from Redis, runs them in a deterministic wasm
 /// sandbox and signs attestations of the results.
 #[derive(Parser, Debug)]
@@ -34,6 +36,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Runs one program locally in this worker's sandbox (no queue, no key) and prints its
+    /// stdout and stderr; exits with the guest's code (250 trap, 251 output limit, 124
+    /// timeout, 70 sandbox failure).
+    Exec(local_exec::ExecArgs),
 }
 
 /// Options of a running worker. Flags and env win over the `--config` TOML file.
@@ -92,9 +98,15 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // `NOTARY_LOG_FORMAT=json`: one JSON object per line (job_id and the other fields as
     // keys) for log collectors; otherwise human-readable text.
+    // `exec` shares stderr with the guest: only warnings unless RUST_LOG asks for more.
+    let default_level = match cli.command {
+        Some(Command::Exec(_)) => "warn",
+        _ => "info",
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr);
     if std::env::var("NOTARY_LOG_FORMAT").is_ok_and(|f| f == "json") {
@@ -104,6 +116,7 @@ fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Some(Command::Keygen { out, force }) => keygen(&out, force),
+        Some(Command::Exec(args)) => std::process::exit(local_exec::exec(args)),
         None => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -10,10 +10,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { frame } from './wasi-job.mjs';
 import { runInMemory } from './mini-wasi.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+// The runtime's stdin: u32le program length, the program, then the input.
+function frame(program, input = '') {
+  const prog = Buffer.from(program, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(prog.length);
+  return Buffer.concat([len, prog, Buffer.from(input, 'utf8')]);
+}
 const wasmPath = process.env.NOTARY_WASM || path.join(here, '..', 'notary-js.wasm');
 const n = Number(process.argv[2] || 500);
 const files = process.argv.slice(3);

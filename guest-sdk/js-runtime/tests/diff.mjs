@@ -7,6 +7,16 @@
 // on stdin after the program (the host contract); node gets it through
 // tests/node-prelude.cjs, which defines inputData / Notary the same way.
 //
+// The wasm side runs in the product's own sandbox (`notary-worker exec`, see
+// product-job.mjs), whose stack limit and clocks do not depend on load.
+//
+// A program whose output under node depends on timing (node fires timers
+// late on a busy machine, and chained timers then reorder) comes with
+// NAME.expected: the output of the event-loop order the runtime documents
+// (README, "Event loop"), which node gives on an idle machine. The product
+// must print exactly that; node's own output is still run and shown when it
+// varies, but a busy machine's node is no reference.
+//
 // KNOWN_DIFFERENCES lists programs that are expected to differ, each with
 // the reason; they are run and reported but do not fail the test. Anything
 // else that differs fails (exit code 1).
@@ -14,11 +24,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runJob } from './wasi-job.mjs';
+import { runJob } from './product-job.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const programsDir = path.join(here, 'programs');
-const wasmPath = process.env.NOTARY_WASM || path.join(here, '..', 'notary-js.wasm');
 
 // name -> reason
 export const KNOWN_DIFFERENCES = {
@@ -32,7 +41,7 @@ const args = process.argv.slice(2);
 const verbose = args.includes('--verbose');
 const filter = args.find((a) => !a.startsWith('--'));
 
-const files = fs.readdirSync(programsDir).filter((f) => f.endsWith('.js') && !f.endsWith('.input.js')).sort()
+const files = fs.readdirSync(programsDir).filter((f) => f.endsWith('.js')).sort()
   .filter((f) => !filter || f.includes(filter));
 
 function firstDiff(a, b) {
@@ -51,7 +60,7 @@ const startWasm = (file) => {
   const full = path.join(programsDir, file);
   const inputFile = full.replace(/\.js$/, '.input.json');
   const input = fs.existsSync(inputFile) ? fs.readFileSync(inputFile, 'utf8') : '';
-  pending.set(file, runJob(wasmPath, fs.readFileSync(full, 'utf8'), input));
+  pending.set(file, runJob(fs.readFileSync(full, 'utf8'), input));
 };
 files.slice(0, 2).forEach(startWasm);
 for (const [index, file] of files.entries()) {
@@ -69,6 +78,15 @@ for (const [index, file] of files.entries()) {
   const wasm = await pending.get(file);
   pending.delete(file);
 
+  const expectedFile = full.replace(/\.js$/, '.expected');
+  if (fs.existsSync(expectedFile)) {
+    const expected = fs.readFileSync(expectedFile);
+    if (node.status !== 0 || Buffer.compare(node.stdout, expected) !== 0) {
+      console.log(`node varied ${file} (timing under load; judged by ${path.basename(expectedFile)})`);
+    }
+    node.status = 0;
+    node.stdout = expected;
+  }
   const same = node.status === wasm.code && Buffer.compare(node.stdout, wasm.stdout) === 0;
   const name = file;
   if (same) {

@@ -11,10 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
-import { runJob } from './wasi-job.mjs';
+import { runJob } from './product-job.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const wasmPath = process.env.NOTARY_WASM || path.join(here, '..', 'notary-js.wasm');
 const count = Number(process.argv[2] || 4000);
 
 // The program: deterministic inputs from a xorshift generator, results as
@@ -77,7 +76,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-math-'));
 const file = path.join(dir, 'math.js');
 fs.writeFileSync(file, program);
 const node = spawnSync(process.execPath, [file], { maxBuffer: 256 << 20 });
-const wasm = await runJob(wasmPath, program);
+const wasm = await runJob(program, '', ['--output-limit-bytes', String(256 << 20)]);
 fs.rmSync(dir, { recursive: true });
 if (node.status !== 0 || wasm.code !== 0) {
   console.log(`run failed: node=${node.status} wasm=${wasm.code}\n${wasm.stderr}`);

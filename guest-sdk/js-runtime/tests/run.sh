@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Tests for notary-js.wasm (needs node >= 20; the wasm must be built):
-#   1. tests/diff.mjs      every tests/programs/*.js under node and under the
-#                          wasm (node:wasi): stdout bytes and exit code equal
+# Tests for notary-js.wasm (needs node >= 20 and cargo; the wasm must be built):
+#   1. tests/diff.mjs      every tests/programs/*.js under node and in the
+#                          product's sandbox (`notary-worker exec`, built here
+#                          unless NOTARY_WORKER_BIN names one): stdout bytes and
+#                          exit code equal
 #   2. tests/math-diff.mjs Math.* / ** / number formatting bit-identical to node
 # Exits non-zero on any unexpected mismatch. Ends with "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f notary-js.wasm ] || { echo "notary-js.wasm missing: run ./build.sh" >&2; exit 1; }
+if [ -z "${NOTARY_WORKER_BIN:-}" ]; then
+  # The worker embeds notary-js.wasm, so this also picks up a freshly built runtime.
+  # Built as scripts/test.sh builds it (same features), so CI compiles it once.
+  (cd ../.. && cargo build -q --workspace --all-targets)
+fi
+# Compile the runtime once into the module cache before jobs run side by side.
+node --no-warnings tests/run-one.mjs /dev/stdin <<<"console.log('ready')" >/dev/null
 rc=0
 node --no-warnings tests/diff.mjs "$@" | tee /tmp/notary-js-diff.$$ || rc=1
 node --no-warnings tests/math-diff.mjs 6000 | tee /tmp/notary-js-math.$$ || rc=1

@@ -4,6 +4,7 @@
 //! Lines starting with `MEASURE` (run with `--nocapture`) report timings.
 
 mod cache;
+mod exec;
 mod js;
 mod limits;
 mod profile;
