@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notary_protocol::WorkerKey;
-use notary_queue::{JobQueue, MemoryQueue, RedisQueue, RedisQueueConfig};
+use notary_queue::{redact_url, JobQueue, MemoryQueue, RedisQueue, RedisQueueConfig};
 use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, PoolConfig, WorkerPool};
 use tokio::net::TcpListener;
@@ -70,7 +70,7 @@ impl Backends {
                     None => None,
                 };
                 let webhooks = RedisWebhooks::new_lazy(url, &config.redis_prefix)?;
-                tracing::info!(redis = %redact(url), "fleet mode: queue, records and events in Redis");
+                tracing::info!(redis = %redact_url(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
                     queue,
@@ -263,9 +263,9 @@ pub async fn run(
         if matches!(first, Ok(Ok(()))) {
             protect.set_backends_up(true);
         } else {
-            let (url, protect) = (url.clone(), protect.clone());
+            let protect = protect.clone();
             tokio::spawn(async move {
-                wait_for_redis(&contact, &url).await;
+                contact.wait_until_ready(std::future::pending()).await;
                 protect.set_backends_up(true);
             });
         }
@@ -347,24 +347,4 @@ pub async fn run(
     }
     tracing::info!("coordinator stopped");
     Ok(())
-}
-
-/// Waits until Redis answers, creating the streams and groups on first contact.
-async fn wait_for_redis(queue: &RedisQueue, url: &str) {
-    let mut delay = Duration::from_millis(200);
-    while let Err(e) = queue.ensure_groups().await {
-        tracing::warn!(redis = %redact(url), error = %e, "Redis not reachable yet; retrying");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// A Redis URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }

@@ -22,6 +22,8 @@
 //!   `Notify`s), for the single-process embedded mode and for tests. It runs on
 //!   `tokio::time`, so tests can pause the clock.
 //! * [`Error`] / [`Result`] (`error.rs`): the crate's one error type.
+//! * [`redact_url`] (`redact.rs`): how any URL (Redis, RPC, webhook) reaches a log, an error or
+//!   a metric label: without its credentials, path secrets or query.
 //! * `test_utils` (feature `test-utils`): `RedisServer`, a real `redis-server` on a free
 //!   loopback port, for this crate's tests and for every other crate's.
 //!
@@ -50,6 +52,7 @@ mod error;
 mod memory;
 pub mod model;
 mod queue;
+mod redact;
 mod redis_queue;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
@@ -58,4 +61,5 @@ pub use error::{Error, Result};
 pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
 pub use model::{IntakeDelivery, IntakeItem, JobEnvelope, Lease, QueueDepth, ReapReport};
 pub use queue::JobQueue;
+pub use redact::redact_url;
 pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};

@@ -204,19 +204,8 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
             }
         });
     }
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match queue.ensure_groups().await {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::warn!(redis = %url, error = %e, "Redis not reachable yet; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown_signal() => return Ok(()),
-                }
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
+    if !queue.wait_until_ready(shutdown_signal()).await {
+        return Ok(());
     }
 
     let started = std::time::Instant::now();

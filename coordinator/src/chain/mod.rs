@@ -108,9 +108,12 @@ impl Chain {
         expected_chain_id: Option<u64>,
         signer: Option<PrivateKeySigner>,
     ) -> ChainResult<Chain> {
-        let url = rpc_url
-            .parse()
-            .map_err(|_| ChainError::Rpc(format!("{rpc_url:?} is not a URL")))?;
+        let url = rpc_url.parse().map_err(|_| {
+            ChainError::Rpc(format!(
+                "{:?} is not a URL",
+                notary_queue::redact_url(rpc_url)
+            ))
+        })?;
         // Every JSON-RPC call has a deadline: a stalled node must not hang a request (or the
         // signer lock held across a transaction's calls) forever.
         let provider = ProviderBuilder::default()

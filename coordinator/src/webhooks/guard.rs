@@ -1,11 +1,11 @@
 //! Which URLs and addresses a webhook delivery may reach (server-side request forgery).
 //!
 //! A URL must be `http` or `https`, without credentials, with a host. Every address it leads to
-//! must be public: loopback, RFC 1918, CGNAT (100.64.0.0/10), link-local (169.254.0.0/16, where
-//! cloud metadata services answer, and fe80::/10), unique-local (fc00::/7), unspecified,
-//! multicast, broadcast and reserved ranges are refused, as are the IPv4-mapped
-//! (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) forms of refused IPv4 addresses, unless
-//! an allowed network (`--webhook-allow-network`) contains the address.
+//! must be globally reachable by the IANA special-purpose address registries ([`super::special`]:
+//! loopback, private, CGNAT, link-local where cloud metadata answers, documentation,
+//! benchmarking, discard-only, reserved, multicast... are refused; IPv6 transition forms such
+//! as IPv4-mapped, IPv4-translated, NAT64 and 6to4 are judged by the IPv4 address they carry),
+//! unless an allowed network (`--webhook-allow-network`) contains the address.
 //!
 //! The check is made on the address actually connected to: [`GuardedResolver`] is the delivery
 //! client's DNS resolver and drops every refused address, so a name that resolves to a private
@@ -13,12 +13,14 @@
 //! URL does not go through a resolver, so [`AddressPolicy::check_url`] checks it directly
 //! before every attempt.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
+
+use super::special::{embedded_v4, is_global};
 
 /// Longest URL accepted: a bound on what every webhook stores and every attempt sends.
 pub const MAX_URL_BYTES: usize = 2048;
@@ -67,16 +69,8 @@ impl AddressPolicy {
 
     /// Whether a delivery may connect to `ip`.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        let v4 = embedded_v4(ip);
         let allowed = |a: IpAddr| self.allow.iter().any(|net| net.contains(&a));
-        if allowed(ip) || v4.is_some_and(|v4| allowed(IpAddr::V4(v4))) {
-            return true;
-        }
-        match (ip, v4) {
-            (_, Some(v4)) => is_public_v4(v4),
-            (IpAddr::V4(v4), None) => is_public_v4(v4),
-            (IpAddr::V6(v6), None) => is_public_v6(v6),
-        }
+        allowed(ip) || embedded_v4(ip).is_some_and(|v4| allowed(IpAddr::V4(v4))) || is_global(ip)
     }
 
     /// Parses and checks a URL's form, and its host if it is an IP literal. Names are checked
@@ -138,48 +132,6 @@ pub fn literal_host(url: &Url) -> Result<Option<IpAddr>, GuardError> {
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     Ok(bare.parse::<IpAddr>().ok())
-}
-
-/// The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address.
-fn embedded_v4(ip: IpAddr) -> Option<Ipv4Addr> {
-    let IpAddr::V6(v6) = ip else { return None };
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        return Some(v4);
-    }
-    let s = v6.segments();
-    // 64:ff9b::/96, the well-known NAT64 prefix.
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let o = v6.octets();
-        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
-    }
-    None
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    !(ip.is_unspecified()
-        || o[0] == 0 // 0.0.0.0/8 "this network"
-        || ip.is_loopback()
-        || ip.is_private()
-        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 CGNAT
-        || ip.is_link_local() // 169.254.0.0/16, incl. 169.254.169.254 metadata
-        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 protocol assignments
-        || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15 benchmarking
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || o[0] >= 240) // 240.0.0.0/4 reserved
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let s0 = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || (s0 & 0xfe00) == 0xfc00 // fc00::/7 unique local
-        || (s0 & 0xffc0) == 0xfe80 // fe80::/10 link-local
-        || (s0 & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated)
-        || ip.is_multicast()
-        // ::/96 IPv4-compatible (deprecated), never routed publicly
-        || ip.segments()[..6] == [0, 0, 0, 0, 0, 0])
 }
 
 /// The delivery client's DNS resolver: the system's answers, without the addresses the

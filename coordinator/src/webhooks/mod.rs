@@ -58,6 +58,7 @@ pub mod delivery;
 pub mod guard;
 pub mod settings;
 pub mod signing;
+pub mod special;
 pub mod store;
 
 use serde::{Deserialize, Serialize};

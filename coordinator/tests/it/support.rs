@@ -209,15 +209,16 @@ pub fn target_dir() -> PathBuf {
 
 /// The `notary-worker` binary, brought up to date first.
 ///
-/// The build is exactly the test command's own (`cargo build --workspace --bins`), so after
-/// `scripts/test.sh` it is a no-op. (`-p notary-worker` alone would resolve features
-/// differently from the workspace build and recompile wasmtime in the middle of the tests.)
+/// The build is exactly the test command's own (`cargo build --workspace --all-targets`, the
+/// features `cargo test` resolves), so after `scripts/test.sh` it is a no-op. (`-p
+/// notary-worker` or `--bins` would resolve features differently and recompile the worker in
+/// the middle of the tests.)
 pub fn worker_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let bin = target_dir().join("notary-worker");
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--workspace", "--bins"])
+            .args(["build", "--workspace", "--all-targets"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();

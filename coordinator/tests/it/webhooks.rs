@@ -422,6 +422,16 @@ async fn bad_registrations_are_400_naming_the_field() {
         "http://[::1]/hook",
         "http://[::ffff:192.168.0.1]/hook",
         "http://100.64.1.1/",
+        // Issue 22, defect 6: IPv6 forms that embed or name non-global addresses.
+        "http://[2002:7f00:1::]/hook",    // 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/hook", // 6to4 of 169.254.169.254
+        "http://[::ffff:0:7f00:1]/hook",  // IPv4-translated 127.0.0.1
+        "http://[64:ff9b:1::a00:1]/hook", // NAT64 local use
+        "http://[100::1]/hook",           // discard-only
+        "http://[2001:db8::1]/hook",      // documentation
+        "http://[2001:2::1]/hook",        // benchmarking
+        "http://[2001::1]/hook",          // Teredo, in 2001::/23
+        "http://192.0.2.1/hook",          // TEST-NET-1
         "ftp://example.com/hook",
         "https://user:pass@example.com/hook",
         "not a url",

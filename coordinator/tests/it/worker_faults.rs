@@ -116,3 +116,62 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
     assert_eq!(again["status"], "error");
     c.shutdown().await;
 }
+
+/// Issue 22, defect 7: a worker waiting for an unreachable Redis logs the URL without its
+/// password.
+#[test]
+fn a_worker_waiting_for_redis_never_logs_its_password() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(worker_bin())
+        .args([
+            "--redis",
+            &format!("redis://default:hunter2-secret@127.0.0.1:{port}/0"),
+            "--module-cache-dir",
+            &cache_dir().display().to_string(),
+        ])
+        .env("NOTARY_WORKER_KEY", WorkerKey::generate().to_hex())
+        .env("RUST_LOG", "info")
+        .env_remove("NOTARY_LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    let mut retries = 0;
+    while retries < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no retry logged within 60 s:\n{seen}"));
+        if line.contains("Redis not reachable yet") {
+            retries += 1;
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!seen.contains("hunter2"), "{seen}");
+    assert!(
+        seen.contains(&format!("redis://default:***@127.0.0.1:{port}/0")),
+        "{seen}"
+    );
+}

@@ -177,6 +177,32 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Calls [`ensure_groups`](Self::ensure_groups) until it works, logging each failure at
+    /// warn with the URL redacted and backing off from 200 ms to 5 s; `false` if `stop`
+    /// resolved first. The one wait-for-Redis loop of coordinators and workers (they often
+    /// start before Redis does).
+    pub async fn wait_until_ready(&self, stop: impl Future<Output = ()>) -> bool {
+        tokio::pin!(stop);
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self.ensure_groups().await {
+                Ok(()) => return true,
+                Err(e) => {
+                    tracing::warn!(
+                        redis = %crate::redact_url(&self.config.url),
+                        error = %e,
+                        "Redis not reachable yet; retrying"
+                    );
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = &mut stop => return false,
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
     /// Bounds one Redis call by `command_timeout`.
     async fn bounded<T>(
         &self,

@@ -70,4 +70,4 @@ pub use notary_profile::{
     WasiFunction, ALLOWED_WASI_FUNCTIONS, REFUSED_WASI_FUNCTIONS, WASI_MODULE,
 };
 pub use outcome::{GuestStatus, RunOutcome, TrapKind};
-pub use runner::{js_stdin, Program, RunRequest, Sandbox};
+pub use runner::{js_stdin, Program, RunRequest, Sandbox, FUEL_FLUSH_INTERVAL};

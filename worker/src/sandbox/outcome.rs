@@ -28,7 +28,10 @@ pub struct RunOutcome {
     /// calls, returns, `unreachable` and when fuel runs out. So: exact on exit and
     /// `OutOfFuel` (the whole budget); deterministic but possibly short of the last few
     /// operators on other traps (e.g. an out-of-bounds load); and on `TimedOut` neither exact
-    /// nor deterministic (a tight loop cut off by the timeout may report 0).
+    /// nor deterministic: the fuel burnt up to the last slice boundary
+    /// ([`FUEL_FLUSH_INTERVAL`](super::FUEL_FLUSH_INTERVAL)), never more than was burnt. A
+    /// TIMEOUT's fuel depends on the machine, so it is never part of an agreement between
+    /// workers.
     pub fuel_used: u64,
     /// Wall time of instantiation plus execution (compilation excluded).
     pub elapsed: Duration,

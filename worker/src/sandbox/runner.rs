@@ -15,6 +15,18 @@ use super::guest::{guest_state, GuestSetup, GuestState};
 use super::outcome::{classify, GuestStatus, RunOutcome, TrapKind};
 use notary_profile::{validate_module, ValidationLimits};
 
+/// Fuel between two points where the guest's fuel count is written back to the store.
+///
+/// Compiled code keeps the count in a register and writes it back only at calls, returns,
+/// traps of its own and when its fuel slice is used up; an epoch interruption or a dropped
+/// future (the wall-clock timeout) does not. A guest looping without calls would otherwise
+/// end TIMEOUT with its starting fuel still in the store, i.e. `fuel_used: 0` in a signed
+/// attestation. Handing fuel out in slices of this size (wasmtime's fuel yield interval; a
+/// yield costs no fuel, so fuel figures do not change) bounds that error: a timed-out run
+/// reports at least the fuel it burnt, short by less than one slice (~5 ms of a tight loop).
+/// Short jobs (hello world uses ~1.3 M) never reach a slice's end.
+pub const FUEL_FLUSH_INTERVAL: u64 = 10_000_000;
+
 /// The code of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Program {
@@ -234,6 +246,7 @@ impl Sandbox {
         if self.config.fuel_metering {
             store
                 .set_fuel(fuel)
+                .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_FLUSH_INTERVAL)))
                 .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         }
         store.set_epoch_deadline(1);
