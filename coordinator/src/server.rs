@@ -130,6 +130,11 @@ pub async fn run(
         webhooks,
         db: _db,
     } = Backends::open(&config, &instance).await?;
+    if config.workers == 0 && config.redis.is_none() {
+        // Accepted jobs wait in the database for a restart with workers (a restart is not a
+        // delivery: they keep their count).
+        tracing::warn!("NO WORKERS: --workers 0 without --redis accepts and stores jobs, but nothing runs them until a restart with --workers N");
+    }
     if config.payments.is_none() {
         tracing::warn!("PAYMENTS ARE OFF: every request is accepted without payment");
     }
@@ -207,7 +212,11 @@ pub async fn run(
                 heartbeat_interval: config.lease_ttl / 3,
                 ..PoolConfig::default()
             };
-            Some(WorkerPool::start(queue.clone(), executor, pool_config)?)
+            // Leases are recorded in the store, so a restart counts only real deliveries.
+            let leases: Arc<dyn JobQueue> = Arc::new(
+                crate::jobs::deliveries::RecordedDeliveries::new(queue.clone(), store.clone()),
+            );
+            Some(WorkerPool::start(leases, executor, pool_config)?)
         }
         None => None,
     };

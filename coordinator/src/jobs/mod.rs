@@ -25,8 +25,10 @@
 //! - [`policy`]: when a job is final.
 //! - [`consumers`]: runs event consumers with retries and acknowledgements.
 //! - [`reaper`]: reclaims leases of dead workers.
+//! - [`deliveries`]: records the in-process workers' leases, so a restart counts real deliveries only.
 
 pub mod consumers;
+pub mod deliveries;
 pub mod intake;
 pub mod policy;
 pub mod reaper;

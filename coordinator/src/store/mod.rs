@@ -42,7 +42,7 @@ pub enum Finalized {
 pub struct Unfinished {
     /// The job.
     pub record: JobRecord,
-    /// The delivery it is to be run as (the stored count, already increased for this run).
+    /// The delivery it is to be run as (increased by one if its last delivery was leased).
     pub attempt: u32,
 }
 
@@ -78,9 +78,16 @@ pub trait JobStore: EventLog {
     /// Waits up to `timeout` for the job to be final; returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;
-    /// Every job accepted and not final, oldest first, each with its delivery count increased
-    /// by one: what a restarted embedded coordinator queues again. A backend whose queue keeps
-    /// queued and leased jobs itself (Redis) has nothing to give back and returns none.
+    /// Notes that a worker leased the job as delivery `attempt` (it may be running). Only a
+    /// delivery that was actually taken counts against the delivery limit after a restart: a
+    /// job that was only queued keeps its count. A backend whose queue counts deliveries itself
+    /// (Redis) does nothing.
+    async fn record_delivery(&self, id: Uuid, attempt: u32) -> Result<()>;
+    /// Every job accepted and not final, oldest first: what a restarted embedded coordinator
+    /// queues again. A job whose last delivery was leased (it may have been running when the
+    /// process stopped) comes back with its delivery count increased by one; a job that was
+    /// only queued keeps its count. A backend whose queue keeps queued and leased jobs itself
+    /// (Redis) has nothing to give back and returns none.
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>>;
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;

@@ -340,6 +340,11 @@ impl JobStore for RedisStore {
         wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
     }
 
+    async fn record_delivery(&self, _id: Uuid, _attempt: u32) -> Result<()> {
+        // The Redis queue counts deliveries itself: only a reaped lease counts one.
+        Ok(())
+    }
+
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
         // The Redis queue keeps queued and leased jobs itself; its reaper redelivers them.
         Ok(Vec::new())

@@ -1,6 +1,7 @@
 //! Job records and the event log in the embedded database ([`crate::db`]).
 //!
-//! Tables: `jobs` (the accepted record, the outcome once final, the delivery count, the expiry)
+//! Tables: `jobs` (the accepted record, the outcome once final, the delivery count and whether
+//! that delivery was leased, the expiry)
 //! and `events` (one row per final job, numbered in order) with `event_cursors` (per consumer:
 //! every event up to `seq` is handled). `finalize` sets the outcome and inserts the event in one
 //! transaction. A consumer's events past its cursor are handed out once and again only after
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     record TEXT NOT NULL,
     outcome TEXT,
     attempt INTEGER NOT NULL DEFAULT 1,
+    leased INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL
 );
@@ -91,6 +93,18 @@ impl SqliteStore {
     /// The store in `db` (tables created if missing), keeping records for `retention`.
     pub async fn open(db: Arc<Db>, retention: Duration) -> Result<Arc<Self>> {
         db.migrate(SCHEMA).await?;
+        // Databases written before `leased` existed: add it (their unfinished jobs count as
+        // leased, the old rule, once).
+        db.call(|c| {
+            let has_leased = c
+                .prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'leased'")?
+                .exists([])?;
+            if !has_leased {
+                c.execute_batch("ALTER TABLE jobs ADD COLUMN leased INTEGER NOT NULL DEFAULT 1")?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(Arc::new(SqliteStore {
             db,
             retention,
@@ -343,13 +357,27 @@ impl JobStore for SqliteStore {
         wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
     }
 
+    async fn record_delivery(&self, id: Uuid, attempt: u32) -> Result<()> {
+        let id = id.to_string();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE jobs SET attempt = ?2, leased = 1 WHERE id = ?1 AND outcome IS NULL",
+                    params![id, attempt],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
         let now = now_ms() as i64;
         let rows: Vec<(String, i64)> = self
             .db
             .call(move |c| {
                 c.execute(
-                    "UPDATE jobs SET attempt = attempt + 1 WHERE outcome IS NULL AND expires_ms >= ?1",
+                    "UPDATE jobs SET attempt = attempt + 1, leased = 0
+                     WHERE outcome IS NULL AND leased = 1 AND expires_ms >= ?1",
                     [now],
                 )?;
                 let mut stmt = c.prepare(

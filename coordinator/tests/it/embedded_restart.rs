@@ -28,12 +28,22 @@ fn free_port() -> u16 {
 
 /// Starts the real binary embedded on `data_dir` with one worker slot; waits until it serves.
 async fn start(data_dir: &std::path::Path) -> (Process, String) {
+    start_with(data_dir, 1).await
+}
+
+/// [`start`] with `workers` in-process worker slots (0: jobs are accepted and wait).
+async fn start_with(data_dir: &std::path::Path, workers: usize) -> (Process, String) {
     worker_bin(); // builds the workspace's binaries, the coordinator's included
     let port = free_port();
     let child = Command::new(target_dir().join("notary-coordinator"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--data-dir", &data_dir.display().to_string()])
-        .args(["--workers", "1", "--rate-limit-per-minute", "0"])
+        .args([
+            "--workers",
+            &workers.to_string(),
+            "--rate-limit-per-minute",
+            "0",
+        ])
         .args(["--module-cache-dir", &cache_dir().display().to_string()])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -104,10 +114,45 @@ async fn a_sigkilled_embedded_coordinator_comes_back_with_every_accepted_job() {
     let (code, again) = status(&url, &done).await;
     assert_eq!(code, 200);
     assert_eq!(again, done_view);
-    // Every unfinished one ran again, as its second delivery.
-    for id in &unfinished {
+    // Every unfinished one ran: the one that was running as its second delivery, the ones
+    // that only waited in the queue as their first (a restart is no delivery).
+    for (n, id) in unfinished.iter().enumerate() {
         let v = final_view(&url, id).await;
         assert_eq!(v["result"], "VALID", "{v}");
-        assert_eq!(v["attempts"], 2, "{v}");
+        assert_eq!(v["attempts"], if n == 0 { 2 } else { 1 }, "{v}");
+    }
+}
+
+/// Issue 22, defect 1: jobs that were never leased survive any number of restarts with their
+/// delivery count untouched (they used to fail "after 3 deliveries" without ever running).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_do_not_count_as_deliveries_of_jobs_that_never_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, url) = start_with(dir.path(), 0).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(post_async(&url, &hello(HELLO_HASH)).await);
+    }
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    // Three restarts without workers (SIGKILL and SIGTERM both), then one with a worker.
+    for signal in ["-KILL", "-TERM", "-KILL"] {
+        let (p, url) = start_with(dir.path(), 0).await;
+        for id in &ids {
+            assert_eq!(status(&url, id).await.0, 202, "job {id} must still wait");
+        }
+        let ok = Command::new("kill")
+            .args([signal, &p.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let mut p = p;
+        p.0.wait().unwrap();
+    }
+    let (_last, url) = start_with(dir.path(), 1).await;
+    for id in &ids {
+        let v = final_view(&url, id).await;
+        assert_eq!(v["result"], "VALID", "{v}");
+        assert_eq!(v["attempts"], 1, "{v}");
     }
 }

@@ -301,17 +301,20 @@ async fn records_expire_after_their_retention() {
 }
 
 /// The embedded file keeps everything across a reopen: records, outcomes, the consumers'
-/// positions; unfinished jobs come back with one more delivery each time.
+/// positions; unfinished jobs come back, with one more delivery only if one was leased
+/// (issue 22, defect 1: a job that only waited in the queue keeps its count).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_file_survives_a_reopen() {
     let mut all = backends().await;
     let b = all.remove(1);
     assert_eq!(b.name, "sqlite-file");
     let path = b.dir.as_ref().unwrap().path().join("notary.sqlite3");
-    let (done, pending_ack, open) = (record(), record(), record());
-    for r in [&done, &pending_ack, &open] {
+    let (done, pending_ack, open, queued) = (record(), record(), record(), record());
+    for r in [&done, &pending_ack, &open, &queued] {
         b.store.insert(r).await.unwrap();
     }
+    // `open` was leased (it may have been running at the stop); `queued` never was.
+    b.store.record_delivery(open.id(), 1).await.unwrap();
     b.store.finalize(&done, &valid(&done, 3)).await.unwrap();
     b.store
         .finalize(&pending_ack, &valid(&pending_ack, 4))
@@ -339,10 +342,19 @@ async fn the_sqlite_file_survives_a_reopen() {
     let ids: Vec<Uuid> = again.iter().map(|e| e.job_id).collect();
     assert_eq!(ids, vec![pending_ack.id()]);
     let unfinished = s.take_unfinished().await.unwrap();
-    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished.len(), 2);
     assert_eq!(unfinished[0].record, open);
     assert_eq!(unfinished[0].attempt, 2);
-    assert_eq!(s.take_unfinished().await.unwrap()[0].attempt, 3);
+    assert_eq!(unfinished[1].record, queued);
+    assert_eq!(unfinished[1].attempt, 1);
+    // Restarting again without a lease in between counts nothing more...
+    let attempts = |u: Vec<notary_coordinator::store::Unfinished>| -> Vec<u32> {
+        u.iter().map(|u| u.attempt).collect()
+    };
+    assert_eq!(attempts(s.take_unfinished().await.unwrap()), [2, 1]);
+    // ...a recorded lease of that delivery does.
+    s.record_delivery(open.id(), 2).await.unwrap();
+    assert_eq!(attempts(s.take_unfinished().await.unwrap()), [3, 1]);
     drop(dir);
 }
 
