@@ -314,14 +314,16 @@ async fn submit_detached(
         // A concurrent retry of this very payment got there first and runs the job (its payer
         // slot is the same job's): point at it instead of running the job twice.
         Consumed::AlreadyPaid => {
-            return Ok((
-                StatusCode::ACCEPTED,
-                Json(Accepted::running(
-                    id,
-                    "this job is already paid; its verification is under way",
-                )),
-            )
-                .into_response());
+            return Ok(super::verify::with_poll_headers(
+                id,
+                (
+                    StatusCode::ACCEPTED,
+                    Json(Accepted::running(
+                        id,
+                        "this job is already paid; its verification is under way",
+                    )),
+                ),
+            ));
         }
         Consumed::UsedBy(other) => {
             p.release_payer_slot(payment.payer, id).await?;
@@ -379,10 +381,13 @@ async fn already_paid_or_unknown(
 /// `GET /verify/:id` with payments on: 402 while the payment is pending, else the job with its
 /// payment and settlement.
 #[utoipa::path(get, path = "/verify/{id}", tag = "verify",
-    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify")),
+    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most the sync wait) for the job to be final before answering")),
     responses(
         (status = 200, description = "Final, with its payment, registryTxHash or refundTxHash", body = JobView),
-        (status = 202, description = "Queued or running", body = JobView),
+        (status = 202, description = "Queued or running", body = JobView,
+            headers(("Location" = String, description = "where to poll: this job's /verify/{id}"),
+                ("Retry-After" = u64, description = "seconds before polling again"))),
         (status = 400, description = "Bad Request: the id is not a UUID", body = ErrorBody),
         (status = 402, description = "Payment pending: the payment requirements", body = Object),
         (status = 404, description = "Not Found: no such job", body = ErrorBody),
@@ -394,12 +399,10 @@ async fn already_paid_or_unknown(
 pub async fn status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let p = payments(&state);
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadRequest {
-        message: format!("{id:?} is not a job id (UUID)"),
-        params: json!({"field": "id"}),
-    })?;
+    let id = super::verify::job_id(&id)?;
     if let Some(pending) = p.pending(id).await? {
         let mut v = json!({
             "jobId": id,
@@ -413,18 +416,19 @@ pub async fn status(
         v["updatedAt"] = created;
         return Ok((StatusCode::PAYMENT_REQUIRED, Json(v)).into_response());
     }
-    let record = state
-        .jobs
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    let record = super::verify::current(&state, id, &headers).await?;
     let view = match p.job_payment(id).await? {
         Some((payment, s)) => paid_view(&record, &payment, &s),
         None => JobView::from(&record),
     };
     let code = match record.status() {
         JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,
-        JobStatus::Running => StatusCode::ACCEPTED,
+        JobStatus::Running => {
+            return Ok(super::verify::with_poll_headers(
+                id,
+                (StatusCode::ACCEPTED, Json(view)),
+            ))
+        }
         JobStatus::Completed | JobStatus::Error => StatusCode::OK,
     };
     Ok((code, Json(view)).into_response())

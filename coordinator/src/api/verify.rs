@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -27,7 +29,9 @@ use crate::record::JobStatus;
     params(("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 at once")),
     responses(
         (status = 200, description = "Completed: the attested verdict", body = JobView),
-        (status = 202, description = "Accepted, still running: poll `checkStatusAt`", body = Accepted),
+        (status = 202, description = "Accepted, still running: poll `checkStatusAt`", body = Accepted,
+            headers(("Location" = String, description = "where to poll: this job's /verify/{id}"),
+                ("Retry-After" = u64, description = "seconds before polling again"))),
         (status = 400, description = "Bad Request: invalid body, field or module", body = ErrorBody),
         (status = 413, description = "Payload Too Large: code over 100 KB or body over 1 MB", body = ErrorBody),
         (status = 429, description = "Rate Limited: 100 requests per minute per IP", body = ErrorBody,
@@ -144,21 +148,26 @@ pub(crate) fn answer(
                 body: serde_json::to_value(view).ok(),
             })
         }
-        JobStatus::Running | JobStatus::PendingPayment => Ok((
-            StatusCode::ACCEPTED,
-            Json(Accepted::running(id, "Verification started")),
-        )
-            .into_response()),
+        JobStatus::Running | JobStatus::PendingPayment => Ok(with_poll_headers(
+            id,
+            (
+                StatusCode::ACCEPTED,
+                Json(Accepted::running(id, "Verification started")),
+            ),
+        )),
     }
 }
 
 /// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`), 402
 /// while a payment is pending.
 #[utoipa::path(get, path = "/verify/{id}", tag = "verify",
-    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify; anything else is 400")),
+    params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify; anything else is 400"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most the sync wait) for the job to be final before answering")),
     responses(
         (status = 200, description = "Final: completed (VALID, INVALID, ERROR, TIMEOUT) or error", body = JobView),
-        (status = 202, description = "Queued or running", body = JobView),
+        (status = 202, description = "Queued or running", body = JobView,
+            headers(("Location" = String, description = "where to poll: this job's /verify/{id}"),
+                ("Retry-After" = u64, description = "seconds before polling again"))),
         (status = 400, description = "Bad Request: the id is not a UUID", body = ErrorBody),
         (status = 402, description = "Payment pending", body = JobView),
         (status = 404, description = "Not Found: no such job (or past its retention)", body = ErrorBody),
@@ -170,22 +179,81 @@ pub(crate) fn answer(
 pub async fn status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadRequest {
+    let id = job_id(&id)?;
+    let record = current(&state, id, &headers).await?;
+    let code = match record.status() {
+        JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,
+        JobStatus::Running => {
+            return Ok(with_poll_headers(
+                id,
+                (StatusCode::ACCEPTED, Json(JobView::from(&record))),
+            ))
+        }
+        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
+    };
+    Ok((code, Json(JobView::from(&record))).into_response())
+}
+
+/// The `:id` of a job route.
+pub(crate) fn job_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::BadRequest {
         message: format!("{id:?} is not a job id (UUID)"),
         params: json!({"field": "id"}),
-    })?;
+    })
+}
+
+/// The job as it is now or, if it is running and the client sent `Prefer: wait=N`, once final
+/// or after N seconds (at most the sync wait), whichever comes first: a long poll.
+pub(crate) async fn current(
+    state: &AppState,
+    id: Uuid,
+    headers: &HeaderMap,
+) -> Result<crate::record::JobRecord, ApiError> {
     let record = state
         .jobs
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
-    let code = match record.status() {
-        JobStatus::PendingPayment => StatusCode::PAYMENT_REQUIRED,
-        JobStatus::Running => StatusCode::ACCEPTED,
-        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
-    };
-    Ok((code, Json(JobView::from(&record))).into_response())
+    let wait = preferred_wait(headers).min(state.sync_wait);
+    if record.status() != JobStatus::Running || wait.is_zero() {
+        return Ok(record);
+    }
+    Ok(state.jobs.await_final(id, wait).await?.unwrap_or(record))
+}
+
+/// Seconds a client should wait before polling a running job again (`Retry-After` of a 202).
+pub const POLL_AFTER_SECS: u64 = 1;
+
+/// A 202 with where to poll (`Location`) and when (`Retry-After`).
+pub(crate) fn with_poll_headers(id: Uuid, response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    let h = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("/verify/{id}")) {
+        h.insert(header::LOCATION, location);
+    }
+    h.insert(header::RETRY_AFTER, HeaderValue::from(POLL_AFTER_SECS));
+    response
+}
+
+/// `Prefer: wait=N` (RFC 7240, seconds); zero when absent or malformed.
+fn preferred_wait(headers: &HeaderMap) -> Duration {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("wait") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok()
+        })
+        .map(Duration::from_secs)
+        .next()
+        .unwrap_or(Duration::ZERO)
 }
 
 /// `Prefer: respond-async` (RFC 7240) asks for an immediate 202.

@@ -55,6 +55,14 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// scrapes and the API description.
 const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/openapi.json"];
 
+/// `GET /verify/:id`: reading a job's status is not counted against the rate limit, so a
+/// client polling its own jobs is never locked out (it should still long-poll with
+/// `Prefer: wait=N` or follow `Retry-After`). Status reads are cheap, bounded by the
+/// connection limits, and start no work.
+fn is_status_poll(req: &Request) -> bool {
+    req.method() == Method::GET && req.uri().path().starts_with("/verify/")
+}
+
 /// Marker for an unknown sample.
 const UNKNOWN: u64 = u64::MAX;
 
@@ -182,7 +190,7 @@ impl Protection {
 
 /// The protections as one middleware (see the module docs for the order of checks).
 pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -> Response {
-    if EXEMPT.contains(&req.uri().path()) {
+    if EXEMPT.contains(&req.uri().path()) || is_status_poll(&req) {
         return next.run(req).await;
     }
     // Tests that call the router without a socket have no peer address: nothing to count.

@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// A path that costs nothing but is rate limited: an unknown job (404).
+/// A path that costs nothing but is rate limited: an unknown module (404). (Job status reads,
+/// `GET /verify/:id`, are not counted: polling must not lock a client out.)
 fn unknown_job() -> String {
-    format!("/verify/{}", uuid::Uuid::new_v4())
+    format!("/modules/{}", sha256_hex(uuid::Uuid::new_v4().as_bytes()))
 }
 
 /// Waits until at least 8 s remain in the current wall-clock minute, so ~100 quick requests
@@ -317,5 +318,82 @@ async fn an_agent_gets_429_beyond_its_concurrent_verifications_until_one_finishe
     }
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
     assert_eq!(status, 200, "{body}");
+    c.shutdown().await;
+}
+
+/// Issue 22, defect 8: a client polling its job twice a second is never rate limited, a 202
+/// says where and when to poll, and `Prefer: wait=N` long-polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_is_not_punished_and_can_long_poll() {
+    let mut config = test_config(None, 1, vec![]);
+    config.protect.rate_limit_per_minute = 5;
+    let c = Coordinator::start(config).await;
+    let resp = client()
+        .post(format!("{}/verify", c.url))
+        .header("prefer", "respond-async")
+        .json(&wasi_sleeper(1_500, 30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let id = resp.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Far more status reads than the limit of 5 per minute: none is refused.
+    let mut polls = 0;
+    let mut first_202 = None;
+    loop {
+        let resp = client()
+            .get(format!("{}/verify/{id}", c.url))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        polls += 1;
+        if status == 202 && first_202.is_none() {
+            first_202 = Some((
+                resp.headers()["location"].to_str().unwrap().to_string(),
+                resp.headers()["retry-after"].to_str().unwrap().to_string(),
+            ));
+        }
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 202, "poll {polls}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(polls > 5, "only {polls} polls");
+    let (location, retry) = first_202.expect("a 202 while it ran");
+    assert_eq!(location, format!("/verify/{id}"));
+    assert_eq!(retry, "1");
+
+    // A long poll answers as soon as the job is final, well before its wait ends.
+    let resp = client()
+        .post(format!("{}/verify", c.url))
+        .header("prefer", "respond-async")
+        .json(&wasi_sleeper(1_000, 30))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let resp = client()
+        .get(format!("{}/verify/{id}", c.url))
+        .header("prefer", "wait=25")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["result"], "VALID", "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     c.shutdown().await;
 }
