@@ -30,6 +30,8 @@
 //!   It aggregates each part's settings (sandbox, payments, protections).
 //! - [`api`]: the axum router and handlers ([`api::app`]): they parse requests and answer
 //!   with source document 002's fields and status codes; the job service does the rest.
+//! - [`http_server`]: the HTTP/1.1 accept loop: header, idle and body timeouts, connection
+//!   limits (total and per client IP), the descriptor limit, graceful draining.
 //! - [`server`]: the composition root: backends chosen from the configuration, background
 //!   tasks started and drained, [`run`].
 //!
@@ -41,6 +43,7 @@ pub mod chain;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http_server;
 pub mod jobs;
 pub mod metrics;
 pub mod modules;

@@ -164,6 +164,19 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("register notary_rate_limited_requests_total")
 });
 
+static OPEN_CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!("notary_http_open_connections", "HTTP connections open now.")
+        .expect("register notary_http_open_connections")
+});
+
+static CONNECTIONS_REFUSED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "notary_http_connections_refused_total",
+        "Connections closed at once because the server or their client IP was at its connection limit."
+    )
+    .expect("register notary_http_connections_refused_total")
+});
+
 static WEBHOOK_DELIVERIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "notary_webhook_deliveries_total",
@@ -226,6 +239,8 @@ pub fn init() {
     LazyLock::force(&BREAKER_REJECTIONS);
     LazyLock::force(&INFRA_FAILURES);
     LazyLock::force(&RATE_LIMITED);
+    LazyLock::force(&OPEN_CONNECTIONS);
+    LazyLock::force(&CONNECTIONS_REFUSED);
     LazyLock::force(&WEBHOOK_DELIVERIES);
     LazyLock::force(&WEBHOOK_ATTEMPTS);
     LazyLock::force(&WEBHOOK_ATTEMPT_DURATION);
@@ -345,6 +360,16 @@ pub fn infrastructure_failure() {
 /// A request was refused by the rate limit.
 pub fn rate_limited() {
     RATE_LIMITED.inc();
+}
+
+/// Connections open now.
+pub fn set_open_connections(n: usize) {
+    OPEN_CONNECTIONS.set(n as i64);
+}
+
+/// A connection was closed at once: over a connection limit.
+pub fn connection_refused() {
+    CONNECTIONS_REFUSED.inc();
 }
 
 /// A webhook delivery attempt ended with `result` (success, http_error, network_error).

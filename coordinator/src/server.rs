@@ -336,11 +336,15 @@ pub async fn run(
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
     let drain_state = state.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = crate::http_server::ConnectionLimits {
+        max_connections: config.protect.max_connections,
+        max_per_ip: config.protect.max_connections_per_ip,
+        max_body_bytes: crate::api::modules::max_package_bytes(config.max_module_bytes)
+            .max(crate::config::MAX_BODY_BYTES),
+        header_read_timeout: config.protect.header_read_timeout,
+        body_read_timeout: config.protect.body_read_timeout,
+    };
+    crate::http_server::serve(listener, app, limits, async move {
         shutdown.await;
         drain_state.draining.store(true, Ordering::Relaxed);
         tracing::info!("shutting down: refusing new jobs, answering in-flight requests");

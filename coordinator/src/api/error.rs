@@ -32,6 +32,8 @@ pub enum ApiError {
     },
     /// 503: the service cannot take work now (backend down, shutting down).
     Unavailable(String),
+    /// 408: the request body did not arrive in time.
+    RequestTimeout(String),
     /// 500: an infrastructure failure with its code from the error table (e.g. "VM Spawn
     /// Failed"); `body` carries the job fields when there is a job.
     Internal {
@@ -106,6 +108,10 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge { message, params } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"error": "Payload Too Large", "message": message, "params": params}),
+            ),
+            ApiError::RequestTimeout(message) => (
+                StatusCode::REQUEST_TIMEOUT,
+                json!({"error": "Request Timeout", "message": message, "params": {}}),
             ),
             ApiError::Unavailable(message) => {
                 let mut resp = (

@@ -9,7 +9,7 @@ pub mod error;
 pub mod facilitator;
 mod health;
 mod info;
-mod modules;
+pub(crate) mod modules;
 pub mod openapi;
 pub mod payments;
 pub mod quote;

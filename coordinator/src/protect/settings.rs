@@ -57,6 +57,13 @@ pub struct ProtectSettings {
     /// 0: no limit). Counted per coordinator replica.
     #[arg(long, env = "NOTARY_MAX_CONCURRENT_PER_AGENT", value_name = "N")]
     pub max_concurrent_per_agent: Option<u32>,
+    /// Open HTTP connections at most; more are closed at once (default 10000, lowered to fit
+    /// the descriptor limit).
+    #[arg(long, env = "NOTARY_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Open HTTP connections at most from one client IP (default 256).
+    #[arg(long, env = "NOTARY_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl ProtectSettings {
@@ -77,6 +84,8 @@ impl ProtectSettings {
             max_concurrent_per_agent: self
                 .max_concurrent_per_agent
                 .or(file.max_concurrent_per_agent),
+            max_connections: self.max_connections.or(file.max_connections),
+            max_connections_per_ip: self.max_connections_per_ip.or(file.max_connections_per_ip),
         }
     }
 
@@ -107,9 +116,19 @@ impl ProtectSettings {
             max_concurrent_per_agent: self
                 .max_concurrent_per_agent
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_PER_AGENT),
+            max_connections: self.max_connections.unwrap_or(10_000).max(1),
+            max_connections_per_ip: self.max_connections_per_ip.unwrap_or(256).max(1),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
         })
     }
 }
+
+/// Longest wait for a request's line and headers, idle keep-alive included (see
+/// [`crate::http_server`]).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a whole request body may take to arrive.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The resolved protection options.
 #[derive(Debug, Clone)]
@@ -130,6 +149,14 @@ pub struct ProtectConfig {
     pub max_running_sandboxes: u64,
     /// Unfinished verifications per agent (0: no limit).
     pub max_concurrent_per_agent: u32,
+    /// Open HTTP connections at most.
+    pub max_connections: usize,
+    /// Open HTTP connections at most per client IP.
+    pub max_connections_per_ip: usize,
+    /// Longest wait for a request head, idle keep-alive included (fixed; tests shorten it).
+    pub header_read_timeout: Duration,
+    /// Longest a whole request body may take (fixed; tests shorten it).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ProtectConfig {

@@ -2,6 +2,7 @@
 //! processes.
 
 mod api;
+mod connections;
 mod embedded_restart;
 mod fleet;
 mod guests;

@@ -49,6 +49,8 @@ async fn coordinator_metrics_count_jobs_requests_and_refusals() {
         "notary_payment_checks_total",
         "notary_circuit_breaker_state",
         "notary_rate_limited_requests_total",
+        "notary_http_open_connections",
+        "notary_http_connections_refused_total",
         "notary_worker_running_sandboxes",
     ] {
         assert!(
@@ -63,7 +65,8 @@ async fn coordinator_metrics_count_jobs_requests_and_refusals() {
     assert_eq!(status, 200);
     let mut limited = false;
     for _ in 0..10 {
-        let (status, _) = c.get("/verify/not-a-uuid").await;
+        // (Job status reads are not counted: polling is never limited.)
+        let (status, _) = c.get("/modules/not-a-hash").await;
         limited |= status == 429;
     }
     assert!(limited, "the limit of 5 per minute never applied");
@@ -79,7 +82,7 @@ async fn coordinator_metrics_count_jobs_requests_and_refusals() {
             >= 2.0
     );
     assert!(
-        delta("notary_http_requests_total{method=\"GET\",route=\"/verify/{id}\",status=\"429\"}")
+        delta("notary_http_requests_total{method=\"GET\",route=\"/modules/{hash}\",status=\"429\"}")
             >= 1.0
     );
     assert!(delta("notary_rate_limited_requests_total") >= 1.0);
