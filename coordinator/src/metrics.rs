@@ -164,6 +164,15 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("register notary_rate_limited_requests_total")
 });
 
+static REPORTS_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "notary_reports_refused_total",
+        "Worker reports that did not count, by fault: worker (bad signature, not allowed, runtime mismatch: no delivery used) or report (misstates the job: a delivery used).",
+        &["fault"]
+    )
+    .expect("register notary_reports_refused_total")
+});
+
 static OPEN_CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!("notary_http_open_connections", "HTTP connections open now.")
         .expect("register notary_http_open_connections")
@@ -240,6 +249,10 @@ pub fn init() {
     LazyLock::force(&INFRA_FAILURES);
     LazyLock::force(&RATE_LIMITED);
     LazyLock::force(&OPEN_CONNECTIONS);
+    LazyLock::force(&REPORTS_REFUSED);
+    for fault in ["worker", "report"] {
+        REPORTS_REFUSED.with_label_values(&[fault]);
+    }
     LazyLock::force(&CONNECTIONS_REFUSED);
     LazyLock::force(&WEBHOOK_DELIVERIES);
     LazyLock::force(&WEBHOOK_ATTEMPTS);
@@ -360,6 +373,11 @@ pub fn infrastructure_failure() {
 /// A request was refused by the rate limit.
 pub fn rate_limited() {
     RATE_LIMITED.inc();
+}
+
+/// A worker report did not count; `fault` is `worker` or `report`.
+pub fn report_refused(fault: &str) {
+    REPORTS_REFUSED.with_label_values(&[fault]).inc();
 }
 
 /// Connections open now.

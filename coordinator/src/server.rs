@@ -268,13 +268,25 @@ pub async fn run(
         let mut qc = RedisQueueConfig::new(url.clone());
         qc.key_prefix = config.redis_prefix.clone();
         let contact = RedisQueue::new_lazy(qc)?;
+        // Workers read the allow list at start and refuse to lease with a key it lacks.
+        let allow: Vec<String> = config
+            .allowed_workers
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
         if matches!(first, Ok(Ok(()))) {
+            if let Err(e) = contact.publish_allowed_workers(&allow).await {
+                tracing::warn!(error = %e, "could not publish the worker allow list");
+            }
             protect.set_backends_up(true);
         } else {
             let protect = protect.clone();
             tokio::spawn(async move {
                 contact.wait_until_ready(std::future::pending()).await;
+                if let Err(e) = contact.publish_allowed_workers(&allow).await {
+                    tracing::warn!(error = %e, "could not publish the worker allow list");
+                }
                 protect.set_backends_up(true);
             });
         }

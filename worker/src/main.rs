@@ -207,6 +207,9 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     if !queue.wait_until_ready(shutdown_signal()).await {
         return Ok(());
     }
+    if !wait_until_allowed(&queue, &key.address().to_string()).await {
+        return Ok(());
+    }
 
     let started = std::time::Instant::now();
     let sandbox = tokio::task::spawn_blocking({
@@ -241,6 +244,36 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     tracing::info!("stop requested: finishing running jobs");
     pool.shutdown().await;
     Ok(())
+}
+
+/// Waits until the fleet's coordinators accept this worker's key (the allow list they publish
+/// in Redis), rechecking every 10 s: a worker they refuse would only burn jobs. `false` if a
+/// stop was requested first.
+async fn wait_until_allowed(queue: &RedisQueue, address: &str) -> bool {
+    let mut warned = false;
+    loop {
+        match queue.allows_worker(address).await {
+            Ok(Some(true)) | Ok(None) => {
+                if warned {
+                    tracing::info!(worker = %address, "this worker is now on the fleet's allow list");
+                }
+                return true;
+            }
+            Ok(Some(false)) => {
+                tracing::error!(
+                    worker = %address,
+                    "this worker's key is not on the coordinators' allow list: not leasing jobs \
+                     (allow it with --allow-worker {address} on every coordinator); rechecking every 10 s"
+                );
+                warned = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the allow list; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = shutdown_signal() => return false,
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -5,7 +5,12 @@
 //! report names, that address must be an allowed worker, the signed fields must be this job's
 //! (code, input and expected hash), the runtime id must match the runtime described, and the
 //! verdict must agree with the hashes. A report that fails any check is dropped and the job is
-//! queued again (up to the delivery limit), so a rogue or broken worker cannot decide a result.
+//! queued again, so a rogue or broken worker cannot decide a result. Who is at fault decides
+//! whether that costs a delivery: a report refused for the worker's identity or setup (a bad
+//! signature, a worker not on the allow list, a runtime id that does not match) is no delivery
+//! of the job, which goes back with its count unchanged and the refusal logged at error with
+//! the worker's address; a report that misstates the job itself counts one (up to the
+//! delivery limit).
 //! An accepted report goes to the policy ([`super::policy`]); the final write is
 //! compare-and-set, so duplicates (two workers finishing one job) are harmless.
 
@@ -17,6 +22,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::policy::Decision;
+
+/// Why a report does not count.
+enum Refusal {
+    /// The worker's identity or setup: not a delivery of the job.
+    Worker(String),
+    /// What the report says about the job: a delivery that failed.
+    Report(String),
+}
 use super::JobService;
 use crate::error::Result;
 use crate::record::{JobOutcome, JobRecord};
@@ -84,15 +97,29 @@ impl JobService {
                     tracing::debug!(job_id, "report for a final job ignored");
                     return Ok(());
                 }
-                if let Err(reason) = self.check(&record, &report) {
-                    tracing::warn!(job_id, worker, %reason, "report rejected");
-                    return self
-                        .requeue_or_fail(
+                match self.check(&record, &report) {
+                    Ok(()) => {}
+                    Err(Refusal::Worker(reason)) => {
+                        tracing::error!(
                             job_id,
-                            *attempt,
-                            &format!("rejected worker report: {reason}"),
-                        )
-                        .await;
+                            worker,
+                            %reason,
+                            "worker refused: its report does not count and the job goes back with its delivery count unchanged"
+                        );
+                        crate::metrics::report_refused("worker");
+                        return self.requeue(&record, *attempt).await;
+                    }
+                    Err(Refusal::Report(reason)) => {
+                        tracing::warn!(job_id, worker, %reason, "report rejected");
+                        crate::metrics::report_refused("report");
+                        return self
+                            .requeue_or_fail(
+                                job_id,
+                                *attempt,
+                                &format!("rejected worker report: {reason}"),
+                            )
+                            .await;
+                    }
                 }
                 match self.policy.on_accepted(&record, &report) {
                     Decision::Final(outcome) => self.finalize(&record, &outcome).await,
@@ -132,14 +159,7 @@ impl JobService {
             return Ok(());
         }
         if attempt < self.max_deliveries {
-            let payload = serde_json::to_string(&record.spec)?;
-            let envelope = JobEnvelope {
-                job_id: job_id.to_string(),
-                payload,
-                attempt: attempt + 1,
-            };
-            self.queue.enqueue(envelope).await?;
-            Ok(())
+            self.requeue(&record, attempt + 1).await
         } else {
             let outcome =
                 JobOutcome::infrastructure_failure(&record, "VM Spawn Failed", why, attempt);
@@ -147,13 +167,44 @@ impl JobService {
         }
     }
 
-    fn check(&self, record: &JobRecord, report: &WorkerReport) -> std::result::Result<(), String> {
+    /// Queues the job again as delivery `attempt`.
+    async fn requeue(&self, record: &JobRecord, attempt: u32) -> Result<()> {
+        let envelope = JobEnvelope {
+            job_id: record.id().to_string(),
+            payload: serde_json::to_string(&record.spec)?,
+            attempt,
+        };
+        self.queue.enqueue(envelope).await?;
+        Ok(())
+    }
+
+    fn check(&self, record: &JobRecord, report: &WorkerReport) -> std::result::Result<(), Refusal> {
         let domain = &record.spec.domain;
         let att = &report.attestation;
-        let signer = att.verify(domain).map_err(|e| e.to_string())?;
+        let signer = att
+            .verify(domain)
+            .map_err(|e| Refusal::Worker(format!("bad signature: {e}")))?;
         if !self.allowed.contains(&signer) {
-            return Err(format!("worker {signer} is not allowed"));
+            return Err(Refusal::Worker(format!(
+                "worker {signer} is not on the allow list"
+            )));
         }
+        if att.fields.runtime_id != report.runtime.id() {
+            return Err(Refusal::Worker(
+                "runtime id does not match the runtime described".into(),
+            ));
+        }
+        self.check_fields(record, report).map_err(Refusal::Report)
+    }
+
+    /// What the attestation says about the job: it must be this job, within its budget, with a
+    /// verdict that agrees with the hashes.
+    fn check_fields(
+        &self,
+        record: &JobRecord,
+        report: &WorkerReport,
+    ) -> std::result::Result<(), String> {
+        let att = &report.attestation;
         let f = &att.fields;
         let spec = &record.spec;
         if f.job_id != spec.job_id || report.job_id != spec.job_id {
@@ -164,9 +215,6 @@ impl JobService {
             || f.expected_hash != spec.expected_hash
         {
             return Err("attested code, input or expected hash differs from the job".into());
-        }
-        if f.runtime_id != report.runtime.id() {
-            return Err("runtime id does not match the runtime described".into());
         }
         if f.fuel_used > spec.fuel {
             return Err("attested fuel exceeds the job's budget".into());

@@ -96,38 +96,47 @@ async fn untrustworthy_reports_are_requeued_not_recorded() {
     let rogue = WorkerKey::generate();
     let (store, queue, intake) = setup(&key).await;
     let record = job(&store).await;
-    let bad: Vec<(&str, IntakeItem)> = vec![
-        ("unknown worker", report(&rogue, &record, |_| {})),
+    // (name, report, the delivery it comes back as): a refusal for the worker's identity or
+    // setup is no delivery (issue 22, defect 2); a report misstating the job counts one.
+    let bad: Vec<(&str, IntakeItem, u32)> = vec![
+        ("unknown worker", report(&rogue, &record, |_| {}), 1),
         (
             "other code",
             report(&key, &record, |f| f.code_hash = sha256(b"other")),
+            2,
         ),
         (
             "other input",
             report(&key, &record, |f| f.input_hash = sha256(b"other")),
+            2,
         ),
         (
             "other expectation",
             report(&key, &record, |f| f.expected_hash = sha256(b"other")),
+            2,
         ),
         (
             "lying verdict",
             report(&key, &record, |f| f.output_hash = sha256(b"other")),
+            2,
         ),
         (
             "lying invalid",
             report(&key, &record, |f| f.result = Verdict::Invalid),
+            2,
         ),
         (
             "fuel over budget",
             report(&key, &record, |f| f.fuel_used = 1001),
+            2,
         ),
         (
             "other runtime",
             report(&key, &record, |f| f.runtime_id = sha256(b"x")),
+            1,
         ),
     ];
-    for (name, item) in bad {
+    for (name, item, attempt) in bad {
         intake.handle(&item).await.unwrap();
         let now = store.get(record.id()).await.unwrap().unwrap();
         assert!(now.outcome.is_none(), "{name} was recorded");
@@ -137,7 +146,7 @@ async fn untrustworthy_reports_are_requeued_not_recorded() {
             .unwrap()
             .unwrap_or_else(|| panic!("{name}: job not requeued"));
         assert_eq!(lease.job.job_id, record.id().to_string());
-        assert_eq!(lease.job.attempt, 2);
+        assert_eq!(lease.job.attempt, attempt, "{name}");
         queue.submit(&lease, String::new()).await.unwrap();
     }
 }

@@ -82,8 +82,9 @@ async fn coordinator_metrics_count_jobs_requests_and_refusals() {
             >= 2.0
     );
     assert!(
-        delta("notary_http_requests_total{method=\"GET\",route=\"/modules/{hash}\",status=\"429\"}")
-            >= 1.0
+        delta(
+            "notary_http_requests_total{method=\"GET\",route=\"/modules/{hash}\",status=\"429\"}"
+        ) >= 1.0
     );
     assert!(delta("notary_rate_limited_requests_total") >= 1.0);
     // The embedded worker's own metrics are on the same page.

@@ -162,23 +162,32 @@ async fn ready(c: &Coordinator) -> (u16, Value) {
     c.get("/ready").await
 }
 
-/// Infrastructure failures induced for real: the only worker is one whose attestations the
-/// coordinator does not accept, so every job ends as "VM Spawn Failed" (500, refundable).
+/// Infrastructure failures induced for real: the only worker takes ten jobs and is then
+/// stopped (SIGSTOP: no results, no heartbeats); with one delivery allowed, each job is
+/// dead-lettered after its lease TTL and ends "VM Spawn Failed" (500, refundable). (A worker
+/// whose attestations are refused no longer fails jobs: it is no delivery.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the_probe() {
     let redis = RedisServer::start();
     let good = WorkerKey::generate();
-    let rogue = WorkerKey::generate();
     let mut config = test_config(Some(redis.url()), 0, vec![good.address()]);
     config.max_deliveries = 1;
     config.protect.breaker_failures = 10;
     config.protect.breaker_cooldown = Duration::from_secs(2);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let mut rogue_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rogue);
-
-    for n in 1..=10 {
-        let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    let q = queue_client(&redis.url(), &prefix).await;
+    let rogue_worker = WorkerProcess::spawn(&redis.url(), &prefix, 10, &good);
+    let posts: Vec<_> = (0..10)
+        .map(|_| {
+            let c = Coordinator::remote(c.url.clone());
+            tokio::spawn(async move { c.verify(wasi_sleeper(30_000, 60)).await })
+        })
+        .collect();
+    wait_leased(&q, 10).await;
+    rogue_worker.signal("-STOP");
+    for (n, post) in posts.into_iter().enumerate() {
+        let (status, body) = post.await.unwrap();
         assert_eq!(status, 500, "failure {n}: {body}");
         assert_eq!(body["error"], "VM Spawn Failed");
         assert_eq!(body["refundEligible"], true);
@@ -212,7 +221,8 @@ async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the
     let (status, _) = c.get(&unknown_job()).await;
     assert_eq!(status, 404);
 
-    // The infrastructure recovers: a trusted worker replaces the rogue one.
+    // The infrastructure recovers: a working worker replaces the stopped one.
+    let mut rogue_worker = rogue_worker;
     rogue_worker.signal("-KILL");
     let _ = rogue_worker.child.wait();
     let _good_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &good);

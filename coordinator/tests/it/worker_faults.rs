@@ -175,3 +175,68 @@ fn a_worker_waiting_for_redis_never_logs_its_password() {
         "{seen}"
     );
 }
+
+/// Issue 22, defect 2: a worker whose key the coordinators do not accept learns it at start
+/// from the allow list they publish and leases nothing; the jobs wait for an allowed worker
+/// and run as their first delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_is_not_allowed_leases_nothing_and_burns_no_job() {
+    let redis = RedisServer::start();
+    let (allowed, stranger) = (WorkerKey::generate(), WorkerKey::generate());
+    let config = test_config(Some(redis.url()), 0, vec![allowed.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let q = queue_client(&redis.url(), &prefix).await;
+    assert_eq!(
+        q.allows_worker(&stranger.address().to_string())
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(submit_async(&c, hello(HELLO_HASH)).await);
+    }
+    let mut stranger_process = std::process::Command::new(worker_bin())
+        .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .env("NOTARY_WORKER_KEY", stranger.to_hex())
+        .env("RUST_LOG", "warn")
+        .env_remove("NOTARY_LOG_FORMAT")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = stranger_process.stderr.take().unwrap();
+    let refused = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, BufReader};
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("not on the coordinators' allow list"))
+    });
+    // It says so (loudly) once its sandbox is up...
+    assert!(tokio::time::timeout(Duration::from_secs(60), refused)
+        .await
+        .expect("no refusal logged within 60 s")
+        .unwrap());
+    // ...and never leases.
+    for _ in 0..10 {
+        let depth = q.depth().await.unwrap();
+        assert_eq!((depth.waiting, depth.leased), (3, 0), "{depth:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _allowed = WorkerProcess::spawn(&redis.url(), &prefix, 1, &allowed);
+    for id in &ids {
+        let body = c.wait_final(id, Duration::from_secs(60)).await;
+        assert_eq!(body["result"], "VALID", "{body}");
+        assert_eq!(body["attempts"], 1, "{body}");
+        assert_eq!(
+            body["attestation"]["worker"],
+            allowed.address().to_checksum(None)
+        );
+    }
+    let _ = stranger_process.kill();
+    let _ = stranger_process.wait();
+    c.shutdown().await;
+}

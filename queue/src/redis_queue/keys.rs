@@ -9,6 +9,7 @@
 //! | consumer `notary-reaper` | consumer | stale leases, briefly, while a reaper redelivers or dead-letters them |
 //! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason` (dead letter) |
 //! | group `coordinators` on it | consumer group | one consumer per coordinator name |
+//! | `notary:workers:allowed` | set | the worker addresses (`0x…`, lower case) the coordinators accept; workers read it at start |
 //!
 //! Entries are deleted (XDEL) as soon as they are acknowledged, so both streams hold only live
 //! work. Other Notary keys (job records, worker registry) are named by `notary-protocol` under the
@@ -37,6 +38,11 @@ pub fn jobs(prefix: &str) -> String {
 /// Stream of results and dead letters under `prefix`.
 pub fn intake(prefix: &str) -> String {
     format!("{prefix}queue:intake")
+}
+
+/// Set of the worker addresses the coordinators accept, under `prefix`.
+pub fn allowed_workers(prefix: &str) -> String {
+    format!("{prefix}workers:allowed")
 }
 
 /// Field names of the stream entries. The Lua scripts spell the same names.

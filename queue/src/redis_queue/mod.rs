@@ -177,6 +177,44 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Publishes the worker addresses the coordinators accept (replacing what was there), so
+    /// a worker can learn at start whether its key is accepted ([`Self::allows_worker`])
+    /// instead of running jobs whose results would be refused. Every coordinator of a fleet
+    /// must run with the same allow list (the last one to start wins). Addresses are stored in
+    /// lower case.
+    pub async fn publish_allowed_workers(&self, addresses: &[String]) -> Result<()> {
+        let key = keys::allowed_workers(&self.config.key_prefix);
+        let mut pipe = redis::pipe();
+        // "-" is no address: an empty list still exists, and refuses every worker.
+        let mut members: Vec<String> = vec!["-".into()];
+        members.extend(addresses.iter().map(|a| a.to_lowercase()));
+        pipe.atomic()
+            .del(&key)
+            .ignore()
+            .sadd(&key, members)
+            .ignore();
+        let mut conn = self.manager.clone();
+        self.bounded("publish allowed workers", pipe.query_async::<()>(&mut conn))
+            .await
+    }
+
+    /// Whether the coordinators accept `address`: `None` when no coordinator has published
+    /// an allow list (an older fleet: assume yes).
+    pub async fn allows_worker(&self, address: &str) -> Result<Option<bool>> {
+        let key = keys::allowed_workers(&self.config.key_prefix);
+        let mut conn = self.manager.clone();
+        let (exists, member): (bool, bool) = self
+            .bounded(
+                "read allowed workers",
+                redis::pipe()
+                    .exists(&key)
+                    .sismember(&key, address.to_lowercase())
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(exists.then_some(member))
+    }
+
     /// Calls [`ensure_groups`](Self::ensure_groups) until it works, logging each failure at
     /// warn with the URL redacted and backing off from 200 ms to 5 s; `false` if `stop`
     /// resolved first. The one wait-for-Redis loop of coordinators and workers (they often
