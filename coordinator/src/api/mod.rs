@@ -9,6 +9,7 @@ pub mod error;
 pub mod facilitator;
 mod health;
 mod info;
+pub(crate) mod json;
 pub(crate) mod modules;
 pub mod openapi;
 pub mod payments;
@@ -187,7 +188,32 @@ async fn track_http(req: Request, next: Next) -> Response {
         resp.status().as_u16(),
         started.elapsed(),
     );
+    if resp.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        return method_not_allowed(resp, &method);
+    }
     resp
+}
+
+/// axum's 405 has an empty body: give it the API's error shape, keeping its `Allow` header.
+fn method_not_allowed(resp: Response, method: &axum::http::Method) -> Response {
+    let (mut parts, _) = resp.into_parts();
+    let allow = parts
+        .headers
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = serde_json::json!({
+        "error": "Method Not Allowed",
+        "message": format!("{method} is not allowed here; allowed: {allow}"),
+        "params": {"allow": allow},
+    });
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
 }
 
 /// The documented route template a path matches (`/verify/{id}`), or `unmatched`.

@@ -67,16 +67,7 @@ pub async fn parse_verify_request(
     body: &[u8],
     defaults: &JobDefaults<'_>,
 ) -> Result<JobRecord, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        message: format!("request body is not valid JSON: {e}"),
-        params: json!({"line": e.line(), "column": e.column()}),
-    })?;
-    let Value::Object(fields) = value else {
-        return Err(ApiError::BadRequest {
-            message: "request body must be a JSON object".into(),
-            params: json!({}),
-        });
-    };
+    let fields = super::json::object(body)?;
 
     // Size first: an oversized program is 413 whatever else is wrong with the request.
     let code = match (fields.get("code"), fields.get("moduleHash")) {

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::view::iso;
 use super::AppState;
+use crate::config::MAX_BODY_BYTES;
 use crate::record::now_ms;
 use crate::webhooks::signing::{check_secret, same_secret};
 use crate::webhooks::store::Attempt;
@@ -127,26 +128,28 @@ fn attempt_view(a: Attempt) -> AttemptView {
     request_body(content = RegisterWebhook, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered", body = WebhookView),
-        (status = 400, description = "Bad Request: `params.field` names the bad url, events or secret", body = ErrorBody),
-        (status = 503, description = "Service Unavailable: the store is away", body = ErrorBody),
+        (status = 400, description = "Bad Request: `params.field` names the bad url, events or secret (or a duplicate key)", body = ErrorBody),
+        (status = 413, description = "Payload Too Large: body over 1 MB", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: the store is away, or the circuit breaker is open", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 pub async fn register(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| ApiError::BadRequest {
-        message: format!("could not read the request body: {e}"),
-        params: json!({}),
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+            params: json!({"limit": MAX_BODY_BYTES}),
+        },
+        _ => ApiError::BadRequest {
+            message: format!("could not read the request body: {e}"),
+            params: json!({}),
+        },
     })?;
-    let fields: Map<String, Value> = match serde_json::from_slice(&body) {
-        Ok(Value::Object(fields)) => fields,
-        _ => {
-            return Err(ApiError::BadRequest {
-                message: "request body must be a JSON object".into(),
-                params: json!({}),
-            })
-        }
-    };
+    let fields = super::json::object(&body)?;
     let url = match fields.get("url") {
         Some(Value::String(url)) => url,
         _ => return Err(ApiError::field("url", "url is required: a string")),
@@ -227,6 +230,10 @@ async fn authorized(state: &AppState, id: &str, headers: &HeaderMap) -> Result<W
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
         (status = 401, description = "Unauthorized: no secret, another webhook's, or no such webhook", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: the store is away, or the circuit breaker is open", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
@@ -244,6 +251,10 @@ pub async fn show(
     responses(
         (status = 200, description = "Its delivery attempts: time, status code or error, duration", body = DeliveriesView),
         (status = 401, description = "Unauthorized: no secret, another webhook's, or no such webhook", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: the store is away, or the circuit breaker is open", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 pub async fn deliveries(
     State(state): State<Arc<AppState>>,
@@ -265,6 +276,10 @@ pub async fn deliveries(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Unauthorized: no secret, another webhook's, or no such webhook", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the window ends"))),
+        (status = 503, description = "Service Unavailable: the store is away, or the circuit breaker is open", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,

@@ -344,3 +344,69 @@ async fn shutdown_refuses_new_work_and_finishes() {
     c.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// Issue 22, smaller defects: a duplicate key is a 400 naming it (never "last one wins"), an
+/// oversized webhook registration is a 413, malformed JSON says so, and a 405 has the error
+/// shape with its `Allow` header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_keys_oversize_bodies_and_405s_get_precise_errors() {
+    let c = Coordinator::embedded(1).await;
+    let raw = |path: &'static str, body: Vec<u8>| {
+        let url = format!("{}{path}", c.url);
+        async move {
+            let resp = client()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let dup = br#"{"taskType":"code-execution","code":"console.log(1)","code":"console.log(2)","expectedHash":"00"}"#;
+    let (status, body) = raw("/verify", dup.to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["params"]["field"], "code", "{body}");
+    assert_eq!(body["params"]["reason"], "duplicate_key", "{body}");
+    let nested = br#"{"taskType":"code-execution","code":"console.log(1)","inputData":{"a":1,"a":2},"expectedHash":"00"}"#;
+    let (status, body) = raw("/verify", nested.to_vec()).await;
+    assert_eq!(
+        (status, body["params"]["field"].as_str()),
+        (400, Some("a")),
+        "{body}"
+    );
+    let dup_hook = br#"{"url":"https://example.com/a","url":"https://example.com/b","events":["verification.completed"],"secret":"0123456789abcdef0123456789abcdef"}"#;
+    let (status, body) = raw("/webhooks/register", dup_hook.to_vec()).await;
+    assert_eq!(
+        (status, body["params"]["field"].as_str()),
+        (400, Some("url")),
+        "{body}"
+    );
+
+    let mut big = br#"{"url":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'a', 1_100_000));
+    big.extend(br#""}"#);
+    let (status, body) = raw("/webhooks/register", big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"], "Payload Too Large", "{body}");
+
+    let (status, body) = raw("/webhooks/register", b"{not json".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
+
+    let resp = client()
+        .delete(format!("{}/verify", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert!(resp.headers().contains_key("allow"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "Method Not Allowed", "{body}");
+    c.shutdown().await;
+}
