@@ -8,6 +8,7 @@ use notary_protocol::{
     sha256, Attestation, Digest32, JobSpec, ProgramSpec, RuntimeInfo, Verdict, WorkerKey,
     WorkerReport,
 };
+use tracing::Instrument as _;
 
 use crate::module_source::ModuleSource;
 use crate::sandbox::{GuestStatus, Program, RunOutcome, RunRequest, Sandbox, TrapKind};
@@ -76,8 +77,14 @@ impl JobExecutor {
         crate::metrics::leased(Duration::from_millis(
             now_ms.saturating_sub(spec.enqueued_at_ms),
         ));
+        // Instrumented, not entered: a guard held across the awaits below would leak this
+        // span into whatever other job the thread polls meanwhile (wrong `job_id` in logs).
         let span = tracing::info_span!("job", job_id = %job_id, attempt);
-        let _enter = span.enter();
+        self.run_spec(spec, attempt).instrument(span).await
+    }
+
+    /// [`execute`](Self::execute) of a parsed job, inside its span.
+    async fn run_spec(&self, spec: JobSpec, attempt: u32) -> Option<WorkerReport> {
         let (program, module_hash) = match &spec.program {
             ProgramSpec::Javascript { source } => (
                 Program::JavaScript {

@@ -149,24 +149,57 @@ async fn two_coordinators_share_jobs_and_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_from_unknown_workers_never_decide_a_job() {
     let redis = RedisServer::start();
-    let rogue = WorkerKey::generate();
-    let mut config = test_config(Some(redis.url()), 0, vec![WorkerKey::generate().address()]);
+    let (good, rogue) = (WorkerKey::generate(), WorkerKey::generate());
+    let mut config = test_config(Some(redis.url()), 0, vec![good.address()]);
     config.max_deliveries = 2;
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rogue);
-    let (status, body) = c.verify(hello(HELLO_HASH)).await;
-    assert_eq!(status, 500, "{body}");
-    assert_eq!(body["status"], "error");
-    assert_eq!(body["refundEligible"], true);
-    assert!(
-        body["errorMessage"]
-            .as_str()
+    // The rogue believes it is allowed (as under a coordinator with another allow list), so
+    // it leases and submits; the coordinator refuses every one of its reports.
+    let q = queue_client(&redis.url(), &prefix).await;
+    q.publish_allowed_workers(&[rogue.address().to_string(), good.address().to_string()])
+        .await
+        .unwrap();
+    let refused = |text: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with("notary_reports_refused_total{fault=\"worker\"}"))
+            .and_then(|l| l.split_whitespace().last())
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let metrics = || async {
+        client()
+            .get(format!("{}/metrics", c.url))
+            .send()
+            .await
             .unwrap()
-            .contains("not allowed"),
-        "{body}"
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = refused(&metrics().await);
+    let mut rogue_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &rogue);
+    let id = submit_async(&c, hello(HELLO_HASH)).await;
+    // More refused reports than the delivery limit, and the job is still open: refusals of
+    // the worker cost the job no delivery.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while refused(&metrics().await) < before + 3.0 {
+        assert!(Instant::now() < deadline, "the rogue's reports never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SIGTERM: it finishes (and submits) what it holds, so no lease is left to be reaped.
+    rogue_worker.signal("-TERM");
+    let _ = rogue_worker.child.wait();
+    let (status, body) = c.get(&format!("/verify/{id}")).await;
+    assert_eq!(status, 202, "{body}");
+    // An allowed worker decides it, as its first delivery.
+    let _good = WorkerProcess::spawn(&redis.url(), &prefix, 1, &good);
+    let body = c.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(body["result"], "VALID", "{body}");
+    assert_eq!(body["attempts"], 1, "{body}");
+    assert_eq!(
+        body["attestation"]["worker"],
+        good.address().to_checksum(None)
     );
-    assert!(body.get("result").is_none());
     c.shutdown().await;
 }
 

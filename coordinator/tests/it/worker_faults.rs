@@ -240,3 +240,74 @@ async fn a_worker_that_is_not_allowed_leases_nothing_and_burns_no_job() {
     let _ = stranger_process.wait();
     c.shutdown().await;
 }
+
+/// Issue 22 (smaller defects): with several jobs interleaved on one worker, each log line
+/// carries the job it is about (the span used to stay entered across awaits, so lines of one
+/// job showed another's `job_id`, or two nested job spans).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_log_lines_name_their_own_job() {
+    use std::io::{BufRead, BufReader};
+
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let mut worker = std::process::Command::new(worker_bin())
+        .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
+        .args(["--concurrency", "4"])
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .env("NOTARY_WORKER_KEY", key.to_hex())
+        .env("RUST_LOG", "info")
+        .env("NOTARY_LOG_FORMAT", "json")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = worker.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Eight JavaScript loops of different lengths (so different fuel), long enough to yield
+    // to each other on the worker's one runtime thread.
+    let mut ids = Vec::new();
+    for n in 0..8u64 {
+        let code = format!(
+            "let s = 0; for (let i = 0; i < {}; i++) s += i; console.log(s)",
+            200_000 + n * 37_000
+        );
+        let mut body = js(&code);
+        body["expectedHash"] = serde_json::json!("0".repeat(64));
+        ids.push(submit_async(&c, body).await);
+    }
+    let mut fuel_of = std::collections::HashMap::new();
+    for id in &ids {
+        let body = c.wait_final(id, Duration::from_secs(60)).await;
+        fuel_of.insert(id.clone(), body["fuelUsed"].as_u64().unwrap());
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let mut checked = 0;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if entry["fields"]["message"] != "job ran" {
+            continue;
+        }
+        let spans = entry["spans"].as_array().cloned().unwrap_or_default();
+        assert_eq!(spans.len(), 1, "nested job spans: {line}");
+        let job_id = entry["span"]["job_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            fuel_of.get(&job_id).copied(),
+            entry["fields"]["fuel"].as_u64(),
+            "a line about another job: {line}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, ids.len(), "one 'job ran' line per job");
+    c.shutdown().await;
+}
