@@ -54,6 +54,22 @@ impl RedisModules {
     fn index(&self) -> String {
         keys::modules(&self.prefix)
     }
+
+    /// Runs a read, once more if the connection had dropped: after a Redis restart the
+    /// manager's old connection fails its first command before it reconnects, and a read is
+    /// safe to repeat (`/info` answered 503 once while `/ready` was already 200).
+    async fn read<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
+        let mut conn = self.conn.clone();
+        match cmd.query_async(&mut conn).await {
+            Err(e)
+                if e.is_connection_dropped() || e.is_io_error() || e.is_unrecoverable_error() =>
+            {
+                tracing::debug!(error = %e, "module registry read retried after a dropped connection");
+                cmd.query_async(&mut conn).await.map_err(Error::redis)
+            }
+            other => other.map_err(Error::redis),
+        }
+    }
 }
 
 #[async_trait]
@@ -76,35 +92,21 @@ impl ModuleStore for RedisModules {
     }
 
     async fn manifest(&self, hash: &Digest32) -> Result<Option<RegisteredModule>> {
-        let mut conn = self.conn.clone();
-        let text: Option<String> = redis::cmd("HGET")
-            .arg(self.key(hash))
-            .arg("manifest")
-            .query_async(&mut conn)
-            .await
-            .map_err(Error::redis)?;
+        let text: Option<String> = self
+            .read(redis::cmd("HGET").arg(self.key(hash)).arg("manifest"))
+            .await?;
         Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
     }
 
     async fn bytes(&self, hash: &Digest32) -> Result<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        redis::cmd("HGET")
-            .arg(self.key(hash))
-            .arg("bytes")
-            .query_async(&mut conn)
+        self.read(redis::cmd("HGET").arg(self.key(hash)).arg("bytes"))
             .await
-            .map_err(Error::redis)
     }
 
     async fn list(&self) -> Result<Vec<RegisteredModule>> {
-        let mut conn = self.conn.clone();
-        let hashes: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.index())
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut conn)
-            .await
-            .map_err(Error::redis)?;
+        let hashes: Vec<String> = self
+            .read(redis::cmd("ZRANGE").arg(self.index()).arg(0).arg(-1))
+            .await?;
         let mut modules = Vec::with_capacity(hashes.len());
         for hash in hashes {
             if let Ok(hash) = Digest32::from_hex(&hash) {

@@ -261,3 +261,26 @@ async fn a_worker_started_before_redis_retries_with_clear_logs_then_serves() {
     let _ = child.wait();
     c.shutdown().await;
 }
+
+/// Issue 22 (smaller defects): once `/ready` says 200 after a Redis restart, the first read of
+/// `GET /info` (the module registry's own connection) answers too, not 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_answers_as_soon_as_ready_after_a_redis_restart() {
+    let mut redis = RedisServer::start_with(RedisServerOptions::durable());
+    let c = Coordinator::start(test_config(Some(redis.url()), 1, vec![])).await;
+    let (status, body) = c.get("/info").await;
+    assert_eq!(status, 200, "{body}");
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = c.get("/ready").await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = c.get("/info").await;
+    assert_eq!(status, 200, "{body}");
+    c.shutdown().await;
+}

@@ -589,7 +589,15 @@ impl JobQueue for RedisQueue {
             .key(&self.jobs_key)
             .key(&self.intake_key)
             .arg(WORKERS_GROUP);
-        let (total, pending, intake): (u64, u64, u64) = self.invoke("depth", &invocation).await?;
+        // A read, safe to repeat: the first command after a Redis restart fails on the old
+        // socket ("broken pipe") before the manager reconnects, so try once more.
+        let (total, pending, intake): (u64, u64, u64) =
+            match self.invoke("depth", &invocation).await {
+                Err(Error::Redis(e)) if is_connection_error(&e) => {
+                    self.invoke("depth", &invocation).await?
+                }
+                other => other?,
+            };
         Ok(QueueDepth {
             waiting: total.saturating_sub(pending),
             leased: pending,
