@@ -1,4 +1,5 @@
-//! Request bodies as JSON objects, strictly: a duplicate key anywhere is a 400 naming it.
+//! Request bodies: read within a route's limit ([`body`]) and, as JSON objects, strictly: a
+//! duplicate key anywhere is a 400 naming it ([`object`]).
 //!
 //! `serde_json::Value` keeps the last of two equal keys, so `{"code": A, "code": B}` would run
 //! B while the client may have meant A. A notary must not guess what it was asked to run, so
@@ -8,10 +9,40 @@
 use std::cell::RefCell;
 use std::fmt;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Number, Value};
 
 use super::error::ApiError;
+
+/// The request body of a route limited to `limit` bytes: 413 past it, 400 if it could not be
+/// read.
+pub fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(limit, None),
+        _ => ApiError::BadRequest {
+            message: format!("could not read the request body: {e}"),
+            params: json!({}),
+        },
+    })?;
+    if body.len() > limit {
+        return Err(too_large(limit, Some(body.len())));
+    }
+    Ok(body)
+}
+
+fn too_large(limit: usize, size: Option<usize>) -> ApiError {
+    let mut params = json!({ "limit": limit });
+    if let Some(size) = size {
+        params["size"] = json!(size);
+    }
+    ApiError::PayloadTooLarge {
+        message: format!("request body exceeds {limit} bytes"),
+        params,
+    }
+}
 
 /// Parses `body` as a JSON object; 400 for invalid JSON, another type, or a duplicate key
 /// (`params.field` names it, `params.reason` is `duplicate_key`).

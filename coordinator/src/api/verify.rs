@@ -57,22 +57,7 @@ pub(crate) async fn accept(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<crate::record::JobRecord, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-            params: json!({"limit": MAX_BODY_BYTES}),
-        },
-        _ => ApiError::BadRequest {
-            message: format!("could not read the request body: {e}"),
-            params: json!({}),
-        },
-    })?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-            params: json!({"limit": MAX_BODY_BYTES, "size": body.len()}),
-        });
-    }
+    let body = super::json::body(body, MAX_BODY_BYTES)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -139,16 +139,7 @@ pub async fn register(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-            params: json!({"limit": MAX_BODY_BYTES}),
-        },
-        _ => ApiError::BadRequest {
-            message: format!("could not read the request body: {e}"),
-            params: json!({}),
-        },
-    })?;
+    let body = super::json::body(body, MAX_BODY_BYTES)?;
     let fields = super::json::object(&body)?;
     let url = match fields.get("url") {
         Some(Value::String(url)) => url,

@@ -38,6 +38,19 @@ async fn bounded(req: reqwest::RequestBuilder) -> (u16, Value, Duration) {
     }
 }
 
+/// Waits (up to 20 s) until the coordinator's `/ready` answers 200.
+async fn wait_ready(c: &Coordinator) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = c.get("/ready").await;
+        if status == 200 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_unreachable_at_start_then_ready_once_it_answers() {
     let mut redis = RedisServer::start_with(RedisServerOptions::durable());
@@ -63,15 +76,7 @@ async fn redis_unreachable_at_start_then_ready_once_it_answers() {
     assert_eq!(status, 503, "health reports the backend state");
 
     redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, _) = c.get("/ready").await;
-        if status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&c).await;
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
     assert_eq!(
         (status, body["result"].as_str()),
@@ -271,15 +276,7 @@ async fn info_answers_as_soon_as_ready_after_a_redis_restart() {
     let (status, body) = c.get("/info").await;
     assert_eq!(status, 200, "{body}");
     redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, _) = c.get("/ready").await;
-        if status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&c).await;
     let (status, body) = c.get("/info").await;
     assert_eq!(status, 200, "{body}");
     c.shutdown().await;
