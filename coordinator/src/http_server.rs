@@ -46,8 +46,10 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Open connections at most from one client IP (the TCP peer).
     pub max_per_ip: usize,
-    /// The largest request body any route takes (bodies are read whole within
-    /// `body_read_timeout`; larger ones get 413).
+    /// The largest request body of `POST /modules` (module packages).
+    pub max_package_bytes: usize,
+    /// The largest request body of every other route (bodies are read whole within
+    /// `body_read_timeout`; larger ones get 413 without being read further).
     pub max_body_bytes: usize,
     /// Longest wait for a request's line and headers, including the wait for the next
     /// request on an idle keep-alive connection.
@@ -120,9 +122,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = fit_descriptors(limits);
-    let (max_body, body_timeout) = (limits.max_body_bytes, limits.body_read_timeout);
-    let app = app.layer(axum::middleware::from_fn(move |req, next| {
-        read_body_within_deadline(req, next, max_body, body_timeout)
+    let app = app.layer(axum::middleware::from_fn(move |req: Request, next| {
+        // Only module packages may be large: every other body stops being read at its limit
+        // (one client must not make the server buffer megabytes per connection for nothing).
+        let limit = if req.uri().path() == "/modules" {
+            limits.max_package_bytes
+        } else {
+            limits.max_body_bytes
+        };
+        read_body_within_deadline(req, next, limit, limits.body_read_timeout)
     }));
     let open = Arc::new(Mutex::new(Open::default()));
     let graceful = GracefulShutdown::new();
@@ -196,8 +204,8 @@ fn take_slot(open: &Arc<Mutex<Open>>, ip: IpAddr, limits: ConnectionLimits) -> O
 }
 
 /// Buffers the request body with a deadline for all of it, so a body trickling in a byte at a
-/// time cannot hold a connection (and a handler) forever. Bodies past every route's limit get
-/// the API's 413; the handlers check their own, smaller limits as before.
+/// time cannot hold a connection (and a handler) forever. A body past `limit` gets the API's
+/// 413; the handlers keep their own checks.
 async fn read_body_within_deadline(
     req: Request,
     next: Next,

@@ -351,8 +351,9 @@ pub async fn run(
     let limits = crate::http_server::ConnectionLimits {
         max_connections: config.protect.max_connections,
         max_per_ip: config.protect.max_connections_per_ip,
-        max_body_bytes: crate::api::modules::max_package_bytes(config.max_module_bytes)
+        max_package_bytes: crate::api::modules::max_package_bytes(config.max_module_bytes)
             .max(crate::config::MAX_BODY_BYTES),
+        max_body_bytes: crate::config::MAX_BODY_BYTES,
         header_read_timeout: config.protect.header_read_timeout,
         body_read_timeout: config.protect.body_read_timeout,
     };
