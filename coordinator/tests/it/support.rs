@@ -229,6 +229,44 @@ pub fn worker_bin() -> PathBuf {
     .clone()
 }
 
+/// A `notary-worker` started with `args` (the module cache added) and `key`, logging at
+/// `log` (`json`: one JSON object per line), whose stderr lines arrive on the receiver: for
+/// tests that read what a worker says. Kill the child when done.
+pub fn spawn_logged_worker(
+    args: &[&str],
+    key: &WorkerKey,
+    log: &str,
+) -> (Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let (level, json) = match log.strip_suffix(",json") {
+        Some(level) => (level, true),
+        None => (log, false),
+    };
+    let mut command = Command::new(worker_bin());
+    command
+        .args(args)
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .env("NOTARY_WORKER_KEY", key.to_hex())
+        .env("RUST_LOG", level)
+        .env_remove("NOTARY_LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    if json {
+        command.env("NOTARY_LOG_FORMAT", "json");
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
 /// A `notary-worker` process.
 pub struct WorkerProcess {
     pub child: Child,

@@ -121,38 +121,14 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
 /// password.
 #[test]
 fn a_worker_waiting_for_redis_never_logs_its_password() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     // A loopback port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(worker_bin())
-        .args([
-            "--redis",
-            &format!("redis://default:hunter2-secret@127.0.0.1:{port}/0"),
-            "--module-cache-dir",
-            &cache_dir().display().to_string(),
-        ])
-        .env("NOTARY_WORKER_KEY", WorkerKey::generate().to_hex())
-        .env("RUST_LOG", "info")
-        .env_remove("NOTARY_LOG_FORMAT")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let url = format!("redis://default:hunter2-secret@127.0.0.1:{port}/0");
+    let (mut child, rx) = spawn_logged_worker(&["--redis", &url], &WorkerKey::generate(), "info");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = String::new();
     let mut retries = 0;
@@ -197,22 +173,14 @@ async fn a_worker_that_is_not_allowed_leases_nothing_and_burns_no_job() {
     for _ in 0..3 {
         ids.push(submit_async(&c, hello(HELLO_HASH)).await);
     }
-    let mut stranger_process = std::process::Command::new(worker_bin())
-        .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
-        .args(["--module-cache-dir", &cache_dir().display().to_string()])
-        .env("NOTARY_WORKER_KEY", stranger.to_hex())
-        .env("RUST_LOG", "warn")
-        .env_remove("NOTARY_LOG_FORMAT")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = stranger_process.stderr.take().unwrap();
+    let (mut stranger_process, lines) = spawn_logged_worker(
+        &["--redis", &redis.url(), "--redis-prefix", &prefix],
+        &stranger,
+        "warn",
+    );
     let refused = tokio::task::spawn_blocking(move || {
-        use std::io::{BufRead, BufReader};
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
+        lines
+            .iter()
             .any(|line| line.contains("not on the coordinators' allow list"))
     });
     // It says so (loudly) once its sandbox is up...
@@ -246,31 +214,23 @@ async fn a_worker_that_is_not_allowed_leases_nothing_and_burns_no_job() {
 /// job showed another's `job_id`, or two nested job spans).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_log_lines_name_their_own_job() {
-    use std::io::{BufRead, BufReader};
-
     let redis = RedisServer::start();
     let key = WorkerKey::generate();
     let config = test_config(Some(redis.url()), 0, vec![key.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let mut worker = std::process::Command::new(worker_bin())
-        .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
-        .args(["--concurrency", "4"])
-        .args(["--module-cache-dir", &cache_dir().display().to_string()])
-        .env("NOTARY_WORKER_KEY", key.to_hex())
-        .env("RUST_LOG", "info")
-        .env("NOTARY_LOG_FORMAT", "json")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = worker.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut worker, rx) = spawn_logged_worker(
+        &[
+            "--redis",
+            &redis.url(),
+            "--redis-prefix",
+            &prefix,
+            "--concurrency",
+            "4",
+        ],
+        &key,
+        "info,json",
+    );
     // Eight JavaScript loops of different lengths (so different fuel), long enough to yield
     // to each other on the worker's one runtime thread.
     let mut ids = Vec::new();
