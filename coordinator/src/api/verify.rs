@@ -224,33 +224,30 @@ pub(crate) fn with_poll_headers(id: Uuid, response: impl IntoResponse) -> Respon
 
 /// `Prefer: wait=N` (RFC 7240, seconds); zero when absent or malformed.
 fn preferred_wait(headers: &HeaderMap) -> Duration {
-    headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|p| {
+    preferences(headers)
+        .find_map(|p| {
             let (name, value) = p.split_once('=')?;
             if !name.trim().eq_ignore_ascii_case("wait") {
                 return None;
             }
             value.trim().trim_matches('"').parse::<u64>().ok()
         })
-        .map(Duration::from_secs)
-        .next()
-        .unwrap_or(Duration::ZERO)
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
-/// `Prefer: respond-async` (RFC 7240) asks for an immediate 202.
-fn prefers_async(headers: &HeaderMap) -> bool {
+/// Every preference of the `Prefer` headers (RFC 7240), trimmed.
+fn preferences(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
-        })
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
+/// `Prefer: respond-async` (RFC 7240) asks for an immediate 202.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    preferences(headers).any(|p| p.eq_ignore_ascii_case("respond-async"))
 }
 
 /// The error-table codes an outcome can carry.

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use notary_protocol::{Verdict, WorkerReport};
-use notary_queue::{IntakeItem, JobEnvelope};
+use notary_queue::IntakeItem;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -165,17 +165,6 @@ impl JobService {
                 JobOutcome::infrastructure_failure(&record, "VM Spawn Failed", why, attempt);
             self.finalize(&record, &outcome).await
         }
-    }
-
-    /// Queues the job again as delivery `attempt`.
-    async fn requeue(&self, record: &JobRecord, attempt: u32) -> Result<()> {
-        let envelope = JobEnvelope {
-            job_id: record.id().to_string(),
-            payload: serde_json::to_string(&record.spec)?,
-            attempt,
-        };
-        self.queue.enqueue(envelope).await?;
-        Ok(())
     }
 
     fn check(&self, record: &JobRecord, report: &WorkerReport) -> std::result::Result<(), Refusal> {

@@ -152,18 +152,22 @@ impl JobService {
                 self.finalize(&job.record, &outcome).await?;
                 continue;
             }
-            let payload = serde_json::to_string(&job.record.spec)?;
-            self.queue
-                .enqueue(JobEnvelope {
-                    job_id: id.to_string(),
-                    payload,
-                    attempt: job.attempt,
-                })
-                .await?;
+            self.requeue(&job.record, job.attempt).await?;
             tracing::info!(job_id = %id, attempt = job.attempt, "job queued again after a restart");
             queued += 1;
         }
         Ok(queued)
+    }
+
+    /// Queues an accepted job (again) as delivery `attempt`.
+    async fn requeue(&self, record: &JobRecord, attempt: u32) -> Result<()> {
+        let envelope = JobEnvelope {
+            job_id: record.id().to_string(),
+            payload: serde_json::to_string(&record.spec)?,
+            attempt,
+        };
+        self.queue.enqueue(envelope).await?;
+        Ok(())
     }
 
     /// The final write (the only call of [`JobStore::finalize`]): sets the outcome and emits
