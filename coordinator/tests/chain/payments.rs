@@ -1402,7 +1402,7 @@ async fn an_embedded_coordinator_refunds_a_paid_job_that_was_never_stored() {
 async fn a_sigkilled_embedded_coordinator_keeps_its_paid_jobs_and_used_payments() {
     use std::process::{Command, Stdio};
 
-    use crate::support::{cache_dir, target_dir, wasi_sleeper, worker_bin};
+    use crate::support::{busy_guest, cache_dir, target_dir, worker_bin};
 
     let env = PaidEnv::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -1459,7 +1459,7 @@ async fn a_sigkilled_embedded_coordinator_keeps_its_paid_jobs_and_used_payments(
     assert_eq!(status, 200, "{done_view}");
     assert!(done_view["registryTxHash"].is_string(), "{done_view}");
     // Paid and running when the process is killed.
-    let (status, body) = c.verify(wasi_sleeper(2000, 10)).await;
+    let (status, body) = c.verify(busy_guest(2000, 10)).await;
     assert_eq!(status, 402, "{body}");
     let running = body["jobId"].as_str().unwrap().to_string();
     let tx2 = env.pay(1, addr(0), PRICE).await;

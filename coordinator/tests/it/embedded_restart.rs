@@ -99,7 +99,7 @@ async fn a_sigkilled_embedded_coordinator_comes_back_with_every_accepted_job() {
     // One slot: the first sleeper runs, the rest wait in the queue.
     let mut unfinished = Vec::new();
     for _ in 0..3 {
-        unfinished.push(post_async(&url, &wasi_sleeper(1500, 10)).await);
+        unfinished.push(post_async(&url, &busy_guest(1500, 10)).await);
     }
     unfinished.push(post_async(&url, &hello(HELLO_HASH)).await);
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -82,7 +82,7 @@ async fn a_killed_workers_lease_expires_and_another_worker_finishes_the_job() {
     let config = test_config(Some(redis.url()), 0, vec![a.address(), b.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let id = submit_async(&c, wasi_sleeper(3_000, 30)).await;
+    let id = submit_async(&c, busy_guest(3_000, 30)).await;
     let mut first = WorkerProcess::spawn(&redis.url(), &prefix, 1, &a);
     wait_leased(&queue_client(&redis.url(), &prefix).await, 1).await;
     first.signal("-KILL");
@@ -102,7 +102,7 @@ async fn sigterm_lets_a_worker_finish_its_running_job() {
     let config = test_config(Some(redis.url()), 0, vec![key.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let id = submit_async(&c, wasi_sleeper(2_000, 30)).await;
+    let id = submit_async(&c, busy_guest(2_000, 30)).await;
     let mut worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
     wait_leased(&queue_client(&redis.url(), &prefix).await, 1).await;
     worker.signal("-TERM");

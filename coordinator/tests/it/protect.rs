@@ -181,7 +181,7 @@ async fn the_breaker_opens_after_10_infrastructure_failures_and_closes_after_the
     let posts: Vec<_> = (0..10)
         .map(|_| {
             let c = Coordinator::remote(c.url.clone());
-            tokio::spawn(async move { c.verify(wasi_sleeper(30_000, 60)).await })
+            tokio::spawn(async move { c.verify(busy_guest(5_000, 60)).await })
         })
         .collect();
     wait_leased(&q, 10).await;
@@ -301,7 +301,7 @@ async fn an_agent_gets_429_beyond_its_concurrent_verifications_until_one_finishe
         let (status, body) = c
             .post(
                 "/verify",
-                wasi_sleeper(1500, 30),
+                busy_guest(1500, 30),
                 &[("prefer", "respond-async")],
             )
             .await;
@@ -341,7 +341,7 @@ async fn polling_is_not_punished_and_can_long_poll() {
     let resp = client()
         .post(format!("{}/verify", c.url))
         .header("prefer", "respond-async")
-        .json(&wasi_sleeper(1_500, 30))
+        .json(&busy_guest(1_500, 30))
         .send()
         .await
         .unwrap();
@@ -382,7 +382,7 @@ async fn polling_is_not_punished_and_can_long_poll() {
     let resp = client()
         .post(format!("{}/verify", c.url))
         .header("prefer", "respond-async")
-        .json(&wasi_sleeper(1_000, 30))
+        .json(&busy_guest(1_000, 30))
         .send()
         .await
         .unwrap();

@@ -326,27 +326,34 @@ pub fn sha256_hex(data: &[u8]) -> String {
     notary_protocol::sha256(data).to_hex()
 }
 
-/// A WASI module that sleeps `ms` milliseconds (poll_oneoff; burns no fuel), then prints
-/// `done`, as a job with a `timeout_secs` wall-clock limit.
-pub fn wasi_sleeper(ms: u64, timeout_secs: u64) -> serde_json::Value {
+/// A WASI module that keeps its slot busy for about `ms` milliseconds, then prints `done`, as
+/// a job with a `timeout_secs` wall-clock limit: for tests that need a job still running.
+///
+/// Sleeping holds no slot any more (virtual time, issue 22), so it computes: a dependent chain
+/// of divisions, ~31 fuel and ~17 ns per round here (the divisor comes from `memory.size` so
+/// the compiler cannot turn it into a multiplication). At most 5 s, so the default 10^10 fuel
+/// suffices; a loaded or slower machine only makes it run longer.
+pub fn busy_guest(ms: u64, timeout_secs: u64) -> serde_json::Value {
+    assert!(ms <= 5_000, "at most 5 s within the default fuel");
     let wat = format!(
         r#"(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 256) "done\n")
   (func (export "_start")
-    (i64.store (i32.const 0) (i64.const 0))
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const {nanos}))
-    (i64.store (i32.const 32) (i64.const 0))
-    (i32.store16 (i32.const 40) (i32.const 0))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (local $i i64) (local $x i64) (local $d i64)
+    (local.set $d (i64.add (i64.extend_i32_u (memory.size)) (i64.const 6)))
+    (local.set $i (i64.const {rounds}))
+    (loop $l
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000)) (local.get $d)))
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000)) (local.get $d)))
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000)) (local.get $d)))
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000)) (local.get $d)))
+      (br_if $l (i64.ne (local.tee $i (i64.sub (local.get $i) (i64.const 1))) (i64.const 0))))
     (i32.store (i32.const 200) (i32.const 256))
     (i32.store (i32.const 204) (i32.const 5))
     (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#,
-        nanos = ms * 1_000_000
+        rounds = ms.max(1) * 57_000
     );
     serde_json::json!({"taskType": "code-execution", "language": "wat", "code": wat,
                        "expectedHash": sha256_hex(b"done\n"), "timeoutSeconds": timeout_secs})

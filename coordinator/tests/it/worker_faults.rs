@@ -20,7 +20,7 @@ async fn a_slow_workers_heartbeat_keeps_its_lease() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue_client(&redis.url(), &prefix).await;
-    let id = submit_async(&c, wasi_sleeper(4_000, 60)).await;
+    let id = submit_async(&c, busy_guest(4_000, 60)).await;
     let _slow = WorkerProcess::spawn(&redis.url(), &prefix, 1, &slow);
     wait_leased(&q, 1).await;
     // An idle worker waits for anything the reaper would hand out.
@@ -50,7 +50,7 @@ async fn a_stopped_heartbeat_loses_the_lease_to_another_worker() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue_client(&redis.url(), &prefix).await;
-    let id = submit_async(&c, wasi_sleeper(2_000, 60)).await;
+    let id = submit_async(&c, busy_guest(2_000, 60)).await;
     let stuck_worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &stuck);
     wait_leased(&q, 1).await;
     stuck_worker.signal("-STOP"); // alive, but neither running nor heartbeating
@@ -81,7 +81,7 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let q = queue_client(&redis.url(), &prefix).await;
-    let id = submit_async(&c, wasi_sleeper(30_000, 60)).await;
+    let id = submit_async(&c, busy_guest(5_000, 60)).await;
 
     // Every delivery kills the worker that took it (as a job that crashes its host would).
     let mut deliveries = 0;

@@ -20,6 +20,7 @@ use super::config::{
 };
 use super::error::SandboxError;
 use super::guest::RANDOM_DERIVATION_PREFIX;
+use super::poll::{POLL_ONEOFF_BASE_FUEL, POLL_ONEOFF_FUEL_PER_SUBSCRIPTION};
 use notary_profile::{MAX_MEMORIES, MAX_TABLES, PROFILE_FEATURES};
 
 /// The exact wasmtime version the fleet runs (fuel costs differ between versions).
@@ -96,6 +97,11 @@ pub fn profile_text(config: &SandboxConfig) -> String {
         format!("wall_clock_start_ns={WALL_CLOCK_START_NANOS}"),
         format!("monotonic_clock_start_ns={MONOTONIC_CLOCK_START_NANOS}"),
         format!("clock_step_per_read_ns={CLOCK_STEP_NANOS}"),
+        format!(
+            "poll_oneoff=virtual: earliest clock subscription fires at once, clocks advance by its \
+             wait; fd subscriptions always ready; fuel {POLL_ONEOFF_BASE_FUEL} per call + \
+             {POLL_ONEOFF_FUEL_PER_SUBSCRIPTION} per subscription"
+        ),
         format!(
             "random=chacha20(sha256(\"{RANDOM_DERIVATION_PREFIX}\"||label||0x00||seed)); \
              labels secure_random,insecure_random; insecure_random_seed=u128le(first 16 bytes)"

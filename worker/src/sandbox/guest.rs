@@ -4,6 +4,7 @@
 //! plus fixed profile constants: no host environment, files, network, real clock or real
 //! randomness reaches it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chacha20::rand_core::SeedableRng;
@@ -14,7 +15,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::clocks::{VirtualMonotonicClock, VirtualWallClock};
+use super::clocks::{VirtualMonotonicClock, VirtualTime, VirtualWallClock};
 use super::config::{GUEST_ARGV0, MAX_RANDOM_GET_BYTES, TABLE_ELEMENTS_CAP};
 use super::output::BoundedOutput;
 
@@ -29,6 +30,8 @@ pub struct GuestState {
     pub limiter: GuestLimiter,
     /// Wall-clock instant after which a running guest is interrupted at its next epoch check.
     pub deadline: Instant,
+    /// The guest's virtual time, shared with its clocks (advanced by `poll_oneoff`).
+    pub time: Arc<VirtualTime>,
 }
 
 /// The guest's stdout and stderr, kept by the host to read after the run.
@@ -70,14 +73,15 @@ pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
     let stdout = BoundedOutput::new("stdout", setup.stdout_limit);
     let stderr = BoundedOutput::new("stderr", setup.stderr_limit);
 
+    let time = VirtualTime::new();
     let mut builder = WasiCtxBuilder::new();
     builder
         .stdin(MemoryInputPipe::new(setup.stdin))
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .arg(GUEST_ARGV0)
-        .wall_clock(VirtualWallClock::new())
-        .monotonic_clock(VirtualMonotonicClock::new())
+        .wall_clock(VirtualWallClock(time.clone()))
+        .monotonic_clock(VirtualMonotonicClock(time.clone()))
         .secure_random(ChaCha20Rng::from_seed(derive(setup.seed, "secure_random")))
         .insecure_random(ChaCha20Rng::from_seed(derive(
             setup.seed,
@@ -89,8 +93,8 @@ pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
                 .expect("16 bytes"),
         ))
         .max_random_size(MAX_RANDOM_GET_BYTES)
-        // A single relative `poll_oneoff` sleep would otherwise block the thread with
-        // `std::thread::sleep`, which no timeout can interrupt.
+        // `poll_oneoff` is our own (virtual time); should wasmtime-wasi's ever run, a relative
+        // sleep must not block the thread with `std::thread::sleep`, which no timeout stops.
         .allow_blocking_current_thread(false)
         .allow_tcp(false)
         .allow_udp(false)
@@ -100,6 +104,7 @@ pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
         wasi: builder.build_p1(),
         limiter: GuestLimiter::new(setup.memory_limit),
         deadline: setup.deadline,
+        time,
     };
     (state, GuestOutputs { stdout, stderr })
 }

@@ -28,7 +28,8 @@
 //! | bound | threat |
 //! |---|---|
 //! | fuel per job | guest CPU; deterministic, so the same code always stops at the same point |
-//! | wall-clock timeout + epoch ticker | sleeping in `poll_oneoff` burns no fuel; a guest could otherwise hold a slot forever |
+//! | wall-clock timeout + epoch ticker | a guest that runs longer than its client will wait (fuel priced for a long job); a host stall |
+//! | virtual `poll_oneoff` (`poll`), priced in fuel | a sleeping guest holding a slot while burning nothing |
 //! | memory limit (traps past it) | host memory |
 //! | stdout / stderr limits (trap past them) | host memory; writing costs no fuel |
 //! | wasm stack | host stack overflow from recursion |
@@ -39,7 +40,8 @@
 //! # Determinism
 //!
 //! Clocks start at 2026-01-01T00:00:00Z (wall) and 0 (monotonic) and advance 1 µs per read;
-//! randomness is ChaCha20 seeded from the job seed. Only two outcomes depend on the machine:
+//! sleeping (`poll_oneoff`) returns at once and moves both clocks forward by the time slept,
+//! at a fixed fuel price per call; randomness is ChaCha20 seeded from the job seed. Only two outcomes depend on the machine:
 //! [`GuestStatus::TimedOut`] (wall-clock backstop; its `fuel_used` is not exact either) and,
 //! in principle, a host that cannot back a memory grow the limits allowed (the guest then
 //! sees -1).
@@ -52,6 +54,7 @@ mod error;
 mod guest;
 mod outcome;
 mod output;
+mod poll;
 mod runner;
 
 pub use cache::CacheStats;
@@ -70,4 +73,5 @@ pub use notary_profile::{
     WasiFunction, ALLOWED_WASI_FUNCTIONS, REFUSED_WASI_FUNCTIONS, WASI_MODULE,
 };
 pub use outcome::{GuestStatus, RunOutcome, TrapKind};
+pub use poll::{POLL_ONEOFF_BASE_FUEL, POLL_ONEOFF_FUEL_PER_SUBSCRIPTION};
 pub use runner::{js_stdin, Program, RunRequest, Sandbox, FUEL_FLUSH_INTERVAL};

@@ -98,6 +98,7 @@ impl Sandbox {
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut GuestState| {
             &mut state.wasi
         })
+        .and_then(|()| super::poll::link(&mut linker))
         .map_err(|e| SandboxError::Engine(format!("linking WASI preview1: {e:#}")))?;
 
         let limits = config.validation_limits();

@@ -148,21 +148,6 @@ async fn output_flood_stops_at_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sleeping_an_hour_times_out_at_the_deadline() {
-    let sandbox = shared();
-    let mut req = request(&wasm(SLEEP_ONE_HOUR));
-    req.timeout = Duration::from_secs(1);
-    let started = Instant::now();
-    let out = sandbox.run(req).await.unwrap();
-    let took = started.elapsed();
-    assert_eq!(out.status, GuestStatus::TimedOut);
-    assert!(took >= Duration::from_secs(1), "{took:?}");
-    assert!(took < Duration::from_millis(1_200), "{took:?}");
-    eprintln!("MEASURE poll_oneoff 1 h sleep, 1 s timeout: ended after {took:?}");
-    still_healthy(&sandbox).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_bound_guest_with_huge_fuel_times_out() {
     let sandbox = shared();
     let mut req = request(&wasm(INFINITE_LOOP));
@@ -278,7 +263,8 @@ async fn runs_beyond_the_pool_wait_for_a_slot() {
     let mut config = test_config();
     config.max_concurrent_instances = 1;
     let sandbox = Arc::new(Sandbox::new(config).unwrap());
-    let mut sleeper = request(&wasm(SLEEP_ONE_HOUR));
+    let mut sleeper = request(&wasm(INFINITE_LOOP));
+    sleeper.fuel = TEST_FUEL_CAP;
     sleeper.timeout = Duration::from_millis(500);
     let started = Instant::now();
     let first = tokio::spawn({

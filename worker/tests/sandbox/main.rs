@@ -10,5 +10,6 @@ mod limits;
 mod profile;
 mod registry;
 mod run;
+mod sleep;
 mod support;
 mod validator;

@@ -13,7 +13,7 @@ use crate::support::*;
 /// sha256 of the profile text of the default configuration. A change here changes every
 /// worker's runtime id: it must be deliberate.
 const DEFAULT_CONFIG_HASH: &str =
-    "258d93ec77006af74ea72763db318ca260381f34ca4729d8a16f8dc123875d88";
+    "203e209b5bb5aaf8f3251ec7fe3ecf82d3e885b6a40da593297ed98307fb11e9";
 
 #[test]
 fn runtime_id_covers_version_profile_and_js_runtime() {

@@ -116,6 +116,19 @@ pub const SLEEP_ONE_HOUR: &str = r#"
     (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
 "#;
 
+/// Sleeps 1 ms with `poll_oneoff`, forever.
+pub const SLEEP_FOREVER: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))              ;; clock id: monotonic
+    (i64.store (i32.const 24) (i64.const 1000000))        ;; timeout: 1 ms
+    (loop $again
+      (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+      (br $again))))
+"#;
+
 /// Exits with `proc_exit(3)`.
 pub const EXIT_3: &str = r#"
 (module
