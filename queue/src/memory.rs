@@ -1,7 +1,8 @@
 //! The in-memory backend: the lease protocol inside one process.
 //!
 //! Used by the single-process embedded mode and by tests. It mirrors the Redis backend entry
-//! for entry: every delivery gets a fresh token, a release or redelivery goes to the tail, idle
+//! for entry: every delivery gets a fresh token, a release or redelivery goes to the tail of
+//! its lane (one FIFO per lane; a lease takes from the lowest non-empty one), idle
 //! time is measured from the last delivery or heartbeat. Time is `tokio::time::Instant`, so a
 //! test with a paused clock drives leases and TTLs without sleeping.
 
@@ -14,7 +15,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::model::{check_consumer_name, dead_letter_reason};
+use crate::model::{check_consumer_name, dead_letter_reason, LANES};
 use crate::{
     IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result,
 };
@@ -42,8 +43,8 @@ pub struct MemoryQueue {
 struct State {
     /// Source of tokens, shared by jobs and intake items; only ever grows.
     next_token: u64,
-    /// Jobs waiting for a worker, head first.
-    waiting: VecDeque<(u64, JobEnvelope)>,
+    /// Jobs waiting for a worker, one queue per lane, head first.
+    waiting: [VecDeque<(u64, JobEnvelope)>; LANES as usize],
     /// Jobs leased, by token (ordered, so a reap handles them oldest first like Redis).
     leased: BTreeMap<u64, Leased>,
     /// Intake items not yet handed out, head first.
@@ -73,7 +74,12 @@ impl State {
 
     fn push_job(&mut self, job: JobEnvelope) {
         let token = self.token();
-        self.waiting.push_back((token, job));
+        self.waiting[usize::from(job.lane)].push_back((token, job));
+    }
+
+    /// The oldest job of the lowest non-empty lane.
+    fn pop_job(&mut self) -> Option<(u64, JobEnvelope)> {
+        self.waiting.iter_mut().find_map(VecDeque::pop_front)
     }
 
     fn push_intake(&mut self, item: IntakeItem) {
@@ -108,7 +114,7 @@ impl MemoryQueue {
 
     fn try_lease(&self, worker: &str) -> Option<Lease> {
         let mut state = self.state();
-        let (token, job) = state.waiting.pop_front()?;
+        let (token, job) = state.pop_job()?;
         state.leased.insert(
             token,
             Leased {
@@ -191,6 +197,7 @@ fn parse_token(token: &str) -> Option<u64> {
 impl JobQueue for MemoryQueue {
     async fn enqueue(&self, mut job: JobEnvelope) -> Result<()> {
         job.attempt = job.attempt.max(1);
+        job.lane = job.lane.min(LANES - 1);
         self.state().push_job(job);
         self.jobs_ready.notify_waiters();
         Ok(())
@@ -303,7 +310,7 @@ impl JobQueue for MemoryQueue {
     async fn depth(&self) -> Result<QueueDepth> {
         let state = self.state();
         Ok(QueueDepth {
-            waiting: state.waiting.len() as u64,
+            waiting: state.waiting.iter().map(VecDeque::len).sum::<usize>() as u64,
             leased: state.leased.len() as u64,
             intake: (state.intake.len() + state.intake_taken.len()) as u64,
         })

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::keys::REAPER_CONSUMER;
 use crate::{Error, Result};
 
+/// How many fairness lanes the queue has (see [`JobEnvelope::lane`]).
+pub const LANES: u8 = 4;
+
 /// A job as the queue carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobEnvelope {
@@ -19,6 +22,12 @@ pub struct JobEnvelope {
     /// Which delivery this is: 1 for the first, +1 each time a lease expires and the reaper
     /// redelivers the job. A release does not count.
     pub attempt: u32,
+    /// Fairness lane, `0..LANES` (larger values count as the last lane). Workers take the
+    /// oldest job of the lowest non-empty lane, so a client's first unfinished job (lane 0)
+    /// runs before another client's fifth; redeliveries and releases keep their lane. The
+    /// coordinator chooses it (see its `jobs::fair`); the queue only orders by it.
+    #[serde(default)]
+    pub lane: u8,
 }
 
 impl JobEnvelope {
@@ -28,7 +37,14 @@ impl JobEnvelope {
             job_id: job_id.into(),
             payload: payload.into(),
             attempt: 1,
+            lane: 0,
         }
+    }
+
+    /// The same job in `lane` (capped at the last lane).
+    pub fn in_lane(mut self, lane: u8) -> Self {
+        self.lane = lane.min(LANES - 1);
+        self
     }
 }
 

@@ -46,14 +46,16 @@ use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     /// Appends a job at the tail of the queue. The queue does not deduplicate job ids.
-    /// An `attempt` of 0 is stored as 1.
+    /// An `attempt` of 0 is stored as 1, a lane past the last as the last.
     async fn enqueue(&self, job: JobEnvelope) -> Result<()>;
 
     /// Takes the job at the head of the queue, waiting up to `wait` for one (`Duration::ZERO`:
     /// do not wait). The returned lease is owned by `worker` until it is submitted, released,
     /// or left without a heartbeat for longer than the lease TTL the reaper runs with.
     ///
-    /// Jobs are handed out in queue order; a job is leased by one worker at a time.
+    /// Jobs are handed out lane by lane (the oldest job of the lowest non-empty
+    /// [lane](JobEnvelope::lane) first), in queue order within a lane; a job is leased by one
+    /// worker at a time.
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>>;
 
     /// Keeps a running job's lease alive (resets its idle time). `Ok(false)` if the lease was

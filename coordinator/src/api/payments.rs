@@ -332,7 +332,9 @@ async fn submit_detached(
     }
     tracing::info!(job_id = %id, payer = %payment.payer, tx = %payment.tx_hash, "payment accepted");
     crate::metrics::payment_check("valid");
-    let record = start(&state, record, &headers).await?;
+    // On the paid flow the client is who pays.
+    let payer = format!("{:#x}", payment.payer);
+    let record = start(&state, record, &headers, Some(&payer)).await?;
     let settlement = if record.status() == JobStatus::Running {
         Settlement::default()
     } else {

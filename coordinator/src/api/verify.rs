@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use super::request::{parse_verify_request, JobDefaults};
 use super::view::{Accepted, JobView};
 use super::AppState;
 use crate::config::MAX_BODY_BYTES;
+use crate::protect::ClientKey;
 use crate::record::JobStatus;
 
 /// `POST /verify`: validate, store, queue, then wait briefly for the result.
@@ -42,11 +43,13 @@ use crate::record::JobStatus;
     ))]
 pub async fn submit(
     State(state): State<Arc<AppState>>,
+    client: Option<Extension<ClientKey>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let record = accept(&state, &headers, body).await?;
-    let record = start(&state, record, &headers).await?;
+    let client = client.map(|Extension(ClientKey(key))| key);
+    let record = start(&state, record, &headers, client.as_deref()).await?;
     let view = JobView::from(&record);
     answer(&record, view)
 }
@@ -88,20 +91,26 @@ pub(crate) async fn accept(
     parse_verify_request(&body, &defaults).await
 }
 
-/// Submits an accepted job to the job service, then waits up to the sync wait (none with
-/// `Prefer: respond-async`); returns the record as it is then.
+/// Submits an accepted job of `client` (who shares the slots fairly with others) to the job
+/// service, then waits up to the sync wait (none with `Prefer: respond-async`); returns the
+/// record as it is then.
 pub(crate) async fn start(
     state: &AppState,
     record: crate::record::JobRecord,
     headers: &HeaderMap,
+    client: Option<&str>,
 ) -> Result<crate::record::JobRecord, ApiError> {
     let id = record.id();
-    state.jobs.submit(&record).await.map_err(|e| match e {
-        crate::error::Error::Queue(_) => {
-            ApiError::Unavailable("the job queue is unavailable; retry later".into())
-        }
-        other => other.into(),
-    })?;
+    state
+        .jobs
+        .submit(&record, client)
+        .await
+        .map_err(|e| match e {
+            crate::error::Error::Queue(_) => {
+                ApiError::Unavailable("the job queue is unavailable; retry later".into())
+            }
+            other => other.into(),
+        })?;
     if prefers_async(headers) || state.sync_wait.is_zero() {
         return Ok(record);
     }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  handler (POST /verify, the paid flow, …)
-//!     │ submit(record)                      await_final(id, wait)
+//!     │ submit(record, client)              await_final(id, wait)
 //!     ▼                                          ▲
 //!  JobService ── insert ──▶ JobStore            │ woken on finalize (any replica)
 //!     │ enqueue                                  │
@@ -26,9 +26,11 @@
 //! - [`consumers`]: runs event consumers with retries and acknowledgements.
 //! - [`reaper`]: reclaims leases of dead workers.
 //! - [`deliveries`]: records the in-process workers' leases, so a restart counts real deliveries only.
+//! - [`fair`]: the queue lane of a new job, so clients share the slots fairly.
 
 pub mod consumers;
 pub mod deliveries;
+pub mod fair;
 pub mod intake;
 pub mod policy;
 pub mod reaper;
@@ -53,6 +55,7 @@ pub struct JobService {
     policy: Arc<dyn CompletionPolicy>,
     allowed: HashSet<Address>,
     max_deliveries: u32,
+    lanes: fair::FairLanes,
 }
 
 impl JobService {
@@ -71,6 +74,7 @@ impl JobService {
             policy,
             allowed,
             max_deliveries: max_deliveries.max(1),
+            lanes: fair::FairLanes::default(),
         }
     }
 
@@ -89,16 +93,21 @@ impl JobService {
         &self.queue
     }
 
-    /// Accepts a job: stores its record, then queues it. If it cannot be queued, the record is
-    /// closed as an infrastructure failure (so nobody sees it running forever) and the error
-    /// returned; nothing ran.
-    pub async fn submit(&self, record: &JobRecord) -> Result<()> {
+    /// Accepts a job of `client` (see [`fair`]; `None`: a client of its own): stores its record,
+    /// then queues it in the client's fair lane. If it cannot be queued, the record is closed as
+    /// an infrastructure failure (so nobody sees it running forever) and the error returned;
+    /// nothing ran.
+    pub async fn submit(&self, record: &JobRecord, client: Option<&str>) -> Result<()> {
         let id = record.id();
         let payload = serde_json::to_string(&record.spec)?;
         self.store.insert(record).await?;
+        let lane = match client {
+            Some(client) => self.lanes.assign(client, id, self.store.as_ref()).await,
+            None => 0,
+        };
         if let Err(e) = self
             .queue
-            .enqueue(JobEnvelope::new(id.to_string(), payload))
+            .enqueue(JobEnvelope::new(id.to_string(), payload).in_lane(lane))
             .await
         {
             tracing::error!(job_id = %id, error = %e, "enqueue failed");
@@ -111,7 +120,7 @@ impl JobService {
             let _ = self.finalize(record, &outcome).await;
             return Err(Error::Queue(e));
         }
-        tracing::info!(job_id = %id, language = record.language.as_str(), "job queued");
+        tracing::info!(job_id = %id, language = record.language.as_str(), lane, "job queued");
         Ok(())
     }
 
@@ -161,10 +170,12 @@ impl JobService {
 
     /// Queues an accepted job (again) as delivery `attempt`.
     async fn requeue(&self, record: &JobRecord, attempt: u32) -> Result<()> {
+        // Lane 0: a job queued again has waited its turn once already.
         let envelope = JobEnvelope {
             job_id: record.id().to_string(),
             payload: serde_json::to_string(&record.spec)?,
             attempt,
+            lane: 0,
         };
         self.queue.enqueue(envelope).await?;
         Ok(())
@@ -173,7 +184,9 @@ impl JobService {
     /// The final write (the only call of [`JobStore::finalize`]): sets the outcome and emits
     /// the job's final event, once.
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<()> {
-        match self.store.finalize(record, outcome).await? {
+        let finalized = self.store.finalize(record, outcome).await?;
+        self.lanes.finished(record.id());
+        match finalized {
             Finalized::Applied(r) => {
                 crate::metrics::job_final(&r);
                 let o = r.outcome.as_ref().expect("applied outcome");

@@ -188,8 +188,13 @@ impl Protection {
     }
 }
 
+/// The client a request comes from, as the protections see it (its rate-limit key), for
+/// handlers that pass it on: the job service shares worker slots fairly between clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKey(pub String);
+
 /// The protections as one middleware (see the module docs for the order of checks).
-pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -> Response {
+pub async fn guard(State(p): State<Arc<Protection>>, mut req: Request, next: Next) -> Response {
     if EXEMPT.contains(&req.uri().path()) || is_status_poll(&req) {
         return next.run(req).await;
     }
@@ -289,6 +294,10 @@ pub async fn guard(State(p): State<Arc<Protection>>, req: Request, next: Next) -
         },
         _ => None,
     };
+    if let Some(ip) = agent {
+        // Who the job service shares slots between (`jobs::fair`).
+        req.extensions_mut().insert(ClientKey(ip.to_string()));
+    }
     let response = next.run(req).await;
     verdict.finish(response.status());
     match slot {

@@ -161,6 +161,7 @@ async fn dead_letters_fail_the_job_refundably() {
             job_id: record.id().to_string(),
             payload: String::new(),
             attempt: 3,
+            lane: 0,
         },
         reason: "no result after 3 deliveries (max 3)".into(),
     };

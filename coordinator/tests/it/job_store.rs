@@ -368,3 +368,43 @@ async fn a_second_coordinator_cannot_open_the_same_database() {
     let err = Db::open(Some(&path), Durability::Process).unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
 }
+
+/// Fair lanes (issue 22, defect 4) on every store: a job's lane is the number of its client's
+/// jobs still unfinished, whether this replica finalized them or the store says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fair_lanes_follow_each_clients_unfinished_jobs() {
+    use notary_coordinator::jobs::fair::FairLanes;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let lanes = FairLanes::default();
+        let a_jobs: Vec<JobRecord> = (0..5).map(|_| record()).collect();
+        let mut got = Vec::new();
+        for r in &a_jobs {
+            s.insert(r).await.unwrap();
+            got.push(lanes.assign("a", r.id(), s).await);
+        }
+        assert_eq!(got, vec![0, 1, 2, 3, 3], "{}", b.name);
+        let other = record();
+        s.insert(&other).await.unwrap();
+        assert_eq!(lanes.assign("b", other.id(), s).await, 0, "{}", b.name);
+        // Finalized by this replica: forgotten at once.
+        for r in &a_jobs[..3] {
+            lanes.finished(r.id());
+        }
+        let next = record();
+        s.insert(&next).await.unwrap();
+        assert_eq!(lanes.assign("a", next.id(), s).await, 2, "{}", b.name);
+        // Finalized by another replica: the store tells when the next lane is chosen.
+        for r in &a_jobs[3..] {
+            s.finalize(r, &valid(r, 1)).await.unwrap();
+        }
+        let last = record();
+        s.insert(&last).await.unwrap();
+        assert_eq!(lanes.assign("a", last.id(), s).await, 1, "{}", b.name);
+        assert_eq!(lanes.clients(), 2, "{}", b.name);
+        for id in [next.id(), last.id(), other.id()] {
+            lanes.finished(id);
+        }
+        assert_eq!(lanes.clients(), 0, "{}", b.name);
+    }
+}

@@ -407,3 +407,46 @@ async fn polling_is_not_punished_and_can_long_poll() {
     );
     c.shutdown().await;
 }
+
+/// Issue 22, defect 4: slots are shared fairly between clients. One client fills a one-slot
+/// coordinator's queue with four long jobs; another client's hello world, sent after them,
+/// runs as soon as the first of them ends, not after all four.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_job_overtakes_a_backlog() {
+    let c = Coordinator::start(test_config(None, 1, vec![])).await;
+    let mut backlog = Vec::new();
+    for _ in 0..4 {
+        backlog.push(submit_async(&c, busy_guest(1_500, 30)).await);
+    }
+    // The second client: another loopback address, so another client IP.
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let resp = other
+        .post(format!("{}/verify", c.url))
+        .json(&hello(HELLO_HASH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["result"], "VALID", "{body}");
+    let mut finished = 0;
+    for id in &backlog {
+        let (status, _) = c.get(&format!("/verify/{id}")).await;
+        if status == 200 {
+            finished += 1;
+        }
+    }
+    assert!(
+        finished <= 1,
+        "{finished} of the backlog ran before the other client's job"
+    );
+    for id in &backlog {
+        let body = c.wait_final(id, Duration::from_secs(60)).await;
+        assert_eq!(body["result"], "VALID", "{body}");
+    }
+    c.shutdown().await;
+}

@@ -4,10 +4,11 @@
 //!
 //! | name | kind | holds |
 //! |---|---|---|
-//! | `notary:queue:jobs` | stream | one entry per job delivery: fields `job_id`, `payload`, `attempt` |
-//! | group `workers` on it | consumer group | one consumer per worker name; a lease is an entry in the group's pending list |
+//! | `notary:queue:jobs` | stream | lane 0: one entry per job delivery: fields `job_id`, `payload`, `attempt` |
+//! | `notary:queue:jobs:1` … `:3` | streams | lanes 1 to 3 (see `JobEnvelope::lane`), the same fields |
+//! | group `workers` on each lane | consumer group | one consumer per worker name; a lease is an entry in a group's pending list |
 //! | consumer `notary-reaper` | consumer | stale leases, briefly, while a reaper redelivers or dead-letters them |
-//! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason` (dead letter) |
+//! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason` and `lane` (dead letter) |
 //! | group `coordinators` on it | consumer group | one consumer per coordinator name |
 //! | `notary:workers:allowed` | set | the worker addresses (`0x…`, lower case) the coordinators accept; workers read it at start |
 //!
@@ -15,8 +16,8 @@
 //! work. Other Notary keys (job records, worker registry) are named by `notary-protocol` under the
 //! same prefix; these two do not collide with them.
 //!
-//! On a Redis Cluster, give the prefix a hash tag (`{notary}:`) so both streams live in one slot:
-//! the submit and reap scripts touch both.
+//! On a Redis Cluster, give the prefix a hash tag (`{notary}:`) so all streams live in one slot:
+//! the lease, submit and reap scripts touch several.
 
 /// The default prefix of every Notary key.
 pub const DEFAULT_PREFIX: &str = "notary:";
@@ -33,6 +34,14 @@ pub const REAPER_CONSUMER: &str = "notary-reaper";
 /// Stream of job deliveries under `prefix`.
 pub fn jobs(prefix: &str) -> String {
     format!("{prefix}queue:jobs")
+}
+
+/// Stream of job deliveries of fairness lane `lane` under `prefix` (lane 0 is [`jobs`]).
+pub fn jobs_lane(prefix: &str, lane: u8) -> String {
+    match lane {
+        0 => jobs(prefix),
+        n => format!("{prefix}queue:jobs:{n}"),
+    }
 }
 
 /// Stream of results and dead letters under `prefix`.
@@ -59,6 +68,8 @@ pub mod field {
     pub const WORKER: &str = "worker";
     /// Why the job was given up (dead letters).
     pub const REASON: &str = "reason";
+    /// The job's fairness lane, decimal (dead letters).
+    pub const LANE: &str = "lane";
     /// `kind` of a submitted result.
     pub const KIND_SUBMITTED: &str = "submitted";
     /// `kind` of a dead letter.

@@ -1,8 +1,11 @@
 //! The Redis Streams backend.
 //!
-//! * A job is an entry of the jobs stream; `lease` is `XREADGROUP` on the `workers` group, and the
-//!   lease *is* the entry's slot in the group's pending list (owner = worker name, idle time =
-//!   time since delivery or last heartbeat). Entry ids are the lease tokens.
+//! * A job is an entry of its lane's jobs stream (one stream per fairness lane, see
+//!   `JobEnvelope::lane`); `lease` is a script running non-blocking `XREADGROUP` on the `workers`
+//!   group lane by lane (lowest first), and waits with a blocking `XREAD` past the lanes' last ids
+//!   when all are empty. The lease *is* the entry's slot in its group's pending list (owner =
+//!   worker name, idle time = time since delivery or last heartbeat). Entry ids are the lease
+//!   tokens.
 //! * Every step that changes more than one thing is a Lua script (see `scripts.rs`): heartbeat
 //!   (XPENDING check + XCLAIM JUSTID), submit (XADD intake + XACK + XDEL), release (XACK + XDEL +
 //!   XADD same attempt), and each reaped entry (XACK + XDEL + XADD redelivery or dead letter).
@@ -41,7 +44,8 @@ use self::keys::{field, COORDINATORS_GROUP, REAPER_CONSUMER, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::model::check_consumer_name;
 use crate::{
-    Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result,
+    Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport,
+    Result, LANES,
 };
 
 /// How many stale entries one XAUTOCLAIM round of the reaper claims.
@@ -94,7 +98,8 @@ impl RedisQueueConfig {
 /// connections and is safe to use from many tasks.
 pub struct RedisQueue {
     config: RedisQueueConfig,
-    jobs_key: String,
+    /// The lanes' job streams, lane 0 first.
+    lane_keys: Vec<String>,
     intake_key: String,
     manager: ConnectionManager,
     blocking: BlockingPool,
@@ -104,7 +109,7 @@ pub struct RedisQueue {
 impl fmt::Debug for RedisQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisQueue")
-            .field("jobs_key", &self.jobs_key)
+            .field("lane_keys", &self.lane_keys)
             .field("intake_key", &self.intake_key)
             .field("intake_ttl", &self.config.intake_ttl)
             .field("command_timeout", &self.config.command_timeout)
@@ -136,7 +141,9 @@ impl RedisQueue {
         let blocking =
             BlockingPool::new(client, config.connect_timeout, config.blocking_connections);
         Ok(Self {
-            jobs_key: keys::jobs(&config.key_prefix),
+            lane_keys: (0..LANES)
+                .map(|lane| keys::jobs_lane(&config.key_prefix, lane))
+                .collect(),
             intake_key: keys::intake(&config.key_prefix),
             manager,
             blocking,
@@ -150,14 +157,11 @@ impl RedisQueue {
         &self.config
     }
 
-    /// Creates both streams and consumer groups if missing (`XGROUP CREATE ... 0 MKSTREAM`;
+    /// Creates every stream and consumer group if missing (`XGROUP CREATE ... 0 MKSTREAM`;
     /// an existing group is left alone). Called by [`RedisQueue::connect`] and after any
     /// `NOGROUP` answer.
     pub async fn ensure_groups(&self) -> Result<()> {
-        for (key, group) in [
-            (&self.jobs_key, WORKERS_GROUP),
-            (&self.intake_key, COORDINATORS_GROUP),
-        ] {
+        for (key, group) in self.groups() {
             let mut cmd = redis::cmd("XGROUP");
             cmd.arg("CREATE")
                 .arg(key)
@@ -410,13 +414,70 @@ impl RedisQueue {
         .await
     }
 
-    /// Deletes long-idle consumers with nothing pending from both groups.
+    /// Redelivers (in the same lane) or dead-letters the stale leases of one lane.
+    async fn reap_lane(
+        &self,
+        lane_number: u8,
+        lease_ttl: Duration,
+        max_deliveries: u32,
+        report: &mut ReapReport,
+    ) -> Result<()> {
+        let lane = self.lane_key(lane_number);
+        let mut cursor = "0-0".to_owned();
+        for _ in 0..MAX_SCAN_ROUNDS {
+            let mut cmd = redis::cmd("XAUTOCLAIM");
+            cmd.arg(lane)
+                .arg(WORKERS_GROUP)
+                .arg(REAPER_CONSUMER)
+                .arg(millis(lease_ttl))
+                .arg(&cursor)
+                .arg("COUNT")
+                .arg(REAP_BATCH)
+                .arg("JUSTID");
+            // Redis 7: [next cursor, [claimed ids], [ids deleted from the stream meanwhile]].
+            let (next, claimed, _deleted): (String, Vec<String>, redis::Value) =
+                self.query("reap", &cmd).await?;
+            for entry_id in claimed {
+                let mut invocation = self.scripts.reap_one.prepare_invoke();
+                invocation
+                    .key(lane)
+                    .key(&self.intake_key)
+                    .arg(WORKERS_GROUP)
+                    .arg(&entry_id)
+                    .arg(max_deliveries)
+                    .arg(lane_number);
+                let outcome: i64 = self.invoke("reap", &invocation).await?;
+                match outcome {
+                    1 => report.redelivered += 1,
+                    2 => report.dead_lettered += 1,
+                    _ => {}
+                }
+            }
+            if next == "0-0" {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(())
+    }
+
+    /// Every stream with its consumer group: the lanes' (workers), then the intake's.
+    fn groups(&self) -> impl Iterator<Item = (&String, &'static str)> {
+        self.lane_keys
+            .iter()
+            .map(|key| (key, WORKERS_GROUP))
+            .chain([(&self.intake_key, COORDINATORS_GROUP)])
+    }
+
+    /// The job stream of `lane`.
+    fn lane_key(&self, lane: u8) -> &str {
+        &self.lane_keys[usize::from(lane.min(LANES - 1))]
+    }
+
+    /// Deletes long-idle consumers with nothing pending from every group.
     async fn prune_consumers(&self) -> Result<u64> {
         let mut removed = 0;
-        for (key, group) in [
-            (&self.jobs_key, WORKERS_GROUP),
-            (&self.intake_key, COORDINATORS_GROUP),
-        ] {
+        for (key, group) in self.groups() {
             let mut invocation = self.scripts.prune_consumers.prepare_invoke();
             invocation
                 .key(key)
@@ -432,7 +493,7 @@ impl RedisQueue {
 impl JobQueue for RedisQueue {
     async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.jobs_key)
+        cmd.arg(self.lane_key(job.lane))
             .arg("*")
             .arg(field::JOB_ID)
             .arg(&job.job_id)
@@ -446,25 +507,53 @@ impl JobQueue for RedisQueue {
 
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
-        let cmd = Self::read_group_cmd(WORKERS_GROUP, worker, &self.jobs_key, wait);
-        let reply: Option<StreamReadReply> = self.blocking_read("lease", &cmd, wait).await?;
-        let Some(entry) = first_entry(reply) else {
-            return Ok(None);
-        };
-        // A malformed entry stays pending: the reaper redelivers it and, at the delivery limit,
-        // dead-letters it, so it surfaces at the intake instead of vanishing.
-        let job = parse_job(&entry)?;
-        Ok(Some(Lease {
-            job,
-            worker: worker.to_owned(),
-            token: entry.id,
-        }))
+        let started = tokio::time::Instant::now();
+        loop {
+            let mut invocation = self.scripts.lease.prepare_invoke();
+            for key in &self.lane_keys {
+                invocation.key(key);
+            }
+            invocation.arg(WORKERS_GROUP).arg(worker);
+            let reply: Vec<String> = self.invoke("lease", &invocation).await?;
+            let last_ids = match leased_entry(reply)? {
+                LeaseReply::Entry { lane, entry } => {
+                    // A malformed entry stays pending: the reaper redelivers it and, at the
+                    // delivery limit, dead-letters it, so it surfaces at the intake instead of
+                    // vanishing.
+                    let job = parse_job(&entry, lane)?;
+                    return Ok(Some(Lease {
+                        job,
+                        worker: worker.to_owned(),
+                        token: entry.id,
+                    }));
+                }
+                LeaseReply::Empty { last_ids } => last_ids,
+            };
+            let left = wait.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            // Wakes when any lane gets an entry after the ids the script saw; then the script
+            // runs again (another worker may take that entry first: then wait again).
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT")
+                .arg(1)
+                .arg("BLOCK")
+                .arg(millis(left).max(1))
+                .arg("STREAMS")
+                .arg(&self.lane_keys)
+                .arg(&last_ids);
+            let woke: Option<redis::Value> = self.blocking_read("lease", &cmd, left).await?;
+            if woke.is_none() && wait.saturating_sub(started.elapsed()).is_zero() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
         let mut invocation = self.scripts.heartbeat.prepare_invoke();
         invocation
-            .key(&self.jobs_key)
+            .key(self.lane_key(lease.job.lane))
             .arg(WORKERS_GROUP)
             .arg(&lease.worker)
             .arg(&lease.token);
@@ -475,7 +564,7 @@ impl JobQueue for RedisQueue {
     async fn submit(&self, lease: &Lease, payload: String) -> Result<()> {
         let mut invocation = self.scripts.submit.prepare_invoke();
         invocation
-            .key(&self.jobs_key)
+            .key(self.lane_key(lease.job.lane))
             .key(&self.intake_key)
             .arg(WORKERS_GROUP)
             .arg(&lease.token)
@@ -497,7 +586,7 @@ impl JobQueue for RedisQueue {
     async fn release(&self, lease: &Lease) -> Result<bool> {
         let mut invocation = self.scripts.release.prepare_invoke();
         invocation
-            .key(&self.jobs_key)
+            .key(self.lane_key(lease.job.lane))
             .arg(WORKERS_GROUP)
             .arg(&lease.worker)
             .arg(&lease.token);
@@ -508,39 +597,9 @@ impl JobQueue for RedisQueue {
     async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport> {
         let max_deliveries = max_deliveries.max(1);
         let mut report = ReapReport::default();
-        let mut cursor = "0-0".to_owned();
-        for _ in 0..MAX_SCAN_ROUNDS {
-            let mut cmd = redis::cmd("XAUTOCLAIM");
-            cmd.arg(&self.jobs_key)
-                .arg(WORKERS_GROUP)
-                .arg(REAPER_CONSUMER)
-                .arg(millis(lease_ttl))
-                .arg(&cursor)
-                .arg("COUNT")
-                .arg(REAP_BATCH)
-                .arg("JUSTID");
-            // Redis 7: [next cursor, [claimed ids], [ids deleted from the stream meanwhile]].
-            let (next, claimed, _deleted): (String, Vec<String>, redis::Value) =
-                self.query("reap", &cmd).await?;
-            for entry_id in claimed {
-                let mut invocation = self.scripts.reap_one.prepare_invoke();
-                invocation
-                    .key(&self.jobs_key)
-                    .key(&self.intake_key)
-                    .arg(WORKERS_GROUP)
-                    .arg(&entry_id)
-                    .arg(max_deliveries);
-                let outcome: i64 = self.invoke("reap", &invocation).await?;
-                match outcome {
-                    1 => report.redelivered += 1,
-                    2 => report.dead_lettered += 1,
-                    _ => {}
-                }
-            }
-            if next == "0-0" {
-                break;
-            }
-            cursor = next;
+        for lane in 0..LANES {
+            self.reap_lane(lane, lease_ttl, max_deliveries, &mut report)
+                .await?;
         }
         let pruned = self.prune_consumers().await?;
         if pruned > 0 {
@@ -585,10 +644,10 @@ impl JobQueue for RedisQueue {
 
     async fn depth(&self) -> Result<QueueDepth> {
         let mut invocation = self.scripts.depth.prepare_invoke();
-        invocation
-            .key(&self.jobs_key)
-            .key(&self.intake_key)
-            .arg(WORKERS_GROUP);
+        for key in &self.lane_keys {
+            invocation.key(key);
+        }
+        invocation.key(&self.intake_key).arg(WORKERS_GROUP);
         // A read, safe to repeat: the first command after a Redis restart fails on the old
         // socket ("broken pipe") before the manager reconnects, so try once more.
         let (total, pending, intake): (u64, u64, u64) =
@@ -647,12 +706,49 @@ fn number(entry: &StreamId, name: &str) -> Result<u32> {
         .map_err(|_| malformed(entry, format!("field {name:?} is not a number")))
 }
 
-fn parse_job(entry: &StreamId) -> Result<JobEnvelope> {
+fn parse_job(entry: &StreamId, lane: u8) -> Result<JobEnvelope> {
     Ok(JobEnvelope {
         job_id: text(entry, field::JOB_ID)?,
         payload: text(entry, field::PAYLOAD)?,
         attempt: number(entry, field::ATTEMPT)?,
+        lane,
     })
+}
+
+/// What the lease script answered.
+enum LeaseReply {
+    /// An entry of `lane`, now pending for the worker.
+    Entry { lane: u8, entry: StreamId },
+    /// Every lane was empty; the last id of each.
+    Empty { last_ids: Vec<String> },
+}
+
+/// Reads the lease script's flat answer (see `scripts::LEASE`).
+fn leased_entry(reply: Vec<String>) -> Result<LeaseReply> {
+    let mut parts = reply.into_iter();
+    let lane = parts.next().unwrap_or_default();
+    if lane == "-1" {
+        return Ok(LeaseReply::Empty {
+            last_ids: parts.collect(),
+        });
+    }
+    let id = parts.next().unwrap_or_default();
+    let mut map = std::collections::HashMap::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        map.insert(name, redis::Value::BulkString(value.into_bytes()));
+    }
+    let entry = StreamId {
+        id,
+        map,
+        ..StreamId::default()
+    };
+    match lane.parse::<u8>() {
+        Ok(lane) if lane < LANES => Ok(LeaseReply::Entry { lane, entry }),
+        _ => Err(malformed(
+            &entry,
+            format!("lease script answered lane {lane:?}"),
+        )),
+    }
 }
 
 fn parse_intake(entry: &StreamId) -> Result<IntakeItem> {
@@ -665,7 +761,14 @@ fn parse_intake(entry: &StreamId) -> Result<IntakeItem> {
             payload: text(entry, field::PAYLOAD)?,
         }),
         field::KIND_DEAD_LETTERED => Ok(IntakeItem::DeadLettered {
-            job: parse_job(entry)?,
+            // Dead letters written before lanes existed have no lane: lane 0.
+            job: parse_job(
+                entry,
+                entry
+                    .get::<String>(field::LANE)
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0),
+            )?,
             reason: text(entry, field::REASON)?,
         }),
         other => Err(malformed(entry, format!("unknown intake kind {other:?}"))),

@@ -52,7 +52,7 @@ return 1
 /// the entry, then either appends a copy with attempt + 1 or, at the delivery limit, appends a
 /// dead letter to the intake.
 ///
-/// KEYS: jobs, intake. ARGV: group, entry id, max deliveries.
+/// KEYS: the lane's jobs stream, intake. ARGV: group, entry id, max deliveries, lane.
 /// Returns 1 (redelivered), 2 (dead-lettered) or 0 (already handled: a submit or another reaper
 /// acknowledged it first, which is what makes concurrent reapers safe).
 /// The dead-letter reason must match `model::dead_letter_reason`.
@@ -73,7 +73,7 @@ end
 local max = tonumber(ARGV[3])
 if attempt >= max then
   redis.call('XADD', KEYS[2], '*', 'kind', 'dead_lettered', 'job_id', job_id,
-    'attempt', tostring(attempt), 'payload', payload,
+    'attempt', tostring(attempt), 'payload', payload, 'lane', ARGV[4],
     'reason', 'no result after ' .. attempt .. ' deliveries (max ' .. max .. ')')
   return 2
 end
@@ -82,14 +82,44 @@ redis.call('XADD', KEYS[1], '*', 'job_id', job_id, 'payload', payload,
 return 1
 "#;
 
-/// Counts, in one consistent snapshot: entries in the jobs stream, entries pending (leased),
-/// entries in the intake stream.
+/// Counts, in one consistent snapshot: entries in the lanes' job streams, entries pending
+/// (leased), entries in the intake stream.
 ///
-/// KEYS: jobs, intake. ARGV: group.
+/// KEYS: the lanes' job streams, then intake. ARGV: group.
 const DEPTH: &str = r#"
-local total = redis.call('XLEN', KEYS[1])
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-return {total, pending, redis.call('XLEN', KEYS[2])}
+local total, pending = 0, 0
+for i = 1, #KEYS - 1 do
+  total = total + redis.call('XLEN', KEYS[i])
+  pending = pending + redis.call('XPENDING', KEYS[i], ARGV[1])[1]
+end
+return {total, pending, redis.call('XLEN', KEYS[#KEYS])}
+"#;
+
+/// Takes the oldest new entry of the lowest non-empty lane for a worker (non-blocking
+/// XREADGROUP, lane by lane, all in one atomic step).
+///
+/// KEYS: the lanes' job streams, lowest first. ARGV: group, consumer.
+/// Returns `{lane, entry id, field, value, ...}`, or, when every lane is empty, `{-1, last id of
+/// each lane...}`: the ids a blocking XREAD then waits past, so an entry added between this
+/// script and that wait still wakes it.
+const LEASE: &str = r#"
+for i = 1, #KEYS do
+  local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[i], '>')
+  if got then
+    local entry = got[1][2][1]
+    local out = {tostring(i - 1), entry[1]}
+    for _, v in ipairs(entry[2]) do out[#out + 1] = v end
+    return out
+  end
+end
+local out = {'-1'}
+for i = 1, #KEYS do
+  local info = redis.call('XINFO', 'STREAM', KEYS[i])
+  for j = 1, #info, 2 do
+    if info[j] == 'last-generated-id' then out[#out + 1] = info[j + 1] end
+  end
+end
+return out
 "#;
 
 /// Deletes consumers that hold no pending entry and have not been seen for a long time, so a
@@ -125,6 +155,7 @@ pub(crate) struct Scripts {
     pub release: Script,
     pub reap_one: Script,
     pub depth: Script,
+    pub lease: Script,
     pub prune_consumers: Script,
 }
 
@@ -136,6 +167,7 @@ impl Scripts {
             release: Script::new(RELEASE),
             reap_one: Script::new(REAP_ONE),
             depth: Script::new(DEPTH),
+            lease: Script::new(LEASE),
             prune_consumers: Script::new(PRUNE_CONSUMERS),
         }
     }

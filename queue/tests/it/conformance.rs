@@ -60,6 +60,9 @@ conformance_suite!(
     unacked_intake_is_redelivered_after_ttl,
     depth_counts_waiting_leased_and_intake,
     reserved_and_empty_names_are_refused,
+    lower_lanes_are_leased_first_and_each_lane_in_order,
+    a_lane_survives_redelivery_release_and_submit,
+    a_blocked_lease_wakes_for_any_lane,
 );
 
 async fn submit_reaches_intake(q: Arc<dyn JobQueue>) {
@@ -416,6 +419,7 @@ async fn max_deliveries_dead_letters_once(q: Arc<dyn JobQueue>) {
                 job_id: "job-7".into(),
                 payload: job(7).payload,
                 attempt: 2,
+                lane: 0,
             },
             reason: "no result after 2 deliveries (max 2)".into(),
         }]
@@ -648,4 +652,84 @@ async fn reserved_and_empty_names_are_refused(q: Arc<dyn JobQueue>) {
     }
     // The job is untouched.
     assert_eq!(lease_now(&q, "w1").await.job, job(1));
+}
+
+/// Fairness lanes: the oldest job of the lowest non-empty lane goes first; within a lane, queue
+/// order; a lane past the last counts as the last.
+async fn lower_lanes_are_leased_first_and_each_lane_in_order(q: Arc<dyn JobQueue>) {
+    use notary_queue::LANES;
+    // Client A's jobs went to lanes 0, 1, 2, 3, 3; client B's first two arrive later.
+    let a: Vec<JobEnvelope> = (0..5u8).map(|n| job(n as usize).in_lane(n)).collect();
+    assert_eq!(a[4].lane, LANES - 1, "capped at the last lane");
+    for j in &a {
+        q.enqueue(j.clone()).await.unwrap();
+    }
+    let mut beyond = job(99);
+    beyond.lane = 200; // set directly: still the last lane
+    q.enqueue(beyond).await.unwrap();
+    q.enqueue(job(10)).await.unwrap();
+    q.enqueue(job(11).in_lane(1)).await.unwrap();
+    let mut order = Vec::new();
+    while let Some(lease) = q.lease("w1", Duration::ZERO).await.unwrap() {
+        order.push((lease.job.job_id.clone(), lease.job.lane));
+    }
+    let expected: Vec<(String, u8)> = [
+        (0, 0),
+        (10, 0),
+        (1, 1),
+        (11, 1),
+        (2, 2),
+        (3, 3),
+        (4, 3),
+        (99, 3),
+    ]
+    .into_iter()
+    .map(|(n, lane)| (format!("job-{n}"), lane))
+    .collect();
+    assert_eq!(order, expected);
+    assert_eq!(q.depth().await.unwrap().leased, 8);
+}
+
+/// A job keeps its lane through a release, a redelivery and its submit.
+async fn a_lane_survives_redelivery_release_and_submit(q: Arc<dyn JobQueue>) {
+    q.enqueue(job(1).in_lane(2)).await.unwrap();
+    let first = lease_now(&q, "w1").await;
+    assert_eq!(first.job.lane, 2);
+    assert!(q.heartbeat(&first).await.unwrap());
+    assert!(q.release(&first).await.unwrap());
+    let second = lease_now(&q, "w2").await;
+    assert_eq!((second.job.lane, second.job.attempt), (2, 1));
+    // A newer lane-0 job overtakes the redelivered lane-2 one.
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap().redelivered,
+        1
+    );
+    assert!(!q.heartbeat(&second).await.unwrap());
+    q.enqueue(job(2)).await.unwrap();
+    assert_eq!(lease_now(&q, "w3").await.job.job_id, "job-2");
+    let third = lease_now(&q, "w3").await;
+    assert_eq!((third.job.lane, third.job.attempt), (2, 2));
+    q.submit(&third, "r".into()).await.unwrap();
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].job_id(), "job-1");
+    let depth = q.depth().await.unwrap();
+    assert_eq!((depth.waiting, depth.leased), (0, 1), "{depth:?}");
+}
+
+/// A worker blocked on an empty queue wakes for a job in any lane.
+async fn a_blocked_lease_wakes_for_any_lane(q: Arc<dyn JobQueue>) {
+    for lane in [3u8, 0, 1] {
+        let start = Instant::now();
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move { q.lease("w1", Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        q.enqueue(job(lane as usize).in_lane(lane)).await.unwrap();
+        let lease = waiter.await.unwrap().unwrap().expect("woken with a job");
+        assert_eq!(lease.job.lane, lane);
+        assert!(start.elapsed() < Duration::from_millis(2500));
+    }
 }
