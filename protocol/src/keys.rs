@@ -38,3 +38,9 @@ pub fn module(prefix: &str, module_hash: &str) -> String {
 pub fn modules(prefix: &str) -> String {
     format!("{prefix}modules")
 }
+
+/// Hash from `name@version` to the hash of the module first published under that name (its
+/// owner: nobody can publish other bytes under it).
+pub fn module_names(prefix: &str) -> String {
+    format!("{prefix}modules:names")
+}

@@ -23,6 +23,13 @@ pub enum ApiError {
     Unauthorized(String),
     /// 404: no such job.
     NotFound(String),
+    /// 409: the request clashes with what exists (a module name owned by other bytes).
+    Conflict {
+        /// What clashes, for a person.
+        message: String,
+        /// What exists.
+        params: Value,
+    },
     /// 413: body or code too large.
     PayloadTooLarge {
         /// What was too large.
@@ -104,6 +111,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,
                 json!({"error": "Not Found", "message": message, "params": {}}),
+            ),
+            ApiError::Conflict { message, params } => (
+                StatusCode::CONFLICT,
+                json!({"error": "Conflict", "message": message, "params": params}),
             ),
             ApiError::PayloadTooLarge { message, params } => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -16,7 +16,7 @@ use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
 use super::AppState;
-use crate::modules::{admit_package, RegisteredModule};
+use crate::modules::{admit_package, Put, RegisteredModule};
 use crate::record::now_ms;
 
 /// The largest `POST /modules` body for a module limit of `max_module_bytes`: the module in
@@ -33,6 +33,7 @@ pub fn max_package_bytes(max_module_bytes: usize) -> usize {
         (status = 200, description = "Already registered", body = Object),
         (status = 201, description = "Registered", body = Object),
         (status = 400, description = "Bad Request: invalid package or module", body = ErrorBody),
+        (status = 409, description = "Conflict: other bytes own this name@version", body = ErrorBody),
         (status = 413, description = "Payload Too Large: module over the limit", body = ErrorBody),
         (status = 429, description = "Rate Limited", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
@@ -70,7 +71,20 @@ pub async fn publish(
         manifest,
         published_at_ms: now_ms(),
     };
-    let created = state.modules.put(&registered, &bytes).await?;
+    let created = match state.modules.put(&registered, &bytes).await? {
+        Put::Created => true,
+        Put::Exists => false,
+        Put::NameTaken(owner) => {
+            let m = &registered.manifest;
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "{}@{} is already published as module {owner}; publish other bytes under a new version",
+                    m.name, m.version
+                ),
+                params: json!({"name": m.name, "version": m.version, "moduleHash": owner}),
+            });
+        }
+    };
     let stored = if created {
         registered
     } else {

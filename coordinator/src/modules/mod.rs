@@ -7,7 +7,9 @@
 //! ([`SqliteModules`]: kept across restarts with a `--data-dir`).
 //!
 //! Publishing is idempotent: the first manifest stored for a hash wins, and publishing the
-//! same bytes again returns that hash and changes nothing. Modules never expire.
+//! same bytes again returns that hash and changes nothing. A `name@version` belongs to the first
+//! module published under it: other bytes under the same name and version are refused (`409`),
+//! so the `/info` container id `name@version` always means one module. Modules never expire.
 //!
 //! A job for a registered wasm module carries only its hash; workers read the bytes from the
 //! registry (`notary_worker::ModuleSource`: Redis in a fleet, [`RegistrySource`] over this
@@ -48,12 +50,24 @@ pub struct RegisteredModule {
     pub published_at_ms: u64,
 }
 
+/// What [`ModuleStore::put`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// This call stored the module.
+    Created,
+    /// A module with these bytes was registered already (its manifest is kept).
+    Exists,
+    /// Other bytes own this `name@version` (the first module published under it): nothing
+    /// was stored.
+    NameTaken(Digest32),
+}
+
 /// Storage of modules.
 #[async_trait]
 pub trait ModuleStore: Send + Sync + 'static {
-    /// Stores a module unless one with the same hash exists. `Ok(true)` when this call
-    /// stored it; `Ok(false)` when it was already there (the stored manifest is kept).
-    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<bool>;
+    /// Stores a module unless one with the same hash exists or another module owns its
+    /// `name@version`; atomic, so of two concurrent publishers of one name only one wins.
+    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<Put>;
     /// A module's registration.
     async fn manifest(&self, hash: &Digest32) -> Result<Option<RegisteredModule>>;
     /// A module's bytes.

@@ -1,9 +1,10 @@
 //! Modules in Redis, shared by every coordinator of a fleet.
 //!
-//! Keys (under the fleet's prefix, named in `notary_protocol::keys`): `module:<hash>` is a hash with fields `manifest` (the
-//! registration, JSON) and `bytes`; `modules` is a sorted set of hashes scored by publish
-//! time. A Lua script stores all three at once and only if the module is new, so two
-//! coordinators publishing the same module at the same moment store it once.
+//! Keys (under the fleet's prefix, named in `notary_protocol::keys`): `module:<hash>` is a hash
+//! with fields `manifest` (the registration, JSON) and `bytes`; `modules` is a sorted set of
+//! hashes scored by publish time; `modules:names` maps `name@version` to its owner's hash. A
+//! Lua script checks the hash and the name and stores all three at once, so two coordinators
+//! publishing the same module (or two modules under one name) at the same moment store one.
 
 use std::time::Duration;
 
@@ -12,14 +13,24 @@ use notary_protocol::{keys, Digest32};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 
-use super::{ModuleStore, RegisteredModule};
+use super::{ModuleStore, Put, RegisteredModule};
 use crate::error::{Error, Result};
 
+/// KEYS: module, index, names. ARGV: manifest, bytes, published ms, hash, `name@version`, the
+/// owner of that name found among modules published before the names hash existed (or "").
+/// Returns "created", "exists", or the owning hash.
 const PUT: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
+local owner = redis.call('HGET', KEYS[3], ARGV[5])
+if not owner and ARGV[6] ~= '' then owner = ARGV[6] end
+if owner and owner ~= ARGV[4] then
+  redis.call('HSETNX', KEYS[3], ARGV[5], owner)
+  return owner
+end
 redis.call('HSET', KEYS[1], 'manifest', ARGV[1], 'bytes', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-return 1
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[4])
+return 'created'
 "#;
 
 /// Modules in Redis.
@@ -55,6 +66,10 @@ impl RedisModules {
         keys::modules(&self.prefix)
     }
 
+    fn names(&self) -> String {
+        keys::module_names(&self.prefix)
+    }
+
     /// Runs a read, once more if the connection had dropped: after a Redis restart the
     /// manager's old connection fails its first command before it reconnects, and a read is
     /// safe to repeat (`/info` answered 503 once while `/ready` was already 200).
@@ -74,21 +89,48 @@ impl RedisModules {
 
 #[async_trait]
 impl ModuleStore for RedisModules {
-    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<bool> {
+    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<Put> {
         let mut conn = self.conn.clone();
         let hash = module.manifest.sha256;
-        let stored: i64 = self
+        let name = format!("{}@{}", module.manifest.name, module.manifest.version);
+        // Registries written before names had owners: the oldest module of this name owns it.
+        let indexed: Option<String> = self
+            .read(redis::cmd("HGET").arg(self.names()).arg(&name))
+            .await?;
+        let legacy = match indexed {
+            Some(_) => String::new(),
+            None => self
+                .list()
+                .await?
+                .into_iter()
+                .find(|m| {
+                    m.manifest.name == module.manifest.name
+                        && m.manifest.version == module.manifest.version
+                })
+                .map(|m| m.manifest.sha256.to_hex())
+                .unwrap_or_default(),
+        };
+        let answer: String = self
             .put
             .key(self.key(&hash))
             .key(self.index())
+            .key(self.names())
             .arg(serde_json::to_string(module)?)
             .arg(bytes)
             .arg(module.published_at_ms)
             .arg(hash.to_hex())
+            .arg(&name)
+            .arg(legacy)
             .invoke_async(&mut conn)
             .await
             .map_err(Error::redis)?;
-        Ok(stored == 1)
+        match answer.as_str() {
+            "created" => Ok(Put::Created),
+            "exists" => Ok(Put::Exists),
+            owner => Digest32::from_hex(owner)
+                .map(Put::NameTaken)
+                .map_err(|_| Error::Store(format!("module names hold a bad hash {owner:?}"))),
+        }
     }
 
     async fn manifest(&self, hash: &Digest32) -> Result<Option<RegisteredModule>> {

@@ -2,8 +2,9 @@
 //! Redis, kept across restarts with a `--data-dir` (in memory with `--data-dir none`).
 //!
 //! Table `modules`: one row per module hash with its registration (JSON), its bytes and when it
-//! was first published; `INSERT OR IGNORE` on the hash keeps the first manifest, so publishing
-//! the same module again (or twice at once) stores it once.
+//! was first published. A publish checks the hash and the `name@version` (in the manifest JSON)
+//! and inserts in one step of the single writer, so the first manifest of a hash and the first
+//! module of a name both win, even when two publish at once.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use notary_protocol::Digest32;
 use rusqlite::{params, OptionalExtension};
 
-use super::{ModuleStore, RegisteredModule};
+use super::{ModuleStore, Put, RegisteredModule};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -40,21 +41,56 @@ impl SqliteModules {
 
 #[async_trait]
 impl ModuleStore for SqliteModules {
-    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<bool> {
+    async fn put(&self, module: &RegisteredModule, bytes: &[u8]) -> Result<Put> {
         let hash = module.manifest.sha256.to_hex();
+        let (name, version) = (
+            module.manifest.name.clone(),
+            module.manifest.version.clone(),
+        );
         let manifest = serde_json::to_string(module)?;
         let bytes = bytes.to_vec();
         let published = module.published_at_ms as i64;
-        self.db
+        // One closure runs as one step of the database's single writer: the checks and the
+        // insert cannot interleave with another publish.
+        let owner: Option<String> = self
+            .db
             .call(move |c| {
-                let n = c.execute(
-                    "INSERT OR IGNORE INTO modules (hash, manifest, bytes, published_ms)
+                let exists = c
+                    .query_row("SELECT 1 FROM modules WHERE hash = ?1", [&hash], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if exists {
+                    return Ok(Some(hash));
+                }
+                // Publishing is rare and registries are small: a scan of the manifests.
+                let owner: Option<String> = c
+                    .query_row(
+                        "SELECT hash FROM modules
+                         WHERE json_extract(manifest, '$.manifest.name') = ?1
+                           AND json_extract(manifest, '$.manifest.version') = ?2
+                         ORDER BY seq LIMIT 1",
+                        params![name, version],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if owner.is_some() {
+                    return Ok(owner);
+                }
+                c.execute(
+                    "INSERT INTO modules (hash, manifest, bytes, published_ms)
                      VALUES (?1, ?2, ?3, ?4)",
                     params![hash, manifest, bytes, published],
                 )?;
-                Ok(n == 1)
+                Ok(None)
             })
-            .await
+            .await?;
+        Ok(match owner {
+            None => Put::Created,
+            Some(owner) if owner == module.manifest.sha256.to_hex() => Put::Exists,
+            Some(owner) => Put::NameTaken(Digest32::from_hex(&owner).map_err(|_| {
+                crate::error::Error::Store(format!("module table holds a bad hash {owner:?}"))
+            })?),
+        })
     }
 
     async fn manifest(&self, hash: &Digest32) -> Result<Option<RegisteredModule>> {

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use notary_coordinator::db::{Db, Durability};
-use notary_coordinator::modules::{ModuleStore, RedisModules, RegisteredModule, SqliteModules};
+use notary_coordinator::modules::{
+    ModuleStore, Put, RedisModules, RegisteredModule, SqliteModules,
+};
 use notary_protocol::{sha256, ModuleLanguage, ModuleManifest};
 use notary_queue::test_utils::RedisServer;
 
@@ -86,11 +88,11 @@ async fn conformance(s: Subject) {
     assert!(s.m().bytes(&m1.manifest.sha256).await.unwrap().is_none());
 
     // Put is idempotent: the first manifest for a hash wins, the bytes stay.
-    assert!(s.m().put(&m1, b1).await.unwrap());
+    assert_eq!(s.m().put(&m1, b1).await.unwrap(), Put::Created);
     let mut renamed = m1.clone();
     renamed.manifest.name = "impostor".into();
     renamed.published_at_ms = 9_000;
-    assert!(!s.m().put(&renamed, b1).await.unwrap());
+    assert_eq!(s.m().put(&renamed, b1).await.unwrap(), Put::Exists);
     assert_eq!(
         s.m().manifest(&m1.manifest.sha256).await.unwrap(),
         Some(m1.clone())
@@ -104,12 +106,50 @@ async fn conformance(s: Subject) {
     let stored = futures::future::join_all((0..8).map(|_| s.m().put(&m2, b2)))
         .await
         .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
+        .filter(|r| *r.as_ref().unwrap() == Put::Created)
         .count();
     assert_eq!(stored, 1);
 
+    // A name@version belongs to its first module: other bytes under it are refused, even
+    // when several race for it; a new version is free.
+    let b4 = b"console.log(4)".as_slice();
+    let usurper = module("one", b4, 4_000);
+    assert_eq!(
+        s.m().put(&usurper, b4).await.unwrap(),
+        Put::NameTaken(m1.manifest.sha256)
+    );
+    assert!(s
+        .m()
+        .manifest(&usurper.manifest.sha256)
+        .await
+        .unwrap()
+        .is_none());
+    let racers: Vec<(RegisteredModule, Vec<u8>)> = (0..6)
+        .map(|n| {
+            let bytes = format!("console.log('race {n}')").into_bytes();
+            (module("raced", &bytes, 5_000), bytes)
+        })
+        .collect();
+    let outcomes = futures::future::join_all(racers.iter().map(|(m, b)| s.m().put(m, b))).await;
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| *r.as_ref().unwrap() == Put::Created)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let owner = racers[winners[0]].0.manifest.sha256;
+    for (n, r) in outcomes.into_iter().enumerate() {
+        if n != winners[0] {
+            assert_eq!(r.unwrap(), Put::NameTaken(owner));
+        }
+    }
+    let mut next_version = usurper.clone();
+    next_version.manifest.version = "1.0.1".into();
+    assert_eq!(s.m().put(&next_version, b4).await.unwrap(), Put::Created);
+
     // List: oldest first by publish time, each module once.
-    assert!(s.m().put(&m3, b3).await.unwrap());
+    assert_eq!(s.m().put(&m3, b3).await.unwrap(), Put::Created);
     let names = |list: Vec<RegisteredModule>| {
         list.into_iter()
             .map(|m| m.manifest.name)
@@ -117,20 +157,30 @@ async fn conformance(s: Subject) {
     };
     assert_eq!(
         names(s.m().list().await.unwrap()),
-        vec!["three", "one", "two"]
+        vec!["three", "one", "two", "one", "raced"]
     );
 
     // After a restart every module is still there, byte for byte.
     if let Some(s) = s.reopen().await {
         assert_eq!(
             names(s.m().list().await.unwrap()),
-            vec!["three", "one", "two"]
+            vec!["three", "one", "two", "one", "raced"]
+        );
+        let b5 = b"console.log(5)".as_slice();
+        assert_eq!(
+            s.m().put(&module("one", b5, 6_000), b5).await.unwrap(),
+            Put::NameTaken(m1.manifest.sha256),
+            "the owner is still the owner"
         );
         assert_eq!(
             s.m().bytes(&m2.manifest.sha256).await.unwrap().as_deref(),
             Some(b2)
         );
-        assert!(!s.m().put(&renamed, b1).await.unwrap(), "still there");
+        assert_eq!(
+            s.m().put(&renamed, b1).await.unwrap(),
+            Put::Exists,
+            "still there"
+        );
         assert_eq!(s.m().manifest(&m1.manifest.sha256).await.unwrap(), Some(m1));
     }
 }

@@ -27,8 +27,16 @@ pub fn example_input() -> Value {
         .unwrap()
 }
 
+/// Packs an example as `fnv-<its directory>` (the examples are one program in several
+/// languages: each needs a name of its own, since a `name@version` belongs to one module).
 pub fn pack(file: &str) -> ModulePackage {
+    let dir = Path::new(file)
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|d| d.to_str())
+        .unwrap_or("x");
     let options = PackOptions {
+        name: Some(format!("fnv-{dir}")),
         description: format!("FNV-1a of the input ({file})"),
         ..PackOptions::default()
     };
@@ -103,7 +111,7 @@ async fn every_example_packs_publishes_and_verifies_by_module_hash() {
     assert_eq!(status, 200);
     let containers = info["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 3, "{info}");
-    assert_eq!(containers[0]["id"], "fnv@0.1.0");
+    assert_eq!(containers[0]["id"], "fnv-js@0.1.0");
     assert_eq!(containers[0]["external"], true);
     assert_eq!(
         containers[0]["image"],
@@ -353,7 +361,7 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
     use notary_coordinator::api::request::{parse_verify_request, JobDefaults};
     use notary_coordinator::db::{Db, Durability};
     use notary_coordinator::modules::{
-        admit_package, ModuleStore, RegisteredModule, SqliteModules,
+        admit_package, ModuleStore, Put, RegisteredModule, SqliteModules,
     };
     use notary_protocol::{AttestationDomain, ProgramSpec};
 
@@ -374,9 +382,13 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
             manifest,
             published_at_ms: 0,
         };
-        assert!(modules.put(&registered, &bytes).await.unwrap());
-        assert!(
-            !modules.put(&registered, &bytes).await.unwrap(),
+        assert_eq!(
+            modules.put(&registered, &bytes).await.unwrap(),
+            Put::Created
+        );
+        assert_eq!(
+            modules.put(&registered, &bytes).await.unwrap(),
+            Put::Exists,
             "idempotent"
         );
     }
@@ -428,5 +440,50 @@ async fn info_counts_pending_jobs() {
         info,
         json!({"containers": [], "pending": {"offchain": 3, "onchain": 0}})
     );
+    c.shutdown().await;
+}
+
+/// Issue 22: a `name@version` belongs to the first module published under it. Other bytes
+/// under it get 409 naming the owner; `/info` keeps one container per id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_and_version_belong_to_their_first_module() {
+    let c = Coordinator::embedded(1).await;
+    let first = package_of(r#"(module (memory (export "memory") 1) (func (export "_start")))"#);
+    let (status, body) = c.post("/modules", first.clone(), &[]).await;
+    assert_eq!(status, 201, "{body}");
+    let owner = body["moduleHash"].clone();
+
+    let other = package_of(
+        r#"(module (memory (export "memory") 1) (func (export "_start") (drop (i32.const 1))))"#,
+    );
+    let (status, body) = c.post("/modules", other.clone(), &[]).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "Conflict");
+    assert_eq!(body["params"]["moduleHash"], owner, "{body}");
+    assert_eq!(body["params"]["name"], "m");
+    let (status, _) = c
+        .get(&format!(
+            "/modules/{}",
+            other["manifest"]["sha256"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 404, "nothing stored");
+
+    // The owner may publish again (a no-op); the other bytes are welcome as a new version.
+    let (status, _) = c.post("/modules", first, &[]).await;
+    assert_eq!(status, 200);
+    let mut renamed = other;
+    renamed["manifest"]["version"] = json!("2");
+    let (status, body) = c.post("/modules", renamed, &[]).await;
+    assert_eq!(status, 201, "{body}");
+
+    let (_, info) = c.get("/info").await;
+    let ids: Vec<&str> = info["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["m@1", "m@2"]);
     c.shutdown().await;
 }
