@@ -61,6 +61,20 @@ impl VirtualTime {
         self.slept.store(slept, Ordering::Relaxed);
     }
 
+    /// Reads the monotonic clock (and steps it).
+    pub fn monotonic_now(&self) -> u64 {
+        Self::read(
+            MONOTONIC_CLOCK_START_NANOS,
+            &self.monotonic_reads,
+            &self.slept,
+        )
+    }
+
+    /// Reads the wall clock (and steps it), in nanoseconds since the Unix epoch.
+    pub fn wall_now(&self) -> u64 {
+        Self::read(WALL_CLOCK_START_NANOS, &self.wall_reads, &self.slept)
+    }
+
     fn at(start: u64, reads: &AtomicU64, slept: &AtomicU64) -> u64 {
         start
             .saturating_add(
@@ -88,12 +102,7 @@ impl HostWallClock for VirtualWallClock {
     }
 
     fn now(&self) -> Duration {
-        let t = &self.0;
-        Duration::from_nanos(VirtualTime::read(
-            WALL_CLOCK_START_NANOS,
-            &t.wall_reads,
-            &t.slept,
-        ))
+        Duration::from_nanos(self.0.wall_now())
     }
 }
 
@@ -107,8 +116,7 @@ impl HostMonotonicClock for VirtualMonotonicClock {
     }
 
     fn now(&self) -> u64 {
-        let t = &self.0;
-        VirtualTime::read(MONOTONIC_CLOCK_START_NANOS, &t.monotonic_reads, &t.slept)
+        self.0.monotonic_now()
     }
 }
 

@@ -21,6 +21,7 @@ use super::config::{
 use super::error::SandboxError;
 use super::guest::RANDOM_DERIVATION_PREFIX;
 use super::poll::{POLL_ONEOFF_BASE_FUEL, POLL_ONEOFF_FUEL_PER_SUBSCRIPTION};
+use super::pricing::{HOSTCALL_FUEL, RANDOM_GET_FUEL_PER_BYTE};
 use notary_profile::{MAX_MEMORIES, MAX_TABLES, PROFILE_FEATURES};
 
 /// The exact wasmtime version the fleet runs (fuel costs differ between versions).
@@ -97,6 +98,10 @@ pub fn profile_text(config: &SandboxConfig) -> String {
         format!("wall_clock_start_ns={WALL_CLOCK_START_NANOS}"),
         format!("monotonic_clock_start_ns={MONOTONIC_CLOCK_START_NANOS}"),
         format!("clock_step_per_read_ns={CLOCK_STEP_NANOS}"),
+        format!(
+            "host_call_fuel={HOSTCALL_FUEL}; random_get_fuel_per_byte={RANDOM_GET_FUEL_PER_BYTE}; \
+             random_get=next_u32 as u8 per byte of the secure_random stream"
+        ),
         format!(
             "poll_oneoff=virtual: earliest clock subscription fires at once, clocks advance by its \
              wait; fd subscriptions always ready; fuel {POLL_ONEOFF_BASE_FUEL} per call + \

@@ -32,6 +32,8 @@ pub struct GuestState {
     pub deadline: Instant,
     /// The guest's virtual time, shared with its clocks (advanced by `poll_oneoff`).
     pub time: Arc<VirtualTime>,
+    /// The stream `random_get` draws from (the `secure_random` derivation of the seed).
+    pub random: ChaCha20Rng,
 }
 
 /// The guest's stdout and stderr, kept by the host to read after the run.
@@ -82,6 +84,8 @@ pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
         .arg(GUEST_ARGV0)
         .wall_clock(VirtualWallClock(time.clone()))
         .monotonic_clock(VirtualMonotonicClock(time.clone()))
+        // `random_get` is our own (priced per byte, `pricing`) and draws from the state's
+        // copy of this stream; wasmtime-wasi's is kept identical should anything read it.
         .secure_random(ChaCha20Rng::from_seed(derive(setup.seed, "secure_random")))
         .insecure_random(ChaCha20Rng::from_seed(derive(
             setup.seed,
@@ -105,6 +109,7 @@ pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
         limiter: GuestLimiter::new(setup.memory_limit),
         deadline: setup.deadline,
         time,
+        random: ChaCha20Rng::from_seed(derive(setup.seed, "secure_random")),
     };
     (state, GuestOutputs { stdout, stderr })
 }

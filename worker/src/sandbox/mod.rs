@@ -30,6 +30,7 @@
 //! | fuel per job | guest CPU; deterministic, so the same code always stops at the same point |
 //! | wall-clock timeout + epoch ticker | a guest that runs longer than its client will wait (fuel priced for a long job); a host stall |
 //! | virtual `poll_oneoff` (`poll`), priced in fuel | a sleeping guest holding a slot while burning nothing |
+//! | fuel per host call and per `random_get` byte (`pricing`) | a loop of cheap or large WASI calls holding a slot on almost no fuel |
 //! | memory limit (traps past it) | host memory |
 //! | stdout / stderr limits (trap past them) | host memory; writing costs no fuel |
 //! | wasm stack | host stack overflow from recursion |
@@ -55,6 +56,7 @@ mod guest;
 mod outcome;
 mod output;
 mod poll;
+mod pricing;
 mod runner;
 
 pub use cache::CacheStats;
@@ -74,4 +76,5 @@ pub use notary_profile::{
 };
 pub use outcome::{GuestStatus, RunOutcome, TrapKind};
 pub use poll::{POLL_ONEOFF_BASE_FUEL, POLL_ONEOFF_FUEL_PER_SUBSCRIPTION};
+pub use pricing::{HOSTCALL_FUEL, RANDOM_GET_FUEL_PER_BYTE};
 pub use runner::{js_stdin, Program, RunRequest, Sandbox, FUEL_FLUSH_INTERVAL};

@@ -16,12 +16,13 @@
 //!   every worker (fuel is charged before any work; too little left traps as out of fuel).
 //!
 //! Errors follow wasmtime-wasi: no subscriptions or an unknown clock or tag is `EINVAL`, an
-//! fd other than stdin (read) or stdout/stderr (write) is `EBADF`, a range outside linear
-//! memory is `EFAULT`.
+//! fd other than stdin (read) or stdout/stderr (write) is `EBADF`, and a pointer out of bounds
+//! or misaligned traps (the WASI rule).
 
-use wasmtime::{Caller, Linker, Trap};
+use wasmtime::{Caller, Linker};
 
 use super::guest::GuestState;
+use super::pricing::{charge, guest_bytes, memory, ERRNO_BADF, ERRNO_INVAL, ERRNO_SUCCESS, WASI};
 
 /// Fuel one `poll_oneoff` call costs, before its subscriptions.
 pub const POLL_ONEOFF_BASE_FUEL: u64 = 10_000;
@@ -30,11 +31,6 @@ pub const POLL_ONEOFF_FUEL_PER_SUBSCRIPTION: u64 = 1_000;
 
 const SUBSCRIPTION_BYTES: usize = 48;
 const EVENT_BYTES: usize = 32;
-
-const ERRNO_SUCCESS: i32 = 0;
-const ERRNO_BADF: i32 = 8;
-const ERRNO_FAULT: i32 = 21;
-const ERRNO_INVAL: i32 = 28;
 
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
@@ -47,7 +43,7 @@ const SUBCLOCKFLAGS_ABSTIME: u16 = 1;
 /// Replaces the WASI `poll_oneoff` already in `linker` with the virtual-time one.
 pub fn link(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    linker.func_wrap("wasi_snapshot_preview1", "poll_oneoff", poll_oneoff)?;
+    linker.func_wrap(WASI, "poll_oneoff", poll_oneoff)?;
     linker.allow_shadowing(false);
     Ok(())
 }
@@ -76,22 +72,23 @@ fn poll_oneoff(
     nevents_ptr: i32,
 ) -> wasmtime::Result<i32> {
     let nsubs = nsubs as u32 as usize;
-    charge(&mut caller, nsubs)?;
-    let Some(memory) = caller
-        .get_export("memory")
-        .and_then(|export| export.into_memory())
-    else {
-        return Err(wasmtime::Error::msg(
-            "poll_oneoff: the module exports no memory",
-        ));
-    };
+    charge(
+        &mut caller,
+        POLL_ONEOFF_BASE_FUEL
+            .saturating_add(POLL_ONEOFF_FUEL_PER_SUBSCRIPTION.saturating_mul(nsubs as u64)),
+    )?;
+    let memory = memory(&mut caller, "poll_oneoff")?;
     if nsubs == 0 {
         return Ok(ERRNO_INVAL);
     }
     let (bytes, state) = memory.data_and_store_mut(&mut caller);
-    let Some(raw) = range(bytes, subs_ptr, nsubs * SUBSCRIPTION_BYTES) else {
-        return Ok(ERRNO_FAULT);
-    };
+    let raw = guest_bytes(
+        bytes,
+        subs_ptr,
+        nsubs * SUBSCRIPTION_BYTES,
+        8,
+        "poll_oneoff",
+    )?;
     let mut subs = Vec::with_capacity(nsubs);
     for raw in raw.chunks_exact(SUBSCRIPTION_BYTES) {
         match decode(raw, state) {
@@ -120,9 +117,13 @@ fn poll_oneoff(
         })
         .collect();
 
-    let Some(out) = range_mut(bytes, events_ptr, fired.len() * EVENT_BYTES) else {
-        return Ok(ERRNO_FAULT);
-    };
+    let out = guest_bytes(
+        bytes,
+        events_ptr,
+        fired.len() * EVENT_BYTES,
+        8,
+        "poll_oneoff",
+    )?;
     for (sub, slot) in fired.iter().zip(out.chunks_exact_mut(EVENT_BYTES)) {
         let (kind, nbytes) = match sub {
             Subscription::Clock { .. } => (EVENTTYPE_CLOCK, 0u64),
@@ -134,28 +135,10 @@ fn poll_oneoff(
         slot[10] = kind;
         slot[16..24].copy_from_slice(&nbytes.to_le_bytes());
     }
-    let Some(count) = range_mut(bytes, nevents_ptr, 4) else {
-        return Ok(ERRNO_FAULT);
-    };
+    let count = guest_bytes(bytes, nevents_ptr, 4, 4, "poll_oneoff")?;
     count.copy_from_slice(&(fired.len() as u32).to_le_bytes());
     state.time.sleep(due);
     Ok(ERRNO_SUCCESS)
-}
-
-/// Takes the call's fuel, or traps out of fuel (with none left) when there is not enough.
-fn charge(caller: &mut Caller<'_, GuestState>, nsubs: usize) -> wasmtime::Result<()> {
-    let cost = POLL_ONEOFF_BASE_FUEL
-        .saturating_add(POLL_ONEOFF_FUEL_PER_SUBSCRIPTION.saturating_mul(nsubs as u64));
-    // Without fuel metering (an operator's choice, in the profile) only the wall clock
-    // bounds a guest.
-    let Ok(fuel) = caller.get_fuel() else {
-        return Ok(());
-    };
-    if fuel < cost {
-        caller.set_fuel(0)?;
-        return Err(Trap::OutOfFuel.into());
-    }
-    caller.set_fuel(fuel - cost)
 }
 
 /// Decodes one 48-byte `subscription` (userdata u64, tag u8 at 8, union at 16).
@@ -200,14 +183,4 @@ fn decode(raw: &[u8], state: &GuestState) -> Result<Subscription, i32> {
 
 fn u64_at(raw: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"))
-}
-
-fn range(bytes: &[u8], ptr: i32, len: usize) -> Option<&[u8]> {
-    let start = ptr as u32 as usize;
-    bytes.get(start..start.checked_add(len)?)
-}
-
-fn range_mut(bytes: &mut [u8], ptr: i32, len: usize) -> Option<&mut [u8]> {
-    let start = ptr as u32 as usize;
-    bytes.get_mut(start..start.checked_add(len)?)
 }

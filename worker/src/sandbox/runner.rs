@@ -99,6 +99,7 @@ impl Sandbox {
             &mut state.wasi
         })
         .and_then(|()| super::poll::link(&mut linker))
+        .and_then(|()| super::pricing::link(&mut linker))
         .map_err(|e| SandboxError::Engine(format!("linking WASI preview1: {e:#}")))?;
 
         let limits = config.validation_limits();

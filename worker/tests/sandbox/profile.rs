@@ -13,7 +13,7 @@ use crate::support::*;
 /// sha256 of the profile text of the default configuration. A change here changes every
 /// worker's runtime id: it must be deliberate.
 const DEFAULT_CONFIG_HASH: &str =
-    "203e209b5bb5aaf8f3251ec7fe3ecf82d3e885b6a40da593297ed98307fb11e9";
+    "0afb764d71d14998cc73d92024fcf8b154bc8a2195ed3cd087fae47e34d12cfa";
 
 #[test]
 fn runtime_id_covers_version_profile_and_js_runtime() {
