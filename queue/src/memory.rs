@@ -5,9 +5,13 @@
 //! its lane (one FIFO per lane; a lease takes from the lowest non-empty one), idle
 //! time is measured from the last delivery or heartbeat. Time is `tokio::time::Instant`, so a
 //! test with a paused clock drives leases and TTLs without sleeping.
+//!
+//! Targeted tasks wait in one queue per target identity; `lease_as` looks there first, then in
+//! the shared lanes. Every enqueue (shared or targeted) wakes every waiting lease call, which
+//! re-checks its own queues, so a waiting `lease_as` wakes at once for its targeted tasks.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -15,7 +19,9 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::model::{check_consumer_name, dead_letter_reason, LANES};
+use crate::model::{
+    check_consumer_name, check_identity, dead_letter_reason, target_not_alive_reason, LANES,
+};
 use crate::{
     IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result,
 };
@@ -23,6 +29,10 @@ use crate::{
 /// Default time after which an intake item handed out but not acknowledged is handed out again
 /// (both backends).
 pub const DEFAULT_INTAKE_TTL: Duration = Duration::from_secs(30);
+
+/// Identities unseen for this long are forgotten by `reap` (the Redis backend uses its
+/// `consumer_prune_idle` instead).
+const ALIVE_RETENTION: Duration = Duration::from_secs(3600);
 
 /// The lease protocol in memory.
 ///
@@ -45,6 +55,10 @@ struct State {
     next_token: u64,
     /// Jobs waiting for a worker, one queue per lane, head first.
     waiting: [VecDeque<(u64, JobEnvelope)>; LANES as usize],
+    /// Targeted tasks waiting, per target identity, head first, with the time each was queued.
+    targeted: HashMap<String, VecDeque<(u64, JobEnvelope, Instant)>>,
+    /// When each identity last called `lease_as` or heartbeated a lease taken through it.
+    alive: HashMap<String, Instant>,
     /// Jobs leased, by token (ordered, so a reap handles them oldest first like Redis).
     leased: BTreeMap<u64, Leased>,
     /// Intake items not yet handed out, head first.
@@ -57,6 +71,7 @@ struct State {
 struct Leased {
     job: JobEnvelope,
     worker: String,
+    identity: Option<String>,
     last_seen: Instant,
 }
 
@@ -72,14 +87,83 @@ impl State {
         self.next_token
     }
 
+    /// Queues a job at the tail of its queue: its target's, or its lane.
     fn push_job(&mut self, job: JobEnvelope) {
         let token = self.token();
-        self.waiting[usize::from(job.lane)].push_back((token, job));
+        match job.target.clone() {
+            Some(target) => {
+                self.targeted
+                    .entry(target)
+                    .or_default()
+                    .push_back((token, job, Instant::now()))
+            }
+            None => self.waiting[usize::from(job.lane)].push_back((token, job)),
+        }
     }
 
-    /// The oldest job of the lowest non-empty lane.
-    fn pop_job(&mut self) -> Option<(u64, JobEnvelope)> {
+    /// The head of `identity`'s targeted queue, else the oldest job of the lowest non-empty
+    /// lane.
+    fn pop_job(&mut self, identity: Option<&str>) -> Option<(u64, JobEnvelope)> {
+        if let Some(identity) = identity {
+            if let Some(queue) = self.targeted.get_mut(identity) {
+                let head = queue.pop_front();
+                if queue.is_empty() {
+                    self.targeted.remove(identity);
+                }
+                if let Some((token, job, _)) = head {
+                    return Some((token, job));
+                }
+            }
+        }
         self.waiting.iter_mut().find_map(VecDeque::pop_front)
+    }
+
+    fn mark_alive(&mut self, identity: &str) {
+        self.alive.insert(identity.to_owned(), Instant::now());
+    }
+
+    /// Whether `identity` was seen within `within` of `now`.
+    fn is_alive(&self, identity: &str, now: Instant, within: Duration) -> bool {
+        self.alive
+            .get(identity)
+            .is_some_and(|seen| now.duration_since(*seen) <= within)
+    }
+
+    /// Dead-letters the targeted tasks of identities not alive within `lease_ttl` that waited
+    /// at least that long; returns how many.
+    fn reap_absent_targets(&mut self, now: Instant, lease_ttl: Duration) -> u64 {
+        let gone: Vec<String> = self
+            .targeted
+            .keys()
+            .filter(|target| !self.is_alive(target, now, lease_ttl))
+            .cloned()
+            .collect();
+        let mut dead = 0;
+        for target in gone {
+            let Some(mut queue) = self.targeted.remove(&target) else {
+                continue;
+            };
+            let reason = target_not_alive_reason(&target, millis(lease_ttl));
+            while queue
+                .front()
+                .is_some_and(|(_, _, since)| now.duration_since(*since) >= lease_ttl)
+            {
+                let Some((_, job, _)) = queue.pop_front() else {
+                    break;
+                };
+                self.push_intake(IntakeItem::DeadLettered {
+                    job,
+                    reason: reason.clone(),
+                });
+                dead += 1;
+            }
+            if !queue.is_empty() {
+                self.targeted.insert(target, queue);
+            }
+        }
+        self.alive
+            .retain(|_, seen| now.duration_since(*seen) < ALIVE_RETENTION.max(lease_ttl));
+        dead
     }
 
     fn push_intake(&mut self, item: IntakeItem) {
@@ -112,14 +196,21 @@ impl MemoryQueue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn try_lease(&self, worker: &str) -> Option<Lease> {
+    /// Leases the next job for `worker`: with an identity, its targeted tasks first (and the
+    /// identity is marked alive), then the shared lanes.
+    fn try_lease(&self, worker: &str, identity: Option<&str>) -> Option<Lease> {
         let mut state = self.state();
-        let (token, job) = state.pop_job()?;
+        if let Some(identity) = identity {
+            state.mark_alive(identity);
+        }
+        let (token, job) = state.pop_job(identity)?;
+        let identity = identity.map(str::to_owned);
         state.leased.insert(
             token,
             Leased {
                 job: job.clone(),
                 worker: worker.to_owned(),
+                identity: identity.clone(),
                 last_seen: Instant::now(),
             },
         );
@@ -127,6 +218,7 @@ impl MemoryQueue {
             job,
             worker: worker.to_owned(),
             token: token.to_string(),
+            identity,
         })
     }
 
@@ -193,9 +285,16 @@ fn parse_token(token: &str) -> Option<u64> {
     token.parse().ok()
 }
 
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
 #[async_trait]
 impl JobQueue for MemoryQueue {
     async fn enqueue(&self, mut job: JobEnvelope) -> Result<()> {
+        if let Some(target) = &job.target {
+            check_identity(target)?;
+        }
         job.attempt = job.attempt.max(1);
         job.lane = job.lane.min(LANES - 1);
         self.state().push_job(job);
@@ -206,8 +305,36 @@ impl JobQueue for MemoryQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
         Ok(self
-            .wait_for(&self.jobs_ready, wait, || self.try_lease(worker))
+            .wait_for(&self.jobs_ready, wait, || self.try_lease(worker, None))
             .await)
+    }
+
+    async fn lease_as(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        check_identity(identity)?;
+        Ok(self
+            .wait_for(&self.jobs_ready, wait, || {
+                self.try_lease(worker, Some(identity))
+            })
+            .await)
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        let now = Instant::now();
+        let state = self.state();
+        let mut alive: Vec<String> = state
+            .alive
+            .iter()
+            .filter(|(_, seen)| now.duration_since(**seen) <= within)
+            .map(|(identity, _)| identity.clone())
+            .collect();
+        alive.sort();
+        Ok(alive)
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
@@ -218,6 +345,9 @@ impl JobQueue for MemoryQueue {
         match state.leased.get_mut(&token) {
             Some(leased) if leased.worker == lease.worker => {
                 leased.last_seen = Instant::now();
+                if let Some(identity) = leased.identity.clone() {
+                    state.mark_alive(&identity);
+                }
                 Ok(true)
             }
             _ => Ok(false),
@@ -283,6 +413,7 @@ impl JobQueue for MemoryQueue {
                     report.redelivered += 1;
                 }
             }
+            report.dead_lettered += state.reap_absent_targets(now, lease_ttl);
         }
         if report.redelivered > 0 {
             self.jobs_ready.notify_waiters();
@@ -310,7 +441,9 @@ impl JobQueue for MemoryQueue {
     async fn depth(&self) -> Result<QueueDepth> {
         let state = self.state();
         Ok(QueueDepth {
-            waiting: state.waiting.iter().map(VecDeque::len).sum::<usize>() as u64,
+            waiting: (state.waiting.iter().map(VecDeque::len).sum::<usize>()
+                + state.targeted.values().map(VecDeque::len).sum::<usize>())
+                as u64,
             leased: state.leased.len() as u64,
             intake: (state.intake.len() + state.intake_taken.len()) as u64,
         })

@@ -28,6 +28,13 @@ pub struct JobEnvelope {
     /// coordinator chooses it (see its `jobs::fair`); the queue only orders by it.
     #[serde(default)]
     pub lane: u8,
+    /// The only worker identity that may lease this task (a juror's seat); `None`: the shared
+    /// lanes.
+    ///
+    /// A targeted task is leased only through [`JobQueue::lease_as`](crate::JobQueue::lease_as)
+    /// with this identity; redeliveries and releases keep it, and so does its dead letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 impl JobEnvelope {
@@ -38,6 +45,20 @@ impl JobEnvelope {
             payload: payload.into(),
             attempt: 1,
             lane: 0,
+            target: None,
+        }
+    }
+
+    /// A task on its first delivery that only a worker of identity `target` may lease (see
+    /// [`JobQueue::lease_as`](crate::JobQueue::lease_as)).
+    pub fn for_worker(
+        job_id: impl Into<String>,
+        payload: impl Into<String>,
+        target: impl Into<String>,
+    ) -> Self {
+        Self {
+            target: Some(target.into()),
+            ..Self::new(job_id, payload)
         }
     }
 
@@ -59,6 +80,11 @@ pub struct Lease {
     /// Backend handle of this delivery (the Redis stream entry id). Each delivery of a job has a
     /// new one, so a lease that was reaped can never touch the redelivered copy.
     pub token: String,
+    /// The worker identity the lease was taken as ([`JobQueue::lease_as`](crate::JobQueue::lease_as));
+    /// `None` for a plain [`JobQueue::lease`](crate::JobQueue::lease). A heartbeat of such a
+    /// lease also marks the identity alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 /// What coordinators read from the intake.
@@ -75,8 +101,9 @@ pub enum IntakeItem {
         /// The result, opaque to the queue.
         payload: String,
     },
-    /// A job whose leases kept expiring until it reached the delivery limit. It will not be
-    /// delivered again.
+    /// A job whose leases kept expiring until it reached the delivery limit, or a targeted task
+    /// that waited past the lease TTL while its target was not alive. It will not be delivered
+    /// again. `job.target` is kept, so the coordinator can tell which seat to fill again.
     DeadLettered {
         /// The job as it was last delivered.
         job: JobEnvelope,
@@ -112,16 +139,16 @@ pub struct ReapReport {
     /// Stale leases whose job went back to the queue with `attempt + 1`.
     pub redelivered: u64,
     /// Stale leases whose job had reached the delivery limit and went to the intake as a dead
-    /// letter.
+    /// letter, plus targeted tasks dead-lettered because their target was not alive.
     pub dead_lettered: u64,
 }
 
 /// How much work is in the queue, for metrics and `/info`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueDepth {
-    /// Jobs waiting for a worker.
+    /// Jobs waiting for a worker (shared and targeted).
     pub waiting: u64,
-    /// Jobs leased to a worker (or, briefly, held by a reaper).
+    /// Jobs leased to a worker, shared and targeted (or, briefly, held by a reaper).
     pub leased: u64,
     /// Intake items (results and dead letters) not yet acknowledged by a coordinator.
     pub intake: u64,
@@ -130,6 +157,22 @@ pub struct QueueDepth {
 /// The reason given in a dead letter. Both backends use this exact text.
 pub(crate) fn dead_letter_reason(attempt: u32, max_deliveries: u32) -> String {
     format!("no result after {attempt} deliveries (max {max_deliveries})")
+}
+
+/// The reason given when a targeted task is dead-lettered because its target is not alive. Both
+/// backends use this exact text (the Redis reap script spells it too).
+pub(crate) fn target_not_alive_reason(target: &str, lease_ttl_ms: u64) -> String {
+    format!(
+        "target {target} is not alive (no lease_as or heartbeat within {lease_ttl_ms} ms) and the task waited longer than that"
+    )
+}
+
+/// Worker identities must be non-empty.
+pub(crate) fn check_identity(identity: &str) -> Result<()> {
+    if identity.is_empty() {
+        return Err(Error::InvalidArgument("worker identity is empty".into()));
+    }
+    Ok(())
 }
 
 /// Worker and coordinator names are consumer names: they must be non-empty and must not be the

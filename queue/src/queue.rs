@@ -13,7 +13,7 @@ use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
 /// ([`MemoryQueue`](crate::MemoryQueue)) in the embedded mode. Both pass the same conformance
 /// suite (`tests/it/conformance.rs`).
 ///
-/// Worker side: [`lease`](Self::lease), then [`heartbeat`](Self::heartbeat) while running, then
+/// Worker side: [`lease`](Self::lease) (or [`lease_as`](Self::lease_as)), then [`heartbeat`](Self::heartbeat) while running, then
 /// [`submit`](Self::submit) (or [`release`](Self::release) when shutting down).
 /// Coordinator side: [`enqueue`](Self::enqueue), [`next_intake`](Self::next_intake) /
 /// [`ack_intake`](Self::ack_intake), and a periodic [`reap`](Self::reap).
@@ -41,11 +41,30 @@ use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
 /// * **Waits** of `lease` / `next_intake` of a few seconds: they bound how late a shutdown or a
 ///   silent network partition is noticed.
 ///
+/// # Targeted tasks (juries)
+///
+/// Next to the shared lanes, a job may be queued for one worker *identity* only
+/// ([`JobEnvelope::for_worker`], `target: Some(identity)`): a jury of tier n is n such tasks, one
+/// per juror. The identity is the worker's signing address (lowercase `0x` hex); several worker
+/// slots and processes may share one, and any of them may lease its tasks. A targeted task is
+/// leased only through [`lease_as`](Self::lease_as) with that identity (never by another
+/// identity, never by a plain [`lease`](Self::lease)); otherwise it lives exactly like a shared
+/// job: heartbeat, submit, release (back to its target's queue), reap (redelivered to the same
+/// target with `attempt + 1`, or dead-lettered at `max_deliveries` with `job.target` kept).
+///
+/// `lease_as` and heartbeats of leases taken through it mark the identity *alive*
+/// ([`alive`](Self::alive)). A targeted task still waiting, unleased, for longer than the reap's
+/// `lease_ttl` while its target has not been alive within `lease_ttl` is dead-lettered by
+/// [`reap`](Self::reap) (the reason says the target is not alive), so the coordinator can
+/// replace a juror that left the fleet. Workers calling `lease_as` every lease wait (well under
+/// the TTL) and heartbeating every TTL / 3 therefore never look dead.
+///
 /// A worker whose `heartbeat` answers `false` has lost its lease: the job is (or will be) run by
 /// someone else. It may stop at once, or finish and submit anyway; either is correct.
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
-    /// Appends a job at the tail of the queue. The queue does not deduplicate job ids.
+    /// Appends a job at the tail of its queue (its target's for a targeted task, else its lane).
+    /// The queue does not deduplicate job ids; an empty `target` is refused.
     /// An `attempt` of 0 is stored as 1, a lane past the last as the last.
     async fn enqueue(&self, job: JobEnvelope) -> Result<()>;
 
@@ -57,6 +76,19 @@ pub trait JobQueue: Send + Sync + 'static {
     /// [lane](JobEnvelope::lane) first), in queue order within a lane; a job is leased by one
     /// worker at a time.
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>>;
+
+    /// Like [`lease`](Self::lease), for a worker slot whose identity (its signing address,
+    /// lowercase `0x` hex) is `identity`: tasks targeted at `identity` come first (in queue
+    /// order), then the shared lanes. Marks `identity` alive. A waiting call wakes for a
+    /// targeted task of its identity as promptly as for a shared job. An empty identity is
+    /// refused. The returned lease carries `identity`, so its heartbeats keep it alive too.
+    async fn lease_as(&self, worker: &str, identity: &str, wait: Duration)
+        -> Result<Option<Lease>>;
+
+    /// Identities that called `lease_as`, or heartbeated a lease they got through it, within
+    /// `within`; sorted, distinct. Identities unseen for a long time (an hour) are forgotten by
+    /// `reap`, so `within` beyond that sees no further back.
+    async fn alive(&self, within: Duration) -> Result<Vec<String>>;
 
     /// Keeps a running job's lease alive (resets its idle time). `Ok(false)` if the lease was
     /// lost (reclaimed by a reaper, or gone because the job was submitted); it never takes a
@@ -80,6 +112,10 @@ pub trait JobQueue: Send + Sync + 'static {
     /// [`IntakeItem::DeadLettered`](crate::IntakeItem::DeadLettered); any other goes back to the
     /// tail of the queue with `attempt + 1`. Each stale lease is handled in one atomic step, so
     /// several coordinators may reap at once: each stale lease is handled once.
+    ///
+    /// Also dead-letters targeted tasks that waited unleased for longer than `lease_ttl` while
+    /// their target was not alive within `lease_ttl` (counted in `dead_lettered`), and forgets
+    /// long-unseen identities.
     ///
     /// `max_deliveries` below 1 counts as 1.
     async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport>;

@@ -29,6 +29,19 @@ impl RecordedDeliveries {
     pub fn new(queue: Arc<dyn JobQueue>, store: Arc<dyn JobStore>) -> Self {
         RecordedDeliveries { queue, store }
     }
+
+    /// Records a lease's delivery in the store.
+    async fn record(&self, lease: &Option<Lease>) {
+        if let Some(lease) = lease {
+            if let Ok(id) = Uuid::parse_str(&lease.job.job_id) {
+                // A failed write costs at worst an uncounted delivery after a crash; the job
+                // itself must not wait for the store.
+                if let Err(e) = self.store.record_delivery(id, lease.job.attempt).await {
+                    tracing::warn!(job_id = %id, error = %e, "could not record the delivery");
+                }
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -39,16 +52,23 @@ impl JobQueue for RecordedDeliveries {
 
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         let lease = self.queue.lease(worker, wait).await?;
-        if let Some(lease) = &lease {
-            if let Ok(id) = Uuid::parse_str(&lease.job.job_id) {
-                // A failed write costs at worst an uncounted delivery after a crash; the job
-                // itself must not wait for the store.
-                if let Err(e) = self.store.record_delivery(id, lease.job.attempt).await {
-                    tracing::warn!(job_id = %id, error = %e, "could not record the delivery");
-                }
-            }
-        }
+        self.record(&lease).await;
         Ok(lease)
+    }
+
+    async fn lease_as(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        let lease = self.queue.lease_as(worker, identity, wait).await?;
+        self.record(&lease).await;
+        Ok(lease)
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        self.queue.alive(within).await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {

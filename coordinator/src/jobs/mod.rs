@@ -176,6 +176,7 @@ impl JobService {
             payload: serde_json::to_string(&record.spec)?,
             attempt,
             lane: 0,
+            target: None,
         };
         self.queue.enqueue(envelope).await?;
         Ok(())

@@ -162,6 +162,7 @@ async fn dead_letters_fail_the_job_refundably() {
             payload: String::new(),
             attempt: 3,
             lane: 0,
+            target: None,
         },
         reason: "no result after 3 deliveries (max 3)".into(),
     };

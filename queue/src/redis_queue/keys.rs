@@ -6,9 +6,12 @@
 //! |---|---|---|
 //! | `notary:queue:jobs` | stream | lane 0: one entry per job delivery: fields `job_id`, `payload`, `attempt` |
 //! | `notary:queue:jobs:1` … `:3` | streams | lanes 1 to 3 (see `JobEnvelope::lane`), the same fields |
+//! | `notary:queue:for:<identity>` | stream | tasks only worker `<identity>` may lease (juror seats), the same fields |
+//! | `notary:queue:targets` | set | the identities that have such a stream |
+//! | `notary:queue:alive` | sorted set | identity -> when it last leased or heartbeated (ms, Redis clock) |
 //! | group `workers` on each lane | consumer group | one consumer per worker name; a lease is an entry in a group's pending list |
 //! | consumer `notary-reaper` | consumer | stale leases, briefly, while a reaper redelivers or dead-letters them |
-//! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason` and `lane` (dead letter) |
+//! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason`, `lane` and `target` (dead letter) |
 //! | group `coordinators` on it | consumer group | one consumer per coordinator name |
 //! | `notary:workers:allowed` | set | the worker addresses (`0x…`, lower case) the coordinators accept; workers read it at start |
 //!
@@ -44,6 +47,22 @@ pub fn jobs_lane(prefix: &str, lane: u8) -> String {
     }
 }
 
+/// Stream of the tasks targeted at worker `identity` (a juror's seats) under `prefix`.
+pub fn target(prefix: &str, identity: &str) -> String {
+    format!("{prefix}queue:for:{identity}")
+}
+
+/// Set of the identities that have a targeted stream, under `prefix` (for the reaper).
+pub fn targets(prefix: &str) -> String {
+    format!("{prefix}queue:targets")
+}
+
+/// Sorted set of worker identities by when they were last seen leasing or heartbeating (unix
+/// ms, Redis's clock), under `prefix`.
+pub fn alive(prefix: &str) -> String {
+    format!("{prefix}queue:alive")
+}
+
 /// Stream of results and dead letters under `prefix`.
 pub fn intake(prefix: &str) -> String {
     format!("{prefix}queue:intake")
@@ -70,6 +89,8 @@ pub mod field {
     pub const REASON: &str = "reason";
     /// The job's fairness lane, decimal (dead letters).
     pub const LANE: &str = "lane";
+    /// The task's target identity, empty for a shared job (dead letters).
+    pub const TARGET: &str = "target";
     /// `kind` of a submitted result.
     pub const KIND_SUBMITTED: &str = "submitted";
     /// `kind` of a dead letter.

@@ -29,6 +29,7 @@
 mod blocking;
 pub mod keys;
 mod scripts;
+mod targets;
 
 use std::fmt;
 use std::future::Future;
@@ -42,7 +43,7 @@ use redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, ScriptInvocati
 use self::blocking::{BlockingPool, Taken};
 use self::keys::{field, COORDINATORS_GROUP, REAPER_CONSUMER, WORKERS_GROUP};
 use self::scripts::Scripts;
-use crate::model::check_consumer_name;
+use crate::model::{check_consumer_name, check_identity};
 use crate::{
     Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport,
     Result, LANES,
@@ -100,6 +101,8 @@ pub struct RedisQueue {
     config: RedisQueueConfig,
     /// The lanes' job streams, lane 0 first.
     lane_keys: Vec<String>,
+    /// The set of identities seen leasing (see `targets`).
+    alive_key: String,
     intake_key: String,
     manager: ConnectionManager,
     blocking: BlockingPool,
@@ -141,6 +144,7 @@ impl RedisQueue {
         let blocking =
             BlockingPool::new(client, config.connect_timeout, config.blocking_connections);
         Ok(Self {
+            alive_key: keys::alive(&config.key_prefix),
             lane_keys: (0..LANES)
                 .map(|lane| keys::jobs_lane(&config.key_prefix, lane))
                 .collect(),
@@ -414,15 +418,16 @@ impl RedisQueue {
         .await
     }
 
-    /// Redelivers (in the same lane) or dead-letters the stale leases of one lane.
-    async fn reap_lane(
+    /// Redelivers (to the same stream) or dead-letters the stale leases of the stream of jobs
+    /// like `like` (its lane's, or its target's).
+    async fn reap_stream(
         &self,
-        lane_number: u8,
+        like: &JobEnvelope,
         lease_ttl: Duration,
         max_deliveries: u32,
         report: &mut ReapReport,
     ) -> Result<()> {
-        let lane = self.lane_key(lane_number);
+        let lane = &self.stream_of(like);
         let mut cursor = "0-0".to_owned();
         for _ in 0..MAX_SCAN_ROUNDS {
             let mut cmd = redis::cmd("XAUTOCLAIM");
@@ -445,7 +450,8 @@ impl RedisQueue {
                     .arg(WORKERS_GROUP)
                     .arg(&entry_id)
                     .arg(max_deliveries)
-                    .arg(lane_number);
+                    .arg(like.lane)
+                    .arg(like.target.as_deref().unwrap_or(""));
                 let outcome: i64 = self.invoke("reap", &invocation).await?;
                 match outcome {
                     1 => report.redelivered += 1,
@@ -492,6 +498,9 @@ impl RedisQueue {
 #[async_trait]
 impl JobQueue for RedisQueue {
     async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
+        if job.target.is_some() {
+            return self.enqueue_targeted(&job).await;
+        }
         let mut cmd = redis::cmd("XADD");
         cmd.arg(self.lane_key(job.lane))
             .arg("*")
@@ -507,56 +516,33 @@ impl JobQueue for RedisQueue {
 
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
-        let started = tokio::time::Instant::now();
-        loop {
-            let mut invocation = self.scripts.lease.prepare_invoke();
-            for key in &self.lane_keys {
-                invocation.key(key);
-            }
-            invocation.arg(WORKERS_GROUP).arg(worker);
-            let reply: Vec<String> = self.invoke("lease", &invocation).await?;
-            let last_ids = match leased_entry(reply)? {
-                LeaseReply::Entry { lane, entry } => {
-                    // A malformed entry stays pending: the reaper redelivers it and, at the
-                    // delivery limit, dead-letters it, so it surfaces at the intake instead of
-                    // vanishing.
-                    let job = parse_job(&entry, lane)?;
-                    return Ok(Some(Lease {
-                        job,
-                        worker: worker.to_owned(),
-                        token: entry.id,
-                    }));
-                }
-                LeaseReply::Empty { last_ids } => last_ids,
-            };
-            let left = wait.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            // Wakes when any lane gets an entry after the ids the script saw; then the script
-            // runs again (another worker may take that entry first: then wait again).
-            let mut cmd = redis::cmd("XREAD");
-            cmd.arg("COUNT")
-                .arg(1)
-                .arg("BLOCK")
-                .arg(millis(left).max(1))
-                .arg("STREAMS")
-                .arg(&self.lane_keys)
-                .arg(&last_ids);
-            let woke: Option<redis::Value> = self.blocking_read("lease", &cmd, left).await?;
-            if woke.is_none() && wait.saturating_sub(started.elapsed()).is_zero() {
-                return Ok(None);
-            }
-        }
+        self.lease_from(worker, None, wait).await
+    }
+
+    async fn lease_as(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        check_identity(identity)?;
+        self.lease_from(worker, Some(identity), wait).await
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        self.alive_within(within, Duration::ZERO).await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
         let mut invocation = self.scripts.heartbeat.prepare_invoke();
         invocation
-            .key(self.lane_key(lease.job.lane))
+            .key(self.stream_of(&lease.job))
+            .key(&self.alive_key)
             .arg(WORKERS_GROUP)
             .arg(&lease.worker)
-            .arg(&lease.token);
+            .arg(&lease.token)
+            .arg(lease.identity.as_deref().unwrap_or(""));
         let held: i64 = self.invoke("heartbeat", &invocation).await?;
         Ok(held == 1)
     }
@@ -564,7 +550,7 @@ impl JobQueue for RedisQueue {
     async fn submit(&self, lease: &Lease, payload: String) -> Result<()> {
         let mut invocation = self.scripts.submit.prepare_invoke();
         invocation
-            .key(self.lane_key(lease.job.lane))
+            .key(self.stream_of(&lease.job))
             .key(&self.intake_key)
             .arg(WORKERS_GROUP)
             .arg(&lease.token)
@@ -586,7 +572,7 @@ impl JobQueue for RedisQueue {
     async fn release(&self, lease: &Lease) -> Result<bool> {
         let mut invocation = self.scripts.release.prepare_invoke();
         invocation
-            .key(self.lane_key(lease.job.lane))
+            .key(self.stream_of(&lease.job))
             .arg(WORKERS_GROUP)
             .arg(&lease.worker)
             .arg(&lease.token);
@@ -598,9 +584,12 @@ impl JobQueue for RedisQueue {
         let max_deliveries = max_deliveries.max(1);
         let mut report = ReapReport::default();
         for lane in 0..LANES {
-            self.reap_lane(lane, lease_ttl, max_deliveries, &mut report)
+            let job = JobEnvelope::new("", "").in_lane(lane);
+            self.reap_stream(&job, lease_ttl, max_deliveries, &mut report)
                 .await?;
         }
+        self.reap_targets(lease_ttl, max_deliveries, &mut report)
+            .await?;
         let pruned = self.prune_consumers().await?;
         if pruned > 0 {
             tracing::debug!(pruned, "deleted idle consumers");
@@ -643,8 +632,9 @@ impl JobQueue for RedisQueue {
     }
 
     async fn depth(&self) -> Result<QueueDepth> {
+        let targets = self.target_streams().await?;
         let mut invocation = self.scripts.depth.prepare_invoke();
-        for key in &self.lane_keys {
+        for key in self.lane_keys.iter().chain(&targets) {
             invocation.key(key);
         }
         invocation.key(&self.intake_key).arg(WORKERS_GROUP);
@@ -706,49 +696,14 @@ fn number(entry: &StreamId, name: &str) -> Result<u32> {
         .map_err(|_| malformed(entry, format!("field {name:?} is not a number")))
 }
 
-fn parse_job(entry: &StreamId, lane: u8) -> Result<JobEnvelope> {
+fn parse_job(entry: &StreamId, lane: u8, target: Option<String>) -> Result<JobEnvelope> {
     Ok(JobEnvelope {
         job_id: text(entry, field::JOB_ID)?,
         payload: text(entry, field::PAYLOAD)?,
         attempt: number(entry, field::ATTEMPT)?,
         lane,
+        target,
     })
-}
-
-/// What the lease script answered.
-enum LeaseReply {
-    /// An entry of `lane`, now pending for the worker.
-    Entry { lane: u8, entry: StreamId },
-    /// Every lane was empty; the last id of each.
-    Empty { last_ids: Vec<String> },
-}
-
-/// Reads the lease script's flat answer (see `scripts::LEASE`).
-fn leased_entry(reply: Vec<String>) -> Result<LeaseReply> {
-    let mut parts = reply.into_iter();
-    let lane = parts.next().unwrap_or_default();
-    if lane == "-1" {
-        return Ok(LeaseReply::Empty {
-            last_ids: parts.collect(),
-        });
-    }
-    let id = parts.next().unwrap_or_default();
-    let mut map = std::collections::HashMap::new();
-    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-        map.insert(name, redis::Value::BulkString(value.into_bytes()));
-    }
-    let entry = StreamId {
-        id,
-        map,
-        ..StreamId::default()
-    };
-    match lane.parse::<u8>() {
-        Ok(lane) if lane < LANES => Ok(LeaseReply::Entry { lane, entry }),
-        _ => Err(malformed(
-            &entry,
-            format!("lease script answered lane {lane:?}"),
-        )),
-    }
 }
 
 fn parse_intake(entry: &StreamId) -> Result<IntakeItem> {
@@ -768,6 +723,7 @@ fn parse_intake(entry: &StreamId) -> Result<IntakeItem> {
                     .get::<String>(field::LANE)
                     .and_then(|l| l.parse().ok())
                     .unwrap_or(0),
+                entry.get::<String>(field::TARGET).filter(|t| !t.is_empty()),
             )?,
             reason: text(entry, field::REASON)?,
         }),

@@ -9,14 +9,21 @@ use redis::Script;
 
 /// Resets a lease's idle time if, and only if, it is still pending for this worker.
 ///
-/// KEYS: jobs. ARGV: group, worker, entry id. Returns 1 if the lease is held, else 0.
+/// KEYS: the lease's stream, the alive set. ARGV: group, worker, entry id, identity ('' for
+/// a plain lease). Returns 1 if the lease is held (and marks the identity alive), else 0.
 /// XCLAIM ... JUSTID with min-idle 0 resets the idle time without counting a delivery; the
 /// XPENDING check before it makes sure it never takes an entry from another owner (a reaper).
 /// XCLAIM answers nothing for an entry deleted from the stream, which then counts as lost.
 const HEARTBEAT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
 if #held == 0 then return 0 end
-return #redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+local kept = #redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+if kept == 1 and ARGV[4] ~= '' then
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[4])
+end
+return kept
 "#;
 
 /// Records a result in the intake, then acknowledges and deletes the job entry.
@@ -52,7 +59,8 @@ return 1
 /// the entry, then either appends a copy with attempt + 1 or, at the delivery limit, appends a
 /// dead letter to the intake.
 ///
-/// KEYS: the lane's jobs stream, intake. ARGV: group, entry id, max deliveries, lane.
+/// KEYS: the lease's stream (a lane's or a target's), intake. ARGV: group, entry id, max
+/// deliveries, lane, target ('' for a shared job).
 /// Returns 1 (redelivered), 2 (dead-lettered) or 0 (already handled: a submit or another reaper
 /// acknowledged it first, which is what makes concurrent reapers safe).
 /// The dead-letter reason must match `model::dead_letter_reason`.
@@ -73,7 +81,7 @@ end
 local max = tonumber(ARGV[3])
 if attempt >= max then
   redis.call('XADD', KEYS[2], '*', 'kind', 'dead_lettered', 'job_id', job_id,
-    'attempt', tostring(attempt), 'payload', payload, 'lane', ARGV[4],
+    'attempt', tostring(attempt), 'payload', payload, 'lane', ARGV[4], 'target', ARGV[5],
     'reason', 'no result after ' .. attempt .. ' deliveries (max ' .. max .. ')')
   return 2
 end
@@ -85,41 +93,132 @@ return 1
 /// Counts, in one consistent snapshot: entries in the lanes' job streams, entries pending
 /// (leased), entries in the intake stream.
 ///
-/// KEYS: the lanes' job streams, then intake. ARGV: group.
+/// KEYS: the lanes' and the targets' job streams, then intake. ARGV: group.
 const DEPTH: &str = r#"
 local total, pending = 0, 0
 for i = 1, #KEYS - 1 do
-  total = total + redis.call('XLEN', KEYS[i])
-  pending = pending + redis.call('XPENDING', KEYS[i], ARGV[1])[1]
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    total = total + redis.call('XLEN', KEYS[i])
+    pending = pending + redis.call('XPENDING', KEYS[i], ARGV[1])[1]
+  end
 end
 return {total, pending, redis.call('XLEN', KEYS[#KEYS])}
 "#;
 
-/// Takes the oldest new entry of the lowest non-empty lane for a worker (non-blocking
-/// XREADGROUP, lane by lane, all in one atomic step).
+/// Takes the oldest new entry of the first non-empty stream for a worker (non-blocking
+/// XREADGROUP, stream by stream, all in one atomic step): the identity's targeted stream (which
+/// may not exist yet) if there is an identity, then the lanes, lowest first.
 ///
-/// KEYS: the lanes' job streams, lowest first. ARGV: group, consumer.
-/// Returns `{lane, entry id, field, value, ...}`, or, when every lane is empty, `{-1, last id of
-/// each lane...}`: the ids a blocking XREAD then waits past, so an entry added between this
-/// script and that wait still wakes it.
+/// KEYS: the streams in that order, then the alive set. ARGV: group, consumer, identity ('' for
+/// none: then no targeted stream is among KEYS).
+/// Marks the identity alive. Returns `{index, entry id, field, value, ...}` (index into the
+/// streams, from 0), or, when every stream is empty, `{-1, last id of each stream...}` ('0-0' for
+/// a stream that does not exist): the ids a blocking XREAD then waits past, so an entry added
+/// between this script and that wait still wakes it.
 const LEASE: &str = r#"
-for i = 1, #KEYS do
-  local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[i], '>')
-  if got then
-    local entry = got[1][2][1]
-    local out = {tostring(i - 1), entry[1]}
-    for _, v in ipairs(entry[2]) do out[#out + 1] = v end
-    return out
+local n = #KEYS - 1
+local targeted = ARGV[3] ~= ''
+if targeted then
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[n + 1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[3])
+end
+for i = 1, n do
+  if not (targeted and i == 1 and redis.call('EXISTS', KEYS[1]) == 0) then
+    local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[i], '>')
+    if got then
+      local entry = got[1][2][1]
+      local out = {tostring(i - 1), entry[1]}
+      for _, v in ipairs(entry[2]) do out[#out + 1] = v end
+      return out
+    end
   end
 end
 local out = {'-1'}
-for i = 1, #KEYS do
-  local info = redis.call('XINFO', 'STREAM', KEYS[i])
-  for j = 1, #info, 2 do
-    if info[j] == 'last-generated-id' then out[#out + 1] = info[j + 1] end
+for i = 1, n do
+  local last = '0-0'
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[i])
+    for j = 1, #info, 2 do
+      if info[j] == 'last-generated-id' then last = info[j + 1] end
+    end
   end
+  out[#out + 1] = last
 end
 return out
+"#;
+
+/// Queues a task for one worker identity: creates its stream and group if missing, records the
+/// identity for the reaper, appends the entry.
+///
+/// KEYS: the target's stream, the targets set. ARGV: group, identity, then field/value pairs.
+const ENQUEUE_TARGETED: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+return redis.call('XADD', KEYS[1], '*', unpack(fields))
+"#;
+
+/// Dead-letters the tasks of a target that is not alive: every entry not yet delivered that
+/// waited at least the TTL (by its id's time), if the identity was not seen within the TTL;
+/// then deletes the stream if nothing is left in it or leased from it.
+///
+/// KEYS: the target's stream, intake, the alive set, the targets set. ARGV: group, identity,
+/// TTL in ms, the dead letter's reason. Returns how many were dead-lettered. One script per
+/// target, so concurrent reapers dead-letter each task once.
+const REAP_ABSENT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+local seen = redis.call('ZSCORE', KEYS[3], ARGV[2])
+if seen and now - tonumber(seen) <= ttl then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[4], ARGV[2])
+  return 0
+end
+local last = '0-0'
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, id
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then id = g[i + 1] end
+  end
+  if name == ARGV[1] then last = id end
+end
+local dead = 0
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. last, '+')) do
+  local ms = tonumber(string.match(e[1], '^(%d+)'))
+  if now - ms < ttl then break end
+  local job_id, payload, attempt = '', '', '1'
+  for i = 1, #e[2], 2 do
+    local name, value = e[2][i], e[2][i + 1]
+    if name == 'job_id' then job_id = value
+    elseif name == 'payload' then payload = value
+    elseif name == 'attempt' then attempt = value
+    end
+  end
+  redis.call('XADD', KEYS[2], '*', 'kind', 'dead_lettered', 'job_id', job_id, 'attempt', attempt,
+    'payload', payload, 'lane', '0', 'target', ARGV[2], 'reason', ARGV[4])
+  redis.call('XDEL', KEYS[1], e[1])
+  dead = dead + 1
+end
+if redis.call('XLEN', KEYS[1]) == 0 and redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[4], ARGV[2])
+end
+return dead
+"#;
+
+/// The identities seen within a time, and forgets those unseen for longer than another.
+///
+/// KEYS: the alive set. ARGV: within (ms), forget after (ms; 0: forget nothing).
+const ALIVE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local forget = tonumber(ARGV[2])
+if forget > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - forget)) end
+return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 "#;
 
 /// Deletes consumers that hold no pending entry and have not been seen for a long time, so a
@@ -156,6 +255,9 @@ pub(crate) struct Scripts {
     pub reap_one: Script,
     pub depth: Script,
     pub lease: Script,
+    pub enqueue_targeted: Script,
+    pub reap_absent: Script,
+    pub alive: Script,
     pub prune_consumers: Script,
 }
 
@@ -168,6 +270,9 @@ impl Scripts {
             reap_one: Script::new(REAP_ONE),
             depth: Script::new(DEPTH),
             lease: Script::new(LEASE),
+            enqueue_targeted: Script::new(ENQUEUE_TARGETED),
+            reap_absent: Script::new(REAP_ABSENT),
+            alive: Script::new(ALIVE),
             prune_consumers: Script::new(PRUNE_CONSUMERS),
         }
     }

@@ -63,6 +63,19 @@ conformance_suite!(
     lower_lanes_are_leased_first_and_each_lane_in_order,
     a_lane_survives_redelivery_release_and_submit,
     a_blocked_lease_wakes_for_any_lane,
+    targeted_task_is_leased_only_by_its_identity,
+    lease_as_takes_targeted_tasks_first_in_order,
+    lease_as_wakes_for_targeted_and_shared_jobs,
+    targeted_lease_heartbeat_submit_and_release,
+    stale_targeted_lease_is_redelivered_to_the_same_target,
+    targeted_max_deliveries_dead_letters_with_target,
+    waiting_task_of_absent_target_is_dead_lettered,
+    heartbeats_keep_an_identity_alive,
+    alive_lists_recent_identities_sorted,
+    depth_counts_targeted_tasks,
+    concurrent_reapers_dead_letter_each_absent_task_once,
+    concurrent_lease_as_lease_each_targeted_task_once,
+    empty_identity_is_refused,
 );
 
 async fn submit_reaches_intake(q: Arc<dyn JobQueue>) {
@@ -420,6 +433,7 @@ async fn max_deliveries_dead_letters_once(q: Arc<dyn JobQueue>) {
                 payload: job(7).payload,
                 attempt: 2,
                 lane: 0,
+                target: None,
             },
             reason: "no result after 2 deliveries (max 2)".into(),
         }]
@@ -732,4 +746,542 @@ async fn a_blocked_lease_wakes_for_any_lane(q: Arc<dyn JobQueue>) {
         assert_eq!(lease.job.lane, lane);
         assert!(start.elapsed() < Duration::from_millis(2500));
     }
+}
+
+// ---- Targeted tasks (juror seats, issue 11) ----
+
+/// Juror identities of the targeted cases (lowercase 0x hex, like worker addresses).
+const JUROR_A: &str = "0x00000000000000000000000000000000000000aa";
+const JUROR_B: &str = "0x00000000000000000000000000000000000000bb";
+
+fn seat(n: usize, target: &str) -> JobEnvelope {
+    JobEnvelope::for_worker(format!("seat-{n}"), format!("{{\"seat\":{n}}}"), target)
+}
+
+/// Leases through `lease_as` a job that must be there.
+async fn lease_as_now(q: &Arc<dyn JobQueue>, worker: &str, identity: &str) -> notary_queue::Lease {
+    q.lease_as(worker, identity, WAIT)
+        .await
+        .expect("lease_as")
+        .expect("a job should be waiting")
+}
+
+/// Asserts `identity` has nothing leasable (targeted or shared) right now.
+async fn assert_nothing_for(q: &Arc<dyn JobQueue>, identity: &str) {
+    let lease = q
+        .lease_as("probe", identity, SHORT)
+        .await
+        .expect("lease_as");
+    assert!(
+        lease.is_none(),
+        "expected nothing for {identity}, got {lease:?}"
+    );
+}
+
+async fn targeted_task_is_leased_only_by_its_identity(q: Arc<dyn JobQueue>) {
+    let task = seat(1, JUROR_A);
+    assert_eq!(task.target.as_deref(), Some(JUROR_A));
+    assert_eq!(task.attempt, 1);
+    q.enqueue(task.clone()).await.unwrap();
+
+    // Neither a plain lease (old workers) nor another identity sees it.
+    assert_no_job(&q).await;
+    assert_nothing_for(&q, JUROR_B).await;
+
+    let lease = lease_as_now(&q, "w1", JUROR_A).await;
+    assert_eq!(lease.job, task);
+    assert_eq!(lease.worker, "w1");
+    assert_eq!(lease.identity.as_deref(), Some(JUROR_A));
+    assert_nothing_for(&q, JUROR_A).await;
+
+    // Shared jobs go to anyone, through either call.
+    q.enqueue(job(1)).await.unwrap();
+    q.enqueue(job(2)).await.unwrap();
+    let shared = lease_as_now(&q, "w2", JUROR_B).await;
+    assert_eq!(shared.job, job(1));
+    assert_eq!(shared.identity.as_deref(), Some(JUROR_B));
+    let plain = lease_now(&q, "w3").await;
+    assert_eq!(plain.job, job(2));
+    assert_eq!(plain.identity, None);
+
+    q.submit(&lease, "verdict".into()).await.unwrap();
+    assert_eq!(
+        drain_intake(&q, "c1").await,
+        vec![IntakeItem::Submitted {
+            job_id: "seat-1".into(),
+            worker: "w1".into(),
+            attempt: 1,
+            payload: "verdict".into(),
+        }]
+    );
+}
+
+async fn lease_as_takes_targeted_tasks_first_in_order(q: Arc<dyn JobQueue>) {
+    q.enqueue(job(1)).await.unwrap();
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    q.enqueue(seat(2, JUROR_B)).await.unwrap();
+    q.enqueue(job(2)).await.unwrap();
+    q.enqueue(seat(3, JUROR_A)).await.unwrap();
+
+    assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(1, JUROR_A));
+    assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(3, JUROR_A));
+    assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, job(1));
+    assert_eq!(lease_as_now(&q, "w2", JUROR_B).await.job, seat(2, JUROR_B));
+    assert_eq!(lease_as_now(&q, "w2", JUROR_B).await.job, job(2));
+    assert_nothing_for(&q, JUROR_A).await;
+    assert_nothing_for(&q, JUROR_B).await;
+    assert_no_job(&q).await;
+}
+
+/// A blocked `lease_as` wakes for its own targeted task and for a shared job, not for another
+/// identity's task; a blocked plain `lease` does not wake for targeted tasks.
+async fn lease_as_wakes_for_targeted_and_shared_jobs(q: Arc<dyn JobQueue>) {
+    let spawn_lease_as = |identity: &'static str| {
+        let q = q.clone();
+        tokio::spawn(async move { q.lease_as("w1", identity, Duration::from_secs(5)).await })
+    };
+
+    let start = Instant::now();
+    let waiter = spawn_lease_as(JUROR_A);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    q.enqueue(seat(1, JUROR_B)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!waiter.is_finished(), "woken by another identity's task");
+    q.enqueue(seat(2, JUROR_A)).await.unwrap();
+    let lease = waiter.await.unwrap().unwrap().expect("woken with its task");
+    assert_eq!(lease.job, seat(2, JUROR_A));
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(700),
+        "leased after {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_millis(2500),
+        "leased after {elapsed:?}"
+    );
+
+    let start = Instant::now();
+    let waiter = spawn_lease_as(JUROR_A);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    q.enqueue(job(1)).await.unwrap();
+    let lease = waiter
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("woken with a shared job");
+    assert_eq!(lease.job, job(1));
+    assert!(start.elapsed() < Duration::from_millis(2500));
+
+    // A plain lease keeps waiting through a targeted enqueue.
+    let plain = {
+        let q = q.clone();
+        tokio::spawn(async move { q.lease("w2", Duration::from_millis(800)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    q.enqueue(seat(3, JUROR_A)).await.unwrap();
+    assert!(plain.await.unwrap().unwrap().is_none());
+    assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(3, JUROR_A));
+    assert_eq!(lease_as_now(&q, "w1", JUROR_B).await.job, seat(1, JUROR_B));
+}
+
+async fn targeted_lease_heartbeat_submit_and_release(q: Arc<dyn JobQueue>) {
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    let lease = lease_as_now(&q, "w1", JUROR_A).await;
+    assert!(q.heartbeat(&lease).await.unwrap());
+    let mut impostor = lease.clone();
+    impostor.worker = "w2".into();
+    assert!(!q.heartbeat(&impostor).await.unwrap());
+    assert!(!q.release(&impostor).await.unwrap());
+
+    // A release puts it back in its target's queue, same attempt.
+    assert!(q.release(&lease).await.unwrap());
+    assert!(
+        !q.release(&lease).await.unwrap(),
+        "a released lease is gone"
+    );
+    assert!(!q.heartbeat(&lease).await.unwrap());
+    assert_no_job(&q).await;
+    assert_nothing_for(&q, JUROR_B).await;
+    // Another slot of the same identity may take it.
+    let again = q
+        .lease_as("w3", JUROR_A, Duration::ZERO)
+        .await
+        .unwrap()
+        .expect("leasable at once");
+    assert_eq!(again.job, lease.job);
+    assert_ne!(again.token, lease.token);
+
+    q.submit(&again, "r".into()).await.unwrap();
+    assert!(
+        !q.heartbeat(&again).await.unwrap(),
+        "a submitted lease is gone"
+    );
+    assert_eq!(
+        drain_intake(&q, "c1").await,
+        vec![IntakeItem::Submitted {
+            job_id: "seat-1".into(),
+            worker: "w3".into(),
+            attempt: 1,
+            payload: "r".into(),
+        }]
+    );
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+async fn stale_targeted_lease_is_redelivered_to_the_same_target(q: Arc<dyn JobQueue>) {
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    let first = lease_as_now(&q, "w1", JUROR_A).await;
+    // The identity stays alive (another slot keeps asking), this lease goes silent.
+    tokio::time::sleep(PAST_TTL).await;
+    assert_nothing_for(&q, JUROR_A).await;
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        ReapReport {
+            redelivered: 1,
+            dead_lettered: 0
+        }
+    );
+    assert!(!q.heartbeat(&first).await.unwrap());
+    assert_no_job(&q).await;
+    assert_nothing_for(&q, JUROR_B).await;
+    let second = lease_as_now(&q, "w2", JUROR_A).await;
+    assert_eq!(second.job.job_id, "seat-1");
+    assert_eq!(second.job.target.as_deref(), Some(JUROR_A));
+    assert_eq!(second.job.attempt, 2);
+    assert_ne!(second.token, first.token);
+
+    // The late first submit and the redelivered one both count, as for shared jobs.
+    q.submit(&first, "late".into()).await.unwrap();
+    q.submit(&second, "on time".into()).await.unwrap();
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|item| item.job_id() == "seat-1"));
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+async fn targeted_max_deliveries_dead_letters_with_target(q: Arc<dyn JobQueue>) {
+    const MAX: u32 = 2;
+    q.enqueue(seat(7, JUROR_A)).await.unwrap();
+    for attempt in 1..=MAX {
+        let lease = lease_as_now(&q, "w1", JUROR_A).await;
+        assert_eq!(lease.job.attempt, attempt);
+        tokio::time::sleep(PAST_TTL).await;
+        assert_nothing_for(&q, JUROR_A).await;
+        let report = q.reap(LEASE_TTL, MAX).await.unwrap();
+        if attempt < MAX {
+            assert_eq!(
+                report,
+                ReapReport {
+                    redelivered: 1,
+                    dead_lettered: 0
+                }
+            );
+        } else {
+            assert_eq!(
+                report,
+                ReapReport {
+                    redelivered: 0,
+                    dead_lettered: 1
+                }
+            );
+        }
+    }
+    assert_nothing_for(&q, JUROR_A).await;
+    assert_eq!(
+        drain_intake(&q, "c1").await,
+        vec![IntakeItem::DeadLettered {
+            job: JobEnvelope {
+                attempt: 2,
+                ..seat(7, JUROR_A)
+            },
+            reason: "no result after 2 deliveries (max 2)".into(),
+        }]
+    );
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+async fn waiting_task_of_absent_target_is_dead_lettered(q: Arc<dyn JobQueue>) {
+    // JUROR_A never shows up.
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        ReapReport::default(),
+        "a fresh task is not given up"
+    );
+    tokio::time::sleep(PAST_TTL).await;
+    // JUROR_B asks for work (alive) and gets a task just now.
+    assert_nothing_for(&q, JUROR_B).await;
+    q.enqueue(seat(2, JUROR_B)).await.unwrap();
+    q.enqueue(job(1)).await.unwrap();
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        ReapReport {
+            redelivered: 0,
+            dead_lettered: 1
+        }
+    );
+    assert_eq!(
+        drain_intake(&q, "c1").await,
+        vec![IntakeItem::DeadLettered {
+            job: seat(1, JUROR_A),
+            reason: format!(
+                "target {JUROR_A} is not alive (no lease_as or heartbeat within 300 ms) and the task waited longer than that"
+            ),
+        }]
+    );
+    // The shared job is untouched.
+    let shared = lease_now(&q, "w1").await;
+    assert_eq!(shared.job, job(1));
+    q.submit(&shared, "r".into()).await.unwrap();
+    drain_intake(&q, "c1").await;
+
+    // JUROR_B goes silent for a TTL while its task waits a TTL: given up too.
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES)
+            .await
+            .unwrap()
+            .dead_lettered,
+        1
+    );
+    let items = drain_intake(&q, "c1").await;
+    assert_eq!(items.len(), 1);
+    match &items[0] {
+        IntakeItem::DeadLettered { job, reason } => {
+            assert_eq!(job, &seat(2, JUROR_B));
+            assert!(reason.contains("is not alive"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_nothing_for(&q, JUROR_B).await;
+
+    // An identity seen within the TTL keeps its waiting tasks, however long they waited.
+    q.enqueue(seat(3, JUROR_A)).await.unwrap();
+    q.enqueue(seat(4, JUROR_A)).await.unwrap();
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(lease_as_now(&q, "w2", JUROR_A).await.job, seat(3, JUROR_A));
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        ReapReport::default()
+    );
+    assert_eq!(lease_as_now(&q, "w2", JUROR_A).await.job, seat(4, JUROR_A));
+}
+
+/// A busy identity (its slots all running long jobs, heartbeating) stays alive, so its waiting
+/// task is kept; once it stops heartbeating it is not alive any more.
+async fn heartbeats_keep_an_identity_alive(q: Arc<dyn JobQueue>) {
+    q.enqueue(job(1)).await.unwrap();
+    let busy = lease_as_now(&q, "w1", JUROR_A).await;
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    for _ in 0..6 {
+        tokio::time::sleep(LEASE_TTL / 3).await;
+        assert!(q.heartbeat(&busy).await.unwrap());
+        assert_eq!(
+            q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+            ReapReport::default()
+        );
+    }
+    assert_eq!(q.alive(LEASE_TTL).await.unwrap(), vec![JUROR_A.to_owned()]);
+    q.submit(&busy, "r".into()).await.unwrap();
+    // A plain lease's heartbeat marks nobody.
+    q.enqueue(job(2)).await.unwrap();
+    let plain = lease_now(&q, "w2").await;
+    tokio::time::sleep(PAST_TTL).await;
+    assert!(q.heartbeat(&plain).await.unwrap());
+    assert!(q.alive(LEASE_TTL).await.unwrap().is_empty());
+    assert_eq!(
+        q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap(),
+        ReapReport {
+            redelivered: 0,
+            dead_lettered: 1
+        }
+    );
+}
+
+async fn alive_lists_recent_identities_sorted(q: Arc<dyn JobQueue>) {
+    assert!(q.alive(WAIT).await.unwrap().is_empty());
+    for identity in [JUROR_B, JUROR_A, JUROR_B] {
+        assert!(q
+            .lease_as("w1", identity, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    // A plain lease is not a sign of life of any identity.
+    assert!(q.lease("w2", Duration::ZERO).await.unwrap().is_none());
+    assert_eq!(
+        q.alive(LEASE_TTL).await.unwrap(),
+        vec![JUROR_A.to_owned(), JUROR_B.to_owned()]
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(q
+        .lease_as("w1", JUROR_B, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_none());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        q.alive(Duration::from_millis(300)).await.unwrap(),
+        vec![JUROR_B.to_owned()]
+    );
+    assert_eq!(q.alive(WAIT).await.unwrap().len(), 2);
+    // A reap does not forget them this soon.
+    q.reap(LEASE_TTL, MAX_DELIVERIES).await.unwrap();
+    assert_eq!(q.alive(WAIT).await.unwrap().len(), 2);
+}
+
+async fn depth_counts_targeted_tasks(q: Arc<dyn JobQueue>) {
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    q.enqueue(seat(2, JUROR_B)).await.unwrap();
+    q.enqueue(job(1)).await.unwrap();
+    let depth = |waiting, leased, intake| QueueDepth {
+        waiting,
+        leased,
+        intake,
+    };
+    assert_eq!(q.depth().await.unwrap(), depth(3, 0, 0));
+    let a = lease_as_now(&q, "w1", JUROR_A).await;
+    assert_eq!(a.job, seat(1, JUROR_A));
+    assert_eq!(q.depth().await.unwrap(), depth(2, 1, 0));
+    let shared = lease_as_now(&q, "w1", JUROR_A).await;
+    assert_eq!(q.depth().await.unwrap(), depth(1, 2, 0));
+    q.submit(&a, "r".into()).await.unwrap();
+    assert!(q.release(&shared).await.unwrap());
+    assert_eq!(q.depth().await.unwrap(), depth(2, 0, 1));
+    drain_intake(&q, "c1").await;
+    assert_eq!(lease_as_now(&q, "w2", JUROR_B).await.job, seat(2, JUROR_B));
+    assert_eq!(q.depth().await.unwrap(), depth(1, 1, 0));
+}
+
+async fn concurrent_reapers_dead_letter_each_absent_task_once(q: Arc<dyn JobQueue>) {
+    const TASKS: usize = 20;
+    for n in 0..TASKS {
+        q.enqueue(seat(
+            n,
+            if n.is_multiple_of(2) {
+                JUROR_A
+            } else {
+                JUROR_B
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    // Half of JUROR_B's seats are leased and go stale (JUROR_B then vanishes).
+    let mut stale = 0;
+    for _ in 0..TASKS / 4 {
+        lease_as_now(&q, "w1", JUROR_B).await;
+        stale += 1;
+    }
+    tokio::time::sleep(PAST_TTL).await;
+    let reapers: Vec<_> = (0..4)
+        .map(|_| {
+            let q = q.clone();
+            tokio::spawn(async move { q.reap(LEASE_TTL, 1).await })
+        })
+        .collect();
+    let mut total = ReapReport::default();
+    for reaper in reapers {
+        let report = reaper.await.unwrap().unwrap();
+        total.redelivered += report.redelivered;
+        total.dead_lettered += report.dead_lettered;
+    }
+    assert_eq!(
+        total,
+        ReapReport {
+            redelivered: 0,
+            dead_lettered: TASKS as u64
+        },
+        "{stale} stale leases at the limit and every waiting seat, each once"
+    );
+    let mut seen: Vec<String> = drain_intake(&q, "c1")
+        .await
+        .into_iter()
+        .map(|item| match item {
+            IntakeItem::DeadLettered { job, .. } => {
+                let target = job.target.expect("the target is kept");
+                let n: usize = job.job_id["seat-".len()..].parse().unwrap();
+                assert_eq!(
+                    target,
+                    if n.is_multiple_of(2) {
+                        JUROR_A
+                    } else {
+                        JUROR_B
+                    }
+                );
+                job.job_id
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), TASKS);
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+async fn concurrent_lease_as_lease_each_targeted_task_once(q: Arc<dyn JobQueue>) {
+    const TASKS: usize = 24;
+    for n in 0..TASKS {
+        q.enqueue(seat(n, JUROR_A)).await.unwrap();
+        q.enqueue(job(n)).await.unwrap();
+    }
+    // Four slots of JUROR_A, two of JUROR_B, two plain ones.
+    let slots: Vec<_> = (0..8)
+        .map(|s| {
+            let q = q.clone();
+            tokio::spawn(async move {
+                let worker = format!("w{s}");
+                let mut leased = Vec::new();
+                loop {
+                    let wait = Duration::from_millis(200);
+                    let lease = match s {
+                        0..=3 => q.lease_as(&worker, JUROR_A, wait).await,
+                        4..=5 => q.lease_as(&worker, JUROR_B, wait).await,
+                        _ => q.lease(&worker, wait).await,
+                    };
+                    let Some(lease) = lease.unwrap() else { break };
+                    if lease.job.target.is_some() {
+                        assert!(s <= 3, "slot {s} got {:?}", lease.job);
+                    }
+                    leased.push(lease.job.job_id.clone());
+                    tokio::task::yield_now().await;
+                    q.submit(&lease, worker.clone()).await.unwrap();
+                }
+                leased
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for slot in slots {
+        all.extend(slot.await.unwrap());
+    }
+    all.sort();
+    let mut want: Vec<String> = (0..TASKS)
+        .flat_map(|n| [format!("seat-{n}"), format!("job-{n}")])
+        .collect();
+    want.sort();
+    assert_eq!(all, want, "every task and job leased exactly once");
+    assert_eq!(drain_intake(&q, "c1").await.len(), 2 * TASKS);
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+async fn empty_identity_is_refused(q: Arc<dyn JobQueue>) {
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    assert!(matches!(
+        q.lease_as("w1", "", SHORT).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    for name in ["", REAPER_CONSUMER] {
+        assert!(matches!(
+            q.lease_as(name, JUROR_A, SHORT).await,
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    assert!(matches!(
+        q.enqueue(JobEnvelope::for_worker("x", "p", "")).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    // The task is untouched.
+    assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(1, JUROR_A));
 }

@@ -1,0 +1,229 @@
+//! Leasing across streams, and targeted tasks (juror seats) in Redis.
+//!
+//! A targeted task is an entry of its identity's own stream (`keys::target`), with the `workers`
+//! group, created by the first enqueue for that identity (and listed in `keys::targets` for the
+//! reaper). `lease_as` runs the lease script over that stream first, then the lanes; a worker
+//! without an identity never names a targeted stream, so it can never lease a seat. The alive
+//! set (`keys::alive`) is written by the lease script and by heartbeats of identity leases,
+//! with Redis's own clock, so coordinators and workers on machines whose clocks differ agree on
+//! who is alive. The reaper treats each targeted stream like a lane (stale leases redelivered to
+//! the same stream), then dead-letters the waiting tasks of identities not alive, one script per
+//! identity.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::streams::StreamId;
+
+use super::keys::{self, WORKERS_GROUP};
+use super::{malformed, millis, parse_job, RedisQueue};
+use crate::model::target_not_alive_reason;
+use crate::{Error, JobEnvelope, Lease, ReapReport, Result, LANES};
+
+/// What the lease script answered.
+enum LeaseReply {
+    /// An entry of the stream at `index` (of the streams passed), now pending for the worker.
+    Entry { index: usize, entry: StreamId },
+    /// Every stream was empty; the last id of each.
+    Empty { last_ids: Vec<String> },
+}
+
+impl RedisQueue {
+    /// The stream a job lives in: its target's, or its lane's.
+    pub(super) fn stream_of(&self, job: &JobEnvelope) -> String {
+        match &job.target {
+            Some(identity) => keys::target(&self.config.key_prefix, identity),
+            None => self.lane_key(job.lane).to_owned(),
+        }
+    }
+
+    /// Leases for `worker` (as `identity`, if any: its targeted stream first), waiting up to
+    /// `wait`.
+    pub(super) async fn lease_from(
+        &self,
+        worker: &str,
+        identity: Option<&str>,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        let target = identity.map(|i| keys::target(&self.config.key_prefix, i));
+        let streams: Vec<&str> = target
+            .as_deref()
+            .into_iter()
+            .chain(self.lane_keys.iter().map(String::as_str))
+            .collect();
+        let started = tokio::time::Instant::now();
+        loop {
+            let mut invocation = self.scripts.lease.prepare_invoke();
+            for key in &streams {
+                invocation.key(*key);
+            }
+            invocation
+                .key(&self.alive_key)
+                .arg(WORKERS_GROUP)
+                .arg(worker)
+                .arg(identity.unwrap_or(""));
+            let reply: Vec<String> = self.invoke("lease", &invocation).await?;
+            let last_ids = match leased_entry(reply, streams.len())? {
+                LeaseReply::Entry { index, entry } => {
+                    // The targeted stream is first when there is one; the lanes follow.
+                    let (lane, target) = match (identity, index) {
+                        (Some(identity), 0) => (0, Some(identity.to_owned())),
+                        (Some(_), i) => (i - 1, None),
+                        (None, i) => (i, None),
+                    };
+                    // A malformed entry stays pending: the reaper redelivers it and, at the
+                    // delivery limit, dead-letters it, so it surfaces at the intake instead of
+                    // vanishing.
+                    let job = parse_job(&entry, lane as u8, target)?;
+                    return Ok(Some(Lease {
+                        job,
+                        worker: worker.to_owned(),
+                        token: entry.id,
+                        identity: identity.map(str::to_owned),
+                    }));
+                }
+                LeaseReply::Empty { last_ids } => last_ids,
+            };
+            let left = wait.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            // Wakes when any of the streams gets an entry after the ids the script saw (a
+            // targeted stream that does not exist yet waits for its first); then the script
+            // runs again (another worker may take that entry first: then wait again).
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT")
+                .arg(1)
+                .arg("BLOCK")
+                .arg(millis(left).max(1))
+                .arg("STREAMS")
+                .arg(&streams)
+                .arg(&last_ids);
+            let woke: Option<redis::Value> = self.blocking_read("lease", &cmd, left).await?;
+            if woke.is_none() && wait.saturating_sub(started.elapsed()).is_zero() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Appends a targeted task to its identity's stream (created with its group if missing).
+    pub(super) async fn enqueue_targeted(&self, job: &JobEnvelope) -> Result<()> {
+        let Some(identity) = job.target.as_deref() else {
+            return Err(Error::InvalidArgument("not a targeted task".into()));
+        };
+        crate::model::check_identity(identity)?;
+        let mut invocation = self.scripts.enqueue_targeted.prepare_invoke();
+        invocation
+            .key(keys::target(&self.config.key_prefix, identity))
+            .key(keys::targets(&self.config.key_prefix))
+            .arg(WORKERS_GROUP)
+            .arg(identity)
+            .arg(keys::field::JOB_ID)
+            .arg(&job.job_id)
+            .arg(keys::field::PAYLOAD)
+            .arg(&job.payload)
+            .arg(keys::field::ATTEMPT)
+            .arg(job.attempt.max(1));
+        self.invoke::<String>("enqueue", &invocation).await?;
+        Ok(())
+    }
+
+    /// The identities with a targeted stream.
+    async fn target_identities(&self) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(keys::targets(&self.config.key_prefix));
+        let mut identities: Vec<String> = self.query("targets", &cmd).await?;
+        identities.sort();
+        Ok(identities)
+    }
+
+    /// The targeted streams (for depth).
+    pub(super) async fn target_streams(&self) -> Result<Vec<String>> {
+        Ok(self
+            .target_identities()
+            .await?
+            .iter()
+            .map(|identity| keys::target(&self.config.key_prefix, identity))
+            .collect())
+    }
+
+    /// Reaps every targeted stream: stale leases like a lane's, then the waiting tasks of
+    /// identities that are not alive; and forgets identities unseen for a long time.
+    pub(super) async fn reap_targets(
+        &self,
+        lease_ttl: Duration,
+        max_deliveries: u32,
+        report: &mut ReapReport,
+    ) -> Result<()> {
+        for identity in self.target_identities().await? {
+            let like = JobEnvelope::for_worker("", "", identity.as_str());
+            self.reap_stream(&like, lease_ttl, max_deliveries, report)
+                .await?;
+            let mut invocation = self.scripts.reap_absent.prepare_invoke();
+            invocation
+                .key(self.stream_of(&like))
+                .key(&self.intake_key)
+                .key(&self.alive_key)
+                .key(keys::targets(&self.config.key_prefix))
+                .arg(WORKERS_GROUP)
+                .arg(&identity)
+                .arg(millis(lease_ttl))
+                .arg(target_not_alive_reason(&identity, millis(lease_ttl)));
+            report.dead_lettered += self.invoke::<u64>("reap", &invocation).await?;
+        }
+        self.alive_within(
+            Duration::ZERO,
+            self.config.consumer_prune_idle.max(lease_ttl),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The identities seen within `within` (sorted); forgets those unseen for longer than
+    /// `forget_after` (zero: none).
+    pub(super) async fn alive_within(
+        &self,
+        within: Duration,
+        forget_after: Duration,
+    ) -> Result<Vec<String>> {
+        let mut invocation = self.scripts.alive.prepare_invoke();
+        invocation
+            .key(&self.alive_key)
+            .arg(millis(within))
+            .arg(millis(forget_after));
+        let mut alive: Vec<String> = self.invoke("alive", &invocation).await?;
+        alive.sort();
+        alive.dedup();
+        Ok(alive)
+    }
+}
+
+/// Reads the lease script's flat answer (see `scripts::LEASE`).
+fn leased_entry(reply: Vec<String>, streams: usize) -> Result<LeaseReply> {
+    let mut parts = reply.into_iter();
+    let index = parts.next().unwrap_or_default();
+    if index == "-1" {
+        return Ok(LeaseReply::Empty {
+            last_ids: parts.collect(),
+        });
+    }
+    let id = parts.next().unwrap_or_default();
+    let mut map = HashMap::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        map.insert(name, redis::Value::BulkString(value.into_bytes()));
+    }
+    let entry = StreamId {
+        id,
+        map,
+        ..StreamId::default()
+    };
+    match index.parse::<usize>() {
+        Ok(index) if index < streams && index <= usize::from(LANES) => {
+            Ok(LeaseReply::Entry { index, entry })
+        }
+        _ => Err(malformed(
+            &entry,
+            format!("lease script answered stream {index:?}"),
+        )),
+    }
+}
