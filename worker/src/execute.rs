@@ -1,5 +1,6 @@
 //! Running one leased job: decode it, run it in the sandbox, judge the output, sign.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,12 +19,43 @@ pub const OUTPUT_PREVIEW_BYTES: usize = 4096;
 /// Bytes of stderr quoted in an error message.
 const STDERR_TAIL_BYTES: usize = 1024;
 
+/// A TEST AID: a deliberate lie the executor tells in its attestations, to play a dishonest
+/// juror against a coordinator or a jury. Never on unless asked for (`notary-worker --fault`).
+///
+/// The job runs normally; the lie is applied in one place (`claimed_results`) before the
+/// verdict, the output hash, the preview and the signed fields are derived, so the report is
+/// internally consistent and the signature is valid: only a comparison with an honest worker's
+/// attestation of the same job reveals it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Claim the guest printed one more byte (`\n`) than it did: the attested output hash is
+    /// sha256 of the real stdout with a newline appended, the preview shows that output, and
+    /// the verdict follows from the claimed hash. Applies to runs that exited (the others
+    /// attest no output hash).
+    WrongOutput,
+    /// Claim one fuel unit more than the run used (one less when the run used its whole
+    /// budget, so the claim stays within the job's budget).
+    WrongFuel,
+}
+
+impl Fault {
+    /// The flag value, e.g. `wrong-output`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::WrongOutput => "wrong-output",
+            Fault::WrongFuel => "wrong-fuel",
+        }
+    }
+}
+
 /// Runs jobs and signs their attestations; one per worker process, shared by its slots.
 pub struct JobExecutor {
     sandbox: Arc<Sandbox>,
     key: WorkerKey,
     runtime: RuntimeInfo,
     modules: Option<Arc<dyn ModuleSource>>,
+    fault: Option<Fault>,
 }
 
 impl JobExecutor {
@@ -40,7 +72,20 @@ impl JobExecutor {
             key,
             runtime,
             modules: None,
+            fault: None,
         }
+    }
+
+    /// TEST AID: makes this executor lie in every attestation as `fault` says (see [`Fault`]).
+    /// For tests of juries and coordinators against a dishonest worker.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// The lie this executor tells, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
     }
 
     /// Reads registered modules (jobs naming a module by hash) from `modules`. Without one,
@@ -155,7 +200,8 @@ impl JobExecutor {
         outcome: RunOutcome,
         module_hash: Digest32,
     ) -> WorkerReport {
-        let stdout_hash = sha256(&outcome.stdout);
+        let (stdout, fuel_used) = self.claimed_results(spec, &outcome);
+        let stdout_hash = sha256(&stdout);
         let stderr_tail = tail(&outcome.stderr, STDERR_TAIL_BYTES);
         let with_stderr = |msg: String| {
             if stderr_tail.is_empty() {
@@ -214,13 +260,15 @@ impl JobExecutor {
                 )),
             ),
         };
-        let fields = self.fields(spec, output_hash, outcome.fuel_used, verdict);
-        let preview_len = outcome.stdout.len().min(OUTPUT_PREVIEW_BYTES);
-        tracing::info!(
+        let fields = self.fields(spec, output_hash, fuel_used, verdict);
+        let preview_len = stdout.len().min(OUTPUT_PREVIEW_BYTES);
+        // What a run gave stays below info: a juror's result is sealed until its round closes,
+        // and fleet logs are often gathered in one place.
+        tracing::info!(elapsed_ms = outcome.elapsed.as_secs_f64() * 1e3, "job ran");
+        tracing::debug!(
             result = verdict.as_str(),
-            fuel = outcome.fuel_used,
-            elapsed_ms = outcome.elapsed.as_secs_f64() * 1e3,
-            "job ran"
+            fuel = fuel_used,
+            "job ran: result"
         );
         WorkerReport {
             job_id: spec.job_id,
@@ -229,10 +277,33 @@ impl JobExecutor {
             runtime: self.runtime.clone(),
             error_message,
             exit_code,
-            output_preview: String::from_utf8_lossy(&outcome.stdout[..preview_len]).into_owned(),
-            output_truncated: preview_len < outcome.stdout.len(),
+            output_preview: String::from_utf8_lossy(&stdout[..preview_len]).into_owned(),
+            output_truncated: preview_len < stdout.len(),
             execution_ms: outcome.elapsed.as_secs_f64() * 1e3,
             module_hash,
+        }
+    }
+
+    /// The stdout and fuel this executor attests to: the run's own, unless a [`Fault`] is set.
+    /// The one place a fault is applied; everything signed or reported derives from these.
+    fn claimed_results<'a>(&self, spec: &JobSpec, outcome: &'a RunOutcome) -> (Cow<'a, [u8]>, u64) {
+        let stdout = Cow::Borrowed(&outcome.stdout[..]);
+        match self.fault {
+            None => (stdout, outcome.fuel_used),
+            Some(Fault::WrongOutput) if matches!(outcome.status, GuestStatus::Exited(_)) => {
+                let mut lie = outcome.stdout.clone();
+                lie.push(b'\n');
+                (Cow::Owned(lie), outcome.fuel_used)
+            }
+            Some(Fault::WrongOutput) => (stdout, outcome.fuel_used),
+            Some(Fault::WrongFuel) => {
+                let fuel = if outcome.fuel_used < spec.fuel {
+                    outcome.fuel_used + 1
+                } else {
+                    outcome.fuel_used.saturating_sub(1)
+                };
+                (stdout, fuel)
+            }
         }
     }
 

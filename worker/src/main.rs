@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use notary_protocol::WorkerKey;
 use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+use notary_worker::execute::Fault;
 use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, PoolConfig, RedisModuleSource, SandboxSettings, WorkerPool};
 use serde::Deserialize;
@@ -73,6 +74,11 @@ struct RunSettings {
     /// off).
     #[arg(long, env = "NOTARY_METRICS_LISTEN", value_name = "ADDR")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// TEST AID, never for production: play a dishonest juror. `wrong-output` signs a valid
+    /// attestation over a wrong output hash (the real stdout plus a newline); `wrong-fuel`
+    /// signs over the real fuel plus one. Off unless given.
+    #[arg(long, value_enum, value_name = "FAULT")]
+    fault: Option<Fault>,
     #[command(flatten)]
     #[serde(default)]
     sandbox: SandboxSettings,
@@ -89,6 +95,7 @@ impl RunSettings {
             heartbeat_ms: self.heartbeat_ms.or(file.heartbeat_ms),
             name: self.name.or(file.name),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            fault: self.fault.or(file.fault),
             sandbox: self.sandbox.or(file.sandbox),
         }
     }
@@ -220,7 +227,16 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     let sandbox = Arc::new(sandbox);
     let modules = RedisModuleSource::new_lazy(&url, &queue_config_prefix)
         .map_err(|e| anyhow::anyhow!("module registry: {e}"))?;
-    let executor = Arc::new(JobExecutor::new(sandbox, key).with_module_source(Arc::new(modules)));
+    let mut executor = JobExecutor::new(sandbox, key).with_module_source(Arc::new(modules));
+    if let Some(fault) = settings.fault {
+        tracing::warn!(
+            fault = fault.as_str(),
+            "TEST AID --fault IS ON: THIS WORKER SIGNS DELIBERATELY WRONG ATTESTATIONS \
+             (a dishonest juror for tests); never run it in a real fleet"
+        );
+        executor = executor.with_fault(fault);
+    }
+    let executor = Arc::new(executor);
     tracing::info!(
         worker = %executor.address(),
         runtime_id = %executor.runtime().id(),

@@ -78,10 +78,14 @@ impl WorkerPool {
             .enable_all()
             .build()?;
         let stop = CancellationToken::new();
+        // Targeted tasks (jury seats) are queued for this signing address, lowercase 0x hex;
+        // leasing as it (and heartbeating leases taken so) keeps the identity alive.
+        let identity = format!("{:#x}", executor.address());
         let slots = (0..config.concurrency)
             .map(|i| {
                 let slot = Slot {
                     name: format!("{}-{i}", config.name),
+                    identity: identity.clone(),
                     queue: queue.clone(),
                     executor: executor.clone(),
                     config: config.clone(),
@@ -128,6 +132,8 @@ impl Drop for WorkerPool {
 
 struct Slot {
     name: String,
+    /// The executor's signing address (`0x…`, lowercase): tasks targeted at it come first.
+    identity: String,
     queue: Arc<dyn JobQueue>,
     executor: Arc<JobExecutor>,
     config: PoolConfig,
@@ -140,7 +146,11 @@ impl Slot {
         while !self.stop.is_cancelled() {
             // The lease call is never cancelled half-way (an entry read but dropped would wait
             // a whole lease TTL to be reclaimed); a short wait bounds how long a stop takes.
-            let lease = match self.queue.lease(&self.name, self.config.lease_wait).await {
+            let lease = match self
+                .queue
+                .lease_as(&self.name, &self.identity, self.config.lease_wait)
+                .await
+            {
                 Ok(Some(lease)) => lease,
                 Ok(None) => {
                     backoff.reset();

@@ -229,7 +229,8 @@ async fn worker_log_lines_name_their_own_job() {
             "4",
         ],
         &key,
-        "info,json",
+        // Results are logged at debug only (sealed for juries); this test reads them.
+        "info,notary_worker=debug,json",
     );
     // Eight JavaScript loops of different lengths (so different fuel), long enough to yield
     // to each other on the worker's one runtime thread.
@@ -255,7 +256,7 @@ async fn worker_log_lines_name_their_own_job() {
         let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        if entry["fields"]["message"] != "job ran" {
+        if entry["fields"]["message"] != "job ran: result" {
             continue;
         }
         let spans = entry["spans"].as_array().cloned().unwrap_or_default();
@@ -268,6 +269,47 @@ async fn worker_log_lines_name_their_own_job() {
         );
         checked += 1;
     }
-    assert_eq!(checked, ids.len(), "one 'job ran' line per job");
+    assert_eq!(checked, ids.len(), "one 'job ran: result' line per job");
+    c.shutdown().await;
+}
+
+/// Issue 11's test aid: `notary-worker --fault wrong-output` plays a dishonest worker that
+/// signs valid attestations over a wrong output (and says so loudly at start). A tier-1 job,
+/// decided by one worker alone, run by such a liar is INVALID: the cost of tier 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_worker_decides_a_tier_1_job_alone() {
+    let redis = RedisServer::start();
+    let liar = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![liar.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let (mut worker, rx) = spawn_logged_worker(
+        &[
+            "--redis",
+            &redis.url(),
+            "--redis-prefix",
+            &prefix,
+            "--concurrency",
+            "1",
+            "--fault",
+            "wrong-output",
+        ],
+        &liar,
+        "warn",
+    );
+    let (status, body) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "INVALID", "{body}");
+    assert_eq!(body["output"], "hello world\n\n");
+    assert_eq!(
+        body["attestation"]["worker"],
+        liar.address().to_checksum(None),
+        "accepted: a genuine signature over a lie"
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let warned = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(2)).ok())
+        .any(|line| line.contains("TEST AID --fault IS ON"));
+    assert!(warned, "the liar must say so at start");
     c.shutdown().await;
 }

@@ -5,6 +5,7 @@
 
 mod cache;
 mod exec;
+mod fault;
 mod js;
 mod limits;
 mod profile;
