@@ -19,6 +19,7 @@
 //! - [`jobs`]: **the job service**, the one owner of a job's life: submit, await, the intake
 //!   of worker reports, the completion policy, the only final write, and the event consumers
 //!   that react to final jobs.
+//! - [`jury`]: the selection and verdict rules of juries (issue 11), as pure functions.
 //! - [`webhooks`]: signed notifications of final jobs to registered URLs: the `webhooks`
 //!   event consumer fills a durable outbox that a delivery task drains with retries.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
@@ -45,6 +46,7 @@ pub mod db;
 pub mod error;
 pub mod http_server;
 pub mod jobs;
+pub mod jury;
 pub mod metrics;
 pub mod modules;
 pub mod payments;
