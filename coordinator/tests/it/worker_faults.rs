@@ -214,24 +214,9 @@ async fn a_worker_that_is_not_allowed_leases_nothing_and_burns_no_job() {
 /// job showed another's `job_id`, or two nested job spans).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_log_lines_name_their_own_job() {
-    let redis = RedisServer::start();
-    let key = WorkerKey::generate();
-    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
-    let prefix = config.redis_prefix.clone();
-    let c = Coordinator::start(config).await;
-    let (mut worker, rx) = spawn_logged_worker(
-        &[
-            "--redis",
-            &redis.url(),
-            "--redis-prefix",
-            &prefix,
-            "--concurrency",
-            "4",
-        ],
-        &key,
-        // Results are logged at debug only (sealed for juries); this test reads them.
-        "info,notary_worker=debug,json",
-    );
+    // Results are logged at debug only (sealed for juries); this test reads them.
+    let (_redis, c, _key, mut worker, rx) =
+        fleet_of_one_logged_worker(&["--concurrency", "4"], "info,notary_worker=debug,json").await;
     // Eight JavaScript loops of different lengths (so different fuel), long enough to yield
     // to each other on the worker's one runtime thread.
     let mut ids = Vec::new();
@@ -278,25 +263,9 @@ async fn worker_log_lines_name_their_own_job() {
 /// decided by one worker alone, run by such a liar is INVALID: the cost of tier 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_worker_decides_a_tier_1_job_alone() {
-    let redis = RedisServer::start();
-    let liar = WorkerKey::generate();
-    let config = test_config(Some(redis.url()), 0, vec![liar.address()]);
-    let prefix = config.redis_prefix.clone();
-    let c = Coordinator::start(config).await;
-    let (mut worker, rx) = spawn_logged_worker(
-        &[
-            "--redis",
-            &redis.url(),
-            "--redis-prefix",
-            &prefix,
-            "--concurrency",
-            "1",
-            "--fault",
-            "wrong-output",
-        ],
-        &liar,
-        "warn",
-    );
+    let (_redis, c, liar, mut worker, rx) =
+        fleet_of_one_logged_worker(&["--concurrency", "1", "--fault", "wrong-output"], "warn")
+            .await;
     let (status, body) = c.verify(hello(HELLO_HASH)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"], "INVALID", "{body}");
@@ -312,4 +281,28 @@ async fn a_lying_worker_decides_a_tier_1_job_alone() {
         .any(|line| line.contains("TEST AID --fault IS ON"));
     assert!(warned, "the liar must say so at start");
     c.shutdown().await;
+}
+
+/// A Redis, a coordinator on it and one `notary-worker` (with the returned key, allowed)
+/// started with `args` after the queue flags, whose log lines at `log` arrive on the receiver.
+async fn fleet_of_one_logged_worker(
+    args: &[&str],
+    log: &str,
+) -> (
+    RedisServer,
+    Coordinator,
+    WorkerKey,
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let url = redis.url();
+    let mut all = vec!["--redis", url.as_str(), "--redis-prefix", prefix.as_str()];
+    all.extend_from_slice(args);
+    let (child, rx) = spawn_logged_worker(&all, &key, log);
+    (redis, c, key, child, rx)
 }
