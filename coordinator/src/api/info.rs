@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
@@ -18,13 +19,13 @@ use super::AppState;
 /// counts jobs queued or running; nothing is submitted on chain yet, so `onchain` is 0.
 #[utoipa::path(get, path = "/info", tag = "verify",
     responses(
-        (status = 200, description = "Containers (registered modules) and pending job counts", body = Object),
+        (status = 200, description = "Containers (registered modules) and pending job counts", body = InfoView),
         (status = 429, description = "Rate Limited", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
         (status = 503, description = "Service Unavailable", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
-pub async fn info(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+pub async fn info(State(state): State<Arc<AppState>>) -> Result<Json<InfoView>, ApiError> {
     let modules = state.modules.list().await?;
     let depth = state
         .jobs
@@ -32,22 +33,50 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
         .depth()
         .await
         .map_err(crate::error::Error::from)?;
-    let containers: Vec<Value> = modules
-        .iter()
-        .map(|m| {
-            json!({
-                "id": format!("{}@{}", m.manifest.name, m.manifest.version),
-                "external": true,
-                "image": m.manifest.sha256,
-                "description": m.manifest.description,
+    Ok(Json(InfoView {
+        containers: modules
+            .iter()
+            .map(|m| Container {
+                id: format!("{}@{}", m.manifest.name, m.manifest.version),
+                external: true,
+                image: m.manifest.sha256.to_hex(),
+                description: m.manifest.description.clone(),
             })
-        })
-        .collect();
-    Ok(Json(json!({
-        "containers": containers,
-        "pending": {
-            "offchain": depth.waiting + depth.leased,
-            "onchain": 0,
+            .collect(),
+        pending: Pending {
+            offchain: depth.waiting + depth.leased,
+            onchain: 0,
         },
-    })))
+    }))
+}
+
+/// Document 001's node info.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct InfoView {
+    /// The registered modules, oldest first.
+    pub containers: Vec<Container>,
+    /// Jobs not yet final.
+    pub pending: Pending,
+}
+
+/// A registered module as document 001's container.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Container {
+    /// `name@version` (a name and version belong to one module).
+    pub id: String,
+    /// Whether jobs may start it: always true here.
+    pub external: bool,
+    /// The module hash (what a job names as `moduleHash`).
+    pub image: String,
+    /// The manifest's description.
+    pub description: String,
+}
+
+/// Jobs queued or running.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Pending {
+    /// Jobs submitted through the API, queued or running.
+    pub offchain: u64,
+    /// Jobs requested on chain (none yet).
+    pub onchain: u64,
 }

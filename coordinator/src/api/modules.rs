@@ -9,8 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use notary_protocol::Digest32;
-use serde_json::{json, Value};
+use notary_protocol::{Digest32, ModuleManifest};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
@@ -30,8 +32,8 @@ pub fn max_package_bytes(max_module_bytes: usize) -> usize {
 #[utoipa::path(post, path = "/modules", tag = "modules",
     request_body(content = Object, content_type = "application/json", description = "a package: manifest and base64 module (see notary-pack)"),
     responses(
-        (status = 200, description = "Already registered", body = Object),
-        (status = 201, description = "Registered", body = Object),
+        (status = 200, description = "Already registered", body = ModuleView),
+        (status = 201, description = "Registered", body = ModuleView),
         (status = 400, description = "Bad Request: invalid package or module", body = ErrorBody),
         (status = 409, description = "Conflict: other bytes own this name@version", body = ErrorBody),
         (status = 413, description = "Payload Too Large: module over the limit", body = ErrorBody),
@@ -96,32 +98,32 @@ pub async fn publish(
     } else {
         StatusCode::OK
     };
-    let mut view = module_view(&stored);
-    view["created"] = json!(created);
+    let mut view = ModuleView::from(&stored);
+    view.created = Some(created);
     Ok((status, Json(view)).into_response())
 }
 
 /// `GET /modules`: every registered module, oldest first.
 #[utoipa::path(get, path = "/modules", tag = "modules",
     responses(
-        (status = 200, description = "`{\"modules\": [...]}`", body = Object),
+        (status = 200, description = "Every registered module, oldest first", body = ModuleList),
         (status = 429, description = "Rate Limited", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
         (status = 503, description = "Service Unavailable", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<ModuleList>, ApiError> {
     let modules = state.modules.list().await?;
-    Ok(Json(json!({
-        "modules": modules.iter().map(module_view).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ModuleList {
+        modules: modules.iter().map(ModuleView::from).collect(),
+    }))
 }
 
 /// `GET /modules/:hash`: one module's manifest.
 #[utoipa::path(get, path = "/modules/{hash}", tag = "modules",
     params(("hash" = String, Path, description = "the module's sha256 (64 hex characters)")),
     responses(
-        (status = 200, description = "The module", body = Object),
+        (status = 200, description = "The module", body = ModuleView),
         (status = 400, description = "Bad Request: not a hash", body = ErrorBody),
         (status = 404, description = "Not Found", body = ErrorBody),
         (status = 429, description = "Rate Limited", body = ErrorBody,
@@ -132,7 +134,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Api
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ModuleView>, ApiError> {
     let hash = Digest32::from_hex(&hash).map_err(|_| ApiError::BadRequest {
         message: format!("{hash:?} is not a module hash (64 hex characters)"),
         params: json!({"field": "hash"}),
@@ -141,14 +143,39 @@ pub async fn show(
         state.modules.manifest(&hash).await?.ok_or_else(|| {
             ApiError::NotFound(format!("no module with hash {hash} is registered"))
         })?;
-    Ok(Json(module_view(&module)))
+    Ok(Json(ModuleView::from(&module)))
 }
 
 /// A module as the API shows it: its hash, manifest and publish time.
-fn module_view(module: &RegisteredModule) -> Value {
-    json!({
-        "moduleHash": module.manifest.sha256,
-        "manifest": module.manifest,
-        "publishedAt": super::view::iso(module.published_at_ms),
-    })
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleView {
+    /// The module's sha256: its id, what a job names as `moduleHash`.
+    pub module_hash: String,
+    /// The manifest as first published (see `notary-pack`).
+    #[schema(value_type = Object)]
+    pub manifest: ModuleManifest,
+    /// When it was first published (RFC 3339).
+    pub published_at: String,
+    /// On `POST /modules` only: whether this request stored it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<bool>,
+}
+
+impl From<&RegisteredModule> for ModuleView {
+    fn from(module: &RegisteredModule) -> Self {
+        ModuleView {
+            module_hash: module.manifest.sha256.to_hex(),
+            manifest: module.manifest.clone(),
+            published_at: super::view::iso(module.published_at_ms),
+            created: None,
+        }
+    }
+}
+
+/// `GET /modules`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ModuleList {
+    /// Every registered module, oldest first.
+    pub modules: Vec<ModuleView>,
 }
