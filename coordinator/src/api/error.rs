@@ -5,8 +5,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::openapi::ErrorBody;
 use crate::error::{Error, Rejected};
 
 /// An error answered to a client.
@@ -93,61 +95,82 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
+        let body = |error: &str, message: String, params: Value| ErrorBody {
+            error: error.to_string(),
+            message,
+            params,
+        };
+        let (status, body, header) = match self {
             ApiError::BadRequest { message, params } => (
                 StatusCode::BAD_REQUEST,
-                json!({"error": "Bad Request", "message": message, "params": params}),
+                body("Bad Request", message, params),
+                None,
             ),
-            ApiError::Unauthorized(message) => {
-                let mut resp = (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({"error": "Unauthorized", "message": message, "params": {}})),
-                )
-                    .into_response();
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return resp;
-            }
+            ApiError::Unauthorized(message) => (
+                StatusCode::UNAUTHORIZED,
+                body("Unauthorized", message, json!({})),
+                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
+            ),
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,
-                json!({"error": "Not Found", "message": message, "params": {}}),
+                body("Not Found", message, json!({})),
+                None,
             ),
             ApiError::Conflict { message, params } => (
                 StatusCode::CONFLICT,
-                json!({"error": "Conflict", "message": message, "params": params}),
+                body("Conflict", message, params),
+                None,
             ),
             ApiError::PayloadTooLarge { message, params } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"error": "Payload Too Large", "message": message, "params": params}),
+                body("Payload Too Large", message, params),
+                None,
             ),
             ApiError::RequestTimeout(message) => (
                 StatusCode::REQUEST_TIMEOUT,
-                json!({"error": "Request Timeout", "message": message, "params": {}}),
+                body("Request Timeout", message, json!({})),
+                None,
             ),
-            ApiError::Unavailable(message) => {
-                let mut resp = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({"error": "Service Unavailable", "message": message, "params": {}})),
-                )
-                    .into_response();
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return resp;
-            }
+            ApiError::Unavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("Service Unavailable", message, json!({})),
+                Some((header::RETRY_AFTER, HeaderValue::from_static("1"))),
+            ),
             ApiError::Internal {
                 code,
                 message,
-                body,
+                body: job,
             } => {
-                let mut out = json!({"error": code, "message": message, "params": {}});
-                if let (Some(Value::Object(extra)), Value::Object(map)) = (body, &mut out) {
-                    for (k, v) in extra {
-                        map.entry(k).or_insert(v);
-                    }
+                let error = body(code, message, json!({}));
+                // The job's fields ride along (document 002: a 500 carries the job); the
+                // error's own three fields win.
+                let mut job = match job {
+                    Some(Value::Object(map)) => map,
+                    _ => serde_json::Map::new(),
+                };
+                for own in ["error", "message", "params"] {
+                    job.remove(own);
                 }
-                (StatusCode::INTERNAL_SERVER_ERROR, out)
+                let resp = (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(ErrorWithJob { error, job }),
+                );
+                return resp.into_response();
             }
         };
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let Some((name, value)) = header {
+            resp.headers_mut().insert(name, value);
+        }
+        resp
     }
+}
+
+/// A 500's body: the error, and the job it is about.
+#[derive(Serialize)]
+struct ErrorWithJob {
+    #[serde(flatten)]
+    error: ErrorBody,
+    #[serde(flatten)]
+    job: serde_json::Map<String, Value>,
 }

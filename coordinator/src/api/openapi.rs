@@ -91,8 +91,7 @@ pub struct VerifyRequest {
 }
 
 /// Every error: a code from document 002's error table, a message and details.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Clone, Debug, serde::Serialize, ToSchema)]
 pub struct ErrorBody {
     /// The table's code (`Bad Request`, `Rate Limited`, `Service Unavailable`, …).
     pub error: String,

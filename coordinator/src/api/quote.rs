@@ -15,7 +15,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use notary_protocol::Verdict;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::openapi::{ErrorBody, VerifyRequest};
@@ -34,7 +35,7 @@ pub const QUOTE_VALIDITY_SECS: u64 = 300;
 #[utoipa::path(post, path = "/quote", tag = "payments",
     request_body(content = VerifyRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "A non-binding price (base plus a fuel part from a capped dry run) and its validity", body = Object),
+        (status = 200, description = "A non-binding price (base plus a fuel part from a capped dry run) and its validity", body = QuoteView),
         (status = 400, description = "Bad Request: invalid body, field or module", body = ErrorBody),
         (status = 413, description = "Payload Too Large", body = ErrorBody),
         (status = 429, description = "Rate Limited", body = ErrorBody,
@@ -46,7 +47,7 @@ pub async fn quote(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<QuoteView>, ApiError> {
     let p = state
         .payments
         .as_ref()
@@ -77,20 +78,54 @@ pub async fn quote(
         U256::from(f) * p.config.price_wei_per_gigafuel / U256::from(1_000_000_000u64)
     });
     let now = now_ms() / 1000;
-    Ok(Json(json!({
-        "scheme": "exact",
-        "network": p.network(),
-        "asset": alloy::primitives::Address::ZERO,
-        "amount": (base + fuel_part).to_string(),
-        "basePriceWei": base.to_string(),
-        "fuelPriceWei": fuel_part.to_string(),
-        "priceWeiPerGigafuel": p.config.price_wei_per_gigafuel.to_string(),
-        "estimatedFuel": fuel,
-        "fuelCapped": capped,
-        "fuelBudget": budget,
-        "method": method,
-        "binding": false,
-        "quotedAt": now,
-        "validUntil": now + QUOTE_VALIDITY_SECS,
-    })))
+    Ok(Json(QuoteView {
+        scheme: "exact",
+        network: p.network(),
+        asset: format!("{:#x}", alloy::primitives::Address::ZERO),
+        amount: (base + fuel_part).to_string(),
+        base_price_wei: base.to_string(),
+        fuel_price_wei: fuel_part.to_string(),
+        price_wei_per_gigafuel: p.config.price_wei_per_gigafuel.to_string(),
+        estimated_fuel: fuel,
+        fuel_capped: capped,
+        fuel_budget: budget,
+        method,
+        binding: false,
+        quoted_at: now,
+        valid_until: now + QUOTE_VALIDITY_SECS,
+    }))
+}
+
+/// A non-binding price (amounts in wei, as decimal strings).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteView {
+    /// The x402 scheme the job would be paid with: `exact`.
+    pub scheme: &'static str,
+    /// The network: `base`, `base-sepolia`, else `eip155:<chain id>`.
+    pub network: String,
+    /// The asset priced in: the zero address (the price is in wei of the payment token).
+    pub asset: String,
+    /// The whole price: base plus fuel part.
+    pub amount: String,
+    /// The base price of a job.
+    pub base_price_wei: String,
+    /// The fuel-based part.
+    pub fuel_price_wei: String,
+    /// The price per 10^9 fuel.
+    pub price_wei_per_gigafuel: String,
+    /// The dry run's fuel (the budget when the run was cut short); absent without a dry run.
+    pub estimated_fuel: Option<u64>,
+    /// Whether the dry run was cut short (priced at the whole budget).
+    pub fuel_capped: bool,
+    /// The job's fuel budget.
+    pub fuel_budget: u64,
+    /// `dry-run` or `module` (no dry run: the base price).
+    pub method: &'static str,
+    /// Always false: a quote is not an offer.
+    pub binding: bool,
+    /// When (unix seconds).
+    pub quoted_at: u64,
+    /// Valid until (unix seconds).
+    pub valid_until: u64,
 }

@@ -467,6 +467,17 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Entries, pending entries (over every job stream) and intake entries, in one snapshot.
+    async fn depth_once(&self) -> Result<(u64, u64, u64)> {
+        let targets = self.target_streams().await?;
+        let mut invocation = self.scripts.depth.prepare_invoke();
+        for key in self.lane_keys.iter().chain(&targets) {
+            invocation.key(key);
+        }
+        invocation.key(&self.intake_key).arg(WORKERS_GROUP);
+        self.invoke("depth", &invocation).await
+    }
+
     /// Every stream with its consumer group: the lanes' (workers), then the intake's.
     fn groups(&self) -> impl Iterator<Item = (&String, &'static str)> {
         self.lane_keys
@@ -632,21 +643,12 @@ impl JobQueue for RedisQueue {
     }
 
     async fn depth(&self) -> Result<QueueDepth> {
-        let targets = self.target_streams().await?;
-        let mut invocation = self.scripts.depth.prepare_invoke();
-        for key in self.lane_keys.iter().chain(&targets) {
-            invocation.key(key);
-        }
-        invocation.key(&self.intake_key).arg(WORKERS_GROUP);
         // A read, safe to repeat: the first command after a Redis restart fails on the old
         // socket ("broken pipe") before the manager reconnects, so try once more.
-        let (total, pending, intake): (u64, u64, u64) =
-            match self.invoke("depth", &invocation).await {
-                Err(Error::Redis(e)) if is_connection_error(&e) => {
-                    self.invoke("depth", &invocation).await?
-                }
-                other => other?,
-            };
+        let (total, pending, intake) = match self.depth_once().await {
+            Err(Error::Redis(e)) if is_connection_error(&e) => self.depth_once().await?,
+            other => other?,
+        };
         Ok(QueueDepth {
             waiting: total.saturating_sub(pending),
             leased: pending,
