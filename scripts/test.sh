@@ -7,7 +7,8 @@
 #   port and stopped on exit. Tests that take a shared Redis read NOTARY_TEST_REDIS_URL.
 # - Installs contracts/node_modules (Hardhat, solc-js, the x402 client) when missing.
 # - Builds the binaries first (fleet tests spawn real `notary-worker` processes).
-# - Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p notary-queue`).
+# - Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p notary-queue --test it NAME`:
+#   with `-p`, only that crate's tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,4 +54,9 @@ fi
 # `--all-targets`, not `--bins`: the binaries are then built with the same features as
 # `cargo test` resolves (dev-dependencies included), so nothing is compiled twice.
 cargo build --workspace --all-targets
-cargo test --workspace "$@"
+# With `-p CRATE` only that crate's tests run (`--workspace` would run them all).
+scope=(--workspace)
+for arg in "$@"; do
+  case "$arg" in -p | --package | -p* | --package=*) scope=() ;; esac
+done
+cargo test "${scope[@]}" "$@"
