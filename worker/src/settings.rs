@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::js_runtime::JS_RUNTIME_WASM;
 use crate::sandbox::{
-    SandboxConfig, DEFAULT_FUEL_PER_JOB, DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_STDOUT_LIMIT_BYTES,
+    EngineKind, SandboxConfig, DEFAULT_FUEL_PER_JOB, DEFAULT_MEMORY_LIMIT_BYTES,
+    DEFAULT_STDOUT_LIMIT_BYTES,
 };
 
 /// Sandbox options. Every field is optional so that flags, environment and file can be merged
@@ -32,6 +33,10 @@ pub struct SandboxSettings {
     /// or `~/.cache/notary`; `none` disables it).
     #[arg(long, env = "NOTARY_MODULE_CACHE_DIR", value_name = "DIR")]
     pub module_cache_dir: Option<String>,
+    /// How guest code runs: `cranelift` (native code, default) or `pulley` (wasmtime's portable
+    /// interpreter, slower). Part of the runtime id when not the default.
+    #[arg(long, env = "NOTARY_ENGINE", value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineKind>,
 }
 
 impl SandboxSettings {
@@ -42,6 +47,7 @@ impl SandboxSettings {
             memory_limit_mb: self.memory_limit_mb.or(other.memory_limit_mb),
             output_limit_bytes: self.output_limit_bytes.or(other.output_limit_bytes),
             module_cache_dir: self.module_cache_dir.or(other.module_cache_dir),
+            engine: self.engine.or(other.engine),
         }
     }
 
@@ -64,6 +70,7 @@ impl SandboxSettings {
         // slot asynchronously.
         config.max_concurrent_instances = (slots as u32).max(1) + 2;
         config.module_cache_dir = self.cache_dir();
+        config.engine = self.engine.unwrap_or_default();
         config
     }
 

@@ -56,6 +56,46 @@ pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10)
 /// with every distinct upload.
 pub const MEMORY_CACHE_ENTRIES: usize = 256;
 
+/// How wasmtime runs guest code. Part of the profile text (so of the runtime id) when it is not
+/// the default: two engines are interchangeable in a jury only if they give the same output
+/// and the same fuel on every program, which nothing proves in general (fuel is counted on
+/// wasm operators, but stack depth at overflow and memory-initialisation paths may differ), so
+/// workers on different engines never claim the same runtime id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// Native machine code compiled by Cranelift (the default, and the fast one).
+    #[default]
+    Cranelift,
+    /// Pulley: Cranelift compiles to wasmtime's portable bytecode, which an interpreter runs.
+    /// Slower, but the same on every host architecture.
+    Pulley,
+}
+
+impl EngineKind {
+    /// The name used in flags, config files and the profile text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Cranelift => "cranelift",
+            EngineKind::Pulley => "pulley",
+        }
+    }
+}
+
+/// The Pulley target matching this host's pointer width and byte order (wasmtime requires
+/// the interpreter's pointer width to match the host's).
+pub const PULLEY_TARGET: &str = if cfg!(target_pointer_width = "64") {
+    if cfg!(target_endian = "little") {
+        "pulley64"
+    } else {
+        "pulley64be"
+    }
+} else if cfg!(target_endian = "little") {
+    "pulley32"
+} else {
+    "pulley32be"
+};
+
 /// Settings for one worker's [`Sandbox`](super::Sandbox).
 #[derive(Clone)]
 pub struct SandboxConfig {
@@ -99,6 +139,8 @@ pub struct SandboxConfig {
     /// metering costs (`worker/examples/fuel_cost.rs`): then only the wall clock bounds a
     /// guest and `fuel_used` is 0. Part of the profile hash, so attestations tell.
     pub fuel_metering: bool,
+    /// Native code (the default) or the Pulley interpreter.
+    pub engine: EngineKind,
 }
 
 impl SandboxConfig {
@@ -114,6 +156,7 @@ impl SandboxConfig {
             module_cache_dir: None,
             js_runtime_wasm,
             fuel_metering: true,
+            engine: EngineKind::Cranelift,
         }
     }
 
@@ -137,6 +180,7 @@ impl fmt::Debug for SandboxConfig {
             .field("stderr_limit_bytes", &self.stderr_limit_bytes)
             .field("max_wasm_stack_bytes", &self.max_wasm_stack_bytes)
             .field("fuel_metering", &self.fuel_metering)
+            .field("engine", &self.engine)
             .field("max_concurrent_instances", &self.max_concurrent_instances)
             .field("module_cache_dir", &self.module_cache_dir)
             .field("js_runtime_wasm_bytes", &self.js_runtime_wasm.len())

@@ -15,8 +15,8 @@ use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationCo
 
 use super::clocks::{CLOCK_STEP_NANOS, MONOTONIC_CLOCK_START_NANOS, WALL_CLOCK_START_NANOS};
 use super::config::{
-    SandboxConfig, EPOCH_TICK, GUEST_ARGV0, HOST_STACK_HEADROOM_BYTES, MAX_CORE_INSTANCE_BYTES,
-    MAX_RANDOM_GET_BYTES, TABLE_ELEMENTS_CAP,
+    EngineKind, SandboxConfig, EPOCH_TICK, GUEST_ARGV0, HOST_STACK_HEADROOM_BYTES,
+    MAX_CORE_INSTANCE_BYTES, MAX_RANDOM_GET_BYTES, PULLEY_TARGET, TABLE_ELEMENTS_CAP,
 };
 use super::error::SandboxError;
 use super::guest::RANDOM_DERIVATION_PREFIX;
@@ -114,6 +114,15 @@ pub fn profile_text(config: &SandboxConfig) -> String {
         format!("max_random_get_bytes={MAX_RANDOM_GET_BYTES}"),
         "js_stdin=u32le(len(source))||source||input".to_string(),
     ];
+    let mut lines = lines.to_vec();
+    if config.engine != EngineKind::Cranelift {
+        // Only a non-default engine adds a line: the default profile (and every runtime id
+        // issued before engines were selectable) stays as it was.
+        lines.push(format!(
+            "engine={} (target {PULLEY_TARGET})",
+            config.engine.as_str()
+        ));
+    }
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -136,6 +145,10 @@ pub fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
         .max_core_instance_size(MAX_CORE_INSTANCE_BYTES);
 
     let mut c = wasmtime::Config::new();
+    if config.engine == EngineKind::Pulley {
+        c.target(PULLEY_TARGET)
+            .map_err(|e| SandboxError::Engine(format!("pulley target {PULLEY_TARGET}: {e:#}")))?;
+    }
     c.strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
         .cranelift_nan_canonicalization(true)

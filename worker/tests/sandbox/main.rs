@@ -4,6 +4,7 @@
 //! Lines starting with `MEASURE` (run with `--nocapture`) report timings.
 
 mod cache;
+mod engines;
 mod exec;
 mod fault;
 mod js;
