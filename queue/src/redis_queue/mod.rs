@@ -25,9 +25,16 @@
 //!
 //! If Redis restarts without persistence, the streams and groups are gone: any command that
 //! answers `NOGROUP` re-creates both groups (XGROUP CREATE ... MKSTREAM) and is retried once.
+//!
+//! Files: `keys` (every name), `scripts` (the Lua), `connection` (how a call reaches Redis),
+//! `blocking` (dedicated connections for blocking reads), `targets` (leasing across streams,
+//! targeted tasks), `reap` (the reaper and the intake's bookkeeping), `entries` (decoding).
 
 mod blocking;
+mod connection;
+mod entries;
 pub mod keys;
+mod reap;
 mod scripts;
 mod targets;
 
@@ -37,16 +44,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, ScriptInvocation};
+use redis::streams::StreamReadReply;
+use redis::Client;
 
-use self::blocking::{BlockingPool, Taken};
-use self::keys::{field, COORDINATORS_GROUP, REAPER_CONSUMER, WORKERS_GROUP};
+use self::blocking::BlockingPool;
+use self::connection::is_connection_error;
+use self::entries::{first_entry, malformed, parse_intake, parse_job};
+use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::model::{check_consumer_name, check_identity};
 use crate::{
-    Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport,
-    Result, LANES,
+    Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result, LANES,
 };
 
 /// How many stale entries one XAUTOCLAIM round of the reaper claims.
@@ -249,224 +257,6 @@ impl RedisQueue {
         }
     }
 
-    /// Bounds one Redis call by `command_timeout`.
-    async fn bounded<T>(
-        &self,
-        operation: &'static str,
-        call: impl Future<Output = RedisResult<T>>,
-    ) -> Result<T> {
-        match tokio::time::timeout(self.config.command_timeout, call).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(Error::Timeout {
-                operation,
-                after: self.config.command_timeout,
-            }),
-        }
-    }
-
-    /// Runs a non-blocking call on the shared connection, bounded by `command_timeout`; on
-    /// `NOGROUP` re-creates the groups and runs it once more.
-    async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T>
-    where
-        F: Fn(ConnectionManager) -> Fut,
-        Fut: Future<Output = RedisResult<T>>,
-    {
-        match self.bounded(operation, call(self.manager.clone())).await {
-            Err(Error::Redis(e)) if is_nogroup(&e) => {
-                tracing::warn!(
-                    operation,
-                    "consumer group missing (Redis lost its data?): re-creating"
-                );
-                self.ensure_groups().await?;
-                self.bounded(operation, call(self.manager.clone())).await
-            }
-            other => other,
-        }
-    }
-
-    /// Runs one command, bounded by `command_timeout`, with the NOGROUP retry.
-    async fn query<T: FromRedisValue>(&self, operation: &'static str, cmd: &Cmd) -> Result<T> {
-        self.call(operation, move |mut conn| async move {
-            cmd.query_async(&mut conn).await
-        })
-        .await
-    }
-
-    /// Runs one Lua script, bounded by `command_timeout`, with the NOGROUP retry.
-    async fn invoke<T: FromRedisValue>(
-        &self,
-        operation: &'static str,
-        invocation: &ScriptInvocation<'_>,
-    ) -> Result<T> {
-        self.call(operation, move |mut conn| async move {
-            invocation.invoke_async(&mut conn).await
-        })
-        .await
-    }
-
-    /// Runs a blocking read (`XREADGROUP ... BLOCK`) on a dedicated connection, bounded by
-    /// `wait + command_timeout`. A reused connection that turns out dead (Redis restarted since)
-    /// is replaced once; NOGROUP re-creates the groups once.
-    async fn blocking_read<T: FromRedisValue>(
-        &self,
-        operation: &'static str,
-        cmd: &Cmd,
-        wait: Duration,
-    ) -> Result<T> {
-        let bound = wait.saturating_add(self.config.command_timeout);
-        let mut groups_recreated = false;
-        let mut stale_replaced = false;
-        loop {
-            let Taken { mut conn, reused } = self.blocking.take().await?;
-            let result = match tokio::time::timeout(bound, cmd.query_async::<T>(&mut conn)).await {
-                Ok(result) => result,
-                // The connection is dropped here: its state is unknown.
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        operation,
-                        after: bound,
-                    })
-                }
-            };
-            match result {
-                Ok(value) => {
-                    self.blocking.put_back(conn);
-                    return Ok(value);
-                }
-                Err(e) if is_nogroup(&e) && !groups_recreated => {
-                    self.blocking.put_back(conn);
-                    tracing::warn!(
-                        operation,
-                        "consumer group missing (Redis lost its data?): re-creating"
-                    );
-                    groups_recreated = true;
-                    self.ensure_groups().await?;
-                }
-                Err(e) if is_connection_error(&e) => {
-                    self.blocking.clear();
-                    if reused && !stale_replaced {
-                        stale_replaced = true;
-                        continue;
-                    }
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// XREADGROUP for one new entry of `stream` as `consumer` of `group`, waiting up to `wait`.
-    fn read_group_cmd(group: &str, consumer: &str, stream: &str, wait: Duration) -> Cmd {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(group)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(1);
-        // BLOCK 0 would mean "forever": a zero wait is a plain non-blocking read.
-        if !wait.is_zero() {
-            let millis = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
-            cmd.arg("BLOCK").arg(millis);
-        }
-        cmd.arg("STREAMS").arg(stream).arg(">");
-        cmd
-    }
-
-    /// Takes over one intake item that another coordinator took and left unacknowledged for
-    /// longer than the intake TTL.
-    async fn reclaim_intake(&self, consumer: &str) -> Result<Option<StreamId>> {
-        let min_idle = millis(self.config.intake_ttl);
-        let mut cursor = "0-0".to_owned();
-        for _ in 0..MAX_SCAN_ROUNDS {
-            let mut cmd = redis::cmd("XAUTOCLAIM");
-            cmd.arg(&self.intake_key)
-                .arg(COORDINATORS_GROUP)
-                .arg(consumer)
-                .arg(min_idle)
-                .arg(&cursor)
-                .arg("COUNT")
-                .arg(1);
-            let reply: StreamAutoClaimReply = self.query("next_intake", &cmd).await?;
-            if let Some(entry) = reply.claimed.into_iter().next() {
-                return Ok(Some(entry));
-            }
-            if reply.next_stream_id == "0-0" {
-                break;
-            }
-            cursor = reply.next_stream_id;
-        }
-        Ok(None)
-    }
-
-    /// Acknowledges and deletes one intake entry.
-    async fn ack_intake_entry(&self, entry_id: &str) -> Result<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("XACK")
-            .arg(&self.intake_key)
-            .arg(COORDINATORS_GROUP)
-            .arg(entry_id)
-            .ignore()
-            .cmd("XDEL")
-            .arg(&self.intake_key)
-            .arg(entry_id)
-            .ignore();
-        let pipe = &pipe;
-        self.call("ack_intake", move |mut conn| async move {
-            pipe.query_async::<()>(&mut conn).await
-        })
-        .await
-    }
-
-    /// Redelivers (to the same stream) or dead-letters the stale leases of the stream of jobs
-    /// like `like` (its lane's, or its target's).
-    async fn reap_stream(
-        &self,
-        like: &JobEnvelope,
-        lease_ttl: Duration,
-        max_deliveries: u32,
-        report: &mut ReapReport,
-    ) -> Result<()> {
-        let lane = &self.stream_of(like);
-        let mut cursor = "0-0".to_owned();
-        for _ in 0..MAX_SCAN_ROUNDS {
-            let mut cmd = redis::cmd("XAUTOCLAIM");
-            cmd.arg(lane)
-                .arg(WORKERS_GROUP)
-                .arg(REAPER_CONSUMER)
-                .arg(millis(lease_ttl))
-                .arg(&cursor)
-                .arg("COUNT")
-                .arg(REAP_BATCH)
-                .arg("JUSTID");
-            // Redis 7: [next cursor, [claimed ids], [ids deleted from the stream meanwhile]].
-            let (next, claimed, _deleted): (String, Vec<String>, redis::Value) =
-                self.query("reap", &cmd).await?;
-            for entry_id in claimed {
-                let mut invocation = self.scripts.reap_one.prepare_invoke();
-                invocation
-                    .key(lane)
-                    .key(&self.intake_key)
-                    .arg(WORKERS_GROUP)
-                    .arg(&entry_id)
-                    .arg(max_deliveries)
-                    .arg(like.lane)
-                    .arg(like.target.as_deref().unwrap_or(""));
-                let outcome: i64 = self.invoke("reap", &invocation).await?;
-                match outcome {
-                    1 => report.redelivered += 1,
-                    2 => report.dead_lettered += 1,
-                    _ => {}
-                }
-            }
-            if next == "0-0" {
-                break;
-            }
-            cursor = next;
-        }
-        Ok(())
-    }
-
     /// Entries, pending entries (over every job stream) and intake entries, in one snapshot.
     async fn depth_once(&self) -> Result<(u64, u64, u64)> {
         let targets = self.target_streams().await?;
@@ -489,20 +279,6 @@ impl RedisQueue {
     /// The job stream of `lane`.
     fn lane_key(&self, lane: u8) -> &str {
         &self.lane_keys[usize::from(lane.min(LANES - 1))]
-    }
-
-    /// Deletes long-idle consumers with nothing pending from every group.
-    async fn prune_consumers(&self) -> Result<u64> {
-        let mut removed = 0;
-        for (key, group) in self.groups() {
-            let mut invocation = self.scripts.prune_consumers.prepare_invoke();
-            invocation
-                .key(key)
-                .arg(group)
-                .arg(millis(self.config.consumer_prune_idle));
-            removed += self.invoke::<u64>("reap", &invocation).await?;
-        }
-        Ok(removed)
     }
 }
 
@@ -662,73 +438,6 @@ impl JobQueue for RedisQueue {
     }
 }
 
-fn is_nogroup(e: &RedisError) -> bool {
-    e.code() == Some("NOGROUP")
-}
-
-/// Errors after which a connection is not worth reusing.
-fn is_connection_error(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
-}
-
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
-}
-
-fn first_entry(reply: Option<StreamReadReply>) -> Option<StreamId> {
-    reply?.keys.into_iter().next()?.ids.into_iter().next()
-}
-
-fn malformed(entry: &StreamId, reason: impl Into<String>) -> Error {
-    Error::Malformed {
-        entry_id: entry.id.clone(),
-        reason: reason.into(),
-    }
-}
-
-fn text(entry: &StreamId, name: &str) -> Result<String> {
-    entry
-        .get::<String>(name)
-        .ok_or_else(|| malformed(entry, format!("missing or non-text field {name:?}")))
-}
-
-fn number(entry: &StreamId, name: &str) -> Result<u32> {
-    text(entry, name)?
-        .parse()
-        .map_err(|_| malformed(entry, format!("field {name:?} is not a number")))
-}
-
-fn parse_job(entry: &StreamId, lane: u8, target: Option<String>) -> Result<JobEnvelope> {
-    Ok(JobEnvelope {
-        job_id: text(entry, field::JOB_ID)?,
-        payload: text(entry, field::PAYLOAD)?,
-        attempt: number(entry, field::ATTEMPT)?,
-        lane,
-        target,
-    })
-}
-
-fn parse_intake(entry: &StreamId) -> Result<IntakeItem> {
-    let kind = text(entry, field::KIND)?;
-    match kind.as_str() {
-        field::KIND_SUBMITTED => Ok(IntakeItem::Submitted {
-            job_id: text(entry, field::JOB_ID)?,
-            worker: text(entry, field::WORKER)?,
-            attempt: number(entry, field::ATTEMPT)?,
-            payload: text(entry, field::PAYLOAD)?,
-        }),
-        field::KIND_DEAD_LETTERED => Ok(IntakeItem::DeadLettered {
-            // Dead letters written before lanes existed have no lane: lane 0.
-            job: parse_job(
-                entry,
-                entry
-                    .get::<String>(field::LANE)
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0),
-                entry.get::<String>(field::TARGET).filter(|t| !t.is_empty()),
-            )?,
-            reason: text(entry, field::REASON)?,
-        }),
-        other => Err(malformed(entry, format!("unknown intake kind {other:?}"))),
-    }
 }

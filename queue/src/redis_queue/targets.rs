@@ -16,6 +16,7 @@ use std::time::Duration;
 use redis::streams::StreamId;
 
 use super::keys::{self, WORKERS_GROUP};
+use super::connection::is_nogroup;
 use super::{malformed, millis, parse_job, RedisQueue};
 use crate::model::target_not_alive_reason;
 use crate::{Error, JobEnvelope, Lease, ReapReport, Result, LANES};
@@ -157,8 +158,15 @@ impl RedisQueue {
     ) -> Result<()> {
         for identity in self.target_identities().await? {
             let like = JobEnvelope::for_worker("", "", identity.as_str());
-            self.reap_stream(&like, lease_ttl, max_deliveries, report)
-                .await?;
+            match self
+                .reap_stream(&like, lease_ttl, max_deliveries, report)
+                .await
+            {
+                // Another reaper deleted the stream since SMEMBERS (it was empty, nothing
+                // leased): nothing to reap there.
+                Err(Error::Redis(e)) if is_nogroup(&e) => continue,
+                other => other?,
+            }
             let mut invocation = self.scripts.reap_absent.prepare_invoke();
             invocation
                 .key(self.stream_of(&like))

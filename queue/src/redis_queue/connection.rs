@@ -1,0 +1,150 @@
+//! How every call reaches Redis: bounded by the command timeout, retried once after the
+//! consumer groups were re-created (`NOGROUP`), blocking reads on dedicated connections.
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ScriptInvocation};
+
+use super::blocking::Taken;
+use super::RedisQueue;
+use crate::{Error, Result};
+
+impl RedisQueue {
+    /// Bounds one Redis call by `command_timeout`.
+    pub(super) async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(self.config.command_timeout, call).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(Error::Timeout {
+                operation,
+                after: self.config.command_timeout,
+            }),
+        }
+    }
+
+    /// Runs a non-blocking call on the shared connection, bounded by `command_timeout`; on
+    /// `NOGROUP` re-creates the groups and runs it once more.
+    pub(super) async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        match self.bounded(operation, call(self.manager.clone())).await {
+            Err(Error::Redis(e)) if is_nogroup(&e) => {
+                tracing::warn!(
+                    operation,
+                    "consumer group missing (Redis lost its data?): re-creating"
+                );
+                self.ensure_groups().await?;
+                self.bounded(operation, call(self.manager.clone())).await
+            }
+            other => other,
+        }
+    }
+
+    /// Runs one command, bounded by `command_timeout`, with the NOGROUP retry.
+    pub(super) async fn query<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        cmd: &Cmd,
+    ) -> Result<T> {
+        self.call(operation, move |mut conn| async move {
+            cmd.query_async(&mut conn).await
+        })
+        .await
+    }
+
+    /// Runs one Lua script, bounded by `command_timeout`, with the NOGROUP retry.
+    pub(super) async fn invoke<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T> {
+        self.call(operation, move |mut conn| async move {
+            invocation.invoke_async(&mut conn).await
+        })
+        .await
+    }
+
+    /// Runs a blocking read (`XREADGROUP ... BLOCK`) on a dedicated connection, bounded by
+    /// `wait + command_timeout`. A reused connection that turns out dead (Redis restarted since)
+    /// is replaced once; NOGROUP re-creates the groups once.
+    pub(super) async fn blocking_read<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        cmd: &Cmd,
+        wait: Duration,
+    ) -> Result<T> {
+        let bound = wait.saturating_add(self.config.command_timeout);
+        let mut groups_recreated = false;
+        let mut stale_replaced = false;
+        loop {
+            let Taken { mut conn, reused } = self.blocking.take().await?;
+            let result = match tokio::time::timeout(bound, cmd.query_async::<T>(&mut conn)).await {
+                Ok(result) => result,
+                // The connection is dropped here: its state is unknown.
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        operation,
+                        after: bound,
+                    })
+                }
+            };
+            match result {
+                Ok(value) => {
+                    self.blocking.put_back(conn);
+                    return Ok(value);
+                }
+                Err(e) if is_nogroup(&e) && !groups_recreated => {
+                    self.blocking.put_back(conn);
+                    tracing::warn!(
+                        operation,
+                        "consumer group missing (Redis lost its data?): re-creating"
+                    );
+                    groups_recreated = true;
+                    self.ensure_groups().await?;
+                }
+                Err(e) if is_connection_error(&e) => {
+                    self.blocking.clear();
+                    if reused && !stale_replaced {
+                        stale_replaced = true;
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// XREADGROUP for one new entry of `stream` as `consumer` of `group`, waiting up to `wait`.
+    pub(super) fn read_group_cmd(group: &str, consumer: &str, stream: &str, wait: Duration) -> Cmd {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(1);
+        // BLOCK 0 would mean "forever": a zero wait is a plain non-blocking read.
+        if !wait.is_zero() {
+            let millis = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
+            cmd.arg("BLOCK").arg(millis);
+        }
+        cmd.arg("STREAMS").arg(stream).arg(">");
+        cmd
+    }
+}
+
+pub(super) fn is_nogroup(e: &RedisError) -> bool {
+    e.code() == Some("NOGROUP")
+}
+
+/// Errors after which a connection is not worth reusing.
+pub(super) fn is_connection_error(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+}
