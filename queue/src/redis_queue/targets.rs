@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use redis::streams::StreamId;
 
-use super::keys::{self, WORKERS_GROUP};
 use super::connection::is_nogroup;
+use super::keys::{self, WORKERS_GROUP};
 use super::{malformed, millis, parse_job, RedisQueue};
 use crate::model::target_not_alive_reason;
 use crate::{Error, JobEnvelope, Lease, ReapReport, Result, LANES};
