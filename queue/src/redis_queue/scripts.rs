@@ -7,6 +7,20 @@
 
 use redis::Script;
 
+/// `now_ms()`: Redis's own clock in unix ms, the one clock of the alive set (so machines
+/// whose clocks differ agree on who is alive). Prepended to the scripts that read it.
+macro_rules! with_now_ms {
+    ($body:literal) => {
+        concat!(
+            "local function now_ms()\n",
+            "  local t = redis.call('TIME')\n",
+            "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
+            "end\n",
+            $body
+        )
+    };
+}
+
 /// Resets a lease's idle time if, and only if, it is still pending for this worker.
 ///
 /// KEYS: the lease's stream, the alive set. ARGV: group, worker, entry id, identity ('' for
@@ -14,17 +28,18 @@ use redis::Script;
 /// XCLAIM ... JUSTID with min-idle 0 resets the idle time without counting a delivery; the
 /// XPENDING check before it makes sure it never takes an entry from another owner (a reaper).
 /// XCLAIM answers nothing for an entry deleted from the stream, which then counts as lost.
-const HEARTBEAT: &str = r#"
+const HEARTBEAT: &str = with_now_ms!(
+    r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
 if #held == 0 then return 0 end
 local kept = #redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 if kept == 1 and ARGV[4] ~= '' then
-  local t = redis.call('TIME')
-  redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[4])
+  redis.call('ZADD', KEYS[2], now_ms(), ARGV[4])
 end
 return kept
-"#;
+"#
+);
 
 /// Records a result in the intake, then acknowledges and deletes the job entry.
 ///
@@ -115,12 +130,12 @@ return {total, pending, redis.call('XLEN', KEYS[#KEYS])}
 /// streams, from 0), or, when every stream is empty, `{-1, last id of each stream...}` ('0-0' for
 /// a stream that does not exist): the ids a blocking XREAD then waits past, so an entry added
 /// between this script and that wait still wakes it.
-const LEASE: &str = r#"
+const LEASE: &str = with_now_ms!(
+    r#"
 local n = #KEYS - 1
 local targeted = ARGV[3] ~= ''
 if targeted then
-  local t = redis.call('TIME')
-  redis.call('ZADD', KEYS[n + 1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[3])
+  redis.call('ZADD', KEYS[n + 1], now_ms(), ARGV[3])
 end
 for i = 1, n do
   if not (targeted and i == 1 and redis.call('EXISTS', KEYS[1]) == 0) then
@@ -145,7 +160,8 @@ for i = 1, n do
   out[#out + 1] = last
 end
 return out
-"#;
+"#
+);
 
 /// Queues a task for one worker identity: creates its stream and group if missing, records the
 /// identity for the reaper, appends the entry.
@@ -168,9 +184,9 @@ return redis.call('XADD', KEYS[1], '*', unpack(fields))
 /// KEYS: the target's stream, intake, the alive set, the targets set. ARGV: group, identity,
 /// TTL in ms, the dead letter's reason. Returns how many were dead-lettered. One script per
 /// target, so concurrent reapers dead-letter each task once.
-const REAP_ABSENT: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const REAP_ABSENT: &str = with_now_ms!(
+    r#"
+local now = now_ms()
 local ttl = tonumber(ARGV[3])
 local seen = redis.call('ZSCORE', KEYS[3], ARGV[2])
 if seen and now - tonumber(seen) <= ttl then return 0 end
@@ -208,18 +224,20 @@ if redis.call('XLEN', KEYS[1]) == 0 and redis.call('XPENDING', KEYS[1], ARGV[1])
   redis.call('SREM', KEYS[4], ARGV[2])
 end
 return dead
-"#;
+"#
+);
 
 /// The identities seen within a time, and forgets those unseen for longer than another.
 ///
 /// KEYS: the alive set. ARGV: within (ms), forget after (ms; 0: forget nothing).
-const ALIVE: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const ALIVE: &str = with_now_ms!(
+    r#"
+local now = now_ms()
 local forget = tonumber(ARGV[2])
 if forget > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - forget)) end
 return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
-"#;
+"#
+);
 
 /// Deletes consumers that hold no pending entry and have not been seen for a long time, so a
 /// fleet whose workers get fresh names on every start does not grow the group forever. A

@@ -19,7 +19,7 @@ use super::connection::is_nogroup;
 use super::keys::{self, WORKERS_GROUP};
 use super::{malformed, millis, parse_job, RedisQueue};
 use crate::model::target_not_alive_reason;
-use crate::{Error, JobEnvelope, Lease, ReapReport, Result, LANES};
+use crate::{Error, JobEnvelope, Lease, ReapReport, Result};
 
 /// What the lease script answered.
 enum LeaseReply {
@@ -226,9 +226,7 @@ fn leased_entry(reply: Vec<String>, streams: usize) -> Result<LeaseReply> {
         ..StreamId::default()
     };
     match index.parse::<usize>() {
-        Ok(index) if index < streams && index <= usize::from(LANES) => {
-            Ok(LeaseReply::Entry { index, entry })
-        }
+        Ok(index) if index < streams => Ok(LeaseReply::Entry { index, entry }),
         _ => Err(malformed(
             &entry,
             format!("lease script answered stream {index:?}"),
