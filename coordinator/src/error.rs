@@ -60,6 +60,20 @@ pub enum Rejected {
         /// The limit and the size seen.
         params: Value,
     },
+    /// The service cannot do it now (not enough eligible workers for a jury).
+    Unavailable {
+        /// Why, for a person.
+        message: String,
+        /// `reason` and details.
+        params: Value,
+    },
+    /// The request clashes with the job's state (escalating a job that is not escalated).
+    Conflict {
+        /// Why, for a person.
+        message: String,
+        /// `reason` and details.
+        params: Value,
+    },
 }
 
 impl Rejected {

@@ -164,10 +164,36 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("register notary_rate_limited_requests_total")
 });
 
+static JURY_ROUNDS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "notary_jury_rounds_total",
+        "Jury rounds closed, by tier and outcome (unanimous, majority, no_majority).",
+        &["tier", "outcome"]
+    )
+    .expect("register notary_jury_rounds_total")
+});
+
+static JUROR_VOTES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "notary_juror_votes_total",
+        "Jurors' answers in rounds with a verdict: agreed or dissented.",
+        &["vote"]
+    )
+    .expect("register notary_juror_votes_total")
+});
+
+static JURORS_REPLACED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "notary_jurors_replaced_total",
+        "Jurors replaced by the next worker of their job's order (no delivery, or a refused report)."
+    )
+    .expect("register notary_jurors_replaced_total")
+});
+
 static REPORTS_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "notary_reports_refused_total",
-        "Worker reports that did not count, by fault: worker (bad signature, not allowed, runtime mismatch: no delivery used) or report (misstates the job: a delivery used).",
+        "Worker reports that did not count, by fault: worker (bad signature, not allowed, runtime mismatch: no delivery used), report (misstates the job: a delivery used) or juror (a juror's report, either fault: the juror loses its seat).",
         &["fault"]
     )
     .expect("register notary_reports_refused_total")
@@ -233,6 +259,9 @@ static WEBHOOK_OUTBOX: LazyLock<IntGauge> = LazyLock::new(|| {
 /// Registers every metric, so `/metrics` lists them (at zero) before their first event.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
+    LazyLock::force(&JURY_ROUNDS);
+    LazyLock::force(&JUROR_VOTES);
+    LazyLock::force(&JURORS_REPLACED);
     LazyLock::force(&HTTP_DURATION);
     LazyLock::force(&JOBS);
     LazyLock::force(&QUEUE_WAIT);
@@ -375,7 +404,26 @@ pub fn rate_limited() {
     RATE_LIMITED.inc();
 }
 
-/// A worker report did not count; `fault` is `worker` or `report`.
+/// A jury round of `tier` closed with `outcome`.
+pub fn jury_round(tier: u8, outcome: &str) {
+    JURY_ROUNDS
+        .with_label_values(&[&tier.to_string(), outcome])
+        .inc();
+}
+
+/// A juror's answer in a round with a verdict.
+pub fn juror_vote(agreed: bool) {
+    JUROR_VOTES
+        .with_label_values(&[if agreed { "agreed" } else { "dissented" }])
+        .inc();
+}
+
+/// A juror was replaced.
+pub fn juror_replaced() {
+    JURORS_REPLACED.inc();
+}
+
+/// A worker report did not count; `fault` is `worker`, `report` or `juror`.
 pub fn report_refused(fault: &str) {
     REPORTS_REFUSED.with_label_values(&[fault]).inc();
 }

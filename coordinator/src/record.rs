@@ -4,6 +4,8 @@ use notary_protocol::{Digest32, JobSpec, Language, RuntimeInfo, SignedAttestatio
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::jury::{JuryPlan, JuryState};
+
 /// Largest `code` accepted (source document 002: "Code exceeds 100KB limit").
 pub const MAX_CODE_BYTES: usize = 100 * 1024;
 /// Largest request body accepted.
@@ -15,8 +17,11 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub enum JobStatus {
     /// Waiting for the client's payment.
     PendingPayment,
-    /// Queued or running on a worker.
+    /// Queued or running on a worker (or a jury).
     Running,
+    /// A jury split: the job waits for `POST /jobs/:jobId/escalate` (with the majority's
+    /// provisional verdict, if there was one).
+    Escalated,
     /// A worker's attested result was accepted (VALID, INVALID, ERROR or TIMEOUT).
     Completed,
     /// Infrastructure failure: no result could be produced; refundable.
@@ -29,6 +34,7 @@ impl JobStatus {
         match self {
             JobStatus::PendingPayment => "pending_payment",
             JobStatus::Running => "running",
+            JobStatus::Escalated => "escalated",
             JobStatus::Completed => "completed",
             JobStatus::Error => "error",
         }
@@ -53,6 +59,13 @@ pub struct JobRecord {
     /// The webhook the client named by `webhookId`, told when the job is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<Uuid>,
+    /// The jury fixed at acceptance (trust tier above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jury: Option<JuryPlan>,
+    /// The jury's rounds as they are now (stored apart from the accepted record, which never
+    /// changes; see `JobStore::save_jury`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jury_state: Option<JuryState>,
 }
 
 impl JobRecord {
@@ -64,10 +77,16 @@ impl JobRecord {
     /// The current status.
     pub fn status(&self) -> JobStatus {
         match &self.outcome {
+            None if self.jury_state.as_ref().is_some_and(|j| j.escalated) => JobStatus::Escalated,
             None => JobStatus::Running,
             Some(o) if o.result.is_some() => JobStatus::Completed,
             Some(_) => JobStatus::Error,
         }
+    }
+
+    /// The trust tier the client asked for (1: no jury).
+    pub fn trust_tier(&self) -> u8 {
+        self.jury.as_ref().map_or(1, |j| j.tier)
     }
 
     /// When the record last changed (unix ms).
@@ -99,8 +118,12 @@ pub struct JobOutcome {
     pub error_code: Option<String>,
     /// Whether the client is owed a refund (document 002's table).
     pub refund_eligible: bool,
-    /// The worker's signed attestation (absent when no worker produced one).
+    /// The worker's signed attestation (absent when no worker produced one); of a jury, the
+    /// first agreeing juror's.
     pub attestation: Option<SignedAttestation>,
+    /// Of a jury: every agreeing juror's attestation of the deciding round, in seat order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<SignedAttestation>,
     /// The runtime behind the attestation's `runtimeId`.
     pub runtime: Option<RuntimeInfo>,
     /// sha256 of the module that ran.
@@ -136,6 +159,7 @@ impl JobOutcome {
             error_code: Some(code.to_string()),
             refund_eligible: true,
             attestation: None,
+            attestations: Vec::new(),
             runtime: None,
             module_hash: None,
             output_preview: None,

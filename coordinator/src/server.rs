@@ -196,6 +196,7 @@ pub async fn run(
         Arc::new(FirstAccepted),
         allowed,
         config.max_deliveries,
+        config.lease_ttl,
     ));
     // Embedded restart: what was queued or running when the process stopped runs again.
     let requeued = jobs.recover().await?;

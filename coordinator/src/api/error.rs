@@ -41,6 +41,13 @@ pub enum ApiError {
     },
     /// 503: the service cannot take work now (backend down, shutting down).
     Unavailable(String),
+    /// 503 with details (`params.reason`, e.g. `jury_unavailable`).
+    UnavailableFor {
+        /// Why, for a person.
+        message: String,
+        /// `reason` and details.
+        params: Value,
+    },
     /// 408: the request body did not arrive in time.
     RequestTimeout(String),
     /// 500: an infrastructure failure with its code from the error table (e.g. "VM Spawn
@@ -81,6 +88,10 @@ impl From<Rejected> for ApiError {
         match r {
             Rejected::Invalid { message, params } => ApiError::BadRequest { message, params },
             Rejected::TooLarge { message, params } => ApiError::PayloadTooLarge { message, params },
+            Rejected::Unavailable { message, params } => {
+                ApiError::UnavailableFor { message, params }
+            }
+            Rejected::Conflict { message, params } => ApiError::Conflict { message, params },
         }
     }
 }
@@ -135,6 +146,11 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 body("Service Unavailable", message, json!({})),
                 Some((header::RETRY_AFTER, HeaderValue::from_static("1"))),
+            ),
+            ApiError::UnavailableFor { message, params } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("Service Unavailable", message, params),
+                Some((header::RETRY_AFTER, HeaderValue::from_static("5"))),
             ),
             ApiError::Internal {
                 code,

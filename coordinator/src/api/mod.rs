@@ -9,7 +9,9 @@ pub mod error;
 pub mod facilitator;
 mod health;
 mod info;
+mod jobs;
 pub(crate) mod json;
+mod jury_view;
 pub(crate) mod modules;
 pub mod openapi;
 pub mod payments;
@@ -90,7 +92,8 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(openapi_json))
         .routes(routes!(webhooks::register))
         .routes(routes!(webhooks::show, webhooks::delete))
-        .routes(routes!(webhooks::deliveries));
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(jobs::escalate));
     if paid {
         router
             .routes(routes!(payments::submit))

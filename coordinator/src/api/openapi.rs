@@ -25,6 +25,11 @@ use utoipa::{OpenApi, ToSchema};
         VerifyRequest,
         super::view::JobView,
         super::view::AttestationView,
+        super::view::JuryView,
+        super::view::RoundView,
+        crate::jury::Replaced,
+        crate::jury::Escalation,
+        crate::jury::RoundOutcome,
         super::view::PaymentView,
         super::view::Accepted,
         ErrorBody,
@@ -88,6 +93,16 @@ pub struct VerifyRequest {
     pub timeout_seconds: Option<f64>,
     /// A registered webhook (`POST /webhooks/register`) told when the job is final.
     pub webhook_id: Option<uuid::Uuid>,
+    /// How many distinct workers must agree: 1 (default, one worker decides), 3, 5 or 7. A
+    /// tier-n job costs n times the base price.
+    #[schema(minimum = 1, maximum = 7)]
+    pub trust_tier: Option<u8>,
+    /// What a split jury does: `manual` (default; the job waits as `escalated` for
+    /// `POST /jobs/{jobId}/escalate`) or `auto` (a fresh, larger jury at once).
+    pub escalation: Option<crate::jury::Escalation>,
+    /// Highest tier an automatic escalation reaches (default 7; at least `trustTier`).
+    #[schema(minimum = 1, maximum = 7)]
+    pub max_tier: Option<u8>,
 }
 
 /// Every error: a code from document 002's error table, a message and details.

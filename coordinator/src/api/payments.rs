@@ -431,7 +431,7 @@ pub async fn status(
                 (StatusCode::ACCEPTED, Json(view)),
             ))
         }
-        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
+        JobStatus::Completed | JobStatus::Error | JobStatus::Escalated => StatusCode::OK,
     };
     Ok((code, Json(view)).into_response())
 }

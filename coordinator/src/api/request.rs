@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::config::MAX_CODE_BYTES;
+use crate::jury::{self, Escalation, JuryRequest};
 use crate::modules::{ModuleStore, RegisteredModule};
 use crate::record::{now_ms, JobRecord};
 use crate::tasks;
@@ -62,12 +63,43 @@ enum UserProgram {
     Registered(Digest32),
 }
 
+/// The fields of a `POST /verify` body; any other is a 400 naming it.
+pub const FIELDS: [&str; 11] = [
+    "taskType",
+    "code",
+    "moduleHash",
+    "language",
+    "expectedHash",
+    "inputData",
+    "timeoutSeconds",
+    "webhookId",
+    "trustTier",
+    "escalation",
+    "maxTier",
+];
+
+/// A parsed request: the job (not yet stored, without its jury plan) and what it asks of a
+/// jury.
+pub struct ParsedJob {
+    /// The job record.
+    pub record: JobRecord,
+    /// `trustTier`, `escalation`, `maxTier`.
+    pub jury: JuryRequest,
+}
+
 /// Parses and validates a request body into a job record (not yet stored).
 pub async fn parse_verify_request(
     body: &[u8],
     defaults: &JobDefaults<'_>,
-) -> Result<JobRecord, ApiError> {
+) -> Result<ParsedJob, ApiError> {
     let fields = super::json::object(body)?;
+    if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::field_with(
+            unknown,
+            format!("unknown field {unknown:?}"),
+            json!({"reason": "unknown_field", "supported": FIELDS}),
+        ));
+    }
 
     // Size first: an oversized program is 413 whatever else is wrong with the request.
     let code = match (fields.get("code"), fields.get("moduleHash")) {
@@ -234,6 +266,7 @@ pub async fn parse_verify_request(
     };
 
     let webhook_id = parse_webhook_id(&fields, defaults.webhooks).await?;
+    let jury = parse_jury(&fields)?;
 
     let input_hash = sha256(input.as_deref().unwrap_or("").as_bytes());
     let now = now_ms();
@@ -250,13 +283,67 @@ pub async fn parse_verify_request(
         domain: defaults.domain,
         enqueued_at_ms: now,
     };
-    Ok(JobRecord {
-        spec,
-        language,
-        created_at_ms: now,
-        outcome: None,
-        module,
-        webhook_id,
+    Ok(ParsedJob {
+        record: JobRecord {
+            spec,
+            language,
+            created_at_ms: now,
+            outcome: None,
+            module,
+            webhook_id,
+            jury: None,
+            jury_state: None,
+        },
+        jury,
+    })
+}
+
+/// `trustTier` (1, 3, 5, 7), `escalation` (`manual`, `auto`), `maxTier` (a tier, at least
+/// `trustTier`).
+fn parse_jury(fields: &Map<String, Value>) -> Result<JuryRequest, ApiError> {
+    let tier = |field: &str, default: u8| -> Result<u8, ApiError> {
+        let bad = || {
+            ApiError::field_with(
+                field,
+                format!("{field} must be one of 1, 3, 5, 7"),
+                json!({"supported": jury::TIERS}),
+            )
+        };
+        match fields.get(field) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|t| u8::try_from(t).ok())
+                .filter(|t| jury::is_tier(*t))
+                .ok_or_else(bad),
+            Some(_) => Err(bad()),
+        }
+    };
+    let trust_tier = tier("trustTier", 1)?;
+    let max_tier = tier("maxTier", jury::MAX_TIER)?;
+    if max_tier < trust_tier {
+        return Err(ApiError::field_with(
+            "maxTier",
+            format!("maxTier ({max_tier}) must be at least trustTier ({trust_tier})"),
+            json!({"trustTier": trust_tier}),
+        ));
+    }
+    let escalation = match fields.get("escalation") {
+        None | Some(Value::Null) => Escalation::Manual,
+        Some(Value::String(e)) if e == "manual" => Escalation::Manual,
+        Some(Value::String(e)) if e == "auto" => Escalation::Auto,
+        Some(_) => {
+            return Err(ApiError::field_with(
+                "escalation",
+                "escalation must be \"manual\" or \"auto\"",
+                json!({"supported": ["manual", "auto"]}),
+            ))
+        }
+    };
+    Ok(JuryRequest {
+        tier: trust_tier,
+        escalation,
+        max_tier,
     })
 }
 

@@ -88,7 +88,11 @@ pub(crate) async fn accept(
         modules: state.modules.as_ref(),
         webhooks: Some(state.webhooks.as_ref()),
     };
-    parse_verify_request(&body, &defaults).await
+    let parsed = parse_verify_request(&body, &defaults).await?;
+    let mut record = parsed.record;
+    // The jury is fixed now, before any payment (the 402's pending job carries it).
+    record.jury = state.jobs.plan_jury(parsed.jury).await??;
+    Ok(record)
 }
 
 /// Submits an accepted job of `client` (who shares the slots fairly with others) to the job
@@ -121,15 +125,19 @@ pub(crate) async fn start(
         .ok_or_else(|| ApiError::NotFound(format!("job {id} vanished (retention too short?)")))
 }
 
-/// The answer to `POST /verify` for a job as it is now: 200 when completed, 500 with the
-/// error table's code for an infrastructure failure, 202 while running. `view` is the body.
+/// The answer to `POST /verify` for a job as it is now: 200 when completed (or escalated: a
+/// split jury waits for the client), 500 with the error table's code for an infrastructure
+/// failure, 202 while running. `view` is the body.
 pub(crate) fn answer(
     record: &crate::record::JobRecord,
     view: JobView,
 ) -> Result<Response, ApiError> {
     let id = record.id();
     match record.status() {
-        JobStatus::Completed => Ok((StatusCode::OK, Json(view)).into_response()),
+        // Escalated: the jury split and the client decides (`POST /jobs/:jobId/escalate`).
+        JobStatus::Completed | JobStatus::Escalated => {
+            Ok((StatusCode::OK, Json(view)).into_response())
+        }
         JobStatus::Error => {
             let outcome = record
                 .outcome
@@ -152,13 +160,14 @@ pub(crate) fn answer(
     }
 }
 
-/// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`), 402
-/// while a payment is pending.
+/// `GET /verify/:id`: 202 while running, 200 once final (status `completed` or `error`) or
+/// `escalated` (a split jury waits for `POST /jobs/:jobId/escalate`), 402 while a payment is
+/// pending.
 #[utoipa::path(get, path = "/verify/{id}", tag = "verify",
     params(("id" = uuid::Uuid, Path, description = "job id (UUID) returned by POST /verify; anything else is 400"),
         ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most the sync wait) for the job to be final before answering")),
     responses(
-        (status = 200, description = "Final: completed (VALID, INVALID, ERROR, TIMEOUT) or error", body = JobView),
+        (status = 200, description = "Final: completed (VALID, INVALID, ERROR, TIMEOUT) or error; or escalated (a split jury waits for POST /jobs/{jobId}/escalate)", body = JobView),
         (status = 202, description = "Queued or running", body = JobView,
             headers(("Location" = String, description = "where to poll: this job's /verify/{id}"),
                 ("Retry-After" = u64, description = "seconds before polling again"))),
@@ -185,7 +194,7 @@ pub async fn status(
                 (StatusCode::ACCEPTED, Json(JobView::from(&record))),
             ))
         }
-        JobStatus::Completed | JobStatus::Error => StatusCode::OK,
+        JobStatus::Completed | JobStatus::Error | JobStatus::Escalated => StatusCode::OK,
     };
     Ok((code, Json(JobView::from(&record))).into_response())
 }

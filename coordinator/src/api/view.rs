@@ -3,12 +3,13 @@
 //! description cannot drift from the answers.
 
 use serde::Serialize;
-use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use super::jury_view::{AttestationView, JuryView, RoundView};
+use crate::jobs::policy::outcome_from_report;
 use crate::record::{JobRecord, JobStatus};
 
 /// ISO 8601 with milliseconds, as document 002 writes times (`2026-02-04T14:30:00.000Z`).
@@ -31,8 +32,20 @@ fn millis(ms: f64) -> f64 {
 pub struct JobView {
     /// The job id.
     pub job_id: Uuid,
-    /// `running`, `completed` or `error` (infrastructure failure, refundable).
+    /// `running`, `completed`, `escalated` (a split jury waits for `POST
+    /// /jobs/{jobId}/escalate`) or `error` (infrastructure failure, refundable).
     pub status: JobStatus,
+    /// How many distinct workers must agree (1: one worker decides).
+    pub trust_tier: u8,
+    /// The seed of the jury's order (trust tier above 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jury_seed: Option<String>,
+    /// `keccak256` of the jury's pool (trust tier above 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_hash: Option<String>,
+    /// The jury: its pool and rounds (trust tier above 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jury: Option<JuryView>,
     /// `code-execution`, `data-transformation` or `api-replay`.
     pub task_type: &'static str,
     /// `javascript`, `wasm` or `wat`.
@@ -91,9 +104,12 @@ pub struct JobView {
     /// Which delivery produced the result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
-    /// The worker's signed attestation.
+    /// The worker's signed attestation (of a jury: the verdict's first juror's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationView>,
+    /// Of a jury: every agreeing juror's attestation of the deciding round.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationView>,
     /// The payment (payments on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentView>,
@@ -103,30 +119,6 @@ pub struct JobView {
     /// The refund transaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_tx_hash: Option<String>,
-}
-
-/// A worker's attestation as shown: the signed fields, the signature, and the full EIP-712
-/// document (`eth_signTypedData_v4`) anyone can verify it with.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AttestationView {
-    /// The worker (checksummed address).
-    pub worker: String,
-    /// 65-byte secp256k1 signature, hex.
-    pub signature: String,
-    /// The EIP-712 signing hash.
-    pub signing_hash: String,
-    /// The signed fields.
-    #[schema(value_type = Object)]
-    pub fields: Value,
-    /// The runtime behind `fields.runtimeId`.
-    #[schema(value_type = Option<Object>)]
-    pub runtime: Option<Value>,
-    /// sha256 of the module that ran.
-    pub module_hash: Option<String>,
-    /// The typed-data document.
-    #[schema(value_type = Object)]
-    pub typed_data: Value,
 }
 
 /// How a job was paid (document 002's `payment`).
@@ -176,6 +168,10 @@ impl From<&JobRecord> for JobView {
         let mut v = JobView {
             job_id: record.id(),
             status: record.status(),
+            trust_tier: record.trust_tier(),
+            jury_seed: record.jury.as_ref().map(|j| j.seed.to_hex()),
+            pool_hash: record.jury.as_ref().map(|j| j.pool_hash.to_hex()),
+            jury: JuryView::of(record),
             task_type: record.spec.task_type.as_str(),
             language: record.language.as_str(),
             expected_hash: record.spec.expected_hash.to_hex(),
@@ -199,11 +195,21 @@ impl From<&JobRecord> for JobView {
             output_truncated: None,
             attempts: None,
             attestation: None,
+            attestations: Vec::new(),
             payment: None,
             registry_tx_hash: None,
             refund_tx_hash: None,
         };
-        if let Some(o) = &record.outcome {
+        // An escalated jury's majority, if it had one, is the provisional verdict.
+        let provisional = match (&record.outcome, &record.jury_state) {
+            (None, Some(state)) if state.escalated => state.verdict().map(|(round, report)| {
+                let mut o = outcome_from_report(record, report);
+                o.attestations = round.agreeing_attestations();
+                o
+            }),
+            _ => None,
+        };
+        if let Some(o) = record.outcome.as_ref().or(provisional.as_ref()) {
             v.result = o.result.map(|r| r.as_str());
             v.actual_hash = o.actual_hash.map(|h| h.to_hex());
             v.execution_time_ms = Some(millis(o.execution_ms));
@@ -218,21 +224,10 @@ impl From<&JobRecord> for JobView {
                 v.output_truncated = Some(o.output_truncated);
             }
             v.attempts = Some(o.attempt);
-            v.attestation = o.attestation.as_ref().map(|att| {
-                let domain = &record.spec.domain;
-                AttestationView {
-                    worker: att.worker.to_checksum(None),
-                    signature: att.signature.clone(),
-                    signing_hash: format!("0x{}", att.fields.signing_hash(domain).to_hex()),
-                    fields: serde_json::to_value(att.fields).unwrap_or(Value::Null),
-                    runtime: o
-                        .runtime
-                        .as_ref()
-                        .and_then(|r| serde_json::to_value(r).ok()),
-                    module_hash: o.module_hash.map(|h| h.to_hex()),
-                    typed_data: att.fields.typed_data(domain),
-                }
-            });
+            let att_view =
+                |att| AttestationView::of(record, att, o.runtime.as_ref(), o.module_hash);
+            v.attestation = o.attestation.as_ref().map(att_view);
+            v.attestations = o.attestations.iter().map(att_view).collect();
         }
         debug_assert!(v.status != JobStatus::Completed || v.result.is_some());
         v

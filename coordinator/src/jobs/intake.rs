@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use notary_protocol::{Verdict, WorkerReport};
+use notary_protocol::{Address, Verdict, WorkerReport};
 use notary_queue::IntakeItem;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -97,6 +97,9 @@ impl JobService {
                     tracing::debug!(job_id, "report for a final job ignored");
                     return Ok(());
                 }
+                if record.jury.is_some() {
+                    return self.handle_juror(&record, &report, job_id, worker).await;
+                }
                 match self.check(&record, &report) {
                     Ok(()) => {}
                     Err(Refusal::Worker(reason)) => {
@@ -130,6 +133,17 @@ impl JobService {
                 let Some(record) = self.get_str(&job.job_id).await? else {
                     return Ok(());
                 };
+                if let (Some(_), Some(target)) = (&record.jury, &job.target) {
+                    let Ok(juror) = target.parse::<Address>() else {
+                        tracing::warn!(job_id = %job.job_id, %target, "dead letter of a task for no worker address");
+                        return Ok(());
+                    };
+                    let why = format!("no result: {reason}");
+                    return match self.juries.on_juror_failed(&record, juror, &why).await? {
+                        Decision::Final(outcome) => self.finalize(&record, &outcome).await,
+                        Decision::Pending => Ok(()),
+                    };
+                }
                 tracing::error!(job_id = %job.job_id, %reason, "job dead-lettered");
                 let outcome = JobOutcome::infrastructure_failure(
                     &record,
@@ -139,6 +153,32 @@ impl JobService {
                 );
                 self.finalize(&record, &outcome).await
             }
+        }
+    }
+
+    /// A juror's report: checked like any report, then sealed in the jury; a refused report
+    /// costs the juror its seat (the next worker of the order takes it), never the job a
+    /// delivery. The seat is the one of the address the attestation names.
+    async fn handle_juror(
+        &self,
+        record: &JobRecord,
+        report: &WorkerReport,
+        job_id: &str,
+        worker: &str,
+    ) -> Result<()> {
+        let decision = match self.check(record, report) {
+            Ok(()) => self.juries.on_report(record, report).await?,
+            Err(Refusal::Worker(reason) | Refusal::Report(reason)) => {
+                let juror = report.attestation.worker;
+                tracing::warn!(job_id, worker, %juror, %reason, "juror's report refused");
+                crate::metrics::report_refused("juror");
+                let why = format!("report refused: {reason}");
+                self.juries.on_juror_failed(record, juror, &why).await?
+            }
+        };
+        match decision {
+            Decision::Final(outcome) => self.finalize(record, &outcome).await,
+            Decision::Pending => Ok(()),
         }
     }
 

@@ -27,11 +27,14 @@
 //! - [`reaper`]: reclaims leases of dead workers.
 //! - [`deliveries`]: records the in-process workers' leases, so a restart counts real deliveries only.
 //! - [`fair`]: the queue lane of a new job, so clients share the slots fairly.
+//! - [`jury`]: the completion policy of jobs with a jury (trust tier above 1): seats, sealed
+//!   results, replacements, verdicts and escalations.
 
 pub mod consumers;
 pub mod deliveries;
 pub mod fair;
 pub mod intake;
+pub mod jury;
 pub mod policy;
 pub mod reaper;
 
@@ -43,8 +46,10 @@ use notary_protocol::Address;
 use notary_queue::{JobEnvelope, JobQueue};
 use uuid::Uuid;
 
+pub use self::jury::Juries;
 pub use self::policy::{CompletionPolicy, Decision, FirstAccepted};
-use crate::error::{Error, Result};
+use crate::error::{Error, Rejected, Result};
+use crate::jury::{JuryPlan, JuryRequest};
 use crate::record::{JobOutcome, JobRecord};
 use crate::store::{EventLog, Finalized, JobStore};
 
@@ -56,18 +61,22 @@ pub struct JobService {
     allowed: HashSet<Address>,
     max_deliveries: u32,
     lanes: fair::FairLanes,
+    juries: Juries,
 }
 
 impl JobService {
     /// A service over `store` and `queue` that accepts reports signed by `allowed` workers and
-    /// gives a job up after `max_deliveries`.
+    /// gives a job up after `max_deliveries`; a worker that leased within `live_within` (the
+    /// lease TTL) is alive, so it can sit on a jury.
     pub fn new(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
         policy: Arc<dyn CompletionPolicy>,
         allowed: HashSet<Address>,
         max_deliveries: u32,
+        live_within: Duration,
     ) -> Self {
+        let juries = Juries::new(store.clone(), queue.clone(), allowed.clone(), live_within);
         JobService {
             store,
             queue,
@@ -75,7 +84,26 @@ impl JobService {
             allowed,
             max_deliveries: max_deliveries.max(1),
             lanes: fair::FairLanes::default(),
+            juries,
         }
+    }
+
+    /// Fixes the jury of a job being accepted (`None`: tier 1, no jury); a 503-class refusal
+    /// when too few workers are eligible.
+    pub async fn plan_jury(
+        &self,
+        request: JuryRequest,
+    ) -> Result<std::result::Result<Option<JuryPlan>, Rejected>> {
+        self.juries.plan(request).await
+    }
+
+    /// `POST /jobs/:jobId/escalate`: a fresh, larger jury for an escalated job (`Ok(Ok(None))`:
+    /// no such job; a conflict when it cannot be escalated, nothing changed).
+    pub async fn escalate(
+        &self,
+        id: Uuid,
+    ) -> Result<std::result::Result<Option<JobRecord>, Rejected>> {
+        self.juries.escalate(id).await
     }
 
     /// The job records.
@@ -101,6 +129,9 @@ impl JobService {
         let id = record.id();
         let payload = serde_json::to_string(&record.spec)?;
         self.store.insert(record).await?;
+        if record.jury.is_some() {
+            return self.seat_jury(record).await;
+        }
         let lane = match client {
             Some(client) => self.lanes.assign(client, id, self.store.as_ref()).await,
             None => 0,
@@ -122,6 +153,30 @@ impl JobService {
         }
         tracing::info!(job_id = %id, language = record.language.as_str(), lane, "job queued");
         Ok(())
+    }
+
+    /// Seats the first jury of a stored job (its jurors' tasks queued); a job that cannot be
+    /// seated or queued is closed as an infrastructure failure (refundable), like a job the
+    /// queue refused.
+    async fn seat_jury(&self, record: &JobRecord) -> Result<()> {
+        match self.juries.open(record).await {
+            Ok(None) => {
+                tracing::info!(job_id = %record.id(), tier = record.trust_tier(), "job queued for its jury");
+                Ok(())
+            }
+            Ok(Some(outcome)) => self.finalize(record, &outcome).await,
+            Err(e) => {
+                tracing::error!(job_id = %record.id(), error = %e, "seating the jury failed");
+                let outcome = JobOutcome::infrastructure_failure(
+                    record,
+                    "Service Unavailable",
+                    "the jury could not be seated; nothing ran",
+                    0,
+                );
+                let _ = self.finalize(record, &outcome).await;
+                Err(e)
+            }
+        }
     }
 
     /// A job as it is now.
@@ -161,7 +216,14 @@ impl JobService {
                 self.finalize(&job.record, &outcome).await?;
                 continue;
             }
-            self.requeue(&job.record, job.attempt).await?;
+            if job.record.jury.is_some() {
+                if let Some(outcome) = self.juries.resume(&job.record, job.attempt).await? {
+                    self.finalize(&job.record, &outcome).await?;
+                    continue;
+                }
+            } else {
+                self.requeue(&job.record, job.attempt).await?;
+            }
             tracing::info!(job_id = %id, attempt = job.attempt, "job queued again after a restart");
             queued += 1;
         }

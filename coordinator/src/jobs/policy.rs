@@ -56,6 +56,7 @@ pub fn outcome_from_report(record: &JobRecord, report: &WorkerReport) -> JobOutc
         error_code: code,
         refund_eligible: refund,
         attestation: Some(report.attestation.clone()),
+        attestations: Vec::new(),
         runtime: Some(report.runtime.clone()),
         module_hash: Some(report.module_hash),
         output_preview: Some(report.output_preview.clone()),

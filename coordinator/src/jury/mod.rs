@@ -2,12 +2,15 @@
 //!
 //! A job of trust tier n is to be run by n distinct workers that cannot see each other's
 //! answers; ⌊n/2⌋+1 agreeing jurors make a verdict, and a split jury escalates to a larger,
-//! fresh one. This module holds the two rules anyone must be able to recompute from a job's
-//! view; seating jurors (targeted queue tasks, `notary_queue::JobQueue::lease_as`) and the
-//! verdict as a completion policy of the job service come next.
+//! fresh one. This module holds the data and the rules anyone must be able to recompute from a
+//! job's view; the jury's life (seating jurors as targeted queue tasks, sealed results,
+//! replacements, escalation) is a completion policy of the job service ([`crate::jobs::jury`]).
 //!
 //! - [`select`]: who sits.
 //! - [`verdict`]: when jurors agree and what a round decides.
+//! - [`plan`]: what a client asks (`trustTier`, `escalation`, `maxTier`) and the plan fixed at
+//!   acceptance (seed, pool).
+//! - [`state`]: the rounds as stored.
 //!
 //! # The selection rule
 //!
@@ -17,7 +20,12 @@
 //! ascending `keccak256(jurySeed ‖ address)`. Round 1 seats the first n of the order; a juror
 //! that does not deliver is replaced by the next worker of the order not yet called on this
 //! job; an escalated round seats the next workers of the order that no earlier round called, so
-//! a fresh jury never includes an earlier juror.
+//! a fresh jury never includes an earlier juror. A worker that cannot be called when its turn
+//! comes (gone from the fleet since acceptance) is passed over and listed among the round's
+//! `replaced`; so each round's members and replaced workers, in the order called, are exactly
+//! the order's next workers, which lets anyone check a jury from the job's view.
+//!
+//! Tier 1 is not a jury: one worker of the shared queue decides, as before juries existed.
 //!
 //! # The verdict rule
 //!
@@ -25,8 +33,14 @@
 //! round's verdict is the answer of at least ⌊n/2⌋+1 of its n seats: *unanimous* when every
 //! seat delivered it, *majority* otherwise; *no majority* when no answer has that many.
 
+pub mod plan;
 pub mod select;
+pub mod state;
 pub mod verdict;
+
+pub use self::plan::{Escalation, JuryPlan, JuryRequest};
+pub use self::state::{Closed, JuryState, Replaced, Round};
+pub use self::verdict::RoundOutcome;
 
 /// The trust tiers: how many jurors a round has. Each escalation goes one step up.
 pub const TIERS: [u8; 4] = [1, 3, 5, 7];

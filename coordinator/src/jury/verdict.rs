@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::majority;
 
 /// What a closed round decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundOutcome {
     /// Every seat gave the same answer.
@@ -17,6 +17,17 @@ pub enum RoundOutcome {
     Majority,
     /// No answer had a majority.
     NoMajority,
+}
+
+impl RoundOutcome {
+    /// The API string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundOutcome::Unanimous => "unanimous",
+            RoundOutcome::Majority => "majority",
+            RoundOutcome::NoMajority => "no_majority",
+        }
+    }
 }
 
 /// What jurors must agree on.

@@ -24,6 +24,7 @@ pub use self::events::{EventKind, EventLog, JobEvent};
 pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
 use crate::error::Result;
+use crate::jury::JuryState;
 use crate::record::{JobOutcome, JobRecord};
 
 /// What [`JobStore::finalize`] did.
@@ -46,11 +47,15 @@ pub struct Unfinished {
     pub attempt: u32,
 }
 
-/// A record as both backends store it: the accepted job (JSON) and, once final, its outcome.
-pub(crate) fn decode(record: &str, outcome: Option<&str>) -> Result<JobRecord> {
+/// A record as both backends store it: the accepted job (JSON), its jury's state (JSON, if it
+/// has a jury) and, once final, its outcome.
+pub(crate) fn decode(record: &str, outcome: Option<&str>, jury: Option<&str>) -> Result<JobRecord> {
     let mut record: JobRecord = serde_json::from_str(record)?;
     if let Some(outcome) = outcome {
         record.outcome = Some(serde_json::from_str(outcome)?);
+    }
+    if let Some(jury) = jury {
+        record.jury_state = Some(serde_json::from_str(jury)?);
     }
     Ok(record)
 }
@@ -75,6 +80,11 @@ pub trait JobStore: EventLog {
     /// waiters, all or nothing. `record` is the caller's copy of the job (the final record is
     /// built from it rather than read back).
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized>;
+    /// Stores a jury's new `state` if the stored one's version is `state.version - 1` (0: none
+    /// stored yet) and the job is not final: compare-and-set, so coordinators handling one
+    /// jury's reports at once never lose a change. `false`: not stored (another change came
+    /// first, or the job is final or gone); read the record again.
+    async fn save_jury(&self, id: Uuid, state: &JuryState) -> Result<bool>;
     /// Waits up to `timeout` for the job to be final; returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;

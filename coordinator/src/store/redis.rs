@@ -29,6 +29,7 @@ use super::events::{EventLog, JobEvent};
 use super::waiters::{wait_until_final, Waiters};
 use super::{Finalized, JobStore, Unfinished};
 use crate::error::{Error, Result};
+use crate::jury::JuryState;
 use crate::record::{now_ms, JobOutcome, JobRecord};
 
 const FINALIZE: &str = r#"
@@ -40,6 +41,17 @@ if set == 1 then
   redis.call('PUBLISH', KEYS[2], ARGV[3])
 end
 return set
+"#;
+
+/// Compare-and-set of a job's jury state (`jury`, `juryVersion`): 1 stored, 0 refused (another
+/// version, or the job is final), -1 no such job.
+const SAVE_JURY: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'outcome') == 1 then return 0 end
+local v = tonumber(redis.call('HGET', KEYS[1], 'juryVersion') or '0')
+if v ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'jury', ARGV[2], 'juryVersion', ARGV[3])
+return 1
 "#;
 
 /// Longest a blocking event read waits.
@@ -55,6 +67,7 @@ pub struct RedisStore {
     retention: Duration,
     waiters: Arc<Waiters>,
     finalize: Script,
+    save_jury: Script,
     /// This process's consumer name inside every consumer group.
     reader: String,
     /// Consumer groups known to exist.
@@ -93,6 +106,7 @@ impl RedisStore {
             retention,
             waiters: Arc::new(Waiters::default()),
             finalize: Script::new(FINALIZE),
+            save_jury: Script::new(SAVE_JURY),
             reader: reader.to_string(),
             groups: Mutex::new(HashSet::new()),
         });
@@ -292,17 +306,23 @@ impl JobStore for RedisStore {
 
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>> {
         let mut conn = self.conn.clone();
-        let (record, outcome): (Option<String>, Option<String>) = redis::cmd("HMGET")
-            .arg(self.key(id))
-            .arg("record")
-            .arg("outcome")
-            .query_async(&mut conn)
-            .await
-            .map_err(Error::redis)?;
+        let (record, outcome, jury): (Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.key(id))
+                .arg("record")
+                .arg("outcome")
+                .arg("jury")
+                .query_async(&mut conn)
+                .await
+                .map_err(Error::redis)?;
         let Some(record) = record else {
             return Ok(None);
         };
-        Ok(Some(super::decode(&record, outcome.as_deref())?))
+        Ok(Some(super::decode(
+            &record,
+            outcome.as_deref(),
+            jury.as_deref(),
+        )?))
     }
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
@@ -334,6 +354,20 @@ impl JobStore for RedisStore {
                 .await?
                 .map_or(Finalized::Missing, Finalized::AlreadyFinal)),
         }
+    }
+
+    async fn save_jury(&self, id: Uuid, state: &JuryState) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let set: i64 = self
+            .save_jury
+            .key(self.key(id))
+            .arg(state.version.saturating_sub(1))
+            .arg(serde_json::to_string(state)?)
+            .arg(state.version)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(set == 1)
     }
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {

@@ -1,7 +1,7 @@
 //! Job records and the event log in the embedded database ([`crate::db`]).
 //!
 //! Tables: `jobs` (the accepted record, the outcome once final, the delivery count and whether
-//! that delivery was leased, the expiry)
+//! that delivery was leased, a jury's state and its version, the expiry)
 //! and `events` (one row per final job, numbered in order) with `event_cursors` (per consumer:
 //! every event up to `seq` is handled). `finalize` sets the outcome and inserts the event in one
 //! transaction. A consumer's events past its cursor are handed out once and again only after
@@ -28,6 +28,7 @@ use super::waiters::{wait_until_final, Waiters};
 use super::{Finalized, JobStore, Unfinished};
 use crate::db::Db;
 use crate::error::Result;
+use crate::jury::JuryState;
 use crate::record::{now_ms, JobOutcome, JobRecord};
 
 const SCHEMA: &str = "
@@ -37,6 +38,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     outcome TEXT,
     attempt INTEGER NOT NULL DEFAULT 1,
     leased INTEGER NOT NULL DEFAULT 0,
+    jury TEXT,
+    jury_version INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL
 );
@@ -54,6 +57,9 @@ CREATE TABLE IF NOT EXISTS event_cursors (
     seq INTEGER NOT NULL
 );
 ";
+
+/// A stored row: the record, the outcome and the jury (JSON).
+type Stored = (String, Option<String>, Option<String>);
 
 /// Inserts between two sweeps of expired records and events.
 const SWEEP_EVERY: u64 = 1024;
@@ -101,6 +107,16 @@ impl SqliteStore {
                 .exists([])?;
             if !has_leased {
                 c.execute_batch("ALTER TABLE jobs ADD COLUMN leased INTEGER NOT NULL DEFAULT 1")?;
+            }
+            // And before juries.
+            let has_jury = c
+                .prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'jury'")?
+                .exists([])?;
+            if !has_jury {
+                c.execute_batch(
+                    "ALTER TABLE jobs ADD COLUMN jury TEXT;
+                     ALTER TABLE jobs ADD COLUMN jury_version INTEGER NOT NULL DEFAULT 0;",
+                )?;
             }
             Ok(())
         })
@@ -283,20 +299,24 @@ impl JobStore for SqliteStore {
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>> {
         let key = id.to_string();
         let now = now_ms() as i64;
-        let row: Option<(String, Option<String>)> = self
+        let row: Option<Stored> = self
             .db
             .call(move |c| {
                 c.prepare_cached(
-                    "SELECT record, outcome FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
+                    "SELECT record, outcome, jury FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
                 )?
-                .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
             })
             .await?;
-        let Some((record, outcome)) = row else {
+        let Some((record, outcome, jury)) = row else {
             return Ok(None);
         };
-        Ok(Some(super::decode(&record, outcome.as_deref())?))
+        Ok(Some(super::decode(
+            &record,
+            outcome.as_deref(),
+            jury.as_deref(),
+        )?))
     }
 
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<Finalized> {
@@ -311,7 +331,7 @@ impl JobStore for SqliteStore {
         let now = now_ms() as i64;
         let expires = now + self.retention.as_millis() as i64;
         // 1: set now; 0: already final (the stored record comes back); -1: no such job.
-        let (set, stored): (i64, Option<(String, Option<String>)>) = self
+        let (set, stored): (i64, Option<Stored>) = self
             .db
             .call(move |c| {
                 let changed = c
@@ -329,9 +349,9 @@ impl JobStore for SqliteStore {
                 }
                 let stored = c
                     .prepare_cached(
-                        "SELECT record, outcome FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
+                        "SELECT record, outcome, jury FROM jobs WHERE id = ?1 AND expires_ms >= ?2",
                     )?
-                    .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![key, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
                 Ok(match stored {
                     Some(s) => (0, Some(s)),
@@ -345,12 +365,35 @@ impl JobStore for SqliteStore {
                 self.appended.notify_waiters();
                 Ok(Finalized::Applied(last))
             }
-            (0, Some((record, outcome))) => Ok(Finalized::AlreadyFinal(super::decode(
+            (0, Some((record, outcome, jury))) => Ok(Finalized::AlreadyFinal(super::decode(
                 &record,
                 outcome.as_deref(),
+                jury.as_deref(),
             )?)),
             _ => Ok(Finalized::Missing),
         }
+    }
+
+    async fn save_jury(&self, id: Uuid, state: &JuryState) -> Result<bool> {
+        let (key, json, version) = (id.to_string(), serde_json::to_string(state)?, state.version);
+        let now = now_ms() as i64;
+        let changed = self
+            .db
+            .call(move |c| {
+                c.prepare_cached(
+                    "UPDATE jobs SET jury = ?2, jury_version = ?3
+                     WHERE id = ?1 AND outcome IS NULL AND expires_ms >= ?4 AND jury_version = ?5",
+                )?
+                .execute(params![
+                    key,
+                    json,
+                    version as i64,
+                    now,
+                    version.saturating_sub(1) as i64
+                ])
+            })
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
@@ -372,7 +415,7 @@ impl JobStore for SqliteStore {
 
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
         let now = now_ms() as i64;
-        let rows: Vec<(String, i64)> = self
+        let rows: Vec<(String, i64, Option<String>)> = self
             .db
             .call(move |c| {
                 c.execute(
@@ -381,19 +424,19 @@ impl JobStore for SqliteStore {
                     [now],
                 )?;
                 let mut stmt = c.prepare(
-                    "SELECT record, attempt FROM jobs WHERE outcome IS NULL AND expires_ms >= ?1
-                     ORDER BY created_ms",
+                    "SELECT record, attempt, jury FROM jobs
+                     WHERE outcome IS NULL AND expires_ms >= ?1 ORDER BY created_ms",
                 )?;
                 let rows = stmt
-                    .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(rows)
             })
             .await?;
         rows.into_iter()
-            .map(|(record, attempt)| {
+            .map(|(record, attempt, jury)| {
                 Ok(Unfinished {
-                    record: serde_json::from_str(&record)?,
+                    record: super::decode(&record, None, jury.as_deref())?,
                     attempt: attempt as u32,
                 })
             })

@@ -27,6 +27,7 @@ async fn setup(allowed: &WorkerKey) -> (Arc<SqliteStore>, Arc<MemoryQueue>, JobS
         Arc::new(FirstAccepted),
         HashSet::from([allowed.address()]),
         3,
+        Duration::from_secs(15),
     );
     (store, queue, intake)
 }

@@ -79,6 +79,8 @@ fn record() -> JobRecord {
         outcome: None,
         module: None,
         webhook_id: None,
+        jury: None,
+        jury_state: None,
     }
 }
 
@@ -93,6 +95,7 @@ fn valid(record: &JobRecord, fuel: u64) -> JobOutcome {
         error_code: None,
         refund_eligible: false,
         attestation: None,
+        attestations: Vec::new(),
         runtime: None,
         module_hash: Some(Digest32([7; 32])),
         output_preview: Some("1\n".into()),
@@ -162,6 +165,91 @@ async fn records_round_trip_and_finalize_once_with_one_event() {
         assert_eq!(mine[0].result, Some(Verdict::Valid));
         assert!(s.take_unfinished().await.unwrap().is_empty(), "{}", b.name);
         s.ping().await.unwrap();
+    }
+}
+
+/// A jury's state is compare-and-set by version: of two writers that read the same version
+/// only the first is stored, a final job's jury no longer changes, and a restarted embedded
+/// coordinator gets the unfinished job back with its jury.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jury_state_is_compare_and_set_by_version() {
+    use notary_coordinator::jury::{JuryState, Round};
+    use notary_protocol::Address;
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let r = record();
+        let missing = JuryState {
+            version: 1,
+            ..JuryState::default()
+        };
+        assert!(
+            !s.save_jury(r.id(), &missing).await.unwrap(),
+            "{}: no such job",
+            b.name
+        );
+        s.insert(&r).await.unwrap();
+        let mut first = JuryState {
+            rounds: vec![Round::new(3, vec![Address::from([1; 20])], Vec::new())],
+            escalated: false,
+            version: 1,
+        };
+        assert!(s.save_jury(r.id(), &first).await.unwrap(), "{}", b.name);
+        let read = s.get(r.id()).await.unwrap().unwrap();
+        assert_eq!(read.jury_state.as_ref(), Some(&first), "{}", b.name);
+        // Another writer that also read version 0 loses.
+        let stale = JuryState {
+            escalated: true,
+            version: 1,
+            ..JuryState::default()
+        };
+        assert!(!s.save_jury(r.id(), &stale).await.unwrap(), "{}", b.name);
+        assert!(
+            !s.save_jury(
+                r.id(),
+                &JuryState {
+                    version: 3,
+                    ..first.clone()
+                }
+            )
+            .await
+            .unwrap(),
+            "{}: a version skipped",
+            b.name
+        );
+        first.escalated = true;
+        first.version = 2;
+        assert!(s.save_jury(r.id(), &first).await.unwrap(), "{}", b.name);
+        let read = s.get(r.id()).await.unwrap().unwrap();
+        assert_eq!(read.status(), JobStatus::Escalated, "{}", b.name);
+        if b.name != "redis" {
+            let back = s.take_unfinished().await.unwrap();
+            assert_eq!(back.len(), 1, "{}", b.name);
+            assert_eq!(
+                back[0].record.jury_state.as_ref(),
+                Some(&first),
+                "{}",
+                b.name
+            );
+        }
+        // Final: the jury is what it was when the job ended.
+        let Finalized::Applied(done) = s.finalize(&read, &valid(&r, 10)).await.unwrap() else {
+            panic!("{}", b.name)
+        };
+        assert_eq!(done.jury_state.as_ref(), Some(&first), "{}", b.name);
+        first.version = 3;
+        assert!(
+            !s.save_jury(r.id(), &first).await.unwrap(),
+            "{}: final",
+            b.name
+        );
+        let read = s.get(r.id()).await.unwrap().unwrap();
+        assert_eq!(
+            read.jury_state.as_ref().map(|j| j.version),
+            Some(2),
+            "{}",
+            b.name
+        );
+        assert_eq!(read.status(), JobStatus::Completed, "{}", b.name);
     }
 }
 

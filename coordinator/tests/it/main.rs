@@ -9,6 +9,7 @@ mod guests;
 mod hostile;
 mod intake;
 mod job_store;
+mod juries;
 mod ledger;
 mod module_store;
 mod modules;

@@ -405,7 +405,8 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
     };
     let record = parse_verify_request(&job(hashes[0].to_hex()), &defaults)
         .await
-        .unwrap();
+        .unwrap()
+        .record;
     assert_eq!(record.spec.program, ProgramSpec::Module { hash: hashes[0] });
     assert_eq!(
         record.spec.fuel, 5_000,
@@ -416,7 +417,8 @@ async fn a_job_names_a_registered_wasm_module_by_hash_only() {
 
     let record = parse_verify_request(&job(hashes[1].to_hex()), &defaults)
         .await
-        .unwrap();
+        .unwrap()
+        .record;
     let ProgramSpec::Javascript { source } = &record.spec.program else {
         panic!("a JavaScript module runs as source");
     };

@@ -274,6 +274,17 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn spawn(redis: &str, prefix: &str, concurrency: usize, key: &WorkerKey) -> Self {
+        Self::spawn_with(redis, prefix, concurrency, key, &[])
+    }
+
+    /// [`Self::spawn`] with `extra` flags (a test aid such as `--fault wrong-output`).
+    pub fn spawn_with(
+        redis: &str,
+        prefix: &str,
+        concurrency: usize,
+        key: &WorkerKey,
+        extra: &[&str],
+    ) -> Self {
         warm_module_cache();
         let child = Command::new(worker_bin())
             .args([
@@ -290,6 +301,7 @@ impl WorkerProcess {
                 "--module-cache-dir",
                 &cache_dir().display().to_string(),
             ])
+            .args(extra)
             .env("NOTARY_WORKER_KEY", key.to_hex())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -428,4 +440,5 @@ pub async fn hello_record() -> notary_coordinator::record::JobRecord {
     parse_verify_request(&serde_json::to_vec(&hello(HELLO_HASH)).unwrap(), &defaults)
         .await
         .unwrap()
+        .record
 }
