@@ -53,9 +53,10 @@ fn with_v2_header(
     p: &Payments,
     headers: &HeaderMap,
     error: Option<&str>,
+    seats: u8,
 ) -> Response {
     if let Some(d) = &p.token {
-        let accepts = x402::requirements(d, p.config.token_price, p.config.pay_to);
+        let accepts = x402::requirements(d, p.token_price(seats), p.config.pay_to);
         let resource = match header_str(headers, "host") {
             Some(host) => format!("http://{host}/verify"),
             None => "/verify".to_string(),
@@ -69,18 +70,50 @@ fn with_v2_header(
 }
 
 /// `402 Payment Required`: the job waits for payment.
-fn payment_required(id: Uuid, req: &PaymentRequirements) -> Response {
-    (
-        StatusCode::PAYMENT_REQUIRED,
-        Json(json!({
-            "jobId": id,
-            "status": "pending_payment",
-            "paymentRequirements": req,
-            "message": PAY_MESSAGE,
-            "error": "Payment Required",
-        })),
-    )
-        .into_response()
+fn payment_required(record: &JobRecord, req: &PaymentRequirements) -> Response {
+    let mut view = PendingView::of(record, req);
+    view.error = Some("Payment Required");
+    (StatusCode::PAYMENT_REQUIRED, Json(view)).into_response()
+}
+
+/// A job waiting for its payment (the 402 of `POST /verify` and `GET /verify/:id`): what it
+/// costs and, for a jury, the jury already fixed (seed and pool hash).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingView<'a> {
+    job_id: Uuid,
+    status: JobStatus,
+    task_type: &'static str,
+    trust_tier: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jury_seed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool_hash: Option<String>,
+    payment_requirements: &'a PaymentRequirements,
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> PendingView<'a> {
+    fn of(record: &JobRecord, req: &'a PaymentRequirements) -> PendingView<'a> {
+        let created = crate::api::view::iso(record.created_at_ms);
+        PendingView {
+            job_id: record.id(),
+            status: JobStatus::PendingPayment,
+            task_type: record.spec.task_type.as_str(),
+            trust_tier: record.trust_tier(),
+            jury_seed: record.jury.as_ref().map(|j| j.seed.to_hex()),
+            pool_hash: record.jury.as_ref().map(|j| j.pool_hash.to_hex()),
+            payment_requirements: req,
+            message: PAY_MESSAGE,
+            error: None,
+            created_at: created.clone(),
+            updated_at: created,
+        }
+    }
 }
 
 /// `402 Payment Failed` with the precise reason.
@@ -199,16 +232,18 @@ async fn submit_detached(
                 None => return already_paid_or_unknown(&state, &p, id).await,
             }
         }
-        None => (
-            accept(&state, &headers, body).await?,
-            p.requirements(),
-            false,
-        ),
+        None => {
+            let record = accept(&state, &headers, body).await?;
+            let requirements = p.requirements(record.trust_tier());
+            (record, requirements, false)
+        }
     };
     let id = record.id();
+    let seats = record.trust_tier();
     let tx_header = header_str(&headers, "x-402-payment");
     let sig_header = header_str(&headers, "payment-signature");
     if tx_header.is_none() && sig_header.is_none() {
+        let answer = payment_required(&record, &requirements);
         if !stored {
             p.put_pending(&PendingJob {
                 record,
@@ -217,12 +252,7 @@ async fn submit_detached(
             .await?;
             tracing::info!(job_id = %id, "payment required");
         }
-        return Ok(with_v2_header(
-            payment_required(id, &requirements),
-            &p,
-            &headers,
-            None,
-        ));
+        return Ok(with_v2_header(answer, &p, &headers, None, seats));
     }
     // The chain (or Redis) could not be asked: the client gets 503 and may retry.
     let unavailable = || crate::metrics::payment_check("unavailable");
@@ -250,12 +280,13 @@ async fn submit_detached(
                 &p,
                 &headers,
                 Some(&message),
+                seats,
             ))
         }
     };
     let (payment, used) = if let Some(sig) = sig_header {
         let (checked, used) = match p
-            .verify_authorization(sig)
+            .verify_authorization(sig, seats)
             .await
             .inspect_err(|_| unavailable())?
         {
@@ -406,17 +437,8 @@ pub async fn status(
     let p = payments(&state);
     let id = super::verify::job_id(&id)?;
     if let Some(pending) = p.pending(id).await? {
-        let mut v = json!({
-            "jobId": id,
-            "status": "pending_payment",
-            "taskType": pending.record.spec.task_type.as_str(),
-            "paymentRequirements": pending.requirements,
-            "message": PAY_MESSAGE,
-        });
-        let created = json!(crate::api::view::iso(pending.record.created_at_ms));
-        v["createdAt"] = created.clone();
-        v["updatedAt"] = created;
-        return Ok((StatusCode::PAYMENT_REQUIRED, Json(v)).into_response());
+        let view = PendingView::of(&pending.record, &pending.requirements);
+        return Ok((StatusCode::PAYMENT_REQUIRED, Json(view)).into_response());
     }
     let record = super::verify::current(&state, id, &headers).await?;
     let view = match p.job_payment(id).await? {

@@ -298,12 +298,13 @@ impl Payments {
         }
     }
 
-    /// Fresh requirements for a job.
-    pub fn requirements(&self) -> PaymentRequirements {
+    /// Fresh requirements for a job of trust tier `seats`: a jury of n costs n times the base
+    /// price (every seat runs the job).
+    pub fn requirements(&self, seats: u8) -> PaymentRequirements {
         PaymentRequirements {
             scheme: "exact".into(),
             network: self.network(),
-            amount: self.config.price_wei.to_string(),
+            amount: (self.config.price_wei * U256::from(seats.max(1))).to_string(),
             asset: Address::ZERO,
             pay_to: self.config.pay_to,
             expiry: now_ms() / 1000 + self.config.window.as_secs(),
@@ -314,6 +315,11 @@ impl Payments {
     pub async fn put_pending(&self, pending: &PendingJob) -> Result<()> {
         let ttl = self.config.window + std::time::Duration::from_secs(60);
         self.ledger.put_pending(pending, ttl).await
+    }
+
+    /// The token price of a job of trust tier `seats` (x402 v2).
+    pub fn token_price(&self, seats: u8) -> U256 {
+        self.config.token_price * U256::from(seats.max(1))
     }
 
     /// A job waiting for payment.

@@ -1,5 +1,8 @@
 //! Registry writes: completed paid jobs' attestations go to `VerificationRegistry`, many per
-//! transaction when many jobs complete together.
+//! transaction when many jobs complete together. A record carries every signature over its
+//! fields: one worker's for a tier-1 job, every agreeing juror's of the deciding round for a
+//! jury (the contract recovers each, checks they are distinct registered workers, and keeps
+//! them as the record's `signers`, so the jury size is readable on chain).
 //!
 //! One task owns the writes. It takes the first waiting record, gathers more for up to
 //! `batch_wait` (at most `batch_max`), and sends them as one `recordBatch`; every job in the
@@ -20,9 +23,12 @@ use crate::error::{Error, Result};
 
 type Reply = oneshot::Sender<std::result::Result<B256, String>>;
 
+/// One record: the same attestation fields signed by each of its signers (at least one).
+pub type Signed = Vec<SignedAttestation>;
+
 /// Handle of the writer task.
 pub struct RegistryWriter {
-    tx: mpsc::Sender<(SignedAttestation, Reply)>,
+    tx: mpsc::Sender<(Signed, Reply)>,
 }
 
 /// The contract's struct from the protocol's attestation.
@@ -55,11 +61,15 @@ impl RegistryWriter {
         RegistryWriter { tx }
     }
 
-    /// Records one attestation; returns the transaction that recorded it.
-    pub async fn record(&self, att: SignedAttestation) -> std::result::Result<B256, String> {
+    /// Records one result with its signatures (the same fields each); returns the transaction
+    /// that recorded it.
+    pub async fn record(&self, signed: Signed) -> std::result::Result<B256, String> {
+        if signed.is_empty() || signed.iter().any(|a| a.fields != signed[0].fields) {
+            return Err("a record needs signatures over the same fields".into());
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send((att, reply))
+            .send((signed, reply))
             .await
             .map_err(|_| "the registry writer stopped".to_string())?;
         rx.await
@@ -72,7 +82,7 @@ async fn write_loop(
     registry: Address,
     batch_max: usize,
     batch_wait: Duration,
-    mut rx: mpsc::Receiver<(SignedAttestation, Reply)>,
+    mut rx: mpsc::Receiver<(Signed, Reply)>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -110,13 +120,13 @@ async fn write_loop(
 pub async fn write_batch(
     chain: &Chain,
     registry: Address,
-    atts: &[SignedAttestation],
+    records: &[Signed],
 ) -> ChainResult<B256> {
-    let (attestations, signatures): (Vec<_>, Vec<_>) = atts
+    let (attestations, signatures): (Vec<_>, Vec<_>) = records
         .iter()
-        .map(|a| {
-            let (att, sig) = to_sol(a);
-            (att, vec![sig])
+        .map(|signed| {
+            let (att, _) = to_sol(&signed[0]);
+            (att, signed.iter().map(|a| to_sol(a).1).collect())
         })
         .unzip();
     let call = R::recordBatchCall {

@@ -113,7 +113,13 @@ impl Payments {
                         self.ledger
                             .set_job_field(id, JobField::RegistryAttempt, &now_ms().to_string())
                             .await?;
-                        writer.record(att.clone()).await
+                        // A jury's record carries every agreeing juror's signature.
+                        let signed = if outcome.attestations.is_empty() {
+                            vec![att.clone()]
+                        } else {
+                            outcome.attestations.clone()
+                        };
+                        writer.record(signed).await
                     }
                 };
                 match written {

@@ -83,10 +83,12 @@ impl Payments {
         }))
     }
 
-    /// Checks a `PAYMENT-SIGNATURE` offline; returns the authorization and its used-record key.
+    /// Checks a `PAYMENT-SIGNATURE` for a job of trust tier `seats` offline; returns the
+    /// authorization and its used-record key.
     pub async fn verify_authorization(
         &self,
         header: &str,
+        seats: u8,
     ) -> Result<std::result::Result<(x402::CheckedAuthorization, String), PaymentFailure>> {
         let fail = |reason: &'static str, message: String| {
             Ok(Err(PaymentFailure::Authorization { reason, message }))
@@ -104,7 +106,7 @@ impl Payments {
         let checked = match x402::verify_authorization(
             &payload,
             d,
-            self.config.token_price,
+            self.token_price(seats),
             self.config.pay_to,
             now_ms() / 1000,
         ) {

@@ -140,7 +140,9 @@ async fn registry_accepts_protocol_signatures_and_keeps_records() {
         verifying_contract: d.registry,
     };
     let wrong = worker.sign(attestation(6), &other_domain).unwrap();
-    assert!(write_batch(&chain, d.registry, &[wrong]).await.is_err());
+    assert!(write_batch(&chain, d.registry, &[vec![wrong]])
+        .await
+        .is_err());
 
     // Revoked, never deleted.
     call(
@@ -159,7 +161,8 @@ async fn registry_accepts_protocol_signatures_and_keeps_records() {
     let batch: Vec<_> = (10..20)
         .map(|i| worker.sign(attestation(i), &domain).unwrap())
         .collect();
-    let hash = write_batch(&chain, d.registry, &batch).await.unwrap();
+    let records: Vec<_> = batch.iter().map(|s| vec![s.clone()]).collect();
+    let hash = write_batch(&chain, d.registry, &records).await.unwrap();
     let receipt = chain
         .provider()
         .get_transaction_receipt(hash)

@@ -3,6 +3,7 @@
 
 mod contracts;
 mod hardhat;
+mod juries;
 mod payments;
 #[allow(dead_code)]
 #[path = "../it/support.rs"]

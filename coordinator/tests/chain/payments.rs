@@ -20,7 +20,7 @@ use crate::contracts::owner_chain;
 use crate::hardhat::{Hardhat, DEV_KEYS};
 use crate::support::{client, hello, test_config, Coordinator, HELLO_HASH};
 
-const PRICE: u128 = 1_000_000_000_000_000;
+pub const PRICE: u128 = 1_000_000_000_000_000;
 
 pub fn addr(i: usize) -> Address {
     parse_key(DEV_KEYS[i]).unwrap().address()
@@ -191,7 +191,7 @@ async fn reset_settlement(env: &PaidEnv, job: &str) {
         .unwrap();
 }
 
-fn job_word(job_id: &str) -> B256 {
+pub fn job_word(job_id: &str) -> B256 {
     let id = uuid::Uuid::parse_str(job_id).unwrap();
     let mut w = [0u8; 32];
     w[..16].copy_from_slice(id.as_bytes());
