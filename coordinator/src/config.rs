@@ -77,6 +77,13 @@ pub struct Settings {
     /// How long job records are kept after their last change (s, default 86400).
     #[arg(long, env = "NOTARY_JOB_RETENTION_SECS")]
     pub job_retention_secs: Option<u64>,
+    /// A juror with more dissents than this within `--dissent-window-secs` is suspended from
+    /// new juries until an operator lifts it (default 3).
+    #[arg(long, env = "NOTARY_MAX_DISSENTS")]
+    pub max_dissents: Option<u32>,
+    /// The window of `--max-dissents` (s, default 3600).
+    #[arg(long, env = "NOTARY_DISSENT_WINDOW_SECS")]
+    pub dissent_window_secs: Option<u64>,
     /// Chain id of the attestation domain (default 84532, Base Sepolia).
     #[arg(long, env = "NOTARY_CHAIN_ID")]
     pub chain_id: Option<u64>,
@@ -132,6 +139,8 @@ impl Settings {
             lease_ttl_ms: self.lease_ttl_ms.or(file.lease_ttl_ms),
             max_deliveries: self.max_deliveries.or(file.max_deliveries),
             job_retention_secs: self.job_retention_secs.or(file.job_retention_secs),
+            max_dissents: self.max_dissents.or(file.max_dissents),
+            dissent_window_secs: self.dissent_window_secs.or(file.dissent_window_secs),
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
             max_module_bytes: self.max_module_bytes.or(file.max_module_bytes),
@@ -190,6 +199,10 @@ impl Settings {
             lease_ttl,
             max_deliveries,
             retention: Duration::from_secs(self.job_retention_secs.unwrap_or(86_400)),
+            suspension: crate::workers::SuspensionRule {
+                max_dissents: self.max_dissents.unwrap_or(3),
+                window: Duration::from_secs(self.dissent_window_secs.unwrap_or(3600).max(1)),
+            },
             domain: AttestationDomain {
                 chain_id: self.chain_id.unwrap_or(84532),
                 verifying_contract: self.registry.unwrap_or(Address::ZERO),
@@ -249,6 +262,8 @@ pub struct Config {
     pub max_deliveries: u32,
     /// Record retention.
     pub retention: Duration,
+    /// When a dissenting juror is suspended.
+    pub suspension: crate::workers::SuspensionRule,
     /// Attestation domain put in every job.
     pub domain: AttestationDomain,
     /// Largest module the registry accepts (at most the workers' own limit).

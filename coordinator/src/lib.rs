@@ -52,10 +52,12 @@ pub mod modules;
 pub mod payments;
 pub mod protect;
 pub mod record;
+pub mod redis_conn;
 pub mod server;
 pub mod store;
 pub mod tasks;
 pub mod webhooks;
+pub mod workers;
 
 pub use config::{Config, Settings};
 pub use error::{Error, Result};

@@ -24,6 +24,13 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", notary_coordinator::chain::cli::run(cli).await?);
         return Ok(());
     }
+    // `notary-coordinator workers list|unsuspend 0x…` (issue 11): the worker book.
+    if std::env::args().nth(1).as_deref() == Some("workers") {
+        let cli =
+            notary_coordinator::workers::cli::WorkersCli::parse_from(std::env::args().skip(1));
+        println!("{}", notary_coordinator::workers::cli::run(cli).await?);
+        return Ok(());
+    }
     let config = Settings::parse().with_file()?.resolve()?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     run(listener, config, shutdown_signal()).await?;

@@ -190,6 +190,14 @@ static JURORS_REPLACED: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("register notary_jurors_replaced_total")
 });
 
+static WORKERS_SUSPENDED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "notary_workers_suspended_total",
+        "Workers suspended from new juries for too many dissents."
+    )
+    .expect("register notary_workers_suspended_total")
+});
+
 static REPORTS_REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "notary_reports_refused_total",
@@ -262,6 +270,7 @@ pub fn init() {
     LazyLock::force(&JURY_ROUNDS);
     LazyLock::force(&JUROR_VOTES);
     LazyLock::force(&JURORS_REPLACED);
+    LazyLock::force(&WORKERS_SUSPENDED);
     LazyLock::force(&HTTP_DURATION);
     LazyLock::force(&JOBS);
     LazyLock::force(&QUEUE_WAIT);
@@ -421,6 +430,11 @@ pub fn juror_vote(agreed: bool) {
 /// A juror was replaced.
 pub fn juror_replaced() {
     JURORS_REPLACED.inc();
+}
+
+/// A worker was suspended.
+pub fn worker_suspended() {
+    WORKERS_SUSPENDED.inc();
 }
 
 /// A worker report did not count; `fault` is `worker`, `report` or `juror`.

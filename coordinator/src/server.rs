@@ -37,6 +37,7 @@ use crate::webhooks::consumer::WebhookConsumer;
 use crate::webhooks::delivery::Deliverer;
 use crate::webhooks::guard::AddressPolicy;
 use crate::webhooks::{RedisWebhooks, SqliteWebhooks, WebhookStore};
+use crate::workers::{RedisWorkerBook, SqliteWorkerBook, WorkerBook};
 
 /// The stores and the queue, chosen once from the configuration.
 struct Backends {
@@ -48,6 +49,8 @@ struct Backends {
     ledger: Option<Arc<dyn PaymentLedger>>,
     /// Webhooks and their outbox.
     webhooks: Arc<dyn WebhookStore>,
+    /// Jurors' agreements, dissents and suspensions.
+    book: Arc<dyn WorkerBook>,
     /// The embedded database, when the stores are in it.
     #[allow(dead_code)] // kept for the stores that open their tables in it
     db: Option<Arc<Db>>,
@@ -70,6 +73,11 @@ impl Backends {
                     None => None,
                 };
                 let webhooks = RedisWebhooks::new_lazy(url, &config.redis_prefix)?;
+                let book = Arc::new(RedisWorkerBook::new_lazy(
+                    url,
+                    &config.redis_prefix,
+                    config.suspension,
+                )?);
                 tracing::info!(redis = %redact_url(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
@@ -77,6 +85,7 @@ impl Backends {
                     modules,
                     ledger,
                     webhooks,
+                    book,
                     db: None,
                 })
             }
@@ -100,12 +109,14 @@ impl Backends {
                     None => None,
                 };
                 let webhooks = SqliteWebhooks::open(db.clone()).await?;
+                let book = SqliteWorkerBook::open(db.clone(), config.suspension).await?;
                 Ok(Backends {
                     store,
                     queue: Arc::new(MemoryQueue::default()),
                     modules,
                     ledger,
                     webhooks,
+                    book,
                     db: Some(db),
                 })
             }
@@ -128,6 +139,7 @@ pub async fn run(
         modules,
         ledger,
         webhooks,
+        book,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.workers == 0 && config.redis.is_none() {
@@ -197,6 +209,7 @@ pub async fn run(
         allowed,
         config.max_deliveries,
         config.lease_ttl,
+        book,
     ));
     // Embedded restart: what was queued or running when the process stopped runs again.
     let requeued = jobs.recover().await?;

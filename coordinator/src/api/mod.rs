@@ -20,6 +20,7 @@ pub mod request;
 mod verify;
 pub mod view;
 mod webhooks;
+mod workers;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, LazyLock};
@@ -93,7 +94,9 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(webhooks::register))
         .routes(routes!(webhooks::show, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
-        .routes(routes!(jobs::escalate));
+        .routes(routes!(jobs::escalate))
+        .routes(routes!(workers::list))
+        .routes(routes!(workers::show));
     if paid {
         router
             .routes(routes!(payments::submit))

@@ -30,6 +30,7 @@ use utoipa::{OpenApi, ToSchema};
         crate::jury::Replaced,
         crate::jury::Escalation,
         crate::jury::RoundOutcome,
+        crate::workers::WorkerStats,
         super::view::PaymentView,
         super::view::Accepted,
         ErrorBody,

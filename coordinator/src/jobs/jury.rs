@@ -10,13 +10,14 @@
 //!   who has submitted, not what) until every seat has delivered.
 //! - **Replace**: a juror whose task is dead-lettered (its lease and delivery limit ran out, or
 //!   it left the fleet) or whose report is refused is replaced by the next worker of the order.
-//! - **Close**: the round's tally ([`crate::jury::verdict`]); unanimous: final; otherwise the
-//!   job escalates, at once (`escalation: auto`, up to `maxTier`) or on
+//! - **Close**: the round's tally ([`crate::jury::verdict`]); every juror's vote is booked
+//!   ([`crate::workers`]: too many dissents suspend a worker from new juries); unanimous:
+//!   final; otherwise the job escalates, at once (`escalation: auto`, up to `maxTier`) or on
 //!   `POST /jobs/:jobId/escalate`.
 //!
 //! Several coordinators may handle one jury's reports at once: every change is a read, change
 //! and compare-and-set of the jury state ([`JobStore::save_jury`]), retried on a conflict, and
-//! tasks are queued only after the write that seated their jurors succeeded. A crash between
+//! tasks are queued and votes booked only after the write that decided them succeeded. A crash between
 //! the two leaves a seat without a task; its juror is then replaced like any juror that never
 //! delivers (the reaper dead-letters nothing it never saw, so such a seat waits for the next
 //! report or escalation of the job to be noticed: the window is one Redis round trip).
@@ -41,6 +42,7 @@ use crate::jury::{
 use crate::metrics;
 use crate::record::{now_ms, JobOutcome, JobRecord};
 use crate::store::JobStore;
+use crate::workers::{Booked, Vote, WorkerBook};
 
 /// Compare-and-set attempts before a jury change gives up (the intake retries it later).
 const MAX_CONFLICTS: usize = 32;
@@ -55,6 +57,8 @@ pub fn identity(worker: &Address) -> String {
 struct Effects {
     /// Jurors seated by the change: their tasks are to be queued.
     seat: Vec<Address>,
+    /// A round closed: its jurors' votes, to book.
+    votes: Vec<(Address, Vote)>,
     /// The job is final.
     outcome: Option<JobOutcome>,
 }
@@ -63,6 +67,7 @@ struct Effects {
 pub struct Juries {
     store: Arc<dyn JobStore>,
     queue: Arc<dyn JobQueue>,
+    book: Arc<dyn WorkerBook>,
     allowed: HashSet<Address>,
     /// A worker is alive when it leased (or heartbeat) within this time.
     live_within: Duration,
@@ -73,26 +78,48 @@ impl Juries {
     pub fn new(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
+        book: Arc<dyn WorkerBook>,
         allowed: HashSet<Address>,
         live_within: Duration,
     ) -> Self {
         Juries {
             store,
             queue,
+            book,
             allowed,
             live_within,
         }
     }
 
-    /// Allowed workers alive in the queue now.
-    pub async fn eligible(&self) -> Result<HashSet<Address>> {
+    /// The worker book (votes, suspensions).
+    pub fn book(&self) -> &Arc<dyn WorkerBook> {
+        &self.book
+    }
+
+    /// The workers whose attestations are accepted.
+    pub fn allowed(&self) -> &HashSet<Address> {
+        &self.allowed
+    }
+
+    /// Workers alive in the queue now (leased or heartbeat within the lease TTL).
+    pub async fn alive(&self) -> Result<HashSet<Address>> {
         Ok(self
             .queue
             .alive(self.live_within)
             .await?
             .iter()
             .filter_map(|id| id.parse::<Address>().ok())
-            .filter(|w| self.allowed.contains(w))
+            .collect())
+    }
+
+    /// Allowed workers alive in the queue now and not suspended.
+    pub async fn eligible(&self) -> Result<HashSet<Address>> {
+        let suspended = self.book.suspended().await?;
+        Ok(self
+            .alive()
+            .await?
+            .into_iter()
+            .filter(|w| self.allowed.contains(w) && !suspended.contains(w))
             .collect())
     }
 
@@ -394,8 +421,29 @@ impl Juries {
         )))
     }
 
-    /// Queues the tasks of the jurors a stored change seated; returns its final outcome.
+    /// Queues the tasks of the jurors a stored change seated and books its votes; returns its
+    /// final outcome.
     async fn apply(&self, (record, effects): (JobRecord, Effects)) -> Result<Option<JobOutcome>> {
+        let at = now_ms();
+        for (worker, vote) in &effects.votes {
+            match vote {
+                Vote::Agreed => metrics::juror_vote(true),
+                Vote::Dissented => {
+                    tracing::info!(job_id = %record.id(), %worker, "juror dissented");
+                    metrics::juror_vote(false);
+                }
+                Vote::Undecided => {}
+            }
+            if self.book.record(*worker, *vote, at).await? == Booked::Suspended {
+                metrics::worker_suspended();
+                tracing::warn!(
+                    %worker,
+                    job_id = %record.id(),
+                    "worker suspended from new juries: too many dissents in the window \
+                     (lift it with `notary-coordinator workers unsuspend`)"
+                );
+            }
+        }
         if !effects.seat.is_empty() {
             let payload = serde_json::to_string(&record.spec)?;
             for juror in &effects.seat {
@@ -493,15 +541,24 @@ fn close(
         "jury round closed"
     );
     metrics::jury_round(tier, closed.outcome.as_str());
-    for _ in &closed.agreeing {
-        metrics::juror_vote(true);
-    }
-    for w in &closed.dissenting {
-        tracing::info!(job_id = %record.id(), worker = %w, "juror dissented");
-        metrics::juror_vote(false);
-    }
+    let votes: Vec<(Address, Vote)> = round
+        .members
+        .iter()
+        .filter(|m| round.results.contains_key(*m))
+        .map(|m| {
+            let vote = if closed.agreeing.contains(m) {
+                Vote::Agreed
+            } else if closed.dissenting.contains(m) {
+                Vote::Dissented
+            } else {
+                Vote::Undecided
+            };
+            (*m, vote)
+        })
+        .collect();
     if closed.outcome == RoundOutcome::Unanimous {
         return Ok(Effects {
+            votes,
             outcome: Some(final_outcome(record, state)?),
             ..Effects::default()
         });
@@ -511,6 +568,7 @@ fn close(
             Ok(seat) => {
                 return Ok(Effects {
                     seat,
+                    votes,
                     outcome: None,
                 })
             }
@@ -520,7 +578,10 @@ fn close(
         }
     }
     state.escalated = true;
-    Ok(Effects::default())
+    Ok(Effects {
+        votes,
+        ..Effects::default()
+    })
 }
 
 /// The final outcome of a unanimous jury: its first juror's report, with every agreeing

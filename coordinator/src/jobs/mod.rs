@@ -52,6 +52,7 @@ use crate::error::{Error, Rejected, Result};
 use crate::jury::{JuryPlan, JuryRequest};
 use crate::record::{JobOutcome, JobRecord};
 use crate::store::{EventLog, Finalized, JobStore};
+use crate::workers::WorkerBook;
 
 /// The job service (see the module docs).
 pub struct JobService {
@@ -67,7 +68,7 @@ pub struct JobService {
 impl JobService {
     /// A service over `store` and `queue` that accepts reports signed by `allowed` workers and
     /// gives a job up after `max_deliveries`; a worker that leased within `live_within` (the
-    /// lease TTL) is alive, so it can sit on a jury.
+    /// lease TTL) is alive, so it can sit on a jury; jurors' votes are booked in `book`.
     pub fn new(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
@@ -75,8 +76,15 @@ impl JobService {
         allowed: HashSet<Address>,
         max_deliveries: u32,
         live_within: Duration,
+        book: Arc<dyn WorkerBook>,
     ) -> Self {
-        let juries = Juries::new(store.clone(), queue.clone(), allowed.clone(), live_within);
+        let juries = Juries::new(
+            store.clone(),
+            queue.clone(),
+            book,
+            allowed.clone(),
+            live_within,
+        );
         JobService {
             store,
             queue,
@@ -95,6 +103,11 @@ impl JobService {
         request: JuryRequest,
     ) -> Result<std::result::Result<Option<JuryPlan>, Rejected>> {
         self.juries.plan(request).await
+    }
+
+    /// The jury policy (eligibility, the worker book).
+    pub fn juries(&self) -> &Juries {
+        &self.juries
     }
 
     /// `POST /jobs/:jobId/escalate`: a fresh, larger jury for an escalated job (`Ok(Ok(None))`:

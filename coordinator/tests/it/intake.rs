@@ -28,6 +28,15 @@ async fn setup(allowed: &WorkerKey) -> (Arc<SqliteStore>, Arc<MemoryQueue>, JobS
         HashSet::from([allowed.address()]),
         3,
         Duration::from_secs(15),
+        notary_coordinator::workers::SqliteWorkerBook::open(
+            Arc::new(
+                notary_coordinator::db::Db::open(None, notary_coordinator::db::Durability::Process)
+                    .unwrap(),
+            ),
+            Default::default(),
+        )
+        .await
+        .unwrap(),
     );
     (store, queue, intake)
 }

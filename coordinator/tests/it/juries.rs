@@ -17,19 +17,22 @@ use crate::support::*;
 /// processes (one slot each; the liars with `--fault wrong-output`), all alive.
 struct Fleet {
     c: Coordinator,
+    prefix: String,
     liars: Vec<Address>,
     _workers: Vec<WorkerProcess>,
-    _redis: RedisServer,
+    redis: RedisServer,
 }
 
 async fn fleet(honest: usize, liars: usize) -> Fleet {
     let redis = RedisServer::start();
     let keys: Vec<WorkerKey> = (0..honest + liars).map(|_| WorkerKey::generate()).collect();
-    let config = test_config(
+    let mut config = test_config(
         Some(redis.url()),
         0,
         keys.iter().map(|k| k.address()).collect(),
     );
+    // A liar sits on a first jury 3 times in 8: its second dissent suspends it.
+    config.suspension.max_dissents = 1;
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
     let workers: Vec<_> = keys
@@ -52,9 +55,10 @@ async fn fleet(honest: usize, liars: usize) -> Fleet {
     }
     Fleet {
         c,
+        prefix,
         liars: keys[honest..].iter().map(|k| k.address()).collect(),
         _workers: workers,
-        _redis: redis,
+        redis,
     }
 }
 
@@ -220,6 +224,51 @@ async fn a_lying_juror_is_outvoted_and_a_fresh_jury_decides() {
         with_liar > 0,
         "some first jury had the liar (3 in 8 per job)"
     );
+
+    // Two dissents suspended the liar; the honest never dissented.
+    let (status, list) = f.c.get("/workers").await;
+    assert_eq!(status, 200, "{list}");
+    let workers = list["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 8, "{list}");
+    for w in workers {
+        let address: Address = w["address"].as_str().unwrap().parse().unwrap();
+        if address == liar {
+            assert_eq!(w["status"], "suspended", "{w}");
+            assert!(w["dissents"].as_u64().unwrap() >= 2, "{w}");
+            assert_eq!(w["agreements"], 0, "{w}");
+        } else {
+            assert_eq!(w["dissents"], 0, "{w}");
+            assert_eq!(w["status"], "active", "{w}");
+        }
+    }
+    // Suspended: seated no more, whatever the seed.
+    for _ in 0..5 {
+        let (status, view) = f.c.verify(tier(3, "manual")).await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["status"], "completed", "{view}");
+        assert!(!addresses(&view["jury"]["pool"]).contains(&liar), "{view}");
+    }
+    // The operator lifts it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_notary-coordinator"))
+        .args([
+            "workers",
+            "--redis",
+            &f.redis.url(),
+            "--redis-prefix",
+            &f.prefix,
+        ])
+        .args(["unsuspend", &liar.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("suspension lifted"));
+    let (_, w) = f.c.get(&format!("/workers/{liar}")).await;
+    assert_eq!(w["status"], "active", "{w}");
+    assert_eq!(w["recentDissents"], 0, "{w}");
     f.c.shutdown().await;
 }
 

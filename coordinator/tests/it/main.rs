@@ -21,4 +21,5 @@ mod restart;
 mod support;
 mod tasks;
 mod webhooks;
+mod worker_book;
 mod worker_faults;

@@ -1,0 +1,181 @@
+//! The worker book in Redis, shared by a fleet's coordinators. Keys under the prefix:
+//! `worker:<address>` (hash: `jobs`, `agreements`, `dissents`, `suspendedAt`),
+//! `worker:<address>:dissents` (sorted set of dissent times, trimmed to the window) and
+//! `workers` (set of booked addresses), `workers:suspended` (set). A Lua script books a vote and
+//! decides the suspension in one step.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use notary_protocol::Address;
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use super::{Booked, SuspensionRule, Vote, WorkerBook, WorkerStats};
+use crate::error::{Error, Result};
+use crate::record::now_ms;
+
+/// KEYS: worker, its dissents, workers, suspended. ARGV: agreed (0/1), dissented (0/1), at ms,
+/// window start ms, max dissents, address. Returns 1 when it suspended the worker now.
+const RECORD: &str = r#"
+redis.call('HINCRBY', KEYS[1], 'jobs', 1)
+redis.call('HINCRBY', KEYS[1], 'agreements', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'dissents', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[6])
+if ARGV[2] == '0' then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3] .. ':' .. redis.call('HGET', KEYS[1], 'dissents'))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+if redis.call('ZCARD', KEYS[2]) > tonumber(ARGV[5]) and redis.call('HSETNX', KEYS[1], 'suspendedAt', ARGV[3]) == 1 then
+  redis.call('SADD', KEYS[4], ARGV[6])
+  return 1
+end
+return 0
+"#;
+
+/// KEYS: worker, its dissents, suspended. ARGV: address. Returns 1 if it was suspended.
+const UNSUSPEND: &str = r#"
+if redis.call('HDEL', KEYS[1], 'suspendedAt') == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+"#;
+
+/// The worker book in Redis.
+pub struct RedisWorkerBook {
+    conn: ConnectionManager,
+    prefix: String,
+    rule: SuspensionRule,
+    record: Script,
+    unsuspend: Script,
+}
+
+impl RedisWorkerBook {
+    /// Builds the book without touching Redis. Fails only on a malformed URL.
+    pub fn new_lazy(url: &str, prefix: &str, rule: SuspensionRule) -> Result<Self> {
+        Ok(RedisWorkerBook {
+            conn: crate::redis_conn::manager(url, Duration::from_secs(2))?,
+            prefix: prefix.to_string(),
+            rule,
+            record: Script::new(RECORD),
+            unsuspend: Script::new(UNSUSPEND),
+        })
+    }
+
+    fn worker(&self, w: &Address) -> String {
+        format!("{}worker:{w:#x}", self.prefix)
+    }
+
+    fn dissents(&self, w: &Address) -> String {
+        format!("{}worker:{w:#x}:dissents", self.prefix)
+    }
+
+    fn all(&self) -> String {
+        format!("{}workers", self.prefix)
+    }
+
+    fn suspended_set(&self) -> String {
+        format!("{}workers:suspended", self.prefix)
+    }
+
+    fn since(&self, at_ms: u64) -> u64 {
+        at_ms.saturating_sub(self.rule.window.as_millis() as u64)
+    }
+}
+
+fn addresses(members: Vec<String>) -> Vec<Address> {
+    let mut out: Vec<Address> = members.iter().filter_map(|a| a.parse().ok()).collect();
+    out.sort();
+    out
+}
+
+#[async_trait]
+impl WorkerBook for RedisWorkerBook {
+    async fn record(&self, worker: Address, vote: Vote, at_ms: u64) -> Result<Booked> {
+        let (agreed, dissented) = match vote {
+            Vote::Agreed => (1, 0),
+            Vote::Dissented => (0, 1),
+            Vote::Undecided => (0, 0),
+        };
+        let mut conn = self.conn.clone();
+        let suspended: i64 = self
+            .record
+            .key(self.worker(&worker))
+            .key(self.dissents(&worker))
+            .key(self.all())
+            .key(self.suspended_set())
+            .arg(agreed)
+            .arg(dissented)
+            .arg(at_ms)
+            .arg(self.since(at_ms))
+            .arg(self.rule.max_dissents)
+            .arg(format!("{worker:#x}"))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(if suspended == 1 {
+            Booked::Suspended
+        } else {
+            Booked::Counted
+        })
+    }
+
+    async fn suspended(&self) -> Result<HashSet<Address>> {
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.suspended_set())
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(addresses(members).into_iter().collect())
+    }
+
+    async fn unsuspend(&self, worker: Address) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let lifted: i64 = self
+            .unsuspend
+            .key(self.worker(&worker))
+            .key(self.dissents(&worker))
+            .key(self.suspended_set())
+            .arg(format!("{worker:#x}"))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(lifted == 1)
+    }
+
+    async fn stats(&self, worker: Address) -> Result<WorkerStats> {
+        let mut conn = self.conn.clone();
+        let ((jobs, agreements, dissents, suspended_at), recent): (
+            (Option<u64>, Option<u64>, Option<u64>, Option<u64>),
+            u64,
+        ) = redis::pipe()
+            .cmd("HMGET")
+            .arg(self.worker(&worker))
+            .arg(&["jobs", "agreements", "dissents", "suspendedAt"][..])
+            .cmd("ZCOUNT")
+            .arg(self.dissents(&worker))
+            .arg(self.since(now_ms()))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(WorkerStats {
+            jobs: jobs.unwrap_or(0),
+            agreements: agreements.unwrap_or(0),
+            dissents: dissents.unwrap_or(0),
+            recent_dissents: recent,
+            suspended_at_ms: suspended_at,
+        })
+    }
+
+    async fn workers(&self) -> Result<Vec<Address>> {
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.all())
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(addresses(members))
+    }
+}

@@ -1,0 +1,115 @@
+//! One conformance suite for the worker book (jurors' votes, suspensions), on SQLite and Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_coordinator::db::{Db, Durability};
+use notary_coordinator::workers::{
+    Booked, RedisWorkerBook, SqliteWorkerBook, SuspensionRule, Vote, WorkerBook,
+};
+use notary_protocol::Address;
+use notary_queue::test_utils::RedisServer;
+
+const RULE: SuspensionRule = SuspensionRule {
+    max_dissents: 2,
+    window: Duration::from_secs(60),
+};
+
+async fn books() -> (Vec<(&'static str, Arc<dyn WorkerBook>)>, RedisServer) {
+    let db = Arc::new(Db::open(None, Durability::Process).unwrap());
+    let redis = RedisServer::start();
+    let prefix = format!("wb{}:", uuid::Uuid::new_v4().simple());
+    (
+        vec![
+            ("sqlite", SqliteWorkerBook::open(db, RULE).await.unwrap()),
+            (
+                "redis",
+                Arc::new(RedisWorkerBook::new_lazy(&redis.url(), &prefix, RULE).unwrap()),
+            ),
+        ],
+        redis,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dissents_in_the_window_suspend_once_until_lifted() {
+    let (books, _redis) = books().await;
+    let now = notary_coordinator::record::now_ms();
+    let (liar, honest) = (Address::from([9; 20]), Address::from([1; 20]));
+    for (name, b) in books {
+        assert!(b.workers().await.unwrap().is_empty(), "{name}");
+        assert_eq!(b.stats(liar).await.unwrap().jobs, 0, "{name}");
+        // Old dissents fall out of the window: two long ago and two now are not three.
+        for at in [now - 120_000, now - 90_000, now - 1000, now] {
+            assert_eq!(
+                b.record(liar, Vote::Dissented, at).await.unwrap(),
+                Booked::Counted,
+                "{name}"
+            );
+        }
+        assert!(b.suspended().await.unwrap().is_empty(), "{name}");
+        b.record(honest, Vote::Agreed, now).await.unwrap();
+        b.record(honest, Vote::Undecided, now).await.unwrap();
+        // The third in the window suspends, once.
+        assert_eq!(
+            b.record(liar, Vote::Dissented, now).await.unwrap(),
+            Booked::Suspended,
+            "{name}"
+        );
+        assert_eq!(
+            b.record(liar, Vote::Dissented, now).await.unwrap(),
+            Booked::Counted,
+            "{name}: already suspended"
+        );
+        assert_eq!(b.suspended().await.unwrap(), [liar].into(), "{name}");
+        let s = b.stats(liar).await.unwrap();
+        assert_eq!((s.jobs, s.agreements, s.dissents), (6, 0, 6), "{name}");
+        assert_eq!(s.recent_dissents, 4, "{name}");
+        assert_eq!(s.suspended_at_ms, Some(now), "{name}");
+        let h = b.stats(honest).await.unwrap();
+        assert_eq!((h.jobs, h.agreements, h.dissents), (2, 1, 0), "{name}");
+        assert_eq!(b.workers().await.unwrap(), vec![honest, liar], "{name}");
+
+        assert!(b.unsuspend(liar).await.unwrap(), "{name}");
+        assert!(
+            !b.unsuspend(liar).await.unwrap(),
+            "{name}: not suspended now"
+        );
+        assert!(b.suspended().await.unwrap().is_empty(), "{name}");
+        let s = b.stats(liar).await.unwrap();
+        assert_eq!(
+            (s.dissents, s.recent_dissents),
+            (6, 0),
+            "{name}: forgiven, not forgotten"
+        );
+        assert_eq!(
+            b.record(liar, Vote::Dissented, now).await.unwrap(),
+            Booked::Counted,
+            "{name}: a fresh window"
+        );
+    }
+}
+
+/// Two coordinators booking one worker's dissents at once count every one and suspend once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_bookings_count_every_dissent_and_suspend_once() {
+    let (books, _redis) = books().await;
+    let now = notary_coordinator::record::now_ms();
+    let w = Address::from([7; 20]);
+    for (name, b) in books {
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let b = b.clone();
+                tokio::spawn(async move { b.record(w, Vote::Dissented, now).await.unwrap() })
+            })
+            .collect();
+        let mut suspended = 0;
+        for t in tasks {
+            if t.await.unwrap() == Booked::Suspended {
+                suspended += 1;
+            }
+        }
+        assert_eq!(suspended, 1, "{name}");
+        assert_eq!(b.stats(w).await.unwrap().dissents, 20, "{name}");
+    }
+}
