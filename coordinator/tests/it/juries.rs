@@ -17,9 +17,13 @@ use crate::support::*;
 /// processes (one slot each; the liars with `--fault wrong-output`), all alive.
 struct Fleet {
     c: Coordinator,
+    /// The coordinator's configuration (for a second coordinator on the same fleet).
+    config: notary_coordinator::Config,
     prefix: String,
     liars: Vec<Address>,
-    _workers: Vec<WorkerProcess>,
+    /// Every worker's address, in the order of `workers`.
+    addresses: Vec<Address>,
+    workers: Vec<WorkerProcess>,
     redis: RedisServer,
 }
 
@@ -34,7 +38,7 @@ async fn fleet(honest: usize, liars: usize) -> Fleet {
     // A liar sits on a first jury 3 times in 8: its second dissent suspends it.
     config.suspension.max_dissents = 1;
     let prefix = config.redis_prefix.clone();
-    let c = Coordinator::start(config).await;
+    let c = Coordinator::start(config.clone()).await;
     let workers: Vec<_> = keys
         .iter()
         .enumerate()
@@ -55,9 +59,11 @@ async fn fleet(honest: usize, liars: usize) -> Fleet {
     }
     Fleet {
         c,
+        config,
         prefix,
         liars: keys[honest..].iter().map(|k| k.address()).collect(),
-        _workers: workers,
+        addresses: keys.iter().map(|k| k.address()).collect(),
+        workers,
         redis,
     }
 }
@@ -141,6 +147,23 @@ async fn a_tier_3_job_is_run_by_three_distinct_workers_that_agree() {
         .collect();
     assert_eq!(fields.len(), 1, "the jurors signed the same fields");
     check_recomputed_jury(&view);
+
+    // A second coordinator on the same Redis: jobs submitted to either, with reports taken by
+    // either one's intake, read the same from both.
+    let other = Coordinator::start(f.config.clone()).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let to = if i % 2 == 0 { &f.c } else { &other };
+        ids.push(submit_async(to, tier(3, "manual")).await);
+    }
+    for id in &ids {
+        let a = f.c.wait_final(id, Duration::from_secs(60)).await;
+        let (_, b) = other.get(&format!("/verify/{id}")).await;
+        assert_eq!(a["status"], "completed", "{a}");
+        assert_eq!(a, b, "both coordinators tell the same story");
+        check_recomputed_jury(&a);
+    }
+    other.shutdown().await;
 
     // Five jurors are more than the fleet has: refused before anything runs.
     let (status, body) = f.c.verify(tier(5, "manual")).await;
@@ -339,4 +362,50 @@ async fn jury_requests_are_checked_before_anything_runs() {
     let (status, _) = c.post("/jobs/nope/escalate", json!({}), &[]).await;
     assert_eq!(status, 400);
     c.shutdown().await;
+}
+
+/// A juror killed mid-job (SIGKILL) loses its seat when its lease runs out and it is seen
+/// gone: the next worker of the seeded order takes it, and the jury still agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_juror_is_replaced_by_the_next_in_the_seeded_order() {
+    let mut f = fleet(4, 0).await;
+    let mut body = busy_guest(1500, 30);
+    body["trustTier"] = json!(3);
+    let id = submit_async(&f.c, body).await;
+    let q = queue_client(&f.redis.url(), &f.prefix).await;
+    wait_leased(&q, 3).await;
+    let (_, view) = f.c.get(&format!("/verify/{id}")).await;
+    let members = addresses(&view["jury"]["rounds"][0]["members"]);
+    assert_eq!(members.len(), 3, "{view}");
+    assert!(view["jury"]["rounds"][0]["submitted"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let victim = members[1];
+    let at = f.addresses.iter().position(|a| *a == victim).unwrap();
+    f.workers[at].signal("-KILL");
+    let done = f.c.wait_final(&id, Duration::from_secs(90)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"], "VALID", "{done}");
+    let round = &done["jury"]["rounds"][0];
+    assert_eq!(round["outcome"], "unanimous", "{done}");
+    let replaced = round["replaced"].as_array().unwrap();
+    assert_eq!(replaced.len(), 1, "{done}");
+    assert_eq!(
+        replaced[0]["worker"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        victim
+    );
+    let seated = addresses(&round["members"]);
+    let survivor = f.addresses.iter().find(|a| !members.contains(a)).unwrap();
+    assert_eq!(
+        seated,
+        vec![members[0], members[2], *survivor],
+        "the fourth worker of the order took the seat: {done}"
+    );
+    check_recomputed_jury(&done);
+    f.c.shutdown().await;
 }
