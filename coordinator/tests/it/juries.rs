@@ -368,7 +368,7 @@ async fn jury_requests_are_checked_before_anything_runs() {
 /// gone: the next worker of the seeded order takes it, and the jury still agrees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_juror_is_replaced_by_the_next_in_the_seeded_order() {
-    let mut f = fleet(4, 0).await;
+    let f = fleet(4, 0).await;
     let mut body = busy_guest(1500, 30);
     body["trustTier"] = json!(3);
     let id = submit_async(&f.c, body).await;
