@@ -81,6 +81,9 @@ pub struct Args {
     /// No progress line on stderr (it is shown only when stderr is a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+    /// Ask for a jury of this many workers on every job (`trustTier`: 1, 3, 5 or 7).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub trust_tier: u8,
 }
 
 /// The process-per-job alternatives a run can compare against.
@@ -118,6 +121,8 @@ pub struct RunConfig {
     pub allow_remote: bool,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// `trustTier` of every job (1: no jury).
+    pub trust_tier: u8,
 }
 
 impl RunConfig {
@@ -137,6 +142,7 @@ impl RunConfig {
             node: PathBuf::from("node"),
             allow_remote: false,
             progress: false,
+            trust_tier: 1,
         }
     }
 
@@ -168,6 +174,9 @@ impl RunConfig {
         if self.job_timeout.is_zero() || self.max_time.is_some_and(|d| d.is_zero()) {
             return usage("--job-timeout and --max-time must be more than 0");
         }
+        if ![1, 3, 5, 7].contains(&self.trust_tier) {
+            return usage("--trust-tier must be 1, 3, 5 or 7");
+        }
         if let Some(url) = &self.url {
             check_url(url, self.allow_remote)?;
         }
@@ -197,6 +206,7 @@ impl Args {
             node: self.node,
             allow_remote: self.allow_remote,
             progress: stderr_is_terminal && !self.no_progress,
+            trust_tier: self.trust_tier,
         };
         config.validate()?;
         Ok(config)

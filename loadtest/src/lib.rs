@@ -73,7 +73,7 @@ pub async fn run(config: &RunConfig, shutdown: impl Future<Output = ()>) -> Resu
 }
 
 async fn run_phases(config: &RunConfig, stop: CancellationToken) -> Result<Report> {
-    let workload = Arc::new(Workload::new(config.mix));
+    let workload = Arc::new(Workload::with_trust_tier(config.mix, config.trust_tier));
     let mut report = Report::new(config);
 
     if let Some(url) = &config.url {

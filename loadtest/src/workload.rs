@@ -85,14 +85,18 @@ pub struct Program {
 }
 
 impl Program {
-    fn new(kind: ProgramKind) -> Self {
+    fn new(kind: ProgramKind, trust_tier: u8) -> Self {
         let expected_hash = sha256_hex(kind.expected_stdout().as_bytes());
-        let request_body = serde_json::json!({
+        let mut body = serde_json::json!({
             "taskType": "code-execution",
             "code": kind.code(),
             "expectedHash": expected_hash,
-        })
-        .to_string();
+        });
+        // Tier 1 is the default; the field is sent only for a jury.
+        if trust_tier > 1 {
+            body["trustTier"] = trust_tier.into();
+        }
+        let request_body = body.to_string();
         Program {
             kind,
             expected_hash,
@@ -112,10 +116,15 @@ pub struct Workload {
 impl Workload {
     /// Prepares both programs for `mix`.
     pub fn new(mix: Mix) -> Self {
+        Self::with_trust_tier(mix, 1)
+    }
+
+    /// The mix with every job asking for a jury of `trust_tier` workers (1: no jury).
+    pub fn with_trust_tier(mix: Mix, trust_tier: u8) -> Self {
         Workload {
             mix,
-            hello: Program::new(ProgramKind::Hello),
-            cpu: Program::new(ProgramKind::Cpu),
+            hello: Program::new(ProgramKind::Hello, trust_tier),
+            cpu: Program::new(ProgramKind::Cpu, trust_tier),
         }
     }
 
@@ -140,7 +149,7 @@ mod tests {
     #[test]
     fn hello_hash_is_the_documented_one() {
         assert_eq!(
-            Program::new(ProgramKind::Hello).expected_hash,
+            Program::new(ProgramKind::Hello, 1).expected_hash,
             "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447"
         );
     }
@@ -163,10 +172,14 @@ mod tests {
 
     #[test]
     fn request_body_has_the_api_fields() {
-        let program = Program::new(ProgramKind::Cpu);
+        let program = Program::new(ProgramKind::Cpu, 3);
         let body: serde_json::Value = serde_json::from_str(&program.request_body).unwrap();
         assert_eq!(body["taskType"], "code-execution");
         assert_eq!(body["code"], ProgramKind::Cpu.code());
         assert_eq!(body["expectedHash"], program.expected_hash.as_str());
+        assert_eq!(body["trustTier"], 3);
+        let tier_one: serde_json::Value =
+            serde_json::from_str(&Program::new(ProgramKind::Cpu, 1).request_body).unwrap();
+        assert!(tier_one.get("trustTier").is_none());
     }
 }
