@@ -61,6 +61,18 @@ pub struct Settings {
     )]
     #[serde(default)]
     pub allow_worker: Vec<Address>,
+    /// Runtime ids (64 hex, the attestations' `runtimeId`) whose results are accepted (repeat,
+    /// or comma-separate in env); default: any. The in-process workers' own is always accepted.
+    /// A jury may mix runtimes (say Cranelift and Pulley workers) only if they give the same
+    /// output and fuel: list the ones that do.
+    #[arg(
+        long = "accept-runtime",
+        env = "NOTARY_ACCEPT_RUNTIMES",
+        value_delimiter = ',',
+        value_name = "HEX"
+    )]
+    #[serde(default)]
+    pub accept_runtime: Vec<String>,
     /// Key file for the in-process workers (default: a new ephemeral key each start).
     #[arg(long, env = "NOTARY_WORKER_KEY_FILE", value_name = "FILE")]
     pub worker_key_file: Option<PathBuf>,
@@ -134,6 +146,11 @@ impl Settings {
             } else {
                 self.allow_worker
             },
+            accept_runtime: if self.accept_runtime.is_empty() {
+                file.accept_runtime
+            } else {
+                self.accept_runtime
+            },
             worker_key_file: self.worker_key_file.or(file.worker_key_file),
             sync_wait_ms: self.sync_wait_ms.or(file.sync_wait_ms),
             lease_ttl_ms: self.lease_ttl_ms.or(file.lease_ttl_ms),
@@ -194,6 +211,15 @@ impl Settings {
                 .unwrap_or_else(|| notary_protocol::keys::DEFAULT_PREFIX.to_string()),
             workers: self.workers.unwrap_or_else(num_cpus::get),
             allowed_workers: self.allow_worker,
+            accepted_runtimes: self
+                .accept_runtime
+                .iter()
+                .map(|h| {
+                    notary_protocol::Digest32::from_hex(h).map_err(|_| {
+                        Error::Config(format!("--accept-runtime {h:?}: not a runtime id (64 hex)"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
             worker_key_file: self.worker_key_file,
             sync_wait: Duration::from_millis(self.sync_wait_ms.unwrap_or(10_000)),
             lease_ttl,
@@ -252,6 +278,8 @@ pub struct Config {
     pub workers: usize,
     /// Accepted worker addresses (the in-process workers' own address is added at start).
     pub allowed_workers: Vec<Address>,
+    /// Runtime ids whose results are accepted (empty: any).
+    pub accepted_runtimes: Vec<notary_protocol::Digest32>,
     /// Key file of the in-process workers.
     pub worker_key_file: Option<PathBuf>,
     /// How long POST /verify waits before answering 202.

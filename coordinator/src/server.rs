@@ -196,21 +196,31 @@ pub async fn run(
     for worker in &allowed {
         tracing::info!(%worker, "accepting attestations from worker");
     }
+    let mut accepted_runtimes: HashSet<_> = config.accepted_runtimes.iter().copied().collect();
+    if !accepted_runtimes.is_empty() && local_worker.is_some() {
+        accepted_runtimes.insert(notary_protocol::Digest32(runtime_id));
+    }
+    for runtime in &accepted_runtimes {
+        tracing::info!(%runtime, "accepting results of runtime");
+    }
     // Workers to register in the registry (payments on), with their runtime as config hash.
     let workers: Vec<_> = allowed
         .iter()
         .map(|w| (*w, alloy::primitives::B256::from(runtime_id)))
         .collect();
 
-    let jobs = Arc::new(JobService::new(
-        store.clone(),
-        queue.clone(),
-        Arc::new(FirstAccepted),
-        allowed,
-        config.max_deliveries,
-        config.lease_ttl,
-        book,
-    ));
+    let jobs = Arc::new(
+        JobService::new(
+            store.clone(),
+            queue.clone(),
+            Arc::new(FirstAccepted),
+            allowed,
+            config.max_deliveries,
+            config.lease_ttl,
+            book,
+        )
+        .with_accepted_runtimes(accepted_runtimes),
+    );
     // Embedded restart: what was queued or running when the process stopped runs again.
     let requeued = jobs.recover().await?;
     if requeued > 0 {

@@ -7,7 +7,8 @@
 //! verdict must agree with the hashes. A report that fails any check is dropped and the job is
 //! queued again, so a rogue or broken worker cannot decide a result. Who is at fault decides
 //! whether that costs a delivery: a report refused for the worker's identity or setup (a bad
-//! signature, a worker not on the allow list, a runtime id that does not match) is no delivery
+//! signature, a worker not on the allow list, a runtime id that does not match or is not among
+//! the accepted ones) is no delivery
 //! of the job, which goes back with its count unchanged and the refusal logged at error with
 //! the worker's address; a report that misstates the job itself counts one (up to the
 //! delivery limit).
@@ -222,6 +223,12 @@ impl JobService {
             return Err(Refusal::Worker(
                 "runtime id does not match the runtime described".into(),
             ));
+        }
+        if !self.runtimes.is_empty() && !self.runtimes.contains(&att.fields.runtime_id) {
+            return Err(Refusal::Worker(format!(
+                "runtime {} is not accepted (--accept-runtime)",
+                att.fields.runtime_id
+            )));
         }
         self.check_fields(record, report).map_err(Refusal::Report)
     }

@@ -585,13 +585,19 @@ fn close(
 }
 
 /// The final outcome of a unanimous jury: its first juror's report, with every agreeing
-/// attestation (the registry records them together).
+/// attestation over the same signed fields (the registry records them together; a juror of
+/// another accepted runtime agrees on output and fuel but signs another `runtimeId`, so its
+/// signature stays in the round's attestations, not in the record's).
 fn final_outcome(record: &JobRecord, state: &JuryState) -> Result<JobOutcome> {
     let (round, report) = state
         .verdict()
         .ok_or_else(|| Error::Store(format!("job {}: no verdict to finalize", record.id())))?;
     let mut outcome = outcome_from_report(record, report);
-    outcome.attestations = round.agreeing_attestations();
+    outcome.attestations = round
+        .agreeing_attestations()
+        .into_iter()
+        .filter(|a| a.fields == report.attestation.fields)
+        .collect();
     Ok(outcome)
 }
 

@@ -42,7 +42,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notary_protocol::Address;
+use notary_protocol::{Address, Digest32};
 use notary_queue::{JobEnvelope, JobQueue};
 use uuid::Uuid;
 
@@ -63,6 +63,8 @@ pub struct JobService {
     max_deliveries: u32,
     lanes: fair::FairLanes,
     juries: Juries,
+    /// Runtime ids whose reports count (empty: any).
+    runtimes: HashSet<Digest32>,
 }
 
 impl JobService {
@@ -93,7 +95,15 @@ impl JobService {
             max_deliveries: max_deliveries.max(1),
             lanes: fair::FairLanes::default(),
             juries,
+            runtimes: HashSet::new(),
         }
+    }
+
+    /// Accepts reports of these runtime ids only (empty: any): a report of another runtime is
+    /// refused like one of a worker not on the allow list.
+    pub fn with_accepted_runtimes(mut self, runtimes: HashSet<Digest32>) -> Self {
+        self.runtimes = runtimes;
+        self
     }
 
     /// Fixes the jury of a job being accepted (`None`: tier 1, no jury); a 503-class refusal

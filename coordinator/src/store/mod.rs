@@ -83,9 +83,10 @@ pub trait JobStore: EventLog {
     /// Stores a jury's new `state` if the stored one's version is `state.version - 1` (0: none
     /// stored yet) and the job is not final: compare-and-set, so coordinators handling one
     /// jury's reports at once never lose a change. `false`: not stored (another change came
-    /// first, or the job is final or gone); read the record again.
+    /// first, or the job is final or gone); read the record again. A stored escalated state
+    /// wakes the job's waiters (on every replica), as a final write does.
     async fn save_jury(&self, id: Uuid, state: &JuryState) -> Result<bool>;
-    /// Waits up to `timeout` for the job to be final; returns the record as it is then
+    /// Waits up to `timeout` for the job to be final (or escalated); returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;
     /// Notes that a worker leased the job as delivery `attempt` (it may be running). Only a

@@ -44,13 +44,15 @@ return set
 "#;
 
 /// Compare-and-set of a job's jury state (`jury`, `juryVersion`): 1 stored, 0 refused (another
-/// version, or the job is final), -1 no such job.
+/// version, or the job is final), -1 no such job. An escalated state is announced on the done
+/// channel (ARGV[4] `1`, ARGV[5] the job id), so waiters on every replica answer.
 const SAVE_JURY: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'outcome') == 1 then return 0 end
 local v = tonumber(redis.call('HGET', KEYS[1], 'juryVersion') or '0')
 if v ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'jury', ARGV[2], 'juryVersion', ARGV[3])
+if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
 return 1
 "#;
 
@@ -361,12 +363,18 @@ impl JobStore for RedisStore {
         let set: i64 = self
             .save_jury
             .key(self.key(id))
+            .key(keys::done_channel(&self.prefix))
             .arg(state.version.saturating_sub(1))
             .arg(serde_json::to_string(state)?)
             .arg(state.version)
+            .arg(if state.escalated { "1" } else { "0" })
+            .arg(id.to_string())
             .invoke_async(&mut conn)
             .await
             .map_err(Error::redis)?;
+        if set == 1 && state.escalated {
+            self.waiters.wake(id);
+        }
         Ok(set == 1)
     }
 

@@ -393,6 +393,9 @@ impl JobStore for SqliteStore {
                 ])
             })
             .await?;
+        if changed == 1 && state.escalated {
+            self.waiters.wake(id);
+        }
         Ok(changed == 1)
     }
 

@@ -7,6 +7,8 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::record::JobStatus;
+
 /// One `Notify` per job that someone waits for. Both store backends use it: the memory store
 /// wakes it on `finalize`, the Redis store also from its pub/sub subscriber, so a request on
 /// this replica wakes when another replica finalizes.
@@ -37,7 +39,8 @@ impl Waiters {
     }
 }
 
-/// Shared wait loop: check the record, sleep until woken or timed out, check again.
+/// Shared wait loop: check the record, sleep until woken or timed out, check again. A job is
+/// waited for until it is final or escalated (a split jury waits for its client's decision).
 pub(crate) async fn wait_until_final<F, Fut>(
     waiters: &Waiters,
     id: Uuid,
@@ -62,7 +65,8 @@ where
             // Register before reading, so a finalize between the read and the wait is not missed.
             notified.as_mut().enable();
             match read().await? {
-                Some(r) if r.outcome.is_none() => {
+                // Final, or a split jury waiting for its client: done waiting.
+                Some(r) if r.outcome.is_none() && r.status() != JobStatus::Escalated => {
                     match tokio::time::timeout_at(deadline, notified).await {
                         Ok(()) => Step::Again,
                         Err(_) => Step::TimedOut,

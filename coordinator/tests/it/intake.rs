@@ -183,3 +183,34 @@ async fn dead_letters_fail_the_job_refundably() {
     assert!(o.refund_eligible);
     assert_eq!(o.error_code.as_deref(), Some("VM Spawn Failed"));
 }
+
+/// `--accept-runtime`: a genuine report of a runtime the fleet does not accept is refused like
+/// one of a worker not on the allow list (no delivery used); one of an accepted runtime counts.
+#[tokio::test]
+async fn only_accepted_runtimes_decide() {
+    let key = WorkerKey::generate();
+    let (store, queue, intake) = setup(&key).await;
+    let good = report(&key, &hello_record().await, |_| {});
+    let IntakeItem::Submitted { payload, .. } = &good else {
+        unreachable!()
+    };
+    let accepted: WorkerReport = serde_json::from_str(payload).unwrap();
+    let intake = intake.with_accepted_runtimes(HashSet::from([sha256(b"another runtime")]));
+    let record = job(&store).await;
+    intake.handle(&report(&key, &record, |_| {})).await.unwrap();
+    assert!(store
+        .get(record.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .outcome
+        .is_none());
+    let lease = queue.lease("w", Duration::ZERO).await.unwrap().unwrap();
+    assert_eq!(lease.job.attempt, 1, "no delivery used");
+    queue.submit(&lease, String::new()).await.unwrap();
+
+    let intake = intake.with_accepted_runtimes(HashSet::from([accepted.runtime.id()]));
+    intake.handle(&report(&key, &record, |_| {})).await.unwrap();
+    let done = store.get(record.id()).await.unwrap().unwrap();
+    assert_eq!(done.outcome.unwrap().result, Some(Verdict::Valid));
+}

@@ -216,11 +216,29 @@ async fn a_jury_state_is_compare_and_set_by_version() {
             "{}: a version skipped",
             b.name
         );
+        // A waiter for the job is answered when its jury escalates (the client decides next).
+        let waiter = {
+            let store = b.store.clone();
+            let id = r.id();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let got = store.wait_final(id, Duration::from_secs(20)).await.unwrap();
+                (got.unwrap().status(), started.elapsed())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
         first.escalated = true;
         first.version = 2;
         assert!(s.save_jury(r.id(), &first).await.unwrap(), "{}", b.name);
         let read = s.get(r.id()).await.unwrap().unwrap();
         assert_eq!(read.status(), JobStatus::Escalated, "{}", b.name);
+        let (status, waited) = waiter.await.unwrap();
+        assert_eq!(status, JobStatus::Escalated, "{}", b.name);
+        assert!(
+            waited < Duration::from_secs(10),
+            "{}: woken, not timed out",
+            b.name
+        );
         if b.name != "redis" {
             let back = s.take_unfinished().await.unwrap();
             assert_eq!(back.len(), 1, "{}", b.name);
