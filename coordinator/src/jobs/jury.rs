@@ -165,7 +165,7 @@ impl Juries {
     pub async fn open(&self, record: &JobRecord) -> Result<Option<JobOutcome>> {
         let eligible = self.eligible().await?;
         let effects = self
-            .change(record.id(), |record, state| {
+            .change(Some(record), record.id(), |record, state| {
                 if !state.rounds.is_empty() {
                     return Ok(Effects::default());
                 }
@@ -203,36 +203,54 @@ impl Juries {
     /// A juror's report that passed the intake's checks.
     pub async fn on_report(&self, record: &JobRecord, report: &WorkerReport) -> Result<Decision> {
         let juror = report.attestation.worker;
-        let eligible = self.eligible().await?;
-        let effects = self
-            .change(record.id(), |record, state| {
-                let plan = plan_of(record)?;
-                let Some(round) = state.current_mut() else {
-                    return Ok(Effects::default());
-                };
-                if let Some(closed) = &round.closed {
-                    // Handled before (a redelivered intake item, or a crash between the jury's
-                    // write and the final one): give the same decision again.
-                    if closed.outcome == RoundOutcome::Unanimous && !state.escalated {
-                        return Ok(Effects {
-                            outcome: Some(final_outcome(record, state)?),
-                            ..Effects::default()
-                        });
+        // Who is eligible matters only to the report that closes a round of an automatic
+        // escalation: asked for then, not on every report.
+        let mut eligible: Option<HashSet<Address>> = None;
+        let effects = loop {
+            let mut needs_eligible = false;
+            let effects = self
+                .change(Some(record), record.id(), |record, state| {
+                    let plan = plan_of(record)?;
+                    let Some(round) = state.current_mut() else {
+                        return Ok(Effects::default());
+                    };
+                    if let Some(closed) = &round.closed {
+                        // Handled before (a redelivered intake item, or a crash between the
+                        // jury's write and the final one): give the same decision again.
+                        if closed.outcome == RoundOutcome::Unanimous && !state.escalated {
+                            return Ok(Effects {
+                                outcome: Some(final_outcome(record, state)?),
+                                ..Effects::default()
+                            });
+                        }
+                        return Ok(Effects::default());
                     }
-                    return Ok(Effects::default());
-                }
-                if !round.members.contains(&juror) || round.results.contains_key(&juror) {
-                    tracing::debug!(job_id = %record.id(), %juror, "report of a worker not (or no longer) waited for ignored");
-                    return Ok(Effects::default());
-                }
-                round.results.insert(juror, report.clone());
-                tracing::debug!(job_id = %record.id(), %juror, "juror's result sealed");
-                if !round.complete() {
-                    return Ok(Effects::default());
-                }
-                close(record, plan, state, &eligible)
-            })
-            .await?;
+                    if !round.members.contains(&juror) || round.results.contains_key(&juror) {
+                        tracing::debug!(job_id = %record.id(), %juror, "report of a worker not (or no longer) waited for ignored");
+                        return Ok(Effects::default());
+                    }
+                    let closes = round.outstanding() == [juror];
+                    let Some(eligible) = eligible.as_ref().filter(|_| closes) else {
+                        if closes && plan.escalation == Escalation::Auto {
+                            needs_eligible = true;
+                            return Ok(Effects::default());
+                        }
+                        round.results.insert(juror, report.clone());
+                        tracing::debug!(job_id = %record.id(), %juror, "juror's result sealed");
+                        if !round.complete() {
+                            return Ok(Effects::default());
+                        }
+                        return close(record, plan, state, &HashSet::new());
+                    };
+                    round.results.insert(juror, report.clone());
+                    close(record, plan, state, eligible)
+                })
+                .await?;
+            if !needs_eligible {
+                break effects;
+            }
+            eligible = Some(self.eligible().await?);
+        };
         Ok(match self.apply(effects).await? {
             Some(outcome) => Decision::Final(Box::new(outcome)),
             None => Decision::Pending,
@@ -249,7 +267,7 @@ impl Juries {
     ) -> Result<Decision> {
         let eligible = self.eligible().await?;
         let effects = self
-            .change(record.id(), |record, state| {
+            .change(Some(record), record.id(), |record, state| {
                 let plan = plan_of(record)?;
                 let called = state.called();
                 let Some(round) = state.current_mut() else {
@@ -327,7 +345,7 @@ impl Juries {
         let eligible = self.eligible().await?;
         let mut refused = None;
         let (record, effects) = self
-            .change(id, |record, state| {
+            .change(None, id, |record, state| {
                 refused = None;
                 let plan = plan_of(record)?;
                 if !state.escalated {
@@ -389,13 +407,24 @@ impl Juries {
 
     /// Read, change, compare-and-set: `f` sees the record and a copy of its jury state and may
     /// change the state; a change is written as the next version. A final job is not changed
-    /// (`f` is not called).
-    async fn change<F>(&self, id: Uuid, mut f: F) -> Result<(JobRecord, Effects)>
+    /// (`f` is not called). `known` is the record as the caller just read it (the first
+    /// attempt starts from it; a stale copy costs one failed compare-and-set).
+    async fn change<F>(
+        &self,
+        known: Option<&JobRecord>,
+        id: Uuid,
+        mut f: F,
+    ) -> Result<(JobRecord, Effects)>
     where
         F: FnMut(&JobRecord, &mut JuryState) -> Result<Effects>,
     {
+        let mut known = known.cloned();
         for _ in 0..MAX_CONFLICTS {
-            let Some(mut record) = self.store.get(id).await? else {
+            let read = match known.take() {
+                Some(r) => Some(r),
+                None => self.store.get(id).await?,
+            };
+            let Some(mut record) = read else {
                 return Err(Error::Store(format!(
                     "job {id} vanished (retention too short?)"
                 )));
