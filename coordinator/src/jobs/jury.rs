@@ -475,15 +475,15 @@ impl Juries {
         }
         if !effects.seat.is_empty() {
             let payload = serde_json::to_string(&record.spec)?;
-            for juror in &effects.seat {
-                self.queue
-                    .enqueue(JobEnvelope::for_worker(
-                        record.id().to_string(),
-                        payload.clone(),
-                        identity(juror),
-                    ))
-                    .await?;
-            }
+            // Jurors start together: their tasks are queued at once, not one after another.
+            futures::future::try_join_all(effects.seat.iter().map(|juror| {
+                self.queue.enqueue(JobEnvelope::for_worker(
+                    record.id().to_string(),
+                    payload.clone(),
+                    identity(juror),
+                ))
+            }))
+            .await?;
             tracing::info!(job_id = %record.id(), jurors = effects.seat.len(), "jurors seated");
         }
         Ok(effects.outcome)
