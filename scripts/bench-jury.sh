@@ -14,16 +14,10 @@ conc=${2:-8}
 out=target/bench
 mkdir -p "$out"
 cargo build --release -p notary-coordinator -p notary-worker -p notary-loadtest --bins
-bin=target/release
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-tmp=$(mktemp -d)
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+source scripts/bench-lib.sh
 
 rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 & pids+=($!)
-for _ in $(seq 1 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_redis "$rport"
 allow=()
 for w in 1 2 3; do
   addr=$($bin/notary-worker keygen --force --out "$tmp/worker-$w.key" 2>/dev/null)
@@ -36,7 +30,7 @@ for w in 1 2 3; do
   RUST_LOG=warn $bin/notary-worker --redis redis://127.0.0.1:$rport --key-file "$tmp/worker-$w.key" \
     --concurrency 1 2>"$tmp/worker-$w.log" & pids+=($!)
 done
-for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.05; done
+wait_http "http://127.0.0.1:$port"
 sleep 1   # the workers announce themselves; a tier-3 job needs all three alive
 
 for tier in 1 3; do

@@ -20,14 +20,7 @@ conc=${2:-8}
 out=target/bench
 mkdir -p "$out"
 cargo build --release -p notary-coordinator -p notary-worker -p notary-loadtest --bins --examples
-bin=target/release
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-tmp=$(mktemp -d)
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-wait_http() { for _ in $(seq 1 600); do curl -sf "$1/ready" >/dev/null && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+source scripts/bench-lib.sh
 load() { # NAME MIX URL [extra loadtest args]
   local name=$1 mix=$2 url=$3; shift 3
   echo "== $name"

@@ -42,6 +42,21 @@ impl SqliteWorkerBook {
         Ok(Arc::new(SqliteWorkerBook { db, rule }))
     }
 
+    /// The addresses a query of one `address` column returns.
+    async fn addresses(&self, sql: &'static str) -> Result<Vec<Address>> {
+        let rows: Vec<String> = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(sql)?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(rows.iter().filter_map(|a| a.parse().ok()).collect())
+    }
+
     fn since(&self, at_ms: u64) -> i64 {
         at_ms.saturating_sub(self.rule.window.as_millis() as u64) as i64
     }
@@ -100,18 +115,10 @@ impl WorkerBook for SqliteWorkerBook {
     }
 
     async fn suspended(&self) -> Result<HashSet<Address>> {
-        let rows: Vec<String> = self
-            .db
-            .call(|c| {
-                let mut stmt =
-                    c.prepare("SELECT address FROM workers WHERE suspended_at_ms IS NOT NULL")?;
-                let rows = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
-                Ok(rows)
-            })
+        let rows = self
+            .addresses("SELECT address FROM workers WHERE suspended_at_ms IS NOT NULL")
             .await?;
-        Ok(rows.iter().filter_map(|a| a.parse().ok()).collect())
+        Ok(rows.into_iter().collect())
     }
 
     async fn unsuspend(&self, worker: Address) -> Result<bool> {
@@ -171,16 +178,8 @@ impl WorkerBook for SqliteWorkerBook {
     }
 
     async fn workers(&self) -> Result<Vec<Address>> {
-        let rows: Vec<String> = self
-            .db
-            .call(|c| {
-                let mut stmt = c.prepare("SELECT address FROM workers ORDER BY address")?;
-                let rows = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
-                Ok(rows)
-            })
-            .await?;
-        Ok(rows.iter().filter_map(|a| a.parse().ok()).collect())
+        let mut rows = self.addresses("SELECT address FROM workers").await?;
+        rows.sort();
+        Ok(rows)
     }
 }
