@@ -12,6 +12,7 @@ use alloy::primitives::{Address, U256};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -38,19 +39,77 @@ fn payments(state: &AppState) -> &Arc<Payments> {
         (status = 503, description = "Service Unavailable: circuit breaker open, load caps, Redis away or shutting down", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
-pub async fn supported(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn supported(State(state): State<Arc<AppState>>) -> Json<Supported> {
     let p = payments(&state);
     let network = format!("eip155:{}", p.chain.chain_id());
-    let kinds: Vec<Value> = p
+    let kinds = p
         .token
         .iter()
-        .map(|d| json!({"x402Version": 2, "scheme": "exact", "network": network, "extra": {"asset": d.token}}))
+        .map(|d| Kind {
+            x402_version: 2,
+            scheme: "exact",
+            network: network.clone(),
+            extra: KindExtra { asset: d.token },
+        })
         .collect();
-    Json(json!({
-        "kinds": kinds,
-        "extensions": [],
-        "signers": {"eip155:*": [p.chain.sender()]},
-    }))
+    Json(Supported {
+        kinds,
+        extensions: Vec::new(),
+        signers: std::collections::BTreeMap::from([(
+            "eip155:*",
+            p.chain.sender().into_iter().collect(),
+        )]),
+    })
+}
+
+/// `GET /facilitator/supported` (x402 facilitator API).
+#[derive(Serialize)]
+pub struct Supported {
+    kinds: Vec<Kind>,
+    extensions: Vec<String>,
+    signers: std::collections::BTreeMap<&'static str, Vec<Address>>,
+}
+
+/// One supported payment kind.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kind {
+    x402_version: u8,
+    scheme: &'static str,
+    network: String,
+    extra: KindExtra,
+}
+
+#[derive(Serialize)]
+struct KindExtra {
+    asset: Address,
+}
+
+/// `POST /facilitator/verify` (x402 facilitator API).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    is_valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invalid_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invalid_message: Option<String>,
+    payer: Option<Address>,
+}
+
+/// `POST /facilitator/settle` (x402 facilitator API).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settled {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    payer: Option<Address>,
+    /// The settling transaction ("" when not settled).
+    transaction: String,
+    network: String,
 }
 
 /// Checks a request's payload against its requirements; `Err((reason, message, payer))`.
@@ -162,14 +221,22 @@ fn body_or_400(body: Result<Json<Value>, JsonRejection>) -> Result<Value, ApiErr
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let body = body_or_400(body)?;
     let p = payments(&state);
     Ok(Json(match check(p, &body).await {
-        Ok((checked, _)) => json!({"isValid": true, "payer": checked.auth.from}),
-        Err((reason, message, payer)) => {
-            json!({"isValid": false, "invalidReason": reason, "invalidMessage": message, "payer": payer})
-        }
+        Ok((checked, _)) => Verified {
+            is_valid: true,
+            invalid_reason: None,
+            invalid_message: None,
+            payer: Some(checked.auth.from),
+        },
+        Err((reason, message, payer)) => Verified {
+            is_valid: false,
+            invalid_reason: Some(reason),
+            invalid_message: Some(message),
+            payer,
+        },
     }))
 }
 
@@ -187,28 +254,37 @@ pub async fn verify(
 pub async fn settle(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Settled>, ApiError> {
     let body = body_or_400(body)?;
     let p = payments(&state);
     let network = format!("eip155:{}", p.chain.chain_id());
+    let failed = |reason: String, message: String, payer: Option<Address>| Settled {
+        success: false,
+        error_reason: Some(reason),
+        error_message: Some(message),
+        payer,
+        transaction: String::new(),
+        network: network.clone(),
+    };
     let (checked, token) = match check(p, &body).await {
         Ok(ok) => ok,
-        Err((reason, message, payer)) => {
-            return Ok(Json(json!({
-                "success": false, "errorReason": reason, "errorMessage": message,
-                "payer": payer, "transaction": "", "network": network,
-            })))
-        }
+        Err((reason, message, payer)) => return Ok(Json(failed(reason, message, payer))),
     };
     Ok(Json(
         match p.settle_authorization_of(token, &checked).await? {
-            Ok(payment) => json!({
-                "success": true, "payer": payment.payer, "transaction": payment.tx_hash, "network": network,
-            }),
-            Err(f) => json!({
-                "success": false, "errorReason": f.reason(), "errorMessage": f.to_string(),
-                "payer": checked.auth.from, "transaction": "", "network": network,
-            }),
+            Ok(payment) => Settled {
+                success: true,
+                error_reason: None,
+                error_message: None,
+                payer: Some(payment.payer),
+                transaction: format!("{:#x}", payment.tx_hash),
+                network: network.clone(),
+            },
+            Err(f) => failed(
+                f.reason().to_string(),
+                f.to_string(),
+                Some(checked.auth.from),
+            ),
         },
     ))
 }

@@ -209,17 +209,18 @@ fn method_not_allowed(resp: Response, method: &axum::http::Method) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = serde_json::json!({
-        "error": "Method Not Allowed",
-        "message": format!("{method} is not allowed here; allowed: {allow}"),
-        "params": {"allow": allow},
-    });
+    let body = openapi::ErrorBody {
+        error: "Method Not Allowed".into(),
+        message: format!("{method} is not allowed here; allowed: {allow}"),
+        params: serde_json::json!({ "allow": allow }),
+    };
     parts.headers.insert(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// The documented route template a path matches (`/verify/{id}`), or `unmatched`.

@@ -118,36 +118,43 @@ impl<'a> PendingView<'a> {
 
 /// `402 Payment Failed` with the precise reason.
 fn payment_failed(id: Uuid, req: &PaymentRequirements, failure: &PaymentFailure) -> Response {
-    (
-        StatusCode::PAYMENT_REQUIRED,
-        Json(json!({
-            "error": "Payment Failed",
-            "message": failure.to_string(),
-            "reason": failure.reason(),
-            "params": {"reason": failure.reason(), "field": "X-402-Payment"},
-            "jobId": id,
-            "status": "pending_payment",
-            "paymentRequirements": req,
-        })),
-    )
-        .into_response()
+    let body = PaymentFailedBody {
+        error: ErrorBody {
+            error: "Payment Failed".into(),
+            message: failure.to_string(),
+            params: json!({"reason": failure.reason(), "field": "X-402-Payment"}),
+        },
+        reason: failure.reason(),
+        job_id: id,
+        status: JobStatus::PendingPayment,
+        payment_requirements: req,
+    };
+    (StatusCode::PAYMENT_REQUIRED, Json(body)).into_response()
+}
+
+/// The body of a `402 Payment Failed`: the error, its reason, and the job still waiting.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentFailedBody<'a> {
+    #[serde(flatten)]
+    error: ErrorBody,
+    reason: &'static str,
+    job_id: Uuid,
+    status: JobStatus,
+    payment_requirements: &'a PaymentRequirements,
 }
 
 /// `429 Rate Limited`: the payer already has its maximum of unfinished verifications.
 fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Response {
     let limit = payments.config.max_jobs_per_payer;
-    let mut resp = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({
-            "error": "Rate Limited",
-            "message": format!(
-                "payer {} already has {limit} verifications running (at most {limit} concurrent per payer); the payment was not used, retry with it later",
-                payer
-            ),
-            "params": {"limit": limit, "payer": payer.to_checksum(None)},
-        })),
-    )
-        .into_response();
+    let body = ErrorBody {
+        error: "Rate Limited".into(),
+        message: format!(
+            "payer {payer} already has {limit} verifications running (at most {limit} concurrent per payer); the payment was not used, retry with it later"
+        ),
+        params: json!({"limit": limit, "payer": payer.to_checksum(None)}),
+    };
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     resp
