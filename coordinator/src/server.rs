@@ -298,6 +298,14 @@ pub async fn run(
             .iter()
             .map(|a| a.to_string())
             .collect();
+        let cluster = tokio::time::timeout(
+            Duration::from_secs(3),
+            crate::redis_conn::is_cluster_node(url),
+        )
+        .await;
+        if matches!(cluster, Ok(Ok(true))) {
+            return Err(crate::redis_conn::cluster_refused(&redact_url(url)));
+        }
         let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
         if matches!(first, Ok(Ok(()))) {
             if let Err(e) = contact.publish_allowed_workers(&allow).await {
@@ -306,8 +314,15 @@ pub async fn run(
             protect.set_backends_up(true);
         } else {
             let protect = protect.clone();
+            let url = url.clone();
             tokio::spawn(async move {
                 contact.wait_until_ready(std::future::pending()).await;
+                if let Ok(true) = crate::redis_conn::is_cluster_node(&url).await {
+                    // Reached only now: stay not ready (new jobs get 503) and say why.
+                    let e = crate::redis_conn::cluster_refused(&redact_url(&url));
+                    tracing::error!(error = %e, "refusing to use this Redis");
+                    return;
+                }
                 if let Err(e) = contact.publish_allowed_workers(&allow).await {
                     tracing::warn!(error = %e, "could not publish the worker allow list");
                 }

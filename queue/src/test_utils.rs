@@ -34,6 +34,9 @@ pub struct RedisServerOptions {
     /// `--appendfsync always` (instead of `everysec`): every write is on disk before Redis
     /// answers, so even a SIGKILL loses nothing acknowledged.
     pub appendfsync_always: bool,
+    /// `--cluster-enabled yes`: a Redis Cluster node (with no slots until someone assigns
+    /// them), for tests of what happens when a single-Redis client meets one.
+    pub cluster: bool,
 }
 
 impl RedisServerOptions {
@@ -47,6 +50,7 @@ impl RedisServerOptions {
         Self {
             appendonly: true,
             appendfsync_always: true,
+            cluster: false,
         }
     }
 }
@@ -213,6 +217,11 @@ fn spawn(port: u16, dir: &Path, options: RedisServerOptions) -> Result<Child, St
             "always"
         } else {
             "everysec"
+        })
+        .args(if options.cluster {
+            &["--cluster-enabled", "yes"][..]
+        } else {
+            &[]
         })
         .arg("--daemonize")
         .arg("no")

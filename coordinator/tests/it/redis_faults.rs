@@ -281,3 +281,24 @@ async fn info_answers_as_soon_as_ready_after_a_redis_restart() {
     assert_eq!(status, 200, "{body}");
     c.shutdown().await;
 }
+
+/// The README once said a hash-tagged prefix "also works on a Redis Cluster": it did not (every
+/// job got 503, the cluster node answering MOVED). A coordinator pointed at a Cluster node
+/// now stops at start and says why, rather than serving 503s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_node_is_refused_at_start_with_the_reason() {
+    let redis = RedisServer::start_with(RedisServerOptions {
+        cluster: true,
+        ..RedisServerOptions::default()
+    });
+    let config = test_config(Some(redis.url()), 0, vec![]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ran = tokio::time::timeout(
+        Duration::from_secs(30),
+        notary_coordinator::run(listener, config, std::future::pending()),
+    )
+    .await
+    .expect("refused at once, not served");
+    let err = ran.expect_err("a Cluster node is refused");
+    assert!(err.to_string().contains("Redis Cluster node"), "{err}");
+}

@@ -210,6 +210,7 @@ fn test_server_restarts_on_the_same_port() {
     let mut server = RedisServer::start_with(RedisServerOptions {
         appendonly: true,
         appendfsync_always: false,
+        cluster: false,
     });
     let port = server.port();
     assert_eq!(server.url(), format!("redis://127.0.0.1:{port}/"));
