@@ -214,7 +214,7 @@ impl JobService {
         let signer = att
             .verify(domain)
             .map_err(|e| Refusal::Worker(format!("bad signature: {e}")))?;
-        if !self.allowed.contains(&signer) {
+        if !self.juries.allowed().contains(&signer) {
             return Err(Refusal::Worker(format!(
                 "worker {signer} is not on the allow list"
             )));

@@ -332,7 +332,7 @@ impl Juries {
         &self,
         id: Uuid,
     ) -> Result<std::result::Result<Option<JobRecord>, Rejected>> {
-        match self.store.get(id).await? {
+        let known = match self.store.get(id).await? {
             None => return Ok(Ok(None)),
             Some(r) if r.jury.is_none() => {
                 return Ok(Err(conflict(
@@ -340,12 +340,12 @@ impl Juries {
                     format!("job {id} has trust tier 1: no jury to escalate"),
                 )))
             }
-            Some(_) => {}
-        }
+            Some(r) => r,
+        };
         let eligible = self.eligible().await?;
         let mut refused = None;
         let (record, effects) = self
-            .change(None, id, |record, state| {
+            .change(Some(&known), id, |record, state| {
                 refused = None;
                 let plan = plan_of(record)?;
                 if !state.escalated {

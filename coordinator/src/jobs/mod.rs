@@ -59,7 +59,6 @@ pub struct JobService {
     store: Arc<dyn JobStore>,
     queue: Arc<dyn JobQueue>,
     policy: Arc<dyn CompletionPolicy>,
-    allowed: HashSet<Address>,
     max_deliveries: u32,
     lanes: fair::FairLanes,
     juries: Juries,
@@ -80,18 +79,11 @@ impl JobService {
         live_within: Duration,
         book: Arc<dyn WorkerBook>,
     ) -> Self {
-        let juries = Juries::new(
-            store.clone(),
-            queue.clone(),
-            book,
-            allowed.clone(),
-            live_within,
-        );
+        let juries = Juries::new(store.clone(), queue.clone(), book, allowed, live_within);
         JobService {
             store,
             queue,
             policy,
-            allowed,
             max_deliveries: max_deliveries.max(1),
             lanes: fair::FairLanes::default(),
             juries,
