@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use super::jury_view::{AttestationView, JuryView, RoundView};
-use crate::jobs::policy::outcome_from_report;
+use crate::jobs::jury::verdict_outcome;
 use crate::record::{JobRecord, JobStatus};
 
 /// ISO 8601 with milliseconds, as document 002 writes times (`2026-02-04T14:30:00.000Z`).
@@ -202,11 +202,7 @@ impl From<&JobRecord> for JobView {
         };
         // An escalated jury's majority, if it had one, is the provisional verdict.
         let provisional = match (&record.outcome, &record.jury_state) {
-            (None, Some(state)) if state.escalated => state.verdict().map(|(round, report)| {
-                let mut o = outcome_from_report(record, report);
-                o.attestations = round.agreeing_attestations();
-                o
-            }),
+            (None, Some(state)) if state.escalated => verdict_outcome(record, state),
             _ => None,
         };
         if let Some(o) = record.outcome.as_ref().or(provisional.as_ref()) {

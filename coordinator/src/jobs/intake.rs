@@ -125,10 +125,8 @@ impl JobService {
                             .await;
                     }
                 }
-                match self.policy.on_accepted(&record, &report) {
-                    Decision::Final(outcome) => self.finalize(&record, &outcome).await,
-                    Decision::Pending => Ok(()),
-                }
+                self.conclude(&record, self.policy.on_accepted(&record, &report))
+                    .await
             }
             IntakeItem::DeadLettered { job, reason } => {
                 let Some(record) = self.get_str(&job.job_id).await? else {
@@ -140,10 +138,8 @@ impl JobService {
                         return Ok(());
                     };
                     let why = format!("no result: {reason}");
-                    return match self.juries.on_juror_failed(&record, juror, &why).await? {
-                        Decision::Final(outcome) => self.finalize(&record, &outcome).await,
-                        Decision::Pending => Ok(()),
-                    };
+                    let decision = self.juries.on_juror_failed(&record, juror, &why).await?;
+                    return self.conclude(&record, decision).await;
                 }
                 tracing::error!(job_id = %job.job_id, %reason, "job dead-lettered");
                 let outcome = JobOutcome::infrastructure_failure(
@@ -177,6 +173,11 @@ impl JobService {
                 self.juries.on_juror_failed(record, juror, &why).await?
             }
         };
+        self.conclude(record, decision).await
+    }
+
+    /// Acts on a policy's decision: the final write, or nothing yet.
+    async fn conclude(&self, record: &JobRecord, decision: Decision) -> Result<()> {
         match decision {
             Decision::Final(outcome) => self.finalize(record, &outcome).await,
             Decision::Pending => Ok(()),

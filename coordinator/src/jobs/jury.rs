@@ -229,18 +229,21 @@ impl Juries {
                         tracing::debug!(job_id = %record.id(), %juror, "report of a worker not (or no longer) waited for ignored");
                         return Ok(Effects::default());
                     }
-                    let closes = round.outstanding() == [juror];
-                    let Some(eligible) = eligible.as_ref().filter(|_| closes) else {
-                        if closes && plan.escalation == Escalation::Auto {
+                    if round.outstanding() != [juror] {
+                        round.results.insert(juror, report.clone());
+                        tracing::debug!(job_id = %record.id(), %juror, "juror's result sealed");
+                        return Ok(Effects::default());
+                    }
+                    // The last seat closes the round; an automatic escalation seats eligible
+                    // workers, so it needs them.
+                    let none = HashSet::new();
+                    let eligible = match (&eligible, plan.escalation) {
+                        (Some(e), _) => e,
+                        (None, Escalation::Manual) => &none,
+                        (None, Escalation::Auto) => {
                             needs_eligible = true;
                             return Ok(Effects::default());
                         }
-                        round.results.insert(juror, report.clone());
-                        tracing::debug!(job_id = %record.id(), %juror, "juror's result sealed");
-                        if !round.complete() {
-                            return Ok(Effects::default());
-                        }
-                        return close(record, plan, state, &HashSet::new());
                     };
                     round.results.insert(juror, report.clone());
                     close(record, plan, state, eligible)
@@ -251,10 +254,7 @@ impl Juries {
             }
             eligible = Some(self.eligible().await?);
         };
-        Ok(match self.apply(effects).await? {
-            Some(outcome) => Decision::Final(Box::new(outcome)),
-            None => Decision::Pending,
-        })
+        Ok(Decision::of(self.apply(effects).await?))
     }
 
     /// A juror that will not deliver (its task dead-lettered, or its report refused): it is
@@ -269,7 +269,8 @@ impl Juries {
         let effects = self
             .change(Some(record), record.id(), |record, state| {
                 let plan = plan_of(record)?;
-                let called = state.called();
+                // The next eligible worker of the order (the juror itself counts as called).
+                let (next, passed) = seat(plan, state, 1, &eligible);
                 let Some(round) = state.current_mut() else {
                     return Ok(Effects::default());
                 };
@@ -284,19 +285,14 @@ impl Juries {
                     worker: juror,
                     reason: reason.to_string(),
                 });
+                round.replaced.extend(passed);
                 tracing::warn!(job_id = %record.id(), %juror, %reason, "juror replaced");
                 metrics::juror_replaced();
-                for next in uncalled(plan.seed.as_bytes(), &plan.pool, &called) {
-                    if eligible.contains(&next) {
-                        round.members.push(next);
-                        return Ok(Effects {
-                            seat: vec![next],
-                            ..Effects::default()
-                        });
-                    }
-                    round.replaced.push(Replaced {
-                        worker: next,
-                        reason: "not eligible when called (gone from the fleet)".into(),
+                if !next.is_empty() {
+                    round.members.extend(&next);
+                    return Ok(Effects {
+                        seat: next,
+                        ..Effects::default()
                     });
                 }
                 if round.members.is_empty() {
@@ -318,10 +314,7 @@ impl Juries {
                 Ok(Effects::default())
             })
             .await?;
-        Ok(match self.apply(effects).await? {
-            Some(outcome) => Decision::Final(Box::new(outcome)),
-            None => Decision::Pending,
-        })
+        Ok(Decision::of(self.apply(effects).await?))
     }
 
     /// `POST /jobs/:jobId/escalate`: an escalated job gets a fresh jury of the next tier.
@@ -613,21 +606,26 @@ fn close(
     })
 }
 
-/// The final outcome of a unanimous jury: its first juror's report, with every agreeing
-/// attestation over the same signed fields (the registry records them together; a juror of
-/// another accepted runtime agrees on output and fuel but signs another `runtimeId`, so its
-/// signature stays in the round's attestations, not in the record's).
-fn final_outcome(record: &JobRecord, state: &JuryState) -> Result<JobOutcome> {
-    let (round, report) = state
-        .verdict()
-        .ok_or_else(|| Error::Store(format!("job {}: no verdict to finalize", record.id())))?;
+/// The outcome the jury's latest verdict gives (final when unanimous, provisional for an
+/// escalated job): its first juror's report, with every agreeing attestation over the same
+/// signed fields (the registry records them together; a juror of another accepted runtime
+/// agrees on output and fuel but signs another `runtimeId`, so its signature stays in the
+/// round's attestations, not in the record's). `None` without a verdict.
+pub fn verdict_outcome(record: &JobRecord, state: &JuryState) -> Option<JobOutcome> {
+    let (round, report) = state.verdict()?;
     let mut outcome = outcome_from_report(record, report);
     outcome.attestations = round
         .agreeing_attestations()
         .into_iter()
         .filter(|a| a.fields == report.attestation.fields)
         .collect();
-    Ok(outcome)
+    Some(outcome)
+}
+
+/// The final outcome of a unanimous jury.
+fn final_outcome(record: &JobRecord, state: &JuryState) -> Result<JobOutcome> {
+    verdict_outcome(record, state)
+        .ok_or_else(|| Error::Store(format!("job {}: no verdict to finalize", record.id())))
 }
 
 fn conflict(reason: &str, message: String) -> Rejected {

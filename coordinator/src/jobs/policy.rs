@@ -19,6 +19,16 @@ pub enum Decision {
     Pending,
 }
 
+impl Decision {
+    /// Final with `outcome`, or pending without one.
+    pub fn of(outcome: Option<JobOutcome>) -> Decision {
+        match outcome {
+            Some(outcome) => Decision::Final(Box::new(outcome)),
+            None => Decision::Pending,
+        }
+    }
+}
+
 /// Decides when a job is final.
 pub trait CompletionPolicy: Send + Sync + 'static {
     /// `report` passed every check of the intake for `record` (signer allowed, signed fields
