@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notary_protocol::{keys, Digest32};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::{ModuleStore, Put, RegisteredModule};
@@ -43,14 +43,8 @@ pub struct RedisModules {
 impl RedisModules {
     /// Builds the store without touching Redis. Fails only on a malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(Error::redis)?;
         // Module uploads are up to 16 MiB: a longer response timeout than the job store's.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(Error::redis)?;
+        let conn = crate::redis_conn::manager(url, Duration::from_secs(10))?;
         Ok(RedisModules {
             conn,
             prefix: prefix.to_string(),

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use uuid::Uuid;
 
@@ -85,13 +85,7 @@ impl RedisWebhooks {
     /// Builds the store without touching Redis (the first command connects). Fails only on a
     /// malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<std::sync::Arc<Self>> {
-        let client = redis::Client::open(url).map_err(Error::redis)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(Error::redis)?;
+        let conn = crate::redis_conn::manager(url, Duration::from_secs(2))?;
         Ok(std::sync::Arc::new(RedisWebhooks {
             conn,
             prefix: prefix.to_string(),
