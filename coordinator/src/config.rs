@@ -96,6 +96,11 @@ pub struct Settings {
     /// The window of `--max-dissents` (s, default 3600).
     #[arg(long, env = "NOTARY_DISSENT_WINDOW_SECS")]
     pub dissent_window_secs: Option<u64>,
+    /// Whether workers that register themselves (`POST /providers/register`,
+    /// `/verifiers/register`) sit on juries at once (`open`) or after
+    /// `notary-coordinator workers approve 0x…` (`manual`, the default).
+    #[arg(long, env = "NOTARY_WORKER_APPROVAL", value_enum)]
+    pub worker_approval: Option<crate::workers::Approval>,
     /// Chain id of the attestation domain (default 84532, Base Sepolia).
     #[arg(long, env = "NOTARY_CHAIN_ID")]
     pub chain_id: Option<u64>,
@@ -158,6 +163,7 @@ impl Settings {
             job_retention_secs: self.job_retention_secs.or(file.job_retention_secs),
             max_dissents: self.max_dissents.or(file.max_dissents),
             dissent_window_secs: self.dissent_window_secs.or(file.dissent_window_secs),
+            worker_approval: self.worker_approval.or(file.worker_approval),
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
             max_module_bytes: self.max_module_bytes.or(file.max_module_bytes),
@@ -229,6 +235,7 @@ impl Settings {
                 max_dissents: self.max_dissents.unwrap_or(3),
                 window: Duration::from_secs(self.dissent_window_secs.unwrap_or(3600).max(1)),
             },
+            worker_approval: self.worker_approval.unwrap_or_default(),
             domain: AttestationDomain {
                 chain_id: self.chain_id.unwrap_or(84532),
                 verifying_contract: self.registry.unwrap_or(Address::ZERO),
@@ -292,6 +299,8 @@ pub struct Config {
     pub retention: Duration,
     /// When a dissenting juror is suspended.
     pub suspension: crate::workers::SuspensionRule,
+    /// Whether self-registered workers are approved at once.
+    pub worker_approval: crate::workers::Approval,
     /// Attestation domain put in every job.
     pub domain: AttestationDomain,
     /// Largest module the registry accepts (at most the workers' own limit).

@@ -20,6 +20,10 @@
 //!   of worker reports, the completion policy, the only final write, and the event consumers
 //!   that react to final jobs.
 //! - [`jury`]: the selection and verdict rules of juries (issue 11), as pure functions.
+//! - [`workers`]: the worker book: jurors' votes and suspensions, and the open fleet's
+//!   registrations and approvals (issue 12).
+//! - [`actors`]: actor-signed requests of open-fleet workers: signature, clock window and the
+//!   replay cache.
 //! - [`webhooks`]: signed notifications of final jobs to registered URLs: the `webhooks`
 //!   event consumer fills a durable outbox that a delivery task drains with retries.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
@@ -39,6 +43,7 @@
 //! Binaries stay thin: `main.rs` parses options and calls [`run`] with a listener and a
 //! shutdown future, which is also how the tests start real servers on port 0.
 
+pub mod actors;
 pub mod api;
 pub mod chain;
 pub mod config;

@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::actors::{RedisReplayCache, ReplayCache, SqliteReplayCache};
 use crate::api::AppState;
 use crate::config::{Config, DataDir};
 use crate::db::Db;
@@ -49,8 +50,10 @@ struct Backends {
     ledger: Option<Arc<dyn PaymentLedger>>,
     /// Webhooks and their outbox.
     webhooks: Arc<dyn WebhookStore>,
-    /// Jurors' agreements, dissents and suspensions.
+    /// Jurors' agreements, dissents and suspensions; registrations.
     book: Arc<dyn WorkerBook>,
+    /// Actor-signed requests already accepted.
+    replay: Arc<dyn ReplayCache>,
     /// The embedded database, when the stores are in it.
     #[allow(dead_code)] // kept for the stores that open their tables in it
     db: Option<Arc<Db>>,
@@ -78,6 +81,7 @@ impl Backends {
                     &config.redis_prefix,
                     config.suspension,
                 )?);
+                let replay = Arc::new(RedisReplayCache::new_lazy(url, &config.redis_prefix)?);
                 tracing::info!(redis = %redact_url(url), "fleet mode: queue, records and events in Redis");
                 Ok(Backends {
                     store,
@@ -86,6 +90,7 @@ impl Backends {
                     ledger,
                     webhooks,
                     book,
+                    replay,
                     db: None,
                 })
             }
@@ -110,6 +115,7 @@ impl Backends {
                 };
                 let webhooks = SqliteWebhooks::open(db.clone()).await?;
                 let book = SqliteWorkerBook::open(db.clone(), config.suspension).await?;
+                let replay = SqliteReplayCache::open(db.clone()).await?;
                 Ok(Backends {
                     store,
                     queue: Arc::new(MemoryQueue::default()),
@@ -117,6 +123,7 @@ impl Backends {
                     ledger,
                     webhooks,
                     book,
+                    replay,
                     db: Some(db),
                 })
             }
@@ -140,6 +147,7 @@ pub async fn run(
         ledger,
         webhooks,
         book,
+        replay,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.workers == 0 && config.redis.is_none() {
@@ -383,6 +391,8 @@ pub async fn run(
         protect,
         webhooks,
         webhook_policy: Arc::new(AddressPolicy::new(config.webhooks.allow.clone())),
+        actors: crate::actors::Actors::new(replay),
+        approval: config.worker_approval,
     });
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");

@@ -14,11 +14,14 @@
 //! - [`report`]: [`WorkerReport`], what a worker submits after running a job.
 //! - [`module`]: [`ModulePackage`] and [`ModuleManifest`], what `notary-pack` writes and the
 //!   coordinator's module registry stores.
+//! - [`actor`]: actor-signed HTTP requests (EIP-191 over a fixed text), how workers of an
+//!   open fleet prove a request is theirs.
 //! - [`keys`]: the Redis key names of job records, so every coordinator agrees on them.
 //!
 //! Coordinators and workers only ever exchange these types (as JSON), which keeps the fleet's
 //! wire format in one reviewed place.
 
+pub mod actor;
 pub mod attestation;
 pub mod canonical;
 pub mod digest;

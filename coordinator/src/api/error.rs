@@ -23,6 +23,21 @@ pub enum ApiError {
     },
     /// 401: a credential is missing or wrong (webhook management).
     Unauthorized(String),
+    /// 401: an actor-signed request that is not authenticated (`params.reason`: `missing`,
+    /// `bad_signature`, `expired`, `replayed`).
+    ActorUnauthorized {
+        /// What is wrong, for a person.
+        message: String,
+        /// The machine-readable reason.
+        reason: &'static str,
+    },
+    /// 403: an authenticated actor that may not do this (wrong role, not approved).
+    Forbidden {
+        /// Why, for a person.
+        message: String,
+        /// `reason` and details.
+        params: Value,
+    },
     /// 404: no such job.
     NotFound(String),
     /// 409: the request clashes with what exists (a module name owned by other bytes).
@@ -121,6 +136,19 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 body("Unauthorized", message, json!({})),
                 Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
+            ),
+            ApiError::ActorUnauthorized { message, reason } => (
+                StatusCode::UNAUTHORIZED,
+                body("Unauthorized", message, json!({ "reason": reason })),
+                Some((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("NotaryActor"),
+                )),
+            ),
+            ApiError::Forbidden { message, params } => (
+                StatusCode::FORBIDDEN,
+                body("Forbidden", message, params),
+                None,
             ),
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,

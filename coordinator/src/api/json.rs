@@ -71,6 +71,20 @@ pub fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Refuses a field of `fields` that is not in `supported`: 400 naming it (`params.field`,
+/// `params.reason` `unknown_field`, `params.supported`). A notary must not ignore what a
+/// client asked for, such as a misspelt option.
+pub fn only(fields: &Map<String, Value>, supported: &[&str]) -> Result<(), ApiError> {
+    match fields.keys().find(|k| !supported.contains(&k.as_str())) {
+        Some(unknown) => Err(ApiError::field_with(
+            unknown,
+            format!("unknown field {unknown:?}"),
+            json!({"reason": "unknown_field", "supported": supported}),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A JSON value with duplicate keys refused; the first duplicate is recorded.
 #[derive(Clone, Copy)]
 struct Strict<'a>(&'a RefCell<Option<String>>);

@@ -5,6 +5,7 @@
 //! `#[utoipa::path]` description to the OpenAPI document served at `/openapi.json`: to add a
 //! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
+mod actor;
 pub mod error;
 pub mod facilitator;
 mod health;
@@ -16,6 +17,7 @@ pub(crate) mod modules;
 pub mod openapi;
 pub mod payments;
 pub mod quote;
+mod registration;
 pub mod request;
 mod verify;
 pub mod view;
@@ -74,6 +76,10 @@ pub struct AppState {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Which webhook URLs may be registered.
     pub webhook_policy: Arc<AddressPolicy>,
+    /// Checks actor-signed requests of open-fleet workers.
+    pub actors: crate::actors::Actors,
+    /// Whether self-registered workers are approved at once.
+    pub approval: crate::workers::Approval,
 }
 
 /// Every route with its OpenAPI description. `package_limit` is the body limit of
@@ -96,7 +102,9 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(jobs::escalate))
         .routes(routes!(workers::list))
-        .routes(routes!(workers::show));
+        .routes(routes!(workers::show))
+        .routes(routes!(registration::provider))
+        .routes(routes!(registration::verifier));
     if paid {
         router
             .routes(routes!(payments::submit))

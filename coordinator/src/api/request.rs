@@ -93,13 +93,7 @@ pub async fn parse_verify_request(
     defaults: &JobDefaults<'_>,
 ) -> Result<ParsedJob, ApiError> {
     let fields = super::json::object(body)?;
-    if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::field_with(
-            unknown,
-            format!("unknown field {unknown:?}"),
-            json!({"reason": "unknown_field", "supported": FIELDS}),
-        ));
-    }
+    super::json::only(&fields, &FIELDS)?;
 
     // Size first: an oversized program is 413 whatever else is wrong with the request.
     let code = match (fields.get("code"), fields.get("moduleHash")) {

@@ -141,6 +141,7 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let body = super::json::body(body, MAX_BODY_BYTES)?;
     let fields = super::json::object(&body)?;
+    super::json::only(&fields, &["url", "events", "secret"])?;
     let url = match fields.get("url") {
         Some(Value::String(url)) => url,
         _ => return Err(ApiError::field("url", "url is required: a string")),

@@ -1,6 +1,7 @@
-//! `GET /workers` and `GET /workers/:address` (issue 11): every worker the coordinator knows
-//! (allowed, or booked on a jury) with its status and its jury record: jobs, agreements,
-//! dissents, and whether it is suspended from new juries.
+//! `GET /workers` and `GET /workers/:address` (issues 11 and 12): every worker the coordinator
+//! knows (allowed, registered, or booked on a jury) with its status, its registration (roles,
+//! runtime, engine, approval) and its jury record: jobs, agreements, dissents, and whether it
+//! is suspended from new juries.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
 use super::AppState;
-use crate::workers::WorkerStats;
+use crate::workers::{Registered, WorkerStats};
 
 /// One worker.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -24,11 +25,16 @@ use crate::workers::WorkerStats;
 pub struct WorkerView {
     /// Its signing address (checksummed).
     pub address: String,
-    /// `suspended` (too many dissents; no new juries), `active` (alive in the queue within
-    /// the lease TTL) or `inactive`.
+    /// `suspended` (too many dissents; no new juries), `unapproved` (registered, waiting for
+    /// an operator's approval), `active` (alive in the queue within the lease TTL) or
+    /// `inactive`.
     pub status: &'static str,
-    /// Whether its attestations are accepted (`--allow-worker`, or the coordinator's own).
+    /// Whether it is on the operator's allow list (`--allow-worker`, or the coordinator's
+    /// own).
     pub allowed: bool,
+    /// Its registration, if it registered itself (open fleet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registered>,
     /// Its jury record.
     #[serde(flatten)]
     pub stats: WorkerStats,
@@ -55,8 +61,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<WorkerList>
     let mut workers = Vec::with_capacity(known.len());
     let alive = juries.alive().await?;
     for worker in known {
-        let stats = juries.book().stats(worker).await?;
-        workers.push(view(&state, worker, stats, alive.contains(&worker)));
+        workers.push(view(&state, worker, alive.contains(&worker)).await?);
     }
     Ok(Json(WorkerList { workers }))
 }
@@ -79,27 +84,38 @@ pub async fn show(
         message: format!("{address:?} is not an address (0x and 40 hex characters)"),
         params: json!({"field": "address"}),
     })?;
-    let juries = state.jobs.juries();
-    let stats = juries.book().stats(worker).await?;
-    if !juries.allowed().contains(&worker) && stats == WorkerStats::default() {
+    let view = worker_view(&state, worker).await?;
+    if !view.allowed && view.registration.is_none() && view.stats == WorkerStats::default() {
         return Err(ApiError::NotFound(format!("no worker {worker} is known")));
     }
-    let alive = juries.alive().await?.contains(&worker);
-    Ok(Json(view(&state, worker, stats, alive)))
+    Ok(Json(view))
 }
 
-fn view(state: &AppState, worker: Address, stats: WorkerStats, alive: bool) -> WorkerView {
+/// One worker's view, whatever the coordinator knows of it.
+pub async fn worker_view(state: &AppState, worker: Address) -> crate::error::Result<WorkerView> {
+    let alive = state.jobs.juries().alive().await?.contains(&worker);
+    view(state, worker, alive).await
+}
+
+async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::Result<WorkerView> {
+    let juries = state.jobs.juries();
+    let stats = juries.book().stats(worker).await?;
+    let registration = juries.book().registration(worker).await?;
+    let allowed = juries.allowed().contains(&worker);
     let status = if stats.suspended_at_ms.is_some() {
         "suspended"
+    } else if !allowed && !registration.as_ref().is_some_and(|r| r.approved) {
+        "unapproved"
     } else if alive {
         "active"
     } else {
         "inactive"
     };
-    WorkerView {
+    Ok(WorkerView {
         address: worker.to_checksum(None),
         status,
-        allowed: state.jobs.juries().allowed().contains(&worker),
+        allowed,
+        registration,
         stats,
-    }
+    })
 }

@@ -101,7 +101,7 @@ impl JobService {
                 if record.jury.is_some() {
                     return self.handle_juror(&record, &report, job_id, worker).await;
                 }
-                match self.check(&record, &report) {
+                match self.check(&record, &report).await? {
                     Ok(()) => {}
                     Err(Refusal::Worker(reason)) => {
                         tracing::error!(
@@ -163,7 +163,7 @@ impl JobService {
         job_id: &str,
         worker: &str,
     ) -> Result<()> {
-        let decision = match self.check(record, report) {
+        let decision = match self.check(record, report).await? {
             Ok(()) => self.juries.on_report(record, report).await?,
             Err(Refusal::Worker(reason) | Refusal::Report(reason)) => {
                 let juror = report.attestation.worker;
@@ -209,29 +209,34 @@ impl JobService {
         }
     }
 
-    fn check(&self, record: &JobRecord, report: &WorkerReport) -> std::result::Result<(), Refusal> {
+    /// Every check of a report: signer (allowed, or registered and approved with this
+    /// runtime), runtime, and the signed fields against the job.
+    async fn check(
+        &self,
+        record: &JobRecord,
+        report: &WorkerReport,
+    ) -> Result<std::result::Result<(), Refusal>> {
         let domain = &record.spec.domain;
         let att = &report.attestation;
-        let signer = att
-            .verify(domain)
-            .map_err(|e| Refusal::Worker(format!("bad signature: {e}")))?;
-        if !self.juries.allowed().contains(&signer) {
-            return Err(Refusal::Worker(format!(
-                "worker {signer} is not on the allow list"
-            )));
+        let signer = match att.verify(domain) {
+            Ok(signer) => signer,
+            Err(e) => return Ok(Err(Refusal::Worker(format!("bad signature: {e}")))),
+        };
+        if let Err(why) = self.juries.admits(signer, &att.fields.runtime_id).await? {
+            return Ok(Err(Refusal::Worker(why)));
         }
         if att.fields.runtime_id != report.runtime.id() {
-            return Err(Refusal::Worker(
+            return Ok(Err(Refusal::Worker(
                 "runtime id does not match the runtime described".into(),
-            ));
-        }
-        if !self.runtimes.is_empty() && !self.runtimes.contains(&att.fields.runtime_id) {
-            return Err(Refusal::Worker(format!(
-                "runtime {} is not accepted (--accept-runtime)",
-                att.fields.runtime_id
             )));
         }
-        self.check_fields(record, report).map_err(Refusal::Report)
+        if !self.accepts_runtime(&att.fields.runtime_id) {
+            return Ok(Err(Refusal::Worker(format!(
+                "runtime {} is not accepted (--accept-runtime)",
+                att.fields.runtime_id
+            ))));
+        }
+        Ok(self.check_fields(record, report).map_err(Refusal::Report))
     }
 
     /// What the attestation says about the job: it must be this job, within its budget, with a

@@ -112,15 +112,47 @@ impl Juries {
             .collect())
     }
 
-    /// Allowed workers alive in the queue now and not suspended.
+    /// Workers whose attestations count (allowed, or registered and approved), alive in the
+    /// queue now and not suspended.
     pub async fn eligible(&self) -> Result<HashSet<Address>> {
         let suspended = self.book.suspended().await?;
-        Ok(self
-            .alive()
-            .await?
+        let alive = self.alive().await?;
+        let approved = if alive.iter().all(|w| self.allowed.contains(w)) {
+            HashSet::new()
+        } else {
+            self.book.approved().await?
+        };
+        Ok(alive
             .into_iter()
-            .filter(|w| self.allowed.contains(w) && !suspended.contains(w))
+            .filter(|w| {
+                (self.allowed.contains(w) || approved.contains(w)) && !suspended.contains(w)
+            })
             .collect())
+    }
+
+    /// Whether `worker`'s attestations of runtime `runtime_id` count: it is on the allow list,
+    /// or it registered with that runtime and is approved (`Err` says why not).
+    pub async fn admits(
+        &self,
+        worker: Address,
+        runtime_id: &Digest32,
+    ) -> Result<std::result::Result<(), String>> {
+        if self.allowed.contains(&worker) {
+            return Ok(Ok(()));
+        }
+        Ok(match self.book.registration(worker).await? {
+            None => Err(format!(
+                "worker {worker} is neither on the allow list nor registered"
+            )),
+            Some(r) if !r.approved => Err(format!(
+                "worker {worker} is registered but not approved (notary-coordinator workers approve)"
+            )),
+            Some(r) if r.config_hash != *runtime_id => Err(format!(
+                "runtime {runtime_id} differs from the config hash {} worker {worker} registered",
+                r.config_hash
+            )),
+            Some(_) => Ok(()),
+        })
     }
 
     /// Fixes the jury of a job being accepted; `None` for tier 1 (no jury).

@@ -98,6 +98,11 @@ impl JobService {
         self
     }
 
+    /// Whether results of runtime `id` are accepted (`--accept-runtime`; any when none given).
+    pub fn accepts_runtime(&self, id: &Digest32) -> bool {
+        self.runtimes.is_empty() || self.runtimes.contains(id)
+    }
+
     /// Fixes the jury of a job being accepted (`None`: tier 1, no jury); a 503-class refusal
     /// when too few workers are eligible.
     pub async fn plan_jury(

@@ -17,7 +17,7 @@ use crate::error::Result;
 #[derive(Parser, Debug)]
 #[command(
     name = "notary-coordinator workers",
-    about = "Jurors' records and suspensions"
+    about = "Jurors' records, registrations, approvals and suspensions"
 )]
 pub struct WorkersCli {
     /// What to do.
@@ -35,6 +35,11 @@ pub enum Action {
     List,
     /// Lets a suspended worker sit on new juries again (its recent dissents are forgiven).
     Unsuspend {
+        /// The worker's 0x address.
+        address: Address,
+    },
+    /// Approves a registered worker for juries (`--worker-approval manual`).
+    Approve {
         /// The worker's 0x address.
         address: Address,
     },
@@ -63,8 +68,22 @@ pub async fn run(cli: WorkersCli) -> Result<String> {
             let mut lines = Vec::new();
             for w in book.workers().await? {
                 let s = book.stats(w).await?;
+                let registration = match book.registration(w).await? {
+                    Some(r) => format!(
+                        " roles={} config_hash=0x{} engine={} {}",
+                        r.roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        r.config_hash,
+                        r.engine,
+                        if r.approved { "approved" } else { "unapproved" }
+                    ),
+                    None => String::new(),
+                };
                 lines.push(format!(
-                    "{} jobs={} agreements={} dissents={} recent_dissents={} {}",
+                    "{} jobs={} agreements={} dissents={} recent_dissents={} {}{registration}",
                     w.to_checksum(None),
                     s.jobs,
                     s.agreements,
@@ -85,6 +104,16 @@ pub async fn run(cli: WorkersCli) -> Result<String> {
                 Ok(format!("{address}: suspension lifted"))
             } else {
                 Ok(format!("{address}: was not suspended"))
+            }
+        }
+        Action::Approve { address } => {
+            if book.approve(address).await? {
+                tracing::warn!(worker = %address, "worker approved for juries by an operator");
+                Ok(format!("{address}: approved"))
+            } else {
+                Err(crate::error::Error::Config(format!(
+                    "{address} has not registered (POST /providers/register or /verifiers/register)"
+                )))
             }
         }
     }

@@ -8,9 +8,15 @@
 //! juries (its current seats finish) until an operator lifts it (`notary-coordinator workers
 //! unsuspend 0x…`). The booking and the suspension are one atomic step per worker, so two
 //! coordinators closing rounds at once count every dissent and suspend once.
+//!
+//! The book also keeps the open fleet's registrations (issue 12, [`registration`]): a
+//! worker's roles, runtime id, engine and whether it is approved for juries. A registration is
+//! one atomic upsert (roles accumulate: a key registered as provider and as verifier holds
+//! both); approval is sticky (registering again, e.g. with a new runtime, keeps it).
 
 pub mod cli;
 mod redis;
+pub mod registration;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -21,6 +27,7 @@ use notary_protocol::Address;
 use serde::Serialize;
 
 pub use self::redis::RedisWorkerBook;
+pub use self::registration::{Approval, Registered, Registration, Role};
 pub use self::sqlite::SqliteWorkerBook;
 use crate::error::Result;
 
@@ -92,6 +99,22 @@ pub trait WorkerBook: Send + Sync + 'static {
     async fn unsuspend(&self, worker: Address) -> Result<bool>;
     /// One worker's record (all zero if never booked).
     async fn stats(&self, worker: Address) -> Result<WorkerStats>;
-    /// Every booked worker, ascending.
+    /// Every booked or registered worker, ascending.
     async fn workers(&self) -> Result<Vec<Address>>;
+
+    /// Registers (or registers again) a worker at `at_ms`: adds the role, replaces the runtime,
+    /// engine and description, approves it if `approve` (never un-approves). Returns the
+    /// registration and whether it is the worker's first.
+    async fn register(
+        &self,
+        registration: &Registration,
+        approve: bool,
+        at_ms: u64,
+    ) -> Result<(Registered, bool)>;
+    /// A worker's registration, if it registered.
+    async fn registration(&self, worker: Address) -> Result<Option<Registered>>;
+    /// Approves a registered worker for juries; `false` if it never registered.
+    async fn approve(&self, worker: Address) -> Result<bool>;
+    /// Registered workers that are approved.
+    async fn approved(&self) -> Result<HashSet<Address>>;
 }

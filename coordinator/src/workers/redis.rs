@@ -1,18 +1,24 @@
 //! The worker book in Redis, shared by a fleet's coordinators. Keys under the prefix:
 //! `worker:<address>` (hash: `jobs`, `agreements`, `dissents`, `suspendedAt`),
 //! `worker:<address>:dissents` (sorted set of dissent times, trimmed to the window) and
-//! `workers` (set of booked addresses), `workers:suspended` (set). A Lua script books a vote and
-//! decides the suspension in one step.
+//! `workers` (set of booked and registered addresses), `workers:suspended` (set). A Lua script
+//! books a vote and decides the suspension in one step.
+//!
+//! Registrations live in the same `worker:<address>` hash (`role:provider`, `role:verifier`,
+//! `configHash`, `engine`, `description`, `approved`, `registeredAt`, `updatedAt`), with
+//! `workers:approved` (set) for the eligibility check; a Lua script upserts one.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use notary_protocol::Address;
+use notary_protocol::{Address, Digest32};
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-use super::{Booked, SuspensionRule, Vote, WorkerBook, WorkerStats};
+use super::{
+    Booked, Registered, Registration, Role, SuspensionRule, Vote, WorkerBook, WorkerStats,
+};
 use crate::error::{Error, Result};
 use crate::record::now_ms;
 
@@ -41,6 +47,45 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 "#;
 
+/// KEYS: worker, workers, approved. ARGV: address, role, config hash, engine, description
+/// ('' for none), approve (0/1), at ms. Returns 1 for a first registration.
+const REGISTER: &str = r#"
+local first = redis.call('HSETNX', KEYS[1], 'registeredAt', ARGV[7])
+redis.call('HSET', KEYS[1], 'role:' .. ARGV[2], '1', 'configHash', ARGV[3], 'engine', ARGV[4],
+  'updatedAt', ARGV[7])
+if ARGV[5] == '' then
+  redis.call('HDEL', KEYS[1], 'description')
+else
+  redis.call('HSET', KEYS[1], 'description', ARGV[5])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], 'approved', '1')
+  redis.call('SADD', KEYS[3], ARGV[1])
+end
+return first
+"#;
+
+/// KEYS: worker, approved. ARGV: address. Returns 1 if the worker is registered (now approved).
+const APPROVE: &str = r#"
+if redis.call('HEXISTS', KEYS[1], 'registeredAt') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'approved', '1')
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"#;
+
+/// The registration fields of the worker hash, in the order `registration` reads them.
+const REGISTRATION_FIELDS: [&str; 8] = [
+    "role:provider",
+    "role:verifier",
+    "configHash",
+    "engine",
+    "description",
+    "approved",
+    "registeredAt",
+    "updatedAt",
+];
+
 /// The worker book in Redis.
 pub struct RedisWorkerBook {
     conn: ConnectionManager,
@@ -48,6 +93,8 @@ pub struct RedisWorkerBook {
     rule: SuspensionRule,
     record: Script,
     unsuspend: Script,
+    register: Script,
+    approve: Script,
 }
 
 impl RedisWorkerBook {
@@ -59,6 +106,8 @@ impl RedisWorkerBook {
             rule,
             record: Script::new(RECORD),
             unsuspend: Script::new(UNSUSPEND),
+            register: Script::new(REGISTER),
+            approve: Script::new(APPROVE),
         })
     }
 
@@ -76,6 +125,20 @@ impl RedisWorkerBook {
 
     fn suspended_set(&self) -> String {
         format!("{}workers:suspended", self.prefix)
+    }
+
+    fn approved_set(&self) -> String {
+        format!("{}workers:approved", self.prefix)
+    }
+
+    async fn members(&self, set: String) -> Result<Vec<Address>> {
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(set)
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(addresses(members))
     }
 
     fn since(&self, at_ms: u64) -> u64 {
@@ -121,13 +184,11 @@ impl WorkerBook for RedisWorkerBook {
     }
 
     async fn suspended(&self) -> Result<HashSet<Address>> {
-        let mut conn = self.conn.clone();
-        let members: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(self.suspended_set())
-            .query_async(&mut conn)
-            .await
-            .map_err(Error::redis)?;
-        Ok(addresses(members).into_iter().collect())
+        Ok(self
+            .members(self.suspended_set())
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn unsuspend(&self, worker: Address) -> Result<bool> {
@@ -170,12 +231,92 @@ impl WorkerBook for RedisWorkerBook {
     }
 
     async fn workers(&self) -> Result<Vec<Address>> {
+        self.members(self.all()).await
+    }
+
+    async fn register(
+        &self,
+        registration: &Registration,
+        approve: bool,
+        at_ms: u64,
+    ) -> Result<(Registered, bool)> {
+        let worker = registration.address;
         let mut conn = self.conn.clone();
-        let members: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(self.all())
+        let first: i64 = self
+            .register
+            .key(self.worker(&worker))
+            .key(self.all())
+            .key(self.approved_set())
+            .arg(format!("{worker:#x}"))
+            .arg(registration.role.as_str())
+            .arg(registration.config_hash.to_hex())
+            .arg(&registration.engine)
+            .arg(registration.description.as_deref().unwrap_or(""))
+            .arg(u8::from(approve))
+            .arg(at_ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        let registered = self.registration(worker).await?.ok_or_else(|| {
+            Error::Redis(format!(
+                "the registration of {worker} vanished as it was written"
+            ))
+        })?;
+        Ok((registered, first == 1))
+    }
+
+    async fn registration(&self, worker: Address) -> Result<Option<Registered>> {
+        let mut conn = self.conn.clone();
+        let fields: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.worker(&worker))
+            .arg(&REGISTRATION_FIELDS[..])
             .query_async(&mut conn)
             .await
             .map_err(Error::redis)?;
-        Ok(addresses(members))
+        let [provider, verifier, config_hash, engine, description, approved, at, updated] =
+            <[Option<String>; 8]>::try_from(fields)
+                .map_err(|_| Error::Redis("HMGET answered the wrong number of fields".into()))?;
+        let (Some(config_hash), Some(at)) = (config_hash, at) else {
+            return Ok(None);
+        };
+        let number = |t: Option<String>| t.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        let mut roles = Vec::new();
+        if provider.is_some() {
+            roles.push(Role::Provider);
+        }
+        if verifier.is_some() {
+            roles.push(Role::Verifier);
+        }
+        Ok(Some(Registered {
+            roles,
+            config_hash: Digest32::from_hex(&config_hash)
+                .map_err(|e| Error::Redis(format!("stored config hash of {worker}: {e}")))?,
+            engine: engine.unwrap_or_default(),
+            description,
+            approved: approved.is_some(),
+            registered_at_ms: number(Some(at)),
+            updated_at_ms: number(updated),
+        }))
+    }
+
+    async fn approve(&self, worker: Address) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .approve
+            .key(self.worker(&worker))
+            .key(self.approved_set())
+            .arg(format!("{worker:#x}"))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(done == 1)
+    }
+
+    async fn approved(&self) -> Result<HashSet<Address>> {
+        Ok(self
+            .members(self.approved_set())
+            .await?
+            .into_iter()
+            .collect())
     }
 }

@@ -1,15 +1,18 @@
-//! The worker book in the embedded database: `workers` (counters, suspension) and
-//! `worker_dissents` (one row per dissent, for the window). Each booking is one closure of the
-//! database thread, so it is atomic ([`crate::db`]).
+//! The worker book in the embedded database: `workers` (counters, suspension),
+//! `worker_dissents` (one row per dissent, for the window) and `worker_registrations` (the open
+//! fleet's registrations). Each booking or registration is one closure of the database thread,
+//! so it is atomic ([`crate::db`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use notary_protocol::Address;
+use notary_protocol::{Address, Digest32};
 use rusqlite::{params, OptionalExtension};
 
-use super::{Booked, SuspensionRule, Vote, WorkerBook, WorkerStats};
+use super::{
+    Booked, Registered, Registration, Role, SuspensionRule, Vote, WorkerBook, WorkerStats,
+};
 use crate::db::Db;
 use crate::error::Result;
 use crate::record::now_ms;
@@ -27,7 +30,22 @@ CREATE TABLE IF NOT EXISTS worker_dissents (
     at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS worker_dissents_by_worker ON worker_dissents (address, at_ms);
+CREATE TABLE IF NOT EXISTS worker_registrations (
+    address TEXT PRIMARY KEY,
+    provider INTEGER NOT NULL DEFAULT 0,
+    verifier INTEGER NOT NULL DEFAULT 0,
+    config_hash TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    description TEXT,
+    approved INTEGER NOT NULL DEFAULT 0,
+    registered_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
 ";
+
+/// The columns `registration` reads, in its order.
+const REGISTRATION: &str = "SELECT provider, verifier, config_hash, engine, description, approved,
+    registered_at_ms, updated_at_ms FROM worker_registrations WHERE address = ?1";
 
 /// The worker book in SQLite.
 pub struct SqliteWorkerBook {
@@ -178,8 +196,126 @@ impl WorkerBook for SqliteWorkerBook {
     }
 
     async fn workers(&self) -> Result<Vec<Address>> {
-        let mut rows = self.addresses("SELECT address FROM workers").await?;
+        let mut rows = self
+            .addresses("SELECT address FROM workers UNION SELECT address FROM worker_registrations")
+            .await?;
         rows.sort();
         Ok(rows)
+    }
+
+    async fn register(
+        &self,
+        registration: &Registration,
+        approve: bool,
+        at_ms: u64,
+    ) -> Result<(Registered, bool)> {
+        let r = registration.clone();
+        let address = key(&r.address);
+        let (provider, verifier) = match r.role {
+            Role::Provider => (1, 0),
+            Role::Verifier => (0, 1),
+        };
+        let first = self
+            .db
+            .call(move |c| {
+                let existed: bool = c
+                    .query_row(
+                        "SELECT 1 FROM worker_registrations WHERE address = ?1",
+                        [&address],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some();
+                c.execute(
+                    "INSERT INTO worker_registrations (address, provider, verifier, config_hash,
+                       engine, description, approved, registered_at_ms, updated_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                     ON CONFLICT (address) DO UPDATE SET
+                       provider = MAX(provider, ?2), verifier = MAX(verifier, ?3),
+                       config_hash = ?4, engine = ?5, description = ?6,
+                       approved = MAX(approved, ?7), updated_at_ms = ?8",
+                    params![
+                        address,
+                        provider,
+                        verifier,
+                        r.config_hash.to_hex(),
+                        r.engine,
+                        r.description,
+                        i64::from(approve),
+                        at_ms as i64
+                    ],
+                )?;
+                Ok(!existed)
+            })
+            .await?;
+        let registered = self
+            .registration(registration.address)
+            .await?
+            .ok_or_else(|| crate::error::Error::Store("a registration vanished".into()))?;
+        Ok((registered, first))
+    }
+
+    async fn registration(&self, worker: Address) -> Result<Option<Registered>> {
+        let address = key(&worker);
+        let row = self
+            .db
+            .call(move |c| {
+                let row = c
+                    .query_row(REGISTRATION, [&address], |r| {
+                        Ok((
+                            r.get::<_, bool>(0)?,
+                            r.get::<_, bool>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, bool>(5)?,
+                            r.get::<_, i64>(6)?,
+                            r.get::<_, i64>(7)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(row)
+            })
+            .await?;
+        let Some((provider, verifier, config_hash, engine, description, approved, at, updated)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let roles = [(provider, Role::Provider), (verifier, Role::Verifier)]
+            .into_iter()
+            .filter_map(|(has, role)| has.then_some(role))
+            .collect();
+        Ok(Some(Registered {
+            roles,
+            config_hash: Digest32::from_hex(&config_hash).map_err(|e| {
+                crate::error::Error::Store(format!("stored config hash of {worker}: {e}"))
+            })?,
+            engine,
+            description,
+            approved,
+            registered_at_ms: at as u64,
+            updated_at_ms: updated as u64,
+        }))
+    }
+
+    async fn approve(&self, worker: Address) -> Result<bool> {
+        let address = key(&worker);
+        self.db
+            .call(move |c| {
+                let changed = c.execute(
+                    "UPDATE worker_registrations SET approved = 1 WHERE address = ?1",
+                    [&address],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn approved(&self) -> Result<HashSet<Address>> {
+        let rows = self
+            .addresses("SELECT address FROM worker_registrations WHERE approved = 1")
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 }

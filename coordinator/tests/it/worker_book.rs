@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use notary_coordinator::db::{Db, Durability};
 use notary_coordinator::workers::{
-    Booked, RedisWorkerBook, SqliteWorkerBook, SuspensionRule, Vote, WorkerBook,
+    Booked, RedisWorkerBook, Registration, Role, SqliteWorkerBook, SuspensionRule, Vote, WorkerBook,
 };
-use notary_protocol::Address;
+use notary_protocol::{Address, Digest32};
 use notary_queue::test_utils::RedisServer;
 
 const RULE: SuspensionRule = SuspensionRule {
@@ -111,5 +111,89 @@ async fn concurrent_bookings_count_every_dissent_and_suspend_once() {
         }
         assert_eq!(suspended, 1, "{name}");
         assert_eq!(b.stats(w).await.unwrap().dissents, 20, "{name}");
+    }
+}
+
+fn registration(address: Address, role: Role, hash: u8, engine: &str) -> Registration {
+    Registration {
+        address,
+        role,
+        config_hash: Digest32([hash; 32]),
+        engine: engine.into(),
+        description: Some(format!("{engine} box")),
+    }
+}
+
+/// Registering adds roles, replaces the runtime and keeps an approval; approving needs a
+/// registration; only approved registrations are in `approved`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_accumulate_roles_and_keep_approval() {
+    let (books, _redis) = books().await;
+    let (a, b_addr, stranger) = (
+        Address::from([3; 20]),
+        Address::from([4; 20]),
+        Address::from([5; 20]),
+    );
+    for (name, b) in books {
+        assert_eq!(b.registration(a).await.unwrap(), None, "{name}");
+        assert!(
+            !b.approve(stranger).await.unwrap(),
+            "{name}: never registered"
+        );
+        assert!(b.approved().await.unwrap().is_empty(), "{name}");
+
+        let (r, first) = b
+            .register(
+                &registration(a, Role::Provider, 1, "cranelift"),
+                false,
+                1000,
+            )
+            .await
+            .unwrap();
+        assert!(first, "{name}");
+        assert_eq!(r.roles, vec![Role::Provider], "{name}");
+        assert!(!r.approved, "{name}");
+        assert_eq!(
+            (r.registered_at_ms, r.updated_at_ms),
+            (1000, 1000),
+            "{name}"
+        );
+        assert!(b.approved().await.unwrap().is_empty(), "{name}");
+        assert!(b.approve(a).await.unwrap(), "{name}");
+        assert_eq!(b.approved().await.unwrap(), [a].into(), "{name}");
+
+        // Again, as verifier with a new runtime and no description: roles add up, the rest is
+        // replaced, the approval stays.
+        let mut again = registration(a, Role::Verifier, 2, "pulley");
+        again.description = None;
+        let (r, first) = b.register(&again, false, 2000).await.unwrap();
+        assert!(!first, "{name}");
+        assert_eq!(r.roles, vec![Role::Provider, Role::Verifier], "{name}");
+        assert_eq!(r.config_hash, Digest32([2; 32]), "{name}");
+        assert_eq!(r.engine, "pulley", "{name}");
+        assert_eq!(r.description, None, "{name}");
+        assert!(r.approved, "{name}: approval is sticky");
+        assert_eq!(
+            (r.registered_at_ms, r.updated_at_ms),
+            (1000, 2000),
+            "{name}"
+        );
+        assert_eq!(b.registration(a).await.unwrap(), Some(r), "{name}");
+
+        // Open approval approves at registration.
+        let (r, _) = b
+            .register(
+                &registration(b_addr, Role::Verifier, 1, "cranelift"),
+                true,
+                3000,
+            )
+            .await
+            .unwrap();
+        assert!(r.approved, "{name}");
+        assert_eq!(b.approved().await.unwrap(), [a, b_addr].into(), "{name}");
+        assert_eq!(b.workers().await.unwrap(), vec![a, b_addr], "{name}");
+        // A booked vote does not make a registration.
+        b.record(stranger, Vote::Agreed, 3000).await.unwrap();
+        assert_eq!(b.registration(stranger).await.unwrap(), None, "{name}");
     }
 }

@@ -1,0 +1,273 @@
+//! The open fleet (issue 12): workers register themselves with actor-signed requests; the
+//! signature, clock window and replay cache refuse what they must, with the reason; manual
+//! approval keeps a registered worker off juries until an operator approves it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use notary_protocol::actor::sign_request;
+use notary_protocol::{Address, WorkerKey};
+use notary_queue::test_utils::RedisServer;
+use notary_queue::JobQueue;
+use serde_json::{json, Value};
+
+use crate::support::{client, hello, queue_client, test_config, Coordinator, HELLO_HASH};
+
+const RUNTIME: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sends `body` to `path` with the actor headers `key` signs for (`signed_path`, `signed_body`,
+/// `at`), so a test can sign one thing and send another.
+async fn send_signed(
+    c: &Coordinator,
+    key: &WorkerKey,
+    path: &str,
+    body: &str,
+    signed: (&str, &str, u64),
+) -> (reqwest::header::HeaderMap, u16, Value) {
+    let (signed_path, signed_body, at) = signed;
+    let h = sign_request(key, "POST", signed_path, at, signed_body.as_bytes()).unwrap();
+    let mut req = client()
+        .post(format!("{}{path}", c.url))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    for (name, value) in h.pairs() {
+        req = req.header(name, value);
+    }
+    let resp = req.send().await.unwrap();
+    let (headers, status) = (resp.headers().clone(), resp.status().as_u16());
+    let text = resp.text().await.unwrap();
+    (
+        headers,
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+async fn register(c: &Coordinator, key: &WorkerKey, role: &str, body: &Value) -> (u16, Value) {
+    let path = format!("/{role}s/register");
+    let body = body.to_string();
+    let (_, status, resp) = send_signed(c, key, &path, &body, (&path, &body, now())).await;
+    (status, resp)
+}
+
+fn registration() -> Value {
+    json!({"configHash": RUNTIME, "engine": "cranelift", "description": "a test worker"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_signatures_are_checked_and_refusals_say_why() {
+    let c = Coordinator::embedded(0).await;
+    let key = WorkerKey::generate();
+    let path = "/providers/register";
+    let body = registration().to_string();
+
+    let at = now();
+    let (_, status, view) = send_signed(&c, &key, path, &body, (path, &body, at)).await;
+    assert_eq!(status, 201, "{view}");
+    assert_eq!(view["address"], key.address().to_checksum(None));
+    assert_eq!(
+        view["status"], "unapproved",
+        "manual approval is the default: {view}"
+    );
+    assert_eq!(view["registration"]["roles"], json!(["provider"]));
+    assert_eq!(view["registration"]["configHash"], &RUNTIME[2..]);
+    assert_eq!(view["registration"]["approved"], false);
+
+    let refused = |reason: &'static str| {
+        move |(headers, status, body): (reqwest::header::HeaderMap, u16, Value)| {
+            assert_eq!(status, 401, "{reason}: {body}");
+            assert_eq!(body["params"]["reason"], reason, "{body}");
+            assert_eq!(headers["www-authenticate"], "NotaryActor");
+        }
+    };
+    // The very same request again.
+    refused("replayed")(send_signed(&c, &key, path, &body, (path, &body, at)).await);
+    // Signed too long ago, or too far ahead.
+    refused("expired")(send_signed(&c, &key, path, &body, (path, &body, at - 120)).await);
+    refused("expired")(send_signed(&c, &key, path, &body, (path, &body, at + 120)).await);
+    // Signed for another path, or another body.
+    let other = "/verifiers/register";
+    refused("bad_signature")(send_signed(&c, &key, path, &body, (other, &body, at)).await);
+    refused("bad_signature")(send_signed(&c, &key, path, &body, (path, "{}", at)).await);
+    refused("bad_signature")(
+        send_signed(&c, &key, &format!("{path}?x=1"), &body, (path, &body, at)).await,
+    );
+    // Headers missing, malformed, or claiming someone else.
+    let resp = client()
+        .post(format!("{}{path}", c.url))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let missing: Value = resp.json().await.unwrap();
+    assert_eq!(missing["params"]["reason"], "missing", "{missing}");
+    let h = sign_request(&key, "POST", path, at, body.as_bytes()).unwrap();
+    let someone = format!("{:#x}", WorkerKey::generate().address());
+    for (actor, ts) in [
+        (someone.as_str(), h.timestamp.as_str()),
+        (h.actor.as_str(), "soon"),
+    ] {
+        let resp = client()
+            .post(format!("{}{path}", c.url))
+            .header("x-notary-actor", actor)
+            .header("x-notary-timestamp", ts)
+            .header("x-notary-signature", &h.signature)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        let b: Value = resp.json().await.unwrap();
+        assert_eq!(b["params"]["reason"], "bad_signature", "{b}");
+    }
+
+    // Registering again (another role, runtime and engine): 200, roles add up.
+    let again = json!({"configHash": format!("0x{}", "22".repeat(32)), "engine": "pulley"});
+    let (status, view) = register(&c, &key, "verifier", &again).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        view["registration"]["roles"],
+        json!(["provider", "verifier"])
+    );
+    assert_eq!(view["registration"]["engine"], "pulley");
+    assert!(view["registration"].get("description").is_none(), "{view}");
+    let (status, shown) = c.get(&format!("/workers/{}", key.address())).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown, view);
+    let (_, list) = c.get("/workers").await;
+    assert!(
+        list["workers"].as_array().unwrap().contains(&view),
+        "{list}"
+    );
+
+    // Strict bodies: a field the coordinator does not know, or a bad value, is named.
+    for (body, field) in [
+        (
+            json!({"configHash": RUNTIME, "engine": "cranelift", "trustTeir": 3}),
+            "trustTeir",
+        ),
+        (
+            json!({"configHash": "0x12", "engine": "cranelift"}),
+            "configHash",
+        ),
+        (
+            json!({"configHash": &RUNTIME[2..], "engine": "cranelift"}),
+            "configHash",
+        ),
+        (json!({"configHash": RUNTIME, "engine": "v8"}), "engine"),
+        (json!({"configHash": RUNTIME}), "engine"),
+        (
+            json!({"configHash": RUNTIME, "engine": "pulley", "description": 7}),
+            "description",
+        ),
+    ] {
+        let (status, resp) = register(&c, &key, "provider", &body).await;
+        assert_eq!(status, 400, "{body}: {resp}");
+        assert_eq!(resp["params"]["field"], field, "{body}: {resp}");
+    }
+    let dup = format!(r#"{{"configHash":"{RUNTIME}","engine":"pulley","engine":"cranelift"}}"#);
+    let (_, status, resp) = send_signed(&c, &key, path, &dup, (path, &dup, now())).await;
+    assert_eq!(
+        (status, resp["params"]["reason"].clone()),
+        (400, json!("duplicate_key"))
+    );
+    c.shutdown().await;
+}
+
+fn tier3() -> Value {
+    let mut body = hello(HELLO_HASH);
+    body["trustTier"] = json!(3);
+    body
+}
+
+/// Three registered workers alive in the queue: no jury while they wait for approval; the
+/// operator approves them (`notary-coordinator workers approve`) and the jury is seated from
+/// them. With `--worker-approval open`, registration approves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_approved_registered_workers_are_seated() {
+    let redis = RedisServer::start();
+    let config = test_config(Some(redis.url()), 0, vec![]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config.clone()).await;
+    let queue = queue_client(&redis.url(), &prefix).await;
+    let keys: Vec<WorkerKey> = (0..3).map(|_| WorkerKey::generate()).collect();
+    for key in &keys {
+        let (status, view) = register(&c, key, "verifier", &registration()).await;
+        assert_eq!(status, 201, "{view}");
+        // Alive in the queue, as a worker polling for its seats is.
+        let id = format!("{:#x}", key.address());
+        queue.lease_as("probe", &id, Duration::ZERO).await.unwrap();
+    }
+    let (status, body) = c.verify(tier3()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["params"]["reason"], "jury_unavailable", "{body}");
+    assert_eq!(body["params"]["eligibleWorkers"], 0, "{body}");
+
+    for key in &keys {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_notary-coordinator"))
+            .args([
+                "workers",
+                "--redis",
+                &redis.url(),
+                "--redis-prefix",
+                &prefix,
+            ])
+            .args(["approve", &key.address().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("approved"));
+    }
+    let stranger = WorkerKey::generate().address().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_notary-coordinator"))
+        .args([
+            "workers",
+            "--redis",
+            &redis.url(),
+            "--redis-prefix",
+            &prefix,
+        ])
+        .args(["approve", &stranger])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "approving a key that never registered fails"
+    );
+
+    let (status, body) = c
+        .post("/verify", tier3(), &[("prefer", "respond-async")])
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (_, view) = c
+        .get(&format!("/verify/{}", body["jobId"].as_str().unwrap()))
+        .await;
+    let mut pool: Vec<Address> = serde_json::from_value(view["jury"]["pool"].clone()).unwrap();
+    pool.sort();
+    let mut expected: Vec<Address> = keys.iter().map(WorkerKey::address).collect();
+    expected.sort();
+    assert_eq!(pool, expected, "{body}");
+    c.shutdown().await;
+
+    // Open approval: registered is approved.
+    let mut open = test_config(Some(redis.url()), 0, vec![]);
+    open.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(open).await;
+    let key = WorkerKey::generate();
+    let (status, view) = register(&c, &key, "provider", &registration()).await;
+    assert_eq!(status, 201, "{view}");
+    assert_eq!(view["registration"]["approved"], true, "{view}");
+    assert_eq!(view["status"], "inactive", "{view}");
+    c.shutdown().await;
+}
