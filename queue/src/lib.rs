@@ -60,6 +60,6 @@ pub mod test_utils;
 pub use error::{Error, Result};
 pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
 pub use model::{IntakeDelivery, IntakeItem, JobEnvelope, Lease, QueueDepth, ReapReport, LANES};
-pub use queue::JobQueue;
+pub use queue::{JobQueue, Leases};
 pub use redact::redact_url;
 pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};

@@ -23,7 +23,8 @@ use crate::model::{
     check_consumer_name, check_identity, dead_letter_reason, target_not_alive_reason, LANES,
 };
 use crate::{
-    IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result,
+    IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport,
+    Result,
 };
 
 /// Default time after which an intake item handed out but not acknowledged is handed out again
@@ -290,18 +291,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 #[async_trait]
-impl JobQueue for MemoryQueue {
-    async fn enqueue(&self, mut job: JobEnvelope) -> Result<()> {
-        if let Some(target) = &job.target {
-            check_identity(target)?;
-        }
-        job.attempt = job.attempt.max(1);
-        job.lane = job.lane.min(LANES - 1);
-        self.state().push_job(job);
-        self.jobs_ready.notify_waiters();
-        Ok(())
-    }
-
+impl Leases for MemoryQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
         Ok(self
@@ -322,19 +312,6 @@ impl JobQueue for MemoryQueue {
                 self.try_lease(worker, Some(identity))
             })
             .await)
-    }
-
-    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
-        let now = Instant::now();
-        let state = self.state();
-        let mut alive: Vec<String> = state
-            .alive
-            .iter()
-            .filter(|(_, seen)| now.duration_since(**seen) <= within)
-            .map(|(identity, _)| identity.clone())
-            .collect();
-        alive.sort();
-        Ok(alive)
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
@@ -385,6 +362,33 @@ impl JobQueue for MemoryQueue {
         }
         self.jobs_ready.notify_waiters();
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn enqueue(&self, mut job: JobEnvelope) -> Result<()> {
+        if let Some(target) = &job.target {
+            check_identity(target)?;
+        }
+        job.attempt = job.attempt.max(1);
+        job.lane = job.lane.min(LANES - 1);
+        self.state().push_job(job);
+        self.jobs_ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        let now = Instant::now();
+        let state = self.state();
+        let mut alive: Vec<String> = state
+            .alive
+            .iter()
+            .filter(|(_, seen)| now.duration_since(**seen) <= within)
+            .map(|(identity, _)| identity.clone())
+            .collect();
+        alive.sort();
+        Ok(alive)
     }
 
     async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport> {

@@ -1,10 +1,50 @@
-//! The lease protocol as one trait.
+//! The lease protocol as two traits: [`Leases`] (the worker side) and [`JobQueue`] (all of it).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
+
+/// The worker side of the lease protocol: what a worker slot needs to take, keep and finish a
+/// job. [`JobQueue`] extends it with the coordinator side; a worker that reaches its jobs some
+/// other way (over HTTP, through a coordinator) implements only this.
+#[async_trait]
+pub trait Leases: Send + Sync + 'static {
+    /// Takes the job at the head of the queue, waiting up to `wait` for one (`Duration::ZERO`:
+    /// do not wait). The returned lease is owned by `worker` until it is submitted, released,
+    /// or left without a heartbeat for longer than the lease TTL the reaper runs with.
+    ///
+    /// Jobs are handed out lane by lane (the oldest job of the lowest non-empty
+    /// [lane](JobEnvelope::lane) first), in queue order within a lane; a job is leased by one
+    /// worker at a time.
+    async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>>;
+
+    /// Like [`lease`](Self::lease), for a worker slot whose identity (its signing address,
+    /// lowercase `0x` hex) is `identity`: tasks targeted at `identity` come first (in queue
+    /// order), then the shared lanes. Marks `identity` alive. A waiting call wakes for a
+    /// targeted task of its identity as promptly as for a shared job. An empty identity is
+    /// refused. The returned lease carries `identity`, so its heartbeats keep it alive too.
+    async fn lease_as(&self, worker: &str, identity: &str, wait: Duration)
+        -> Result<Option<Lease>>;
+
+    /// Keeps a running job's lease alive (resets its idle time). `Ok(false)` if the lease was
+    /// lost (reclaimed by a reaper, or gone because the job was submitted); it never takes a
+    /// lease back from another owner.
+    async fn heartbeat(&self, lease: &Lease) -> Result<bool>;
+
+    /// Records the worker's result in the intake and, in the same atomic step, removes the job.
+    ///
+    /// The result is recorded even if the lease was lost meanwhile: the work was done, and the
+    /// redelivered copy (if any) may be submitted as well. Each call adds exactly one intake
+    /// item, so the intake consumer must deduplicate per job id.
+    async fn submit(&self, lease: &Lease, payload: String) -> Result<()>;
+
+    /// Gives a job back at once (graceful shutdown) without counting a delivery: it goes to the
+    /// tail of the queue with the same `attempt`. `Ok(false)` if the lease was already lost
+    /// (nothing is done then).
+    async fn release(&self, lease: &Lease) -> Result<bool>;
+}
 
 /// The job queue shared by coordinators and workers.
 ///
@@ -62,50 +102,16 @@ use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
 /// A worker whose `heartbeat` answers `false` has lost its lease: the job is (or will be) run by
 /// someone else. It may stop at once, or finish and submit anyway; either is correct.
 #[async_trait]
-pub trait JobQueue: Send + Sync + 'static {
+pub trait JobQueue: Leases {
     /// Appends a job at the tail of its queue (its target's for a targeted task, else its lane).
     /// The queue does not deduplicate job ids; an empty `target` is refused.
     /// An `attempt` of 0 is stored as 1, a lane past the last as the last.
     async fn enqueue(&self, job: JobEnvelope) -> Result<()>;
 
-    /// Takes the job at the head of the queue, waiting up to `wait` for one (`Duration::ZERO`:
-    /// do not wait). The returned lease is owned by `worker` until it is submitted, released,
-    /// or left without a heartbeat for longer than the lease TTL the reaper runs with.
-    ///
-    /// Jobs are handed out lane by lane (the oldest job of the lowest non-empty
-    /// [lane](JobEnvelope::lane) first), in queue order within a lane; a job is leased by one
-    /// worker at a time.
-    async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>>;
-
-    /// Like [`lease`](Self::lease), for a worker slot whose identity (its signing address,
-    /// lowercase `0x` hex) is `identity`: tasks targeted at `identity` come first (in queue
-    /// order), then the shared lanes. Marks `identity` alive. A waiting call wakes for a
-    /// targeted task of its identity as promptly as for a shared job. An empty identity is
-    /// refused. The returned lease carries `identity`, so its heartbeats keep it alive too.
-    async fn lease_as(&self, worker: &str, identity: &str, wait: Duration)
-        -> Result<Option<Lease>>;
-
     /// Identities that called `lease_as`, or heartbeated a lease they got through it, within
     /// `within`; sorted, distinct. Identities unseen for a long time (an hour) are forgotten by
     /// `reap`, so `within` beyond that sees no further back.
     async fn alive(&self, within: Duration) -> Result<Vec<String>>;
-
-    /// Keeps a running job's lease alive (resets its idle time). `Ok(false)` if the lease was
-    /// lost (reclaimed by a reaper, or gone because the job was submitted); it never takes a
-    /// lease back from another owner.
-    async fn heartbeat(&self, lease: &Lease) -> Result<bool>;
-
-    /// Records the worker's result in the intake and, in the same atomic step, removes the job.
-    ///
-    /// The result is recorded even if the lease was lost meanwhile: the work was done, and the
-    /// redelivered copy (if any) may be submitted as well. Each call adds exactly one intake
-    /// item, so the intake consumer must deduplicate per job id.
-    async fn submit(&self, lease: &Lease, payload: String) -> Result<()>;
-
-    /// Gives a job back at once (graceful shutdown) without counting a delivery: it goes to the
-    /// tail of the queue with the same `attempt`. `Ok(false)` if the lease was already lost
-    /// (nothing is done then).
-    async fn release(&self, lease: &Lease) -> Result<bool>;
 
     /// Reclaims leases idle for longer than `lease_ttl`. A job whose stale delivery was its
     /// `max_deliveries`-th (or later) goes to the intake as

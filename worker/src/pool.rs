@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notary_queue::{JobQueue, Lease};
+use notary_queue::{Lease, Leases};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -68,7 +68,7 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// Starts `config.concurrency` slots leasing from `queue`.
     pub fn start(
-        queue: Arc<dyn JobQueue>,
+        queue: Arc<dyn Leases>,
         executor: Arc<JobExecutor>,
         config: PoolConfig,
     ) -> std::io::Result<Self> {
@@ -134,7 +134,7 @@ struct Slot {
     name: String,
     /// The executor's signing address (`0x…`, lowercase): tasks targeted at it come first.
     identity: String,
-    queue: Arc<dyn JobQueue>,
+    queue: Arc<dyn Leases>,
     executor: Arc<JobExecutor>,
     config: PoolConfig,
     stop: CancellationToken,

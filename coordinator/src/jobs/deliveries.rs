@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use notary_queue::{IntakeDelivery, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result};
+use notary_queue::{
+    IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport, Result,
+};
 use uuid::Uuid;
 
 use crate::store::JobStore;
@@ -45,11 +47,7 @@ impl RecordedDeliveries {
 }
 
 #[async_trait]
-impl JobQueue for RecordedDeliveries {
-    async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
-        self.queue.enqueue(job).await
-    }
-
+impl Leases for RecordedDeliveries {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         let lease = self.queue.lease(worker, wait).await?;
         self.record(&lease).await;
@@ -67,10 +65,6 @@ impl JobQueue for RecordedDeliveries {
         Ok(lease)
     }
 
-    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
-        self.queue.alive(within).await
-    }
-
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
         self.queue.heartbeat(lease).await
     }
@@ -81,6 +75,17 @@ impl JobQueue for RecordedDeliveries {
 
     async fn release(&self, lease: &Lease) -> Result<bool> {
         self.queue.release(lease).await
+    }
+}
+
+#[async_trait]
+impl JobQueue for RecordedDeliveries {
+    async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
+        self.queue.enqueue(job).await
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        self.queue.alive(within).await
     }
 
     async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport> {

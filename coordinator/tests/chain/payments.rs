@@ -1190,7 +1190,7 @@ async fn redis_settlement_opt(env: &PaidEnv, job: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn a_job_past_its_delivery_limit_is_refunded_on_chain() {
-    use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+    use notary_queue::{Leases as _, RedisQueue, RedisQueueConfig};
     let env = PaidEnv::start().await;
     // No in-process workers, one delivery: a worker that leases the job and dies makes it
     // fail as VM Spawn Failed once its lease expires (1.5 s).

@@ -11,7 +11,7 @@ use notary_coordinator::store::{JobStore, SqliteStore};
 use notary_protocol::{
     sha256, Attestation, Digest32, RuntimeInfo, Verdict, WorkerKey, WorkerReport,
 };
-use notary_queue::{IntakeItem, JobEnvelope, JobQueue, MemoryQueue};
+use notary_queue::{IntakeItem, JobEnvelope, Leases as _, MemoryQueue};
 
 use crate::support::*;
 

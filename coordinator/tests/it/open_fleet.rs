@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use notary_protocol::actor::sign_request;
 use notary_protocol::{Address, WorkerKey};
 use notary_queue::test_utils::RedisServer;
-use notary_queue::JobQueue;
+use notary_queue::Leases as _;
 use serde_json::{json, Value};
 
 use crate::support::{client, hello, queue_client, test_config, Coordinator, HELLO_HASH};

@@ -54,7 +54,8 @@ use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::model::{check_consumer_name, check_identity};
 use crate::{
-    Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, QueueDepth, ReapReport, Result, LANES,
+    Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport, Result,
+    LANES,
 };
 
 /// How many stale entries one XAUTOCLAIM round of the reaper claims.
@@ -283,24 +284,7 @@ impl RedisQueue {
 }
 
 #[async_trait]
-impl JobQueue for RedisQueue {
-    async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
-        if job.target.is_some() {
-            return self.enqueue_targeted(&job).await;
-        }
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.lane_key(job.lane))
-            .arg("*")
-            .arg(field::JOB_ID)
-            .arg(&job.job_id)
-            .arg(field::PAYLOAD)
-            .arg(&job.payload)
-            .arg(field::ATTEMPT)
-            .arg(job.attempt.max(1));
-        self.query::<String>("enqueue", &cmd).await?;
-        Ok(())
-    }
-
+impl Leases for RedisQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
         self.lease_from(worker, None, wait).await
@@ -315,10 +299,6 @@ impl JobQueue for RedisQueue {
         check_consumer_name(worker)?;
         check_identity(identity)?;
         self.lease_from(worker, Some(identity), wait).await
-    }
-
-    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
-        self.alive_within(within, Duration::ZERO).await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
@@ -365,6 +345,30 @@ impl JobQueue for RedisQueue {
             .arg(&lease.token);
         let released: i64 = self.invoke("release", &invocation).await?;
         Ok(released == 1)
+    }
+}
+
+#[async_trait]
+impl JobQueue for RedisQueue {
+    async fn enqueue(&self, job: JobEnvelope) -> Result<()> {
+        if job.target.is_some() {
+            return self.enqueue_targeted(&job).await;
+        }
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(self.lane_key(job.lane))
+            .arg("*")
+            .arg(field::JOB_ID)
+            .arg(&job.job_id)
+            .arg(field::PAYLOAD)
+            .arg(&job.payload)
+            .arg(field::ATTEMPT)
+            .arg(job.attempt.max(1));
+        self.query::<String>("enqueue", &cmd).await?;
+        Ok(())
+    }
+
+    async fn alive(&self, within: Duration) -> Result<Vec<String>> {
+        self.alive_within(within, Duration::ZERO).await
     }
 
     async fn reap(&self, lease_ttl: Duration, max_deliveries: u32) -> Result<ReapReport> {
