@@ -24,6 +24,7 @@
 //!   registrations and approvals (issue 12).
 //! - [`actors`]: actor-signed requests of open-fleet workers: signature, clock window and the
 //!   replay cache.
+//! - [`assignments`]: the leases remote workers hold over HTTP, by random id.
 //! - [`webhooks`]: signed notifications of final jobs to registered URLs: the `webhooks`
 //!   event consumer fills a durable outbox that a delivery task drains with retries.
 //! - [`chain`]: JSON-RPC access, contract bindings, `contracts deploy`.
@@ -45,6 +46,7 @@
 
 pub mod actors;
 pub mod api;
+pub mod assignments;
 pub mod chain;
 pub mod config;
 pub mod db;

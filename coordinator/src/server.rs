@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actors::{RedisReplayCache, ReplayCache, SqliteReplayCache};
 use crate::api::AppState;
+use crate::assignments::{AssignmentStore, MemoryAssignments, RedisAssignments};
 use crate::config::{Config, DataDir};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -54,6 +55,8 @@ struct Backends {
     book: Arc<dyn WorkerBook>,
     /// Actor-signed requests already accepted.
     replay: Arc<dyn ReplayCache>,
+    /// Leases held by remote workers.
+    assignments: Arc<dyn AssignmentStore>,
     /// The embedded database, when the stores are in it.
     #[allow(dead_code)] // kept for the stores that open their tables in it
     db: Option<Arc<Db>>,
@@ -91,6 +94,7 @@ impl Backends {
                     webhooks,
                     book,
                     replay,
+                    assignments: Arc::new(RedisAssignments::new_lazy(url, &config.redis_prefix)?),
                     db: None,
                 })
             }
@@ -124,6 +128,7 @@ impl Backends {
                     webhooks,
                     book,
                     replay,
+                    assignments: Arc::new(MemoryAssignments::default()),
                     db: Some(db),
                 })
             }
@@ -148,6 +153,7 @@ pub async fn run(
         webhooks,
         book,
         replay,
+        assignments,
         db: _db,
     } = Backends::open(&config, &instance).await?;
     if config.workers == 0 && config.redis.is_none() {
@@ -393,6 +399,7 @@ pub async fn run(
         webhook_policy: Arc::new(AddressPolicy::new(config.webhooks.allow.clone())),
         actors: crate::actors::Actors::new(replay),
         approval: config.worker_approval,
+        assignments,
     });
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");

@@ -35,6 +35,11 @@ pub enum Error {
     /// The caller passed a value the queue refuses (e.g. an empty or reserved worker name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A coordinator reached over HTTP (a remote worker's [`Leases`](crate::Leases)) could not
+    /// be reached, or failed: transient, like a Redis that is away.
+    #[error("coordinator: {0}")]
+    Remote(String),
 }
 
 impl Error {
@@ -50,6 +55,7 @@ impl Error {
                     || e.is_connection_refusal()
                     || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
             }
+            Error::Remote(_) => true,
             Error::Malformed { .. } | Error::InvalidArgument(_) => false,
         }
     }

@@ -27,6 +27,7 @@ pub mod js_runtime;
 pub mod metrics;
 pub mod module_source;
 pub mod pool;
+pub mod remote;
 pub mod sandbox;
 pub mod settings;
 

@@ -7,13 +7,32 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use notary_protocol::WorkerKey;
-use notary_queue::{JobQueue, RedisQueue, RedisQueueConfig};
+use notary_queue::{Leases, RedisQueue, RedisQueueConfig};
 use notary_worker::execute::Fault;
+use notary_worker::module_source::ModuleSource;
+use notary_worker::remote::{Coordinator, RemoteLeases, RemoteModules};
 use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, PoolConfig, RedisModuleSource, SandboxSettings, WorkerPool};
 use serde::Deserialize;
 
 mod local_exec;
+
+/// A role of the open fleet (`--register`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Provider,
+    Verifier,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Provider => "provider",
+            Role::Verifier => "verifier",
+        }
+    }
+}
 
 /// A Notary worker: leases verification jobs from Redis, runs them in a deterministic wasm
 /// sandbox and signs attestations of the results.
@@ -54,6 +73,18 @@ struct RunSettings {
     /// Redis URL of the fleet.
     #[arg(long = "redis", env = "NOTARY_REDIS_URL", value_name = "URL")]
     redis: Option<String>,
+    /// Open fleet: lease jobs from this coordinator over HTTP (signed requests; no Redis).
+    #[arg(
+        long = "coordinator",
+        env = "NOTARY_COORDINATOR_URL",
+        value_name = "URL"
+    )]
+    coordinator: Option<String>,
+    /// With `--coordinator`: register at start as these roles (`provider`, `verifier`; comma
+    /// separated), with this worker's runtime id as the config hash.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ROLE")]
+    #[serde(default)]
+    register: Vec<Role>,
     /// Key prefix in Redis (default `notary:`).
     #[arg(long, env = "NOTARY_REDIS_PREFIX")]
     redis_prefix: Option<String>,
@@ -89,6 +120,12 @@ impl RunSettings {
         RunSettings {
             config: self.config,
             redis: self.redis.or(file.redis),
+            coordinator: self.coordinator.or(file.coordinator),
+            register: if self.register.is_empty() {
+                file.register
+            } else {
+                self.register
+            },
             redis_prefix: self.redis_prefix.or(file.redis_prefix),
             key_file: self.key_file.or(file.key_file),
             concurrency: self.concurrency.or(file.concurrency),
@@ -187,19 +224,7 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
         None => cli,
     };
     let key = load_key(&settings)?;
-    let url = settings
-        .redis
-        .clone()
-        .context("no Redis: pass --redis URL or set NOTARY_REDIS_URL")?;
     let concurrency = settings.concurrency.unwrap_or_else(num_cpus::get).max(1);
-
-    let mut queue_config = RedisQueueConfig::new(url.clone());
-    if let Some(prefix) = &settings.redis_prefix {
-        queue_config.key_prefix = prefix.clone();
-    }
-    let queue_config_prefix = queue_config.key_prefix.clone();
-    let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
-    // Wait for Redis with clear logs rather than exiting: workers often start before it.
     if let Some(addr) = settings.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -211,23 +236,54 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
             }
         });
     }
-    if !queue.wait_until_ready(shutdown_signal()).await {
-        return Ok(());
-    }
-    if !wait_until_allowed(&queue, &key.address().to_string()).await {
-        return Ok(());
-    }
+
+    // Where jobs come from: the fleet's Redis, or a coordinator over HTTP (open fleet).
+    let (leases, modules, coordinator): (Arc<dyn Leases>, Arc<dyn ModuleSource>, _) =
+        match (&settings.coordinator, &settings.redis) {
+            (Some(_), Some(_)) => anyhow::bail!("give --coordinator or --redis, not both"),
+            (Some(base), None) => {
+                let coordinator = Coordinator::new(base, key.clone())
+                    .map_err(|e| anyhow::anyhow!("coordinator client: {e}"))?;
+                tracing::info!(coordinator = %notary_queue::redact_url(base), "open fleet: leasing over HTTP");
+                (
+                    Arc::new(RemoteLeases::new(coordinator.clone())),
+                    Arc::new(RemoteModules::new(coordinator.clone())),
+                    Some(coordinator),
+                )
+            }
+            (None, None) => anyhow::bail!(
+                "no job source: pass --redis URL (NOTARY_REDIS_URL) or --coordinator URL (NOTARY_COORDINATOR_URL)"
+            ),
+            (None, Some(url)) => {
+                let mut queue_config = RedisQueueConfig::new(url.clone());
+                if let Some(prefix) = &settings.redis_prefix {
+                    queue_config.key_prefix = prefix.clone();
+                }
+                let prefix = queue_config.key_prefix.clone();
+                let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
+                // Wait for Redis with clear logs rather than exiting: workers often start
+                // before it.
+                if !queue.wait_until_ready(shutdown_signal()).await {
+                    return Ok(());
+                }
+                if !wait_until_allowed(&queue, &key.address().to_string()).await {
+                    return Ok(());
+                }
+                let modules = RedisModuleSource::new_lazy(url, &prefix)
+                    .map_err(|e| anyhow::anyhow!("module registry: {e}"))?;
+                (queue, Arc::new(modules), None)
+            }
+        };
 
     let started = std::time::Instant::now();
+    let engine = settings.sandbox.engine.unwrap_or_default();
     let sandbox = tokio::task::spawn_blocking({
         let config = settings.sandbox.sandbox_config(concurrency);
         move || Sandbox::new(config)
     })
     .await??;
     let sandbox = Arc::new(sandbox);
-    let modules = RedisModuleSource::new_lazy(&url, &queue_config_prefix)
-        .map_err(|e| anyhow::anyhow!("module registry: {e}"))?;
-    let mut executor = JobExecutor::new(sandbox, key).with_module_source(Arc::new(modules));
+    let mut executor = JobExecutor::new(sandbox, key).with_module_source(modules);
     if let Some(fault) = settings.fault {
         tracing::warn!(
             fault = fault.as_str(),
@@ -244,6 +300,17 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "sandbox ready"
     );
+    if let Some(coordinator) = &coordinator {
+        for role in &settings.register {
+            register(
+                coordinator,
+                *role,
+                &executor.runtime().id(),
+                engine.as_str(),
+            )
+            .await?;
+        }
+    }
     let mut pool_config = PoolConfig {
         concurrency,
         ..PoolConfig::default()
@@ -254,11 +321,43 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     if let Some(ms) = settings.heartbeat_ms {
         pool_config.heartbeat_interval = Duration::from_millis(ms.max(10));
     }
-    let queue: Arc<dyn JobQueue> = queue;
-    let pool = WorkerPool::start(queue, executor, pool_config)?;
+    let pool = WorkerPool::start(leases, executor, pool_config)?;
     shutdown_signal().await;
     tracing::info!("stop requested: finishing running jobs");
     pool.shutdown().await;
+    Ok(())
+}
+
+/// Registers this worker with the coordinator (`POST /providers/register` or
+/// `/verifiers/register`), with its runtime id as the config hash.
+async fn register(
+    coordinator: &Coordinator,
+    role: Role,
+    runtime_id: &notary_protocol::Digest32,
+    engine: &str,
+) -> anyhow::Result<()> {
+    let path = format!("/{}s/register", role.as_str());
+    let body = serde_json::json!({"configHash": format!("0x{runtime_id}"), "engine": engine});
+    let (status, answer) = coordinator
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&body),
+            None,
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+    anyhow::ensure!(
+        status == 200 || status == 201,
+        "{path}: HTTP {status}: {answer}"
+    );
+    tracing::info!(
+        role = role.as_str(),
+        status = %answer["status"],
+        "registered with the coordinator"
+    );
     Ok(())
 }
 

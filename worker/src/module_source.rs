@@ -35,11 +35,40 @@ pub const MODULE_BYTES_CACHE: usize = 64 << 20;
 pub struct RedisModuleSource {
     conn: ConnectionManager,
     prefix: String,
-    cache: Mutex<ByteCache>,
+    cache: ByteCache,
 }
 
-/// Total bytes held, and the modules.
-type ByteCache = (usize, HashMap<Digest32, Arc<[u8]>>);
+/// Module bytes by hash, at most [`MODULE_BYTES_CACHE`] in all (past it, the cache starts
+/// over). Always correct: a module's bytes never change for its hash.
+#[derive(Default)]
+pub struct ByteCache {
+    /// Total bytes held, and the modules.
+    inner: Mutex<(usize, Modules)>,
+}
+
+/// Modules' bytes by hash.
+type Modules = HashMap<Digest32, Arc<[u8]>>;
+
+impl ByteCache {
+    /// The bytes of `hash`, if held.
+    pub fn get(&self, hash: &Digest32) -> Option<Arc<[u8]>> {
+        self.inner.lock().1.get(hash).cloned()
+    }
+
+    /// Holds `bytes` (of `hash`) and gives them back.
+    pub fn keep(&self, hash: &Digest32, bytes: Vec<u8>) -> Arc<[u8]> {
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let mut cache = self.inner.lock();
+        if cache.0 + bytes.len() > MODULE_BYTES_CACHE {
+            *cache = (0, HashMap::new());
+        }
+        if bytes.len() <= MODULE_BYTES_CACHE {
+            cache.0 += bytes.len();
+            cache.1.insert(*hash, bytes.clone());
+        }
+        bytes
+    }
+}
 
 impl RedisModuleSource {
     /// A source reading `<prefix>module:<hash>`; does not connect until first used. Fails only
@@ -57,7 +86,7 @@ impl RedisModuleSource {
         Ok(RedisModuleSource {
             conn,
             prefix: prefix.to_string(),
-            cache: Mutex::new((0, HashMap::new())),
+            cache: ByteCache::default(),
         })
     }
 }
@@ -65,8 +94,8 @@ impl RedisModuleSource {
 #[async_trait]
 impl ModuleSource for RedisModuleSource {
     async fn module_bytes(&self, hash: &Digest32) -> Result<Option<Arc<[u8]>>, String> {
-        if let Some(bytes) = self.cache.lock().1.get(hash) {
-            return Ok(Some(bytes.clone()));
+        if let Some(bytes) = self.cache.get(hash) {
+            return Ok(Some(bytes));
         }
         let mut conn = self.conn.clone();
         let bytes: Option<Vec<u8>> = redis::cmd("HGET")
@@ -78,15 +107,6 @@ impl ModuleSource for RedisModuleSource {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let bytes: Arc<[u8]> = Arc::from(bytes);
-        let mut cache = self.cache.lock();
-        if cache.0 + bytes.len() > MODULE_BYTES_CACHE {
-            *cache = (0, HashMap::new());
-        }
-        if bytes.len() <= MODULE_BYTES_CACHE {
-            cache.0 += bytes.len();
-            cache.1.insert(*hash, bytes.clone());
-        }
-        Ok(Some(bytes))
+        Ok(Some(self.cache.keep(hash, bytes)))
     }
 }

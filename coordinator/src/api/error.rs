@@ -47,6 +47,13 @@ pub enum ApiError {
         /// What exists.
         params: Value,
     },
+    /// 422: a well-formed submission whose content failed a check (`params.check`).
+    Unprocessable {
+        /// Which check, and why.
+        message: String,
+        /// `reason`, `check`, `detail`.
+        params: Value,
+    },
     /// 413: body or code too large.
     PayloadTooLarge {
         /// What was too large.
@@ -119,6 +126,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<notary_queue::Error> for ApiError {
+    fn from(e: notary_queue::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = |error: &str, message: String, params: Value| ErrorBody {
@@ -158,6 +171,11 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { message, params } => (
                 StatusCode::CONFLICT,
                 body("Conflict", message, params),
+                None,
+            ),
+            ApiError::Unprocessable { message, params } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                body("Unprocessable Entity", message, params),
                 None,
             ),
             ApiError::PayloadTooLarge { message, params } => (

@@ -6,6 +6,7 @@
 //! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
 mod actor;
+mod assignments;
 pub mod error;
 pub mod facilitator;
 mod health;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub actors: crate::actors::Actors,
     /// Whether self-registered workers are approved at once.
     pub approval: crate::workers::Approval,
+    /// Leases held by remote workers over HTTP.
+    pub assignments: Arc<dyn crate::assignments::AssignmentStore>,
 }
 
 /// Every route with its OpenAPI description. `package_limit` is the body limit of
@@ -104,7 +107,13 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(workers::list))
         .routes(routes!(workers::show))
         .routes(routes!(registration::provider))
-        .routes(routes!(registration::verifier));
+        .routes(routes!(registration::verifier))
+        .routes(routes!(modules::bytes))
+        .routes(routes!(assignments::next))
+        .routes(routes!(assignments::heartbeat))
+        .routes(routes!(assignments::release))
+        .routes(routes!(assignments::result))
+        .routes(routes!(assignments::attest));
     if paid {
         router
             .routes(routes!(payments::submit))

@@ -146,6 +146,39 @@ pub async fn show(
     Ok(Json(ModuleView::from(&module)))
 }
 
+/// `GET /modules/:hash/module`: the module's bytes, for workers that run it (a remote worker
+/// of the open fleet reads them here and checks them against the hash).
+#[utoipa::path(get, path = "/modules/{hash}/module", tag = "modules",
+    params(("hash" = String, Path, description = "the module's sha256 (64 hex characters)")),
+    responses(
+        (status = 200, description = "The module's bytes", body = Vec<u8>, content_type = "application/wasm"),
+        (status = 400, description = "Bad Request: not a hash", body = ErrorBody),
+        (status = 404, description = "Not Found", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Service Unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
+pub async fn bytes(
+    State(state): State<Arc<AppState>>,
+    Path(hash): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let hash = Digest32::from_hex(&hash).map_err(|_| ApiError::BadRequest {
+        message: format!("{hash:?} is not a module hash (64 hex characters)"),
+        params: json!({"field": "hash"}),
+    })?;
+    let bytes =
+        state.modules.bytes(&hash).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("no module with hash {hash} is registered"))
+        })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/wasm")],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A module as the API shows it: its hash, manifest and publish time.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

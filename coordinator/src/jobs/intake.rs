@@ -25,6 +25,20 @@ use uuid::Uuid;
 use super::policy::Decision;
 
 /// Why a report does not count.
+/// What [`JobService::precheck`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precheck {
+    /// Every check passed: the intake will take it.
+    Passed,
+    /// No such job (or expired).
+    UnknownJob,
+    /// The job is final already.
+    Final,
+    /// A check failed: `worker` (signer, approval, runtime) or `report` (what it says about
+    /// the job), and why.
+    Refused(&'static str, String),
+}
+
 enum Refusal {
     /// The worker's identity or setup: not a delivery of the job.
     Worker(String),
@@ -207,6 +221,22 @@ impl JobService {
                 JobOutcome::infrastructure_failure(&record, "VM Spawn Failed", why, attempt);
             self.finalize(&record, &outcome).await
         }
+    }
+
+    /// The intake's checks of `report` before it is submitted (a remote worker's `POST
+    /// /jobs/:jobId/result` or `/attest`), so the worker hears at once which check failed.
+    pub async fn precheck(&self, report: &WorkerReport) -> Result<Precheck> {
+        let Some(record) = self.store.get(report.job_id).await? else {
+            return Ok(Precheck::UnknownJob);
+        };
+        if record.outcome.is_some() {
+            return Ok(Precheck::Final);
+        }
+        Ok(match self.check(&record, report).await? {
+            Ok(()) => Precheck::Passed,
+            Err(Refusal::Worker(why)) => Precheck::Refused("worker", why),
+            Err(Refusal::Report(why)) => Precheck::Refused("report", why),
+        })
     }
 
     /// Every check of a report: signer (allowed, or registered and approved with this

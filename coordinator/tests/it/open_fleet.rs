@@ -10,7 +10,9 @@ use notary_queue::test_utils::RedisServer;
 use notary_queue::Leases as _;
 use serde_json::{json, Value};
 
-use crate::support::{client, hello, queue_client, test_config, Coordinator, HELLO_HASH};
+use crate::support::{
+    client, hello, queue_client, submit_async, test_config, Coordinator, WorkerProcess, HELLO_HASH,
+};
 
 const RUNTIME: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
 
@@ -269,5 +271,124 @@ async fn only_approved_registered_workers_are_seated() {
     assert_eq!(status, 201, "{view}");
     assert_eq!(view["registration"]["approved"], true, "{view}");
     assert_eq!(view["status"], "inactive", "{view}");
+    c.shutdown().await;
+}
+
+/// Waits (at most 60 s) until `n` identities are alive in the fleet's queue.
+async fn wait_alive(redis: &str, prefix: &str, n: usize) {
+    use notary_queue::JobQueue as _;
+    let q = queue_client(redis, prefix).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while q.alive(Duration::from_millis(1500)).await.unwrap().len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker with no Redis at all (embedded coordinator, in-memory queue) registers, leases
+/// over HTTP and decides tier-1 jobs; its attestation is in the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_worker_without_redis_completes_jobs() {
+    let mut config = test_config(None, 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(config).await;
+    let key = WorkerKey::generate();
+    let _worker = WorkerProcess::remote(&c.url, 1, &key);
+    for i in 0..3 {
+        let mut body = hello(HELLO_HASH);
+        if i == 2 {
+            body["expectedHash"] = json!("00".repeat(32));
+        }
+        let id = submit_async(&c, body).await;
+        let view = c.wait_final(&id, Duration::from_secs(90)).await;
+        assert_eq!(view["status"], "completed", "{view}");
+        assert_eq!(
+            view["result"],
+            if i == 2 { "INVALID" } else { "VALID" },
+            "{view}"
+        );
+        assert_eq!(
+            view["attestation"]["worker"]
+                .as_str()
+                .unwrap()
+                .parse::<Address>()
+                .unwrap(),
+            key.address(),
+            "{view}"
+        );
+    }
+    let (_, shown) = c.get(&format!("/workers/{}", key.address())).await;
+    assert_eq!(
+        shown["registration"]["roles"],
+        json!(["provider", "verifier"]),
+        "{shown}"
+    );
+    c.shutdown().await;
+}
+
+/// One Redis worker (allow list) and three remote workers (registered, open approval) on one
+/// fleet: tier-3 juries mix them and agree; a remote juror killed mid-job loses its seat to the
+/// next worker of the seeded order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_and_redis_workers_sit_on_one_jury() {
+    let redis = RedisServer::start();
+    let local = WorkerKey::generate();
+    let mut config = test_config(Some(redis.url()), 0, vec![local.address()]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _local = crate::support::WorkerProcess::spawn(&redis.url(), &prefix, 1, &local);
+    let keys: Vec<WorkerKey> = (0..3).map(|_| WorkerKey::generate()).collect();
+    let remotes: Vec<WorkerProcess> = keys
+        .iter()
+        .map(|k| WorkerProcess::remote(&c.url, 1, k))
+        .collect();
+    wait_alive(&redis.url(), &prefix, 4).await;
+    let remote: Vec<Address> = keys.iter().map(WorkerKey::address).collect();
+
+    for _ in 0..3 {
+        let id = submit_async(&c, tier3()).await;
+        let view = c.wait_final(&id, Duration::from_secs(90)).await;
+        assert_eq!(view["status"], "completed", "{view}");
+        assert_eq!(view["result"], "VALID", "{view}");
+        let members: Vec<Address> =
+            serde_json::from_value(view["jury"]["rounds"][0]["members"].clone()).unwrap();
+        assert_eq!(members.len(), 3, "{view}");
+        assert!(
+            members.iter().filter(|m| remote.contains(m)).count() >= 2,
+            "four workers, three seats: at least two are remote: {view}"
+        );
+        assert_eq!(view["attestations"].as_array().unwrap().len(), 3, "{view}");
+    }
+
+    // A remote juror dies mid-job.
+    let mut body = crate::support::busy_guest(1500, 30);
+    body["trustTier"] = json!(3);
+    let id = submit_async(&c, body).await;
+    let q = queue_client(&redis.url(), &prefix).await;
+    crate::support::wait_leased(&q, 3).await;
+    let (_, view) = c.get(&format!("/verify/{id}")).await;
+    let members: Vec<Address> =
+        serde_json::from_value(view["jury"]["rounds"][0]["members"].clone()).unwrap();
+    let victim = *members.iter().find(|m| remote.contains(m)).unwrap();
+    remotes[remote.iter().position(|a| *a == victim).unwrap()].signal("-KILL");
+    let done = c.wait_final(&id, Duration::from_secs(90)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"], "VALID", "{done}");
+    let round = &done["jury"]["rounds"][0];
+    assert_eq!(round["outcome"], "unanimous", "{done}");
+    let replaced = round["replaced"].as_array().unwrap();
+    assert_eq!(replaced.len(), 1, "{done}");
+    assert_eq!(
+        replaced[0]["worker"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        victim
+    );
     c.shutdown().await;
 }

@@ -310,6 +310,27 @@ impl WorkerProcess {
         WorkerProcess { child }
     }
 
+    /// A worker of the open fleet: no Redis, it leases from the coordinator at `url` over
+    /// HTTP and registers at start as provider and verifier.
+    pub fn remote(url: &str, concurrency: usize, key: &WorkerKey) -> Self {
+        warm_module_cache();
+        let child = Command::new(worker_bin())
+            .args(["--coordinator", url, "--register", "provider,verifier"])
+            .args(["--concurrency", &concurrency.to_string()])
+            .args([
+                "--heartbeat-ms",
+                "400",
+                "--module-cache-dir",
+                &cache_dir().display().to_string(),
+            ])
+            .env("NOTARY_WORKER_KEY", key.to_hex())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        WorkerProcess { child }
+    }
+
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])

@@ -1,0 +1,500 @@
+//! Assignments over HTTP (issue 12): how a worker of the open fleet takes, keeps and finishes
+//! its seats without reaching the fleet's Redis. Every route is actor-signed
+//! ([`super::actor`]).
+//!
+//! - `GET /assignments?waitSeconds=N`: the actor's next seat (its jury seats first, then tier-1
+//!   jobs), waiting up to N seconds (at most [`MAX_WAIT_SECS`]); 204 when there is none.
+//! - `POST /assignments/:id/heartbeat`: renews the lease (409 `lease_lost` when it was reaped).
+//! - `POST /assignments/:id/release`: gives the seat back at once (shutting down).
+//! - `POST /jobs/:jobId/result` (a provider seat: tier 1) and `POST /jobs/:jobId/attest` (a
+//!   verifier seat: a juror): `{"assignmentId", "report"}`; every check the intake makes runs
+//!   first, and a failed one is a 422 naming it.
+//!
+//! The coordinator leases from the same queue as Redis workers, in the actor's name (its
+//! address is the lease identity), so leases, heartbeats, reaping, delivery limits and
+//! targeted seats are the same: a remote juror that stops heartbeating loses its seat to the
+//! next juror in the seeded order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use notary_protocol::{Address, WorkerReport};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::actor::{ActorHeaders, Signed};
+use super::error::ApiError;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use super::openapi::ErrorBody;
+use super::AppState;
+use crate::assignments::{Assignment, Seat};
+use crate::jobs::intake::Precheck;
+use crate::record::now_ms;
+use crate::workers::Role;
+
+/// Longest long poll, seconds.
+pub const MAX_WAIT_SECS: u64 = 20;
+/// The header naming the worker process (and slot) that holds a lease.
+pub const WORKER_ID_HEADER: &str = "x-notary-worker-id";
+
+/// A seat handed to a remote worker.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentView {
+    /// Name it by this id to heartbeat, release or submit.
+    pub assignment_id: String,
+    /// The job.
+    pub job_id: String,
+    /// `provider` (a tier-1 job: submit to `POST /jobs/:jobId/result`) or `verifier` (a jury
+    /// seat: `POST /jobs/:jobId/attest`).
+    pub seat: Seat,
+    /// Which delivery of the job (1 for the first).
+    pub attempt: u32,
+    /// The job spec to run (`notary-worker exec` runs one).
+    #[schema(value_type = Object)]
+    pub job: Value,
+    /// The lease lapses this long after the last heartbeat (heartbeat every third of it).
+    pub lease_ttl_ms: u64,
+    /// When the lease lapses without a heartbeat (unix ms).
+    pub lease_expires_at_ms: u64,
+    /// Where the result goes.
+    pub submit_to: String,
+}
+
+/// A heartbeat's answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatView {
+    /// Always true (a lost lease is a 409).
+    pub held: bool,
+    /// When the lease lapses without another heartbeat (unix ms).
+    pub lease_expires_at_ms: u64,
+}
+
+/// A release's answer.
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseView {
+    /// Whether the seat went back to the queue now (false: the lease had lapsed already).
+    pub released: bool,
+}
+
+/// A submission's answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmittedView {
+    /// The job.
+    pub job_id: String,
+    /// The assignment it ended.
+    pub assignment_id: String,
+    /// Always true: the intake has it (a juror's answer stays sealed until its round closes).
+    pub accepted: bool,
+}
+
+/// A submission body.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Submission {
+    /// The assignment the report is for.
+    pub assignment_id: String,
+    /// The signed report, as `notary-worker exec` prints it.
+    #[schema(value_type = Object)]
+    pub report: WorkerReport,
+}
+
+/// What roles an actor may act in: the allow list's workers hold both; a registered worker
+/// the roles it registered, once approved.
+async fn roles_of(state: &AppState, actor: Address) -> Result<Vec<Role>, ApiError> {
+    let juries = state.jobs.juries();
+    if juries.allowed().contains(&actor) {
+        return Ok(vec![Role::Provider, Role::Verifier]);
+    }
+    match juries.book().registration(actor).await? {
+        Some(r) if r.approved => Ok(r.roles),
+        Some(_) => Err(forbidden(
+            "not_approved",
+            format!("{actor} is registered but not approved yet"),
+        )),
+        None => Err(forbidden(
+            "not_registered",
+            format!("{actor} has not registered (POST /providers/register or /verifiers/register)"),
+        )),
+    }
+}
+
+fn forbidden(reason: &str, message: String) -> ApiError {
+    ApiError::Forbidden {
+        message,
+        params: json!({ "reason": reason }),
+    }
+}
+
+fn conflict(reason: &str, message: String) -> ApiError {
+    ApiError::Conflict {
+        message,
+        params: json!({ "reason": reason }),
+    }
+}
+
+/// How long an assignment outlives its last heartbeat: the lease TTL and then some, so a
+/// submission right after a slow run still finds it (the queue decides whether the lease held).
+fn keep_for(state: &AppState) -> Duration {
+    (state.lease_ttl * 4).max(Duration::from_secs(60))
+}
+
+/// `waitSeconds` (and the ignored `nonce`, which makes otherwise equal signed requests differ).
+fn wait_of(query: Option<&str>) -> Result<Duration, ApiError> {
+    let mut wait = 0;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "waitSeconds" => {
+                wait = value.parse::<u64>().map_err(|_| {
+                    ApiError::field(
+                        "waitSeconds",
+                        "waitSeconds must be a whole number of seconds",
+                    )
+                })?
+            }
+            "nonce" if value.len() <= 64 => {}
+            _ => {
+                return Err(ApiError::field_with(
+                    name,
+                    format!("unknown query parameter {name:?}"),
+                    json!({"reason": "unknown_field", "supported": ["waitSeconds", "nonce"]}),
+                ))
+            }
+        }
+    }
+    Ok(Duration::from_secs(wait.min(MAX_WAIT_SECS)))
+}
+
+/// The queue consumer a remote worker's leases are held by: its address and process.
+fn consumer(actor: Address, headers: &HeaderMap) -> Result<String, ApiError> {
+    let id = headers
+        .get(WORKER_ID_HEADER)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .unwrap_or("default");
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if !ok {
+        return Err(ApiError::field(
+            WORKER_ID_HEADER,
+            "x-notary-worker-id: 1 to 64 of A-Z a-z 0-9 - _ . :",
+        ));
+    }
+    Ok(format!("http-{actor:#x}-{id}"))
+}
+
+/// `GET /assignments`: the actor's next seat.
+#[utoipa::path(get, path = "/assignments", tag = "workers",
+    params(ActorHeaders,
+        ("waitSeconds" = Option<u64>, Query, description = "long poll: wait up to this many seconds (at most 20) for a seat"),
+        ("nonce" = Option<String>, Query, description = "ignored: makes two otherwise equal signed requests differ"),
+        ("x-notary-worker-id" = Option<String>, Header, description = "the worker process (and slot) that will hold the lease")),
+    responses(
+        (status = 200, description = "A seat", body = AssignmentView),
+        (status = 204, description = "No seat within the wait"),
+        (status = 400, description = "Bad Request: a bad query parameter or worker id", body = ErrorBody),
+        (status = 401, description = "Unauthorized: `params.reason` is missing, bad_signature, expired or replayed", body = ErrorBody),
+        (status = 403, description = "Forbidden: `params.reason` not_registered or not_approved", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable: a backend is away", body = ErrorBody),
+    ))]
+pub async fn next(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    signed: Signed,
+) -> Result<Response, ApiError> {
+    let wait = wait_of(query.as_deref())?;
+    let consumer = consumer(signed.actor, &headers)?;
+    let roles = roles_of(&state, signed.actor).await?;
+    let identity = format!("{:#x}", signed.actor);
+    // Leased in a task of its own, so a client that hangs up mid-wait does not drop a lease
+    // half-taken (it would then lapse, costing the job a delivery).
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move { lease(&state, &consumer, &identity, wait, &roles).await })
+    };
+    let found = task
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("leasing failed: {e}")))??;
+    Ok(match found {
+        Some(view) => (StatusCode::OK, Json(view)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+async fn lease(
+    state: &AppState,
+    consumer: &str,
+    identity: &str,
+    wait: Duration,
+    roles: &[Role],
+) -> Result<Option<AssignmentView>, ApiError> {
+    let queue = state.jobs.queue();
+    let Some(mut lease) = queue.lease_as(consumer, identity, wait).await? else {
+        return Ok(None);
+    };
+    let seat = Seat::of(&lease);
+    if seat == Seat::Provider && !roles.contains(&Role::Provider) {
+        // A verifier takes jury seats only: the tier-1 job goes back, uncounted.
+        queue.release(&lease).await?;
+        return Ok(None);
+    }
+    let job: Value = serde_json::from_str(&lease.job.payload).unwrap_or(Value::Null);
+    let job_id = lease.job.job_id.clone();
+    let attempt = lease.job.attempt;
+    lease.job.payload = String::new();
+    let assignment = Assignment {
+        id: uuid::Uuid::new_v4().to_string(),
+        actor: identity
+            .parse()
+            .map_err(|_| ApiError::Unavailable("bad identity".into()))?,
+        lease,
+    };
+    state.assignments.put(&assignment, keep_for(state)).await?;
+    let path = match seat {
+        Seat::Provider => "result",
+        Seat::Verifier => "attest",
+    };
+    tracing::debug!(
+        job_id,
+        worker = identity,
+        seat = seat.as_str(),
+        "seat assigned over HTTP"
+    );
+    Ok(Some(AssignmentView {
+        assignment_id: assignment.id,
+        submit_to: format!("/jobs/{job_id}/{path}"),
+        job_id,
+        seat,
+        attempt,
+        job,
+        lease_ttl_ms: state.lease_ttl.as_millis() as u64,
+        lease_expires_at_ms: now_ms() + state.lease_ttl.as_millis() as u64,
+    }))
+}
+
+/// The actor's assignment `id` (404 when it ended or never was; 403 when it is another's).
+async fn owned(state: &AppState, id: &str, actor: Address) -> Result<Assignment, ApiError> {
+    let assignment = state.assignments.get(id).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no assignment {id} (it ended, lapsed or never was)"
+        ))
+    })?;
+    if assignment.actor != actor {
+        return Err(forbidden(
+            "not_your_assignment",
+            format!("assignment {id} belongs to another worker"),
+        ));
+    }
+    Ok(assignment)
+}
+
+/// `POST /assignments/:id/heartbeat`.
+#[utoipa::path(post, path = "/assignments/{id}/heartbeat", tag = "workers",
+    params(ActorHeaders, ("id" = String, Path, description = "the assignment id")),
+    responses(
+        (status = 200, description = "Renewed", body = HeartbeatView),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 403, description = "Forbidden: another worker's assignment", body = ErrorBody),
+        (status = 404, description = "Not Found: the assignment ended or lapsed", body = ErrorBody),
+        (status = 409, description = "Conflict: `params.reason` lease_lost (reaped: the seat is someone else's now)", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable", body = ErrorBody),
+    ))]
+pub async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Result<Json<HeartbeatView>, ApiError> {
+    let assignment = owned(&state, &id, signed.actor).await?;
+    if !state.jobs.queue().heartbeat(&assignment.lease).await? {
+        state.assignments.remove(&id).await?;
+        return Err(conflict(
+            "lease_lost",
+            format!("the lease of assignment {id} lapsed and was reclaimed"),
+        ));
+    }
+    state.assignments.touch(&id, keep_for(&state)).await?;
+    Ok(Json(HeartbeatView {
+        held: true,
+        lease_expires_at_ms: now_ms() + state.lease_ttl.as_millis() as u64,
+    }))
+}
+
+/// `POST /assignments/:id/release`.
+#[utoipa::path(post, path = "/assignments/{id}/release", tag = "workers",
+    params(ActorHeaders, ("id" = String, Path, description = "the assignment id")),
+    responses(
+        (status = 200, description = "Released (or lapsed already)", body = ReleaseView),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 403, description = "Forbidden: another worker's assignment", body = ErrorBody),
+        (status = 404, description = "Not Found: the assignment ended or lapsed", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable", body = ErrorBody),
+    ))]
+pub async fn release(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Result<Json<ReleaseView>, ApiError> {
+    let assignment = owned(&state, &id, signed.actor).await?;
+    if !state.assignments.remove(&id).await? {
+        return Err(ApiError::NotFound(format!("no assignment {id}")));
+    }
+    let released = state.jobs.queue().release(&assignment.lease).await?;
+    Ok(Json(ReleaseView { released }))
+}
+
+/// `POST /jobs/:jobId/result`: a provider seat's report.
+#[utoipa::path(post, path = "/jobs/{jobId}/result", tag = "workers",
+    params(ActorHeaders, ("jobId" = String, Path, description = "the job")),
+    request_body(content = Submission, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Taken by the intake", body = SubmittedView),
+        (status = 400, description = "Bad Request: not a submission", body = ErrorBody),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 403, description = "Forbidden: another worker's assignment, or the role is missing", body = ErrorBody),
+        (status = 404, description = "Not Found: no such assignment or job", body = ErrorBody),
+        (status = 409, description = "Conflict: `params.reason` wrong_job, wrong_seat or job_final", body = ErrorBody),
+        (status = 413, description = "Payload Too Large", body = ErrorBody),
+        (status = 422, description = "A check failed: `params.check` (worker or report) and `params.detail`", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable", body = ErrorBody),
+    ))]
+pub async fn result(
+    State(state): State<Arc<AppState>>,
+    Path(job_id): Path<String>,
+    signed: Signed,
+) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
+    submit(&state, &job_id, signed, Seat::Provider).await
+}
+
+/// `POST /jobs/:jobId/attest`: a verifier seat's (a juror's) report.
+#[utoipa::path(post, path = "/jobs/{jobId}/attest", tag = "workers",
+    params(ActorHeaders, ("jobId" = String, Path, description = "the job")),
+    request_body(content = Submission, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Taken by the intake (sealed until the round closes)", body = SubmittedView),
+        (status = 400, description = "Bad Request: not a submission", body = ErrorBody),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 403, description = "Forbidden: another worker's assignment, or the role is missing", body = ErrorBody),
+        (status = 404, description = "Not Found: no such assignment or job", body = ErrorBody),
+        (status = 409, description = "Conflict: `params.reason` wrong_job, wrong_seat or job_final", body = ErrorBody),
+        (status = 413, description = "Payload Too Large", body = ErrorBody),
+        (status = 422, description = "A check failed: `params.check` (worker or report) and `params.detail`", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable", body = ErrorBody),
+    ))]
+pub async fn attest(
+    State(state): State<Arc<AppState>>,
+    Path(job_id): Path<String>,
+    signed: Signed,
+) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
+    submit(&state, &job_id, signed, Seat::Verifier).await
+}
+
+async fn submit(
+    state: &AppState,
+    job_id: &str,
+    signed: Signed,
+    route: Seat,
+) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
+    let fields = super::json::object(&signed.body)?;
+    super::json::only(&fields, &["assignmentId", "report"])?;
+    let submission: Submission = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::field("report", format!("not a submission: {e}")))?;
+    let id = submission.assignment_id;
+    let assignment = owned(state, &id, signed.actor).await?;
+    if assignment.lease.job.job_id != job_id || submission.report.job_id.to_string() != job_id {
+        return Err(conflict(
+            "wrong_job",
+            format!(
+                "assignment {id} is for job {}; the path and the report must name it",
+                assignment.lease.job.job_id
+            ),
+        ));
+    }
+    let seat = Seat::of(&assignment.lease);
+    if seat != route {
+        let path = if seat == Seat::Provider {
+            "result"
+        } else {
+            "attest"
+        };
+        return Err(conflict(
+            "wrong_seat",
+            format!(
+                "assignment {id} is a {} seat: submit to /jobs/{job_id}/{path}",
+                seat.as_str()
+            ),
+        ));
+    }
+    let role = match seat {
+        Seat::Provider => Role::Provider,
+        Seat::Verifier => Role::Verifier,
+    };
+    if !roles_of(state, signed.actor).await?.contains(&role) {
+        return Err(forbidden(
+            "wrong_role",
+            format!("{} is not registered as a {}", signed.actor, role.as_str()),
+        ));
+    }
+    let report = submission.report;
+    if report.attestation.worker != signed.actor {
+        return Err(refused(
+            "worker",
+            format!(
+                "the attestation names {}, not the actor {}",
+                report.attestation.worker, signed.actor
+            ),
+        ));
+    }
+    match state.jobs.precheck(&report).await? {
+        Precheck::Passed => {}
+        Precheck::UnknownJob => return Err(ApiError::NotFound(format!("no job {job_id}"))),
+        Precheck::Final => {
+            state.assignments.remove(&id).await?;
+            return Err(conflict(
+                "job_final",
+                format!("job {job_id} is final already"),
+            ));
+        }
+        Precheck::Refused(check, why) => return Err(refused(check, why)),
+    }
+    if !state.assignments.remove(&id).await? {
+        // A concurrent submission of the same assignment got there first.
+        return Err(ApiError::NotFound(format!("no assignment {id}")));
+    }
+    let payload = serde_json::to_string(&report).map_err(crate::error::Error::from)?;
+    state
+        .jobs
+        .queue()
+        .submit(&assignment.lease, payload)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmittedView {
+            job_id: job_id.to_string(),
+            assignment_id: id,
+            accepted: true,
+        }),
+    ))
+}
+
+fn refused(check: &str, detail: String) -> ApiError {
+    ApiError::Unprocessable {
+        message: format!("the report failed the {check} check: {detail}"),
+        params: json!({"reason": "check_failed", "check": check, "detail": detail}),
+    }
+}
