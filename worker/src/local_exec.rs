@@ -11,6 +11,13 @@
 //! [`EXIT_OUTPUT_LIMIT`], [`EXIT_TIMED_OUT`] with a one-line reason on stderr, or
 //! [`EXIT_HOST_ERROR`] when the sandbox itself failed. `--summary` adds one JSON line to
 //! stderr with the status, fuel and output hash.
+//!
+//! `notary-worker exec --job JOB.json` runs one job spec (what a queue or `GET /assignments`
+//! hands a worker) exactly as a fleet worker does, signs the attestation with this worker's
+//! key (`NOTARY_WORKER_KEY` or `--key-file`) and prints the report as JSON on stdout: the
+//! sandbox for another orchestrator, or for a worker of the open fleet written in another
+//! language (`docs/worker-protocol.md`). A job naming a registered module by hash reads it
+//! from `--coordinator URL`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,13 +45,25 @@ pub struct ExecArgs {
     #[arg(
         long,
         value_name = "FILE",
-        conflicts_with = "wasm",
-        required_unless_present = "wasm"
+        conflicts_with_all = ["wasm", "job"],
+        required_unless_present_any = ["wasm", "job"]
     )]
     js: Option<PathBuf>,
     /// WASI preview1 command module (binary `.wasm` or text `.wat`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "job")]
     wasm: Option<PathBuf>,
+    /// A job spec (JSON): run it as a fleet worker would, sign, print the report (JSON).
+    #[arg(long, value_name = "FILE")]
+    job: Option<PathBuf>,
+    /// With `--job`: which delivery this is (the assignment's `attempt`).
+    #[arg(long, default_value_t = 1, requires = "job")]
+    attempt: u32,
+    /// With `--job`: the signing key file (else `NOTARY_WORKER_KEY`).
+    #[arg(long, value_name = "FILE", requires = "job")]
+    key_file: Option<PathBuf>,
+    /// With `--job`: where registered modules are read (`GET /modules/:hash/module`).
+    #[arg(long, value_name = "URL", requires = "job")]
+    coordinator: Option<String>,
     /// File whose bytes are the job input (the guest's stdin; for JavaScript, `inputData`).
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
@@ -79,7 +98,48 @@ pub fn exec(args: ExecArgs) -> i32 {
     }
 }
 
+/// `--job`: runs the spec, prints the signed report.
+fn run_job(args: &ExecArgs, path: &std::path::Path) -> anyhow::Result<i32> {
+    let payload =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = match (&args.key_file, std::env::var("NOTARY_WORKER_KEY")) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            notary_protocol::WorkerKey::from_hex(&text).context("the key file")?
+        }
+        (None, Ok(hex)) => {
+            notary_protocol::WorkerKey::from_hex(&hex).context("NOTARY_WORKER_KEY")?
+        }
+        (None, Err(_)) => {
+            anyhow::bail!("--job signs: pass --key-file FILE or set NOTARY_WORKER_KEY")
+        }
+    };
+    let config = args.sandbox.sandbox_config(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (attempt, coordinator) = (args.attempt, args.coordinator.clone());
+    let report = runtime.block_on(async move {
+        let sandbox = tokio::task::spawn_blocking(move || Sandbox::new(config)).await??;
+        let mut executor = notary_worker::JobExecutor::new(Arc::new(sandbox), key.clone());
+        if let Some(url) = coordinator {
+            let c = notary_worker::remote::Coordinator::new(&url, key)
+                .map_err(|e| anyhow::anyhow!("coordinator client: {e}"))?;
+            executor =
+                executor.with_module_source(Arc::new(notary_worker::remote::RemoteModules::new(c)));
+        }
+        anyhow::Ok(executor.execute(&payload, attempt).await)
+    })?;
+    let report = report.context("the file is not a job spec")?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(0)
+}
+
 fn run(args: ExecArgs) -> anyhow::Result<i32> {
+    if let Some(path) = &args.job {
+        return run_job(&args, path);
+    }
     let (program, code) = match (&args.js, &args.wasm) {
         (Some(path), _) => {
             let source = std::fs::read_to_string(path)

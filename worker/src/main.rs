@@ -60,6 +60,12 @@ enum Command {
     /// stdout and stderr; exits with the guest's code (250 trap, 251 output limit, 124
     /// timeout, 70 sandbox failure).
     Exec(local_exec::ExecArgs),
+    /// Prints this worker's runtime id (`0x` + 64 hex) for these sandbox options: the
+    /// `configHash` of an open-fleet registration, the `runtimeId` of its attestations.
+    RuntimeId {
+        #[command(flatten)]
+        sandbox: SandboxSettings,
+    },
 }
 
 /// Options of a running worker. Flags and env win over the `--config` TOML file.
@@ -144,7 +150,7 @@ fn main() -> anyhow::Result<()> {
     // keys) for log collectors; otherwise human-readable text.
     // `exec` shares stderr with the guest: only warnings unless RUST_LOG asks for more.
     let default_level = match cli.command {
-        Some(Command::Exec(_)) => "warn",
+        Some(Command::Exec(_) | Command::RuntimeId { .. }) => "warn",
         _ => "info",
     };
     let logs = tracing_subscriber::fmt()
@@ -161,6 +167,12 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Keygen { out, force }) => keygen(&out, force),
         Some(Command::Exec(args)) => std::process::exit(local_exec::exec(args)),
+        Some(Command::RuntimeId { sandbox }) => {
+            let sandbox = Sandbox::new(sandbox.sandbox_config(1))?;
+            let executor = JobExecutor::new(Arc::new(sandbox), WorkerKey::generate());
+            println!("0x{}", executor.runtime().id());
+            Ok(())
+        }
         None => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

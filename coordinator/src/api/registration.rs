@@ -34,7 +34,7 @@ const MAX_DESCRIPTION_CHARS: usize = 1024;
 #[allow(dead_code)] // the handler reads the body strictly by hand; this describes it
 pub struct RegisterWorker {
     /// The worker's runtime id (`0x` + 64 hex): the `runtimeId` its attestations carry
-    /// (a worker logs it at start as `runtime_id`).
+    /// (`notary-worker runtime-id` prints it).
     config_hash: String,
     /// `cranelift` or `pulley`.
     engine: String,

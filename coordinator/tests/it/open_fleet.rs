@@ -392,3 +392,205 @@ async fn remote_and_redis_workers_sit_on_one_jury() {
     );
     c.shutdown().await;
 }
+
+/// A worker written in Node (`contracts/test/node-worker.mjs`: fetch, viem's signMessage and
+/// `notary-worker exec --job`) follows the protocol page alone: it registers, takes a seat and
+/// submits, and its attestation decides the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_outside_rust_follows_the_protocol_page() {
+    let mut config = test_config(None, 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(config).await;
+    let id = submit_async(&c, hello(HELLO_HASH)).await;
+    let key = WorkerKey::generate();
+    let out = tokio::process::Command::new("node")
+        .arg(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../contracts/test/node-worker.mjs"),
+        )
+        .env("NOTARY_URL", &c.url)
+        .env("WORKER_KEY", key.to_hex())
+        .env("WORKER_BIN", crate::support::worker_bin())
+        .env("MODULE_CACHE", crate::support::cache_dir())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["registered"], 201, "{v}");
+    assert_eq!(v["seat"], "provider", "{v}");
+    assert_eq!(v["submitted"], 202, "{v}");
+    let view = c.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(view["result"], "VALID", "{view}");
+    assert_eq!(
+        view["attestation"]["worker"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        key.address()
+    );
+    c.shutdown().await;
+}
+
+/// Signed GET/POST of `path` (with a nonce) as `key`, with a worker id.
+async fn call(
+    c: &Coordinator,
+    key: &WorkerKey,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let path = format!(
+        "{path}{}nonce={}",
+        if path.contains('?') { '&' } else { '?' },
+        uuid::Uuid::new_v4().simple()
+    );
+    let text = body.map(Value::to_string).unwrap_or_default();
+    let h = sign_request(key, method, &path, now(), text.as_bytes()).unwrap();
+    let mut req = client()
+        .request(method.parse().unwrap(), format!("{}{path}", c.url))
+        .header("x-notary-worker-id", "t-1");
+    for (name, value) in h.pairs() {
+        req = req.header(name, value);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json").body(text);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// What a submission must pass, each refusal naming itself: the actor's own assignment, the
+/// seat's route, the report's signer and the intake's checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_are_checked_and_refusals_name_the_check() {
+    let mut config = test_config(None, 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(config).await;
+    let (key, other) = (WorkerKey::generate(), WorkerKey::generate());
+    // Not registered yet: no seats.
+    let (status, body) = call(&c, &key, "GET", "/assignments", None).await;
+    assert_eq!(
+        (status, body["params"]["reason"].clone()),
+        (403, json!("not_registered"))
+    );
+    let runtime = {
+        let out = std::process::Command::new(crate::support::worker_bin())
+            .args(["runtime-id", "--module-cache-dir"])
+            .arg(crate::support::cache_dir())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    for k in [&key, &other] {
+        let body = json!({"configHash": runtime, "engine": "cranelift"});
+        assert_eq!(register(&c, k, "provider", &body).await.0, 201);
+    }
+    let (status, _) = call(&c, &key, "GET", "/assignments?waitSeconds=0", None).await;
+    assert_eq!(status, 204);
+    let (status, body) = call(&c, &key, "GET", "/assignments?waitSeconds=x", None).await;
+    assert_eq!(
+        (status, body["params"]["field"].clone()),
+        (400, json!("waitSeconds"))
+    );
+
+    let id = submit_async(&c, hello(HELLO_HASH)).await;
+    let (status, seat) = call(&c, &key, "GET", "/assignments?waitSeconds=5", None).await;
+    assert_eq!(status, 200, "{seat}");
+    assert_eq!(seat["jobId"], id);
+    assert_eq!(seat["seat"], "provider");
+    assert_eq!(seat["submitTo"], format!("/jobs/{id}/result"));
+    let assignment = seat["assignmentId"].as_str().unwrap();
+
+    // Someone else's assignment.
+    let hb = format!("/assignments/{assignment}/heartbeat");
+    let (status, body) = call(&c, &other, "POST", &hb, None).await;
+    assert_eq!(
+        (status, body["params"]["reason"].clone()),
+        (403, json!("not_your_assignment"))
+    );
+    let (status, body) = call(&c, &key, "POST", &hb, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["held"], true);
+
+    // Reports: run the job for real, then tamper.
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.json");
+    std::fs::write(&job, seat["job"].to_string()).unwrap();
+    let exec = |k: &WorkerKey| {
+        let out = std::process::Command::new(crate::support::worker_bin())
+            .args(["exec", "--job"])
+            .arg(&job)
+            .args(["--module-cache-dir"])
+            .arg(crate::support::cache_dir())
+            .env("NOTARY_WORKER_KEY", k.to_hex())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let report = exec(&key);
+    assert_eq!(
+        report["attestation"]["fields"]["result"], "VALID",
+        "{report}"
+    );
+    let submit = |route: &str, report: &Value| {
+        (
+            format!("/jobs/{id}/{route}"),
+            json!({"assignmentId": assignment, "report": report}),
+        )
+    };
+    let (path, body) = submit("attest", &report);
+    let (status, answer) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(
+        (status, answer["params"]["reason"].clone()),
+        (409, json!("wrong_seat")),
+        "{answer}"
+    );
+    // Another worker's report (valid signature, wrong signer).
+    let (path, body) = submit("result", &exec(&other));
+    let (status, answer) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(
+        (status, answer["params"]["check"].clone()),
+        (422, json!("worker")),
+        "{answer}"
+    );
+    // A field changed after signing: the signature no longer recovers to the actor.
+    let mut forged = report.clone();
+    forged["attestation"]["fields"]["fuelUsed"] = json!(1);
+    let (path, body) = submit("result", &forged);
+    let (status, answer) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(
+        (status, answer["params"]["check"].clone()),
+        (422, json!("worker")),
+        "{answer}"
+    );
+    // An unknown field.
+    let (path, mut body) = submit("result", &report);
+    body["trustMe"] = json!(true);
+    let (status, answer) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(
+        (status, answer["params"]["field"].clone()),
+        (400, json!("trustMe")),
+        "{answer}"
+    );
+    // The honest report, once.
+    let (path, body) = submit("result", &report);
+    let (status, answer) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, _) = call(&c, &key, "POST", &path, Some(&body)).await;
+    assert_eq!(status, 404, "the assignment ended");
+    let view = c.wait_final(&id, Duration::from_secs(30)).await;
+    assert_eq!(view["result"], "VALID", "{view}");
+    c.shutdown().await;
+}
