@@ -16,6 +16,7 @@ use notary_worker::{JobExecutor, PoolConfig, RedisModuleSource, SandboxSettings,
 use serde::Deserialize;
 
 mod local_exec;
+mod reverify;
 
 /// A role of the open fleet (`--register`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -60,6 +61,9 @@ enum Command {
     /// stdout and stderr; exits with the guest's code (250 trap, 251 output limit, 124
     /// timeout, 70 sandbox failure).
     Exec(local_exec::ExecArgs),
+    /// Checks a recorded job: runs its spec here and compares every attestation (output hash,
+    /// verdict, fuel, signature); exits 1 naming any difference.
+    Reverify(reverify::ReverifyArgs),
     /// Prints this worker's runtime id (`0x` + 64 hex) for these sandbox options: the
     /// `configHash` of an open-fleet registration, the `runtimeId` of its attestations.
     RuntimeId {
@@ -150,7 +154,7 @@ fn main() -> anyhow::Result<()> {
     // keys) for log collectors; otherwise human-readable text.
     // `exec` shares stderr with the guest: only warnings unless RUST_LOG asks for more.
     let default_level = match cli.command {
-        Some(Command::Exec(_) | Command::RuntimeId { .. }) => "warn",
+        Some(Command::Exec(_) | Command::RuntimeId { .. } | Command::Reverify(_)) => "warn",
         _ => "info",
     };
     let logs = tracing_subscriber::fmt()
@@ -167,6 +171,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Keygen { out, force }) => keygen(&out, force),
         Some(Command::Exec(args)) => std::process::exit(local_exec::exec(args)),
+        Some(Command::Reverify(args)) => std::process::exit(reverify::reverify(args)),
         Some(Command::RuntimeId { sandbox }) => {
             let sandbox = Sandbox::new(sandbox.sandbox_config(1))?;
             let executor = JobExecutor::new(Arc::new(sandbox), WorkerKey::generate());

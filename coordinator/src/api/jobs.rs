@@ -2,6 +2,9 @@
 //! the next tier (3 -> 5 -> 7) that excludes every earlier juror. Free for the requester: a
 //! split jury is the fleet's problem, not the client's. Like the job's view, the route needs
 //! only the job id.
+//!
+//! `GET /jobs/:jobId` (document 000): the full record, the job's view plus the spec the
+//! workers ran, so anyone can run it again and compare (`notary-worker reverify`).
 
 use std::sync::Arc;
 
@@ -9,6 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
@@ -41,4 +46,44 @@ pub async fn escalate(
         .await??
         .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
     Ok(with_poll_headers(id, (StatusCode::ACCEPTED, Json(JobView::from(&record)))).into_response())
+}
+
+/// `GET /jobs/:jobId`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecordView {
+    /// The job as `GET /verify/:id` shows it.
+    #[serde(flatten)]
+    pub job: JobView,
+    /// The job spec every worker ran (program, input, hashes, fuel budget, attestation
+    /// domain): run it again to check the attestations.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// `GET /jobs/:jobId`: the full record.
+#[utoipa::path(get, path = "/jobs/{jobId}", tag = "verify",
+    params(("jobId" = uuid::Uuid, Path, description = "a job's id")),
+    responses(
+        (status = 200, description = "The job and the spec its workers ran", body = JobRecordView),
+        (status = 400, description = "Bad Request: the id is not a UUID", body = ErrorBody),
+        (status = 404, description = "Not Found: no such job", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable: a backend is away", body = ErrorBody),
+    ))]
+pub async fn record(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobRecordView>, ApiError> {
+    let id = job_id(&id)?;
+    let record = state
+        .jobs
+        .store()
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    Ok(Json(JobRecordView {
+        job: JobView::from(&record),
+        spec: serde_json::to_value(&record.spec).map_err(crate::error::Error::from)?,
+    }))
 }

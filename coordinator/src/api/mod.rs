@@ -104,6 +104,7 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(webhooks::show, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(jobs::escalate))
+        .routes(routes!(jobs::record))
         .routes(routes!(workers::list))
         .routes(routes!(workers::show))
         .routes(routes!(registration::provider))

@@ -594,3 +594,88 @@ async fn submissions_are_checked_and_refusals_name_the_check() {
     assert_eq!(view["result"], "VALID", "{view}");
     c.shutdown().await;
 }
+
+/// `notary-worker reverify` runs a recorded job again and compares: it passes on an honest
+/// record and fails, naming the difference, on one whose fuel or output hash was changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverify_passes_on_an_honest_job_and_names_a_changed_record() {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
+    let (status, view) = c.verify(hello(HELLO_HASH)).await;
+    assert_eq!(status, 200, "{view}");
+    let id = view["jobId"].as_str().unwrap().to_string();
+    let (status, record) = c.get(&format!("/jobs/{id}")).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["spec"]["jobId"], id.as_str());
+    assert_eq!(record["result"], "VALID");
+
+    let reverify = || {
+        std::process::Command::new(crate::support::worker_bin())
+            .args([
+                "reverify",
+                "--coordinator",
+                &c.url,
+                &id,
+                "--module-cache-dir",
+            ])
+            .arg(crate::support::cache_dir())
+            .output()
+            .unwrap()
+    };
+    let out = reverify();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["allMatch"], true, "{summary}");
+    assert_eq!(summary["outputHash"], HELLO_HASH);
+
+    // Change the stored record, as a dishonest operator could.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key_name = notary_protocol::keys::job(&prefix, &id);
+    let original: String = redis::cmd("HGET")
+        .arg(&key_name)
+        .arg("outcome")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for (field, value, named) in [
+        ("fuelUsed", json!(1), "fuel: recorded 1"),
+        (
+            "outputHash",
+            json!("00".repeat(32)),
+            "output hash: recorded 0000",
+        ),
+    ] {
+        let mut outcome: Value = serde_json::from_str(&original).unwrap();
+        outcome["attestation"]["fields"][field] = value;
+        let _: () = redis::cmd("HSET")
+            .arg(&key_name)
+            .arg("outcome")
+            .arg(outcome.to_string())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let out = reverify();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(named), "{field}: {said}");
+        assert!(
+            said.contains("signature"),
+            "a changed field breaks the signature: {said}"
+        );
+    }
+    c.shutdown().await;
+}
