@@ -135,10 +135,7 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
 ) -> Result<Json<ModuleView>, ApiError> {
-    let hash = Digest32::from_hex(&hash).map_err(|_| ApiError::BadRequest {
-        message: format!("{hash:?} is not a module hash (64 hex characters)"),
-        params: json!({"field": "hash"}),
-    })?;
+    let hash = module_hash(&hash)?;
     let module =
         state.modules.manifest(&hash).await?.ok_or_else(|| {
             ApiError::NotFound(format!("no module with hash {hash} is registered"))
@@ -164,10 +161,7 @@ pub async fn bytes(
     Path(hash): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let hash = Digest32::from_hex(&hash).map_err(|_| ApiError::BadRequest {
-        message: format!("{hash:?} is not a module hash (64 hex characters)"),
-        params: json!({"field": "hash"}),
-    })?;
+    let hash = module_hash(&hash)?;
     let bytes =
         state.modules.bytes(&hash).await?.ok_or_else(|| {
             ApiError::NotFound(format!("no module with hash {hash} is registered"))
@@ -177,6 +171,14 @@ pub async fn bytes(
         bytes,
     )
         .into_response())
+}
+
+/// The `:hash` of a module route.
+fn module_hash(text: &str) -> Result<Digest32, ApiError> {
+    Digest32::from_hex(text).map_err(|_| ApiError::BadRequest {
+        message: format!("{text:?} is not a module hash (64 hex characters)"),
+        params: json!({"field": "hash"}),
+    })
 }
 
 /// A module as the API shows it: its hash, manifest and publish time.
