@@ -63,6 +63,20 @@ fn is_status_poll(req: &Request) -> bool {
     req.method() == Method::GET && req.uri().path().starts_with("/verify/")
 }
 
+/// The open fleet's worker traffic (issue 12): polling for seats, heartbeats, releases and
+/// submissions finish work that was admitted already, so neither the per-IP rate limit nor the
+/// load caps and breaker (which guard new work) may starve them: a fleet under load is exactly
+/// when its results must get in. Each is authenticated by signature (a cheap check), and the
+/// connection limits still bound them.
+fn is_worker_traffic(req: &Request) -> bool {
+    let path = req.uri().path();
+    path == "/assignments"
+        || path.starts_with("/assignments/")
+        || (req.method() == Method::POST
+            && path.starts_with("/jobs/")
+            && (path.ends_with("/result") || path.ends_with("/attest")))
+}
+
 /// Marker for an unknown sample.
 const UNKNOWN: u64 = u64::MAX;
 
@@ -195,7 +209,7 @@ pub struct ClientKey(pub String);
 
 /// The protections as one middleware (see the module docs for the order of checks).
 pub async fn guard(State(p): State<Arc<Protection>>, mut req: Request, next: Next) -> Response {
-    if EXEMPT.contains(&req.uri().path()) || is_status_poll(&req) {
+    if EXEMPT.contains(&req.uri().path()) || is_status_poll(&req) || is_worker_traffic(&req) {
         return next.run(req).await;
     }
     // Tests that call the router without a socket have no peer address: nothing to count.

@@ -289,11 +289,15 @@ async fn wait_alive(redis: &str, prefix: &str, n: usize) {
 }
 
 /// A worker with no Redis at all (embedded coordinator, in-memory queue) registers, leases
-/// over HTTP and decides tier-1 jobs; its attestation is in the answer.
+/// over HTTP and decides tier-1 jobs; its attestation is in the answer. Its polling is not
+/// rate limited like a client's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_worker_without_redis_completes_jobs() {
     let mut config = test_config(None, 0, vec![]);
     config.worker_approval = notary_coordinator::workers::Approval::Open;
+    // A remote worker polls, heartbeats and submits far more often than this: its traffic
+    // finishes admitted work and is not rate limited (the clients' requests still are).
+    config.protect.rate_limit_per_minute = 10;
     let c = Coordinator::start(config).await;
     let key = WorkerKey::generate();
     let _worker = WorkerProcess::remote(&c.url, 1, &key);
