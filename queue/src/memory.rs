@@ -104,7 +104,7 @@ impl State {
 
     /// The head of `identity`'s targeted queue, else the oldest job of the lowest non-empty
     /// lane.
-    fn pop_job(&mut self, identity: Option<&str>) -> Option<(u64, JobEnvelope)> {
+    fn pop_job(&mut self, identity: Option<&str>, seats_only: bool) -> Option<(u64, JobEnvelope)> {
         if let Some(identity) = identity {
             if let Some(queue) = self.targeted.get_mut(identity) {
                 let head = queue.pop_front();
@@ -115,6 +115,9 @@ impl State {
                     return Some((token, job));
                 }
             }
+        }
+        if seats_only {
+            return None;
         }
         self.waiting.iter_mut().find_map(VecDeque::pop_front)
     }
@@ -199,12 +202,12 @@ impl MemoryQueue {
 
     /// Leases the next job for `worker`: with an identity, its targeted tasks first (and the
     /// identity is marked alive), then the shared lanes.
-    fn try_lease(&self, worker: &str, identity: Option<&str>) -> Option<Lease> {
+    fn try_lease(&self, worker: &str, identity: Option<&str>, seats_only: bool) -> Option<Lease> {
         let mut state = self.state();
         if let Some(identity) = identity {
             state.mark_alive(identity);
         }
-        let (token, job) = state.pop_job(identity)?;
+        let (token, job) = state.pop_job(identity, seats_only)?;
         let identity = identity.map(str::to_owned);
         state.leased.insert(
             token,
@@ -295,7 +298,9 @@ impl Leases for MemoryQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
         Ok(self
-            .wait_for(&self.jobs_ready, wait, || self.try_lease(worker, None))
+            .wait_for(&self.jobs_ready, wait, || {
+                self.try_lease(worker, None, false)
+            })
             .await)
     }
 
@@ -309,7 +314,22 @@ impl Leases for MemoryQueue {
         check_identity(identity)?;
         Ok(self
             .wait_for(&self.jobs_ready, wait, || {
-                self.try_lease(worker, Some(identity))
+                self.try_lease(worker, Some(identity), false)
+            })
+            .await)
+    }
+
+    async fn lease_seats(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        check_identity(identity)?;
+        Ok(self
+            .wait_for(&self.jobs_ready, wait, || {
+                self.try_lease(worker, Some(identity), true)
             })
             .await)
     }

@@ -28,6 +28,15 @@ pub trait Leases: Send + Sync + 'static {
     async fn lease_as(&self, worker: &str, identity: &str, wait: Duration)
         -> Result<Option<Lease>>;
 
+    /// Like [`lease_as`](Self::lease_as), but only tasks targeted at `identity`: never a job
+    /// of the shared lanes (a worker that sits on juries only). Marks `identity` alive.
+    async fn lease_seats(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>>;
+
     /// Keeps a running job's lease alive (resets its idle time). `Ok(false)` if the lease was
     /// lost (reclaimed by a reaper, or gone because the job was submitted); it never takes a
     /// lease back from another owner.

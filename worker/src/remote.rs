@@ -184,6 +184,16 @@ impl Leases for RemoteLeases {
         }
     }
 
+    async fn lease_seats(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        // The coordinator offers a worker registered only as verifier its jury seats only.
+        self.lease_as(worker, identity, wait).await
+    }
+
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
         let path = format!("/assignments/{}/heartbeat", lease.token);
         match self.post(&path, None, &lease.worker).await? {

@@ -241,15 +241,16 @@ async fn lease(
     roles: &[Role],
 ) -> Result<Option<AssignmentView>, ApiError> {
     let queue = state.jobs.queue();
-    let Some(mut lease) = queue.lease_as(consumer, identity, wait).await? else {
+    // A worker registered only as verifier sits on juries only: no tier-1 jobs.
+    let leased = if roles.contains(&Role::Provider) {
+        queue.lease_as(consumer, identity, wait).await?
+    } else {
+        queue.lease_seats(consumer, identity, wait).await?
+    };
+    let Some(mut lease) = leased else {
         return Ok(None);
     };
     let seat = Seat::of(&lease);
-    if seat == Seat::Provider && !roles.contains(&Role::Provider) {
-        // A verifier takes jury seats only: the tier-1 job goes back, uncounted.
-        queue.release(&lease).await?;
-        return Ok(None);
-    }
     let job: Value = serde_json::from_str(&lease.job.payload).unwrap_or(Value::Null);
     let job_id = lease.job.job_id.clone();
     let attempt = lease.job.attempt;

@@ -65,6 +65,17 @@ impl Leases for RecordedDeliveries {
         Ok(lease)
     }
 
+    async fn lease_seats(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        let lease = self.queue.lease_seats(worker, identity, wait).await?;
+        self.record(&lease).await;
+        Ok(lease)
+    }
+
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
         self.queue.heartbeat(lease).await
     }

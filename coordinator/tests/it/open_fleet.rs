@@ -683,3 +683,34 @@ async fn reverify_passes_on_an_honest_job_and_names_a_changed_record() {
     }
     c.shutdown().await;
 }
+
+/// A worker registered only as verifier is offered jury seats only: a waiting tier-1 job is
+/// not its to take (it waits out its poll), and a provider gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_only_worker_is_not_offered_tier_1_jobs() {
+    let mut config = test_config(None, 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(config).await;
+    let (verifier, provider) = (WorkerKey::generate(), WorkerKey::generate());
+    assert_eq!(
+        register(&c, &verifier, "verifier", &registration()).await.0,
+        201
+    );
+    assert_eq!(
+        register(&c, &provider, "provider", &registration()).await.0,
+        201
+    );
+    let id = submit_async(&c, hello(HELLO_HASH)).await;
+    let started = std::time::Instant::now();
+    let (status, body) = call(&c, &verifier, "GET", "/assignments?waitSeconds=1", None).await;
+    assert_eq!(status, 204, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited out its poll"
+    );
+    let (status, seat) = call(&c, &provider, "GET", "/assignments?waitSeconds=1", None).await;
+    assert_eq!(status, 200, "{seat}");
+    assert_eq!(seat["jobId"], id);
+    assert_eq!(seat["seat"], "provider");
+    c.shutdown().await;
+}

@@ -287,7 +287,7 @@ impl RedisQueue {
 impl Leases for RedisQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
-        self.lease_from(worker, None, wait).await
+        self.lease_from(worker, None, false, wait).await
     }
 
     async fn lease_as(
@@ -298,7 +298,18 @@ impl Leases for RedisQueue {
     ) -> Result<Option<Lease>> {
         check_consumer_name(worker)?;
         check_identity(identity)?;
-        self.lease_from(worker, Some(identity), wait).await
+        self.lease_from(worker, Some(identity), false, wait).await
+    }
+
+    async fn lease_seats(
+        &self,
+        worker: &str,
+        identity: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        check_identity(identity)?;
+        self.lease_from(worker, Some(identity), true, wait).await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {

@@ -38,19 +38,25 @@ impl RedisQueue {
         }
     }
 
-    /// Leases for `worker` (as `identity`, if any: its targeted stream first), waiting up to
-    /// `wait`.
+    /// Leases for `worker` (as `identity`, if any: its targeted stream first, then the shared
+    /// lanes unless `seats_only`), waiting up to `wait`.
     pub(super) async fn lease_from(
         &self,
         worker: &str,
         identity: Option<&str>,
+        seats_only: bool,
         wait: Duration,
     ) -> Result<Option<Lease>> {
         let target = identity.map(|i| keys::target(&self.config.key_prefix, i));
+        let lanes = if seats_only {
+            &[][..]
+        } else {
+            &self.lane_keys[..]
+        };
         let streams: Vec<&str> = target
             .as_deref()
             .into_iter()
-            .chain(self.lane_keys.iter().map(String::as_str))
+            .chain(lanes.iter().map(String::as_str))
             .collect();
         let started = tokio::time::Instant::now();
         loop {

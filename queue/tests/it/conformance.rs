@@ -66,6 +66,7 @@ conformance_suite!(
     targeted_task_is_leased_only_by_its_identity,
     lease_as_takes_targeted_tasks_first_in_order,
     lease_as_wakes_for_targeted_and_shared_jobs,
+    lease_seats_takes_targeted_tasks_only,
     targeted_lease_heartbeat_submit_and_release,
     stale_targeted_lease_is_redelivered_to_the_same_target,
     targeted_max_deliveries_dead_letters_with_target,
@@ -882,6 +883,44 @@ async fn lease_as_wakes_for_targeted_and_shared_jobs(q: Arc<dyn JobQueue>) {
     assert!(plain.await.unwrap().unwrap().is_none());
     assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(3, JUROR_A));
     assert_eq!(lease_as_now(&q, "w1", JUROR_B).await.job, seat(1, JUROR_B));
+}
+
+/// `lease_seats` takes its identity's targeted tasks and never a shared job; it waits for its
+/// own task, and marks the identity alive.
+async fn lease_seats_takes_targeted_tasks_only(q: Arc<dyn JobQueue>) {
+    q.enqueue(job(1)).await.unwrap();
+    q.enqueue(seat(1, JUROR_A)).await.unwrap();
+    q.enqueue(seat(2, JUROR_B)).await.unwrap();
+    let lease = q
+        .lease_seats("w1", JUROR_A, Duration::ZERO)
+        .await
+        .unwrap()
+        .expect("its seat");
+    assert_eq!(lease.job, seat(1, JUROR_A));
+    assert!(q
+        .alive(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .contains(&JUROR_A.to_string()));
+    let none = q
+        .lease_seats("w1", JUROR_A, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "a shared job was waiting, yet not for it: {none:?}"
+    );
+    let waiter = {
+        let q = q.clone();
+        tokio::spawn(async move { q.lease_seats("w1", JUROR_A, Duration::from_secs(5)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    q.enqueue(seat(3, JUROR_A)).await.unwrap();
+    let lease = waiter.await.unwrap().unwrap().expect("woken with its seat");
+    assert_eq!(lease.job, seat(3, JUROR_A));
+    // The shared job and the other identity's seat are still there for their takers.
+    assert_eq!(lease_as_now(&q, "w2", JUROR_B).await.job, seat(2, JUROR_B));
+    assert_eq!(lease_as_now(&q, "w2", JUROR_B).await.job, job(1));
 }
 
 async fn targeted_lease_heartbeat_submit_and_release(q: Arc<dyn JobQueue>) {
