@@ -15,6 +15,8 @@
 //!   fleet).
 //! - [`pool`]: job slots on their own runtime: lease, heartbeat while running, submit, back off
 //!   when Redis is away, drain on stop.
+//! - [`remote`]: the open fleet's worker side: leases, heartbeats and submissions through a
+//!   coordinator over HTTP with actor-signed requests, and module bytes from it (issue 12).
 //! - [`metrics`]: Prometheus metrics of the worker (jobs by outcome, execution time, fuel,
 //!   running sandboxes, queue errors) and the `/metrics` server of `notary-worker`.
 //! - [`settings`]: sandbox options as flags, environment and TOML, shared with the coordinator's

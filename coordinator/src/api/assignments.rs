@@ -241,8 +241,19 @@ async fn lease(
     roles: &[Role],
 ) -> Result<Option<AssignmentView>, ApiError> {
     let queue = state.jobs.queue();
-    // A worker registered only as verifier sits on juries only: no tier-1 jobs.
-    let leased = if roles.contains(&Role::Provider) {
+    // A worker registered only as verifier sits on juries only: no tier-1 jobs. A suspended
+    // worker takes no new seats: it finishes the jury seats it holds.
+    let actor: Address = identity
+        .parse()
+        .map_err(|_| ApiError::Unavailable("bad identity".into()))?;
+    let suspended = state
+        .jobs
+        .juries()
+        .book()
+        .suspended()
+        .await?
+        .contains(&actor);
+    let leased = if roles.contains(&Role::Provider) && !suspended {
         queue.lease_as(consumer, identity, wait).await?
     } else {
         queue.lease_seats(consumer, identity, wait).await?
@@ -257,9 +268,7 @@ async fn lease(
     lease.job.payload = String::new();
     let assignment = Assignment {
         id: uuid::Uuid::new_v4().to_string(),
-        actor: identity
-            .parse()
-            .map_err(|_| ApiError::Unavailable("bad identity".into()))?,
+        actor,
         lease,
     };
     state.assignments.put(&assignment, keep_for(state)).await?;
@@ -473,16 +482,16 @@ async fn submit(
         }
         Precheck::Refused(check, why) => return Err(refused(check, why)),
     }
+    // Claimed first, so two concurrent submissions of one assignment submit once.
     if !state.assignments.remove(&id).await? {
-        // A concurrent submission of the same assignment got there first.
         return Err(ApiError::NotFound(format!("no assignment {id}")));
     }
     let payload = serde_json::to_string(&report).map_err(crate::error::Error::from)?;
-    state
-        .jobs
-        .queue()
-        .submit(&assignment.lease, payload)
-        .await?;
+    if let Err(e) = state.jobs.queue().submit(&assignment.lease, payload).await {
+        // The queue is away: the assignment stays, so the worker's retry finds it.
+        let _ = state.assignments.put(&assignment, keep_for(state)).await;
+        return Err(e.into());
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(SubmittedView {

@@ -714,3 +714,31 @@ async fn a_verifier_only_worker_is_not_offered_tier_1_jobs() {
     assert_eq!(seat["seat"], "provider");
     c.shutdown().await;
 }
+
+/// A suspended worker takes no new seats over HTTP: a waiting tier-1 job is not offered to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_worker_is_offered_no_tier_1_jobs() {
+    use notary_coordinator::workers::{RedisWorkerBook, Vote, WorkerBook};
+    let redis = RedisServer::start();
+    let mut config = test_config(Some(redis.url()), 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let book =
+        RedisWorkerBook::new_lazy(&redis.url(), &config.redis_prefix, config.suspension).unwrap();
+    let c = Coordinator::start(config.clone()).await;
+    let key = WorkerKey::generate();
+    assert_eq!(register(&c, &key, "provider", &registration()).await.0, 201);
+    let now = notary_coordinator::record::now_ms();
+    for _ in 0..=config.suspension.max_dissents {
+        book.record(key.address(), Vote::Dissented, now)
+            .await
+            .unwrap();
+    }
+    let id = submit_async(&c, hello(HELLO_HASH)).await;
+    let (status, body) = call(&c, &key, "GET", "/assignments?waitSeconds=1", None).await;
+    assert_eq!(status, 204, "{body}");
+    assert!(book.unsuspend(key.address()).await.unwrap());
+    let (status, seat) = call(&c, &key, "GET", "/assignments?waitSeconds=1", None).await;
+    assert_eq!(status, 200, "{seat}");
+    assert_eq!(seat["jobId"], id);
+    c.shutdown().await;
+}
