@@ -2,6 +2,7 @@
 //! processes.
 
 mod api;
+mod assignment_store;
 mod connections;
 mod embedded_restart;
 mod fleet;

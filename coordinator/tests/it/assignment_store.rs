@@ -1,0 +1,89 @@
+//! One conformance suite for the assignment store (remote workers' leases by id), in memory and
+//! on Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notary_coordinator::assignments::{
+    Assignment, AssignmentStore, MemoryAssignments, RedisAssignments,
+};
+use notary_protocol::Address;
+use notary_queue::test_utils::RedisServer;
+use notary_queue::{JobEnvelope, Lease};
+
+fn stores() -> (Vec<(&'static str, Arc<dyn AssignmentStore>)>, RedisServer) {
+    let redis = RedisServer::start();
+    let prefix = format!("as{}:", uuid::Uuid::new_v4().simple());
+    (
+        vec![
+            ("memory", Arc::new(MemoryAssignments::default())),
+            (
+                "redis",
+                Arc::new(RedisAssignments::new_lazy(&redis.url(), &prefix).unwrap()),
+            ),
+        ],
+        redis,
+    )
+}
+
+fn assignment(id: &str) -> Assignment {
+    Assignment {
+        id: id.into(),
+        actor: Address::from([7; 20]),
+        lease: Lease {
+            job: JobEnvelope::for_worker("job-1", "", "0x0707"),
+            worker: "http-0x07-default".into(),
+            token: "1700000000000-0".into(),
+            identity: Some("0x0707".into()),
+        },
+    }
+}
+
+/// Kept until its TTL, renewed by `touch`, ended once by `remove`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignments_live_until_they_lapse_or_end() {
+    let (stores, _redis) = stores();
+    for (name, s) in stores {
+        assert_eq!(s.get("a").await.unwrap(), None, "{name}");
+        assert!(
+            !s.touch("a", Duration::from_secs(1)).await.unwrap(),
+            "{name}"
+        );
+        assert!(!s.remove("a").await.unwrap(), "{name}");
+
+        s.put(&assignment("a"), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(s.get("a").await.unwrap(), Some(assignment("a")), "{name}");
+        assert!(s.remove("a").await.unwrap(), "{name}");
+        assert!(!s.remove("a").await.unwrap(), "{name}: ended once");
+        assert_eq!(s.get("a").await.unwrap(), None, "{name}");
+
+        // Lapses without a touch; a touch keeps it.
+        s.put(&assignment("b"), Duration::from_millis(400))
+            .await
+            .unwrap();
+        s.put(&assignment("c"), Duration::from_millis(400))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            s.touch("c", Duration::from_secs(60)).await.unwrap(),
+            "{name}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(s.get("b").await.unwrap(), None, "{name}: lapsed");
+        assert!(
+            !s.touch("b", Duration::from_secs(60)).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(s.get("c").await.unwrap(), Some(assignment("c")), "{name}");
+
+        // Two concurrent ends: one wins.
+        s.put(&assignment("d"), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let (x, y) = tokio::join!(s.remove("d"), s.remove("d"));
+        assert!(x.unwrap() ^ y.unwrap(), "{name}");
+    }
+}
