@@ -11,7 +11,10 @@ use notary_protocol::Address;
 use notary_queue::test_utils::RedisServer;
 use notary_queue::{JobEnvelope, Lease};
 
-fn stores() -> (Vec<(&'static str, Arc<dyn AssignmentStore>)>, RedisServer) {
+/// Each backend, by name.
+type Stores = Vec<(&'static str, Arc<dyn AssignmentStore>)>;
+
+fn stores() -> (Stores, RedisServer) {
     let redis = RedisServer::start();
     let prefix = format!("as{}:", uuid::Uuid::new_v4().simple());
     (
