@@ -202,6 +202,26 @@ impl MemoryQueue {
 
     /// Leases the next job for `worker`: with an identity, its targeted tasks first (and the
     /// identity is marked alive), then the shared lanes.
+    /// Leases for `worker` (as `identity`, if any: its targeted tasks first, then the shared
+    /// lanes unless `seats_only`), waiting up to `wait`.
+    async fn lease_from(
+        &self,
+        worker: &str,
+        identity: Option<&str>,
+        seats_only: bool,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        check_consumer_name(worker)?;
+        if let Some(identity) = identity {
+            check_identity(identity)?;
+        }
+        Ok(self
+            .wait_for(&self.jobs_ready, wait, || {
+                self.try_lease(worker, identity, seats_only)
+            })
+            .await)
+    }
+
     fn try_lease(&self, worker: &str, identity: Option<&str>, seats_only: bool) -> Option<Lease> {
         let mut state = self.state();
         if let Some(identity) = identity {
@@ -296,12 +316,7 @@ fn millis(d: Duration) -> u64 {
 #[async_trait]
 impl Leases for MemoryQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
-        Ok(self
-            .wait_for(&self.jobs_ready, wait, || {
-                self.try_lease(worker, None, false)
-            })
-            .await)
+        self.lease_from(worker, None, false, wait).await
     }
 
     async fn lease_as(
@@ -310,13 +325,7 @@ impl Leases for MemoryQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
-        check_identity(identity)?;
-        Ok(self
-            .wait_for(&self.jobs_ready, wait, || {
-                self.try_lease(worker, Some(identity), false)
-            })
-            .await)
+        self.lease_from(worker, Some(identity), false, wait).await
     }
 
     async fn lease_seats(
@@ -325,13 +334,7 @@ impl Leases for MemoryQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
-        check_identity(identity)?;
-        Ok(self
-            .wait_for(&self.jobs_ready, wait, || {
-                self.try_lease(worker, Some(identity), true)
-            })
-            .await)
+        self.lease_from(worker, Some(identity), true, wait).await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {
