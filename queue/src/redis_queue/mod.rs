@@ -52,7 +52,7 @@ use self::connection::is_connection_error;
 use self::entries::{first_entry, malformed, parse_intake, parse_job};
 use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
-use crate::model::{check_consumer_name, check_identity};
+use crate::model::check_consumer_name;
 use crate::{
     Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport, Result,
     LANES,
@@ -286,7 +286,6 @@ impl RedisQueue {
 #[async_trait]
 impl Leases for RedisQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
         self.lease_from(worker, None, false, wait).await
     }
 
@@ -296,8 +295,6 @@ impl Leases for RedisQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
-        check_identity(identity)?;
         self.lease_from(worker, Some(identity), false, wait).await
     }
 
@@ -307,8 +304,6 @@ impl Leases for RedisQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        check_consumer_name(worker)?;
-        check_identity(identity)?;
         self.lease_from(worker, Some(identity), true, wait).await
     }
 

@@ -47,6 +47,10 @@ impl RedisQueue {
         seats_only: bool,
         wait: Duration,
     ) -> Result<Option<Lease>> {
+        crate::model::check_consumer_name(worker)?;
+        if let Some(identity) = identity {
+            crate::model::check_identity(identity)?;
+        }
         let target = identity.map(|i| keys::target(&self.config.key_prefix, i));
         let lanes = if seats_only {
             &[][..]
