@@ -21,11 +21,13 @@ contract VerificationRegistry {
         bytes32 runtimeId;
     }
 
-    /// @notice A registered worker.
+    /// @notice A registered worker. `selfSigned`: registered with the worker's own EIP-712
+    /// signature (`registerWorkerSigned`, the open fleet), not on the owner's word alone.
     struct Worker {
         bool active;
         bytes32 configHash;
         uint64 registeredAt;
+        bool selfSigned;
     }
 
     /// @notice A recorded result.
@@ -39,6 +41,8 @@ contract VerificationRegistry {
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
         "Attestation(bytes32 jobId,bytes32 codeHash,bytes32 inputHash,bytes32 outputHash,bytes32 expectedHash,uint64 fuelUsed,uint8 result,bytes32 runtimeId)"
     );
+    bytes32 public constant REGISTRATION_TYPEHASH =
+        keccak256("WorkerRegistration(address worker,bytes32 configHash,uint64 deadline)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     /// @dev secp256k1n / 2: signatures with a higher s are malleable copies (EIP-2).
@@ -53,6 +57,9 @@ contract VerificationRegistry {
     mapping(bytes32 => Record) private records;
     /// @notice The record of each job id (zero when none).
     mapping(bytes32 => bytes32) public recordOfJob;
+    /// @notice The deadline of the last signed registration accepted per worker: a signed
+    /// registration must carry a later one, so an old signature cannot be replayed.
+    mapping(address => uint64) public registrationDeadline;
 
     event WorkerRegistered(address indexed worker, bytes32 indexed configHash);
     event WorkerDeregistered(address indexed worker);
@@ -71,6 +78,9 @@ contract VerificationRegistry {
     error DuplicateSigner(address signer);
     error BadQuorum(uint8 quorum);
     error LengthMismatch();
+    error RegistrationExpired(uint64 deadline);
+    error StaleRegistration(uint64 deadline, uint64 lastDeadline);
+    error NotWorkerSignature(address recovered, address worker);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner();
@@ -86,7 +96,7 @@ contract VerificationRegistry {
 
     /// @notice The contract's interface version.
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     /// @notice The EIP-712 domain separator: {name "Notary", version "1", chainId, this contract}.
@@ -130,12 +140,41 @@ contract VerificationRegistry {
         return ecrecover(digest, v, r, s);
     }
 
+    /// @notice Registers a worker on the owner's word (an operator-run fleet's allow list).
     function registerWorker(address worker, bytes32 configHash) external onlyOwner {
+        _register(worker, configHash, false);
+    }
+
+    /// @notice The EIP-712 digest a worker signs to be registered with `configHash`.
+    function registrationHash(address worker, bytes32 configHash, uint64 deadline) public view returns (bytes32) {
+        bytes32 structHash = keccak256(abi.encode(REGISTRATION_TYPEHASH, worker, configHash, deadline));
+        return keccak256(abi.encodePacked("\x19\x01", DOMAIN_SEPARATOR(), structHash));
+    }
+
+    /// @notice Registers (or re-registers with a new config hash) a worker that signed its own
+    /// registration: a signature by any other key is refused, so the owner cannot register a
+    /// key it does not hold. `deadline` must not have passed and must be later than the last
+    /// one accepted for this worker.
+    function registerWorkerSigned(address worker, bytes32 configHash, uint64 deadline, bytes calldata signature)
+        external
+        onlyOwner
+    {
+        if (block.timestamp > deadline) revert RegistrationExpired(deadline);
+        uint64 last = registrationDeadline[worker];
+        if (deadline <= last) revert StaleRegistration(deadline, last);
+        address signer = recoverSigner(registrationHash(worker, configHash, deadline), signature);
+        if (signer != worker || signer == address(0)) revert NotWorkerSignature(signer, worker);
+        registrationDeadline[worker] = deadline;
+        _register(worker, configHash, true);
+    }
+
+    function _register(address worker, bytes32 configHash, bool selfSigned) private {
         Worker storage w = workers[worker];
         if (!w.active) workerCount += 1;
         w.active = true;
         w.configHash = configHash;
         w.registeredAt = uint64(block.timestamp);
+        w.selfSigned = selfSigned;
         emit WorkerRegistered(worker, configHash);
     }
 

@@ -6,7 +6,7 @@
 // env: NOTARY_URL, WORKER_KEY (0x hex), WORKER_BIN (notary-worker), MODULE_CACHE (a dir)
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -36,7 +36,22 @@ async function signed(method, route, body) {
 
 const out = {};
 const runtimeId = execFileSync(WORKER_BIN, ['runtime-id', ...sandbox]).toString().trim();
-const registered = await signed('POST', '/providers/register', { configHash: runtimeId, engine: 'cranelift' });
+// The registration the registry contract anchors: EIP-712 in the domain the coordinator names.
+const domain = await (await fetch(`${NOTARY_URL}/notary/domain`)).json();
+const deadline = Math.floor(Date.now() / 1000) + 3600;
+const anchorSignature = await account.signTypedData({
+  domain: { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+  types: { WorkerRegistration: [
+    { name: 'worker', type: 'address' },
+    { name: 'configHash', type: 'bytes32' },
+    { name: 'deadline', type: 'uint64' },
+  ] },
+  primaryType: 'WorkerRegistration',
+  message: { worker: account.address, configHash: runtimeId, deadline: BigInt(deadline) },
+});
+const registered = await signed('POST', '/providers/register', {
+  configHash: runtimeId, engine: 'cranelift', anchor: { deadline, signature: anchorSignature },
+});
 out.registered = registered.status;
 let seat = null;
 for (let i = 0; i < 30 && !seat; i++) {
@@ -57,5 +72,6 @@ if (seat) {
   const submitted = await signed('POST', seat.submitTo, { assignmentId: seat.assignmentId, report });
   out.submitted = submitted.status;
   out.answer = submitted.answer;
+  rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify(out));

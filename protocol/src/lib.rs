@@ -16,6 +16,8 @@
 //!   coordinator's module registry stores.
 //! - [`actor`]: actor-signed HTTP requests (EIP-191 over a fixed text), how workers of an
 //!   open fleet prove a request is theirs.
+//! - [`registration`]: the EIP-712 [`WorkerRegistration`] a worker signs so the registry
+//!   contract anchors it (the contract refuses any other key's signature).
 //! - [`keys`]: the Redis key names of job records, so every coordinator agrees on them.
 //!
 //! Coordinators and workers only ever exchange these types (as JSON), which keeps the fleet's
@@ -29,6 +31,7 @@ mod error;
 pub mod job;
 pub mod keys;
 pub mod module;
+pub mod registration;
 pub mod report;
 
 pub use attestation::{
@@ -38,6 +41,7 @@ pub use digest::{sha256, Digest32};
 pub use error::{Error, Result};
 pub use job::{derive_seed, JobSpec, Language, ProgramSpec, TaskType};
 pub use module::{ModuleLanguage, ModuleManifest, ModulePackage};
+pub use registration::WorkerRegistration;
 pub use report::{RuntimeInfo, WorkerReport};
 
 /// Ethereum address type used for worker identities and contracts.

@@ -346,33 +346,22 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
 }
 
 /// Registers this worker with the coordinator (`POST /providers/register` or
-/// `/verifiers/register`), with its runtime id as the config hash.
+/// `/verifiers/register`), with its runtime id as the config hash and its own signed
+/// registration for the fleet's registry contract.
 async fn register(
     coordinator: &Coordinator,
     role: Role,
     runtime_id: &notary_protocol::Digest32,
     engine: &str,
 ) -> anyhow::Result<()> {
-    let path = format!("/{}s/register", role.as_str());
-    let body = serde_json::json!({"configHash": format!("0x{runtime_id}"), "engine": engine});
-    let (status, answer) = coordinator
-        .send(
-            reqwest::Method::POST,
-            &path,
-            Some(&body),
-            None,
-            Duration::from_secs(30),
-        )
+    let answer = coordinator
+        .register(role.as_str(), runtime_id, engine)
         .await
-        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
-    anyhow::ensure!(
-        status == 200 || status == 201,
-        "{path}: HTTP {status}: {answer}"
-    );
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         role = role.as_str(),
         status = %answer["status"],
+        anchored = answer.get("anchor").is_some(),
         "registered with the coordinator"
     );
     Ok(())

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use notary_protocol::actor::sign_request;
-use notary_protocol::{sha256, Digest32, WorkerKey};
+use notary_protocol::{sha256, AttestationDomain, Digest32, WorkerKey, WorkerRegistration};
 use notary_queue::{Error, JobEnvelope, Lease, Leases, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -95,6 +95,61 @@ impl Coordinator {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
         Ok((status, bytes.to_vec()))
+    }
+
+    /// Registers this worker as `role` (`provider` or `verifier`) with `runtime_id` as its
+    /// config hash, with its own signed registration for the registry (`anchor`, in the domain
+    /// of `GET /notary/domain`, valid for an hour). Returns the worker record.
+    pub async fn register(
+        &self,
+        role: &str,
+        runtime_id: &Digest32,
+        engine: &str,
+    ) -> std::result::Result<Value, String> {
+        let timeout = Duration::from_secs(60);
+        let (status, answer) = self
+            .send(reqwest::Method::GET, "/notary/domain", None, None, timeout)
+            .await?;
+        let domain: Value = serde_json::from_slice(&answer).unwrap_or_default();
+        let domain = match (
+            status,
+            domain["chainId"].as_u64(),
+            domain["verifyingContract"].as_str(),
+        ) {
+            (200, Some(chain_id), Some(contract)) => AttestationDomain {
+                chain_id,
+                verifying_contract: contract.parse().map_err(|_| {
+                    format!("GET /notary/domain: bad verifyingContract {contract:?}")
+                })?,
+            },
+            _ => return Err(format!("GET /notary/domain: HTTP {status}: {domain}")),
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let signed = WorkerRegistration {
+            worker: self.key.address(),
+            config_hash: *runtime_id,
+            deadline: now + 3600,
+        };
+        let signature = signed.sign(&self.key, &domain).map_err(|e| e.to_string())?;
+        let path = format!("/{role}s/register");
+        let body = serde_json::json!({
+            "configHash": format!("0x{runtime_id}"),
+            "engine": engine,
+            "anchor": {"deadline": signed.deadline, "signature": signature},
+        });
+        let (status, answer) = self
+            .send(reqwest::Method::POST, &path, Some(&body), None, timeout)
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+        if status == 200 || status == 201 {
+            Ok(answer)
+        } else {
+            Err(format!("{path}: HTTP {status}: {answer}"))
+        }
     }
 }
 

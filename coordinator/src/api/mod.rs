@@ -109,6 +109,7 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(workers::show))
         .routes(routes!(registration::provider))
         .routes(routes!(registration::verifier))
+        .routes(routes!(registration::domain))
         .routes(routes!(modules::bytes))
         .routes(routes!(assignments::next))
         .routes(routes!(assignments::heartbeat))

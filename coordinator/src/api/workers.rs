@@ -17,6 +17,7 @@ use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
 use super::AppState;
+use crate::payments::registry::{on_chain_worker, OnChainWorker};
 use crate::workers::{Registered, WorkerStats};
 
 /// One worker.
@@ -35,6 +36,10 @@ pub struct WorkerView {
     /// Its registration, if it registered itself (open fleet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registered>,
+    /// Its registry entry, when the fleet has a registry contract (`GET /workers/:address`
+    /// and registration answers; the list leaves it out to spare the chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<OnChainWorker>,
     /// Its jury record.
     #[serde(flatten)]
     pub stats: WorkerStats,
@@ -84,7 +89,19 @@ pub async fn show(
         message: format!("{address:?} is not an address (0x and 40 hex characters)"),
         params: json!({"field": "address"}),
     })?;
-    let view = worker_view(&state, worker).await?;
+    let mut view = worker_view(&state, worker).await?;
+    if let Some((chain, registry)) = state
+        .payments
+        .as_ref()
+        .and_then(|p| Some((p.chain.clone(), p.registry?)))
+    {
+        view.anchor = on_chain_worker(&chain, registry, worker)
+            .await
+            .map_err(|e| {
+                tracing::warn!(%worker, error = %e, "reading the registry failed");
+                ApiError::Unavailable("the registry contract could not be read; retry later".into())
+            })?;
+    }
     if !view.allowed && view.registration.is_none() && view.stats == WorkerStats::default() {
         return Err(ApiError::NotFound(format!("no worker {worker} is known")));
     }
@@ -116,6 +133,7 @@ async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::R
         status,
         allowed,
         registration,
+        anchor: None,
         stats,
     })
 }

@@ -206,3 +206,107 @@ pub async fn find_record(chain: &Chain, registry: Address, job_word: B256) -> Re
         .map_err(|e| Error::Chain(e.to_string()))?;
     Ok(logs.first().and_then(|l| l.transaction_hash))
 }
+
+/// A worker as the registry holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnChainWorker {
+    /// The registry contract.
+    #[schema(value_type = String)]
+    pub registry: Address,
+    /// Whether the registry counts its signatures.
+    pub active: bool,
+    /// The config hash (runtime id) it is registered with.
+    #[schema(value_type = String)]
+    pub config_hash: B256,
+    /// Registered with its own signature (`registerWorkerSigned`), not on the owner's word.
+    pub self_signed: bool,
+    /// Block time of the last registration, unix seconds.
+    pub registered_at: u64,
+    /// Deadline of the last signed registration (a new one must be later).
+    pub registration_deadline: u64,
+    /// The transaction that anchored it, when this request sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub tx_hash: Option<B256>,
+}
+
+/// Reads a worker's registry entry (`None` when it was never registered).
+pub async fn on_chain_worker(
+    chain: &Chain,
+    registry: Address,
+    worker: Address,
+) -> ChainResult<Option<OnChainWorker>> {
+    let contract = R::new(registry, chain.provider());
+    let w = contract.workers(worker).call().await.map_err(rpc_err)?;
+    if w.registeredAt == 0 {
+        return Ok(None);
+    }
+    let deadline = contract
+        .registrationDeadline(worker)
+        .call()
+        .await
+        .map_err(rpc_err)?;
+    Ok(Some(OnChainWorker {
+        registry,
+        active: w.active,
+        config_hash: w.configHash,
+        self_signed: w.selfSigned,
+        registered_at: w.registeredAt,
+        registration_deadline: deadline,
+        tx_hash: None,
+    }))
+}
+
+fn rpc_err(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Rpc(e.to_string())
+}
+
+/// Why a signed registration was not anchored.
+#[derive(Debug, thiserror::Error)]
+pub enum AnchorError {
+    /// The registry already holds a later (or equal) signed registration of this worker.
+    #[error("the registry holds a registration of this worker with deadline {0}; a new one must be later")]
+    Stale(u64),
+    /// The chain failed or refused the transaction.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+/// Anchors a worker's own signed registration with `registerWorkerSigned` (the contract
+/// recovers the signature and refuses any key but the worker's). Nothing is sent when the
+/// registry already holds the worker self-signed with this config hash (a second role, or a
+/// retry after a lost answer).
+pub async fn anchor_worker(
+    chain: &Chain,
+    registry: Address,
+    registration: &notary_protocol::WorkerRegistration,
+    signature: &str,
+) -> std::result::Result<OnChainWorker, AnchorError> {
+    let config_hash = B256::from(registration.config_hash.0);
+    if let Some(held) = on_chain_worker(chain, registry, registration.worker).await? {
+        if held.active && held.self_signed && held.config_hash == config_hash {
+            return Ok(held);
+        }
+        if held.registration_deadline >= registration.deadline {
+            return Err(AnchorError::Stale(held.registration_deadline));
+        }
+    }
+    let signature: Bytes = signature
+        .parse()
+        .map_err(|_| ChainError::Signing("the registration signature is not hex".into()))?;
+    let call = R::registerWorkerSignedCall {
+        worker: registration.worker,
+        configHash: config_hash,
+        deadline: registration.deadline,
+        signature,
+    };
+    let receipt = chain
+        .transact(Some(registry), U256::ZERO, Bytes::from(call.abi_encode()))
+        .await?;
+    let mut held = on_chain_worker(chain, registry, registration.worker)
+        .await?
+        .ok_or_else(|| ChainError::Rpc("the registration was mined but is not readable".into()))?;
+    held.tx_hash = Some(receipt.transaction_hash);
+    Ok(held)
+}

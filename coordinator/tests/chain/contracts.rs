@@ -50,7 +50,7 @@ async fn registry_accepts_protocol_signatures_and_keeps_records() {
     let chain = owner_chain(&node).await;
     let d = deploy(&chain).await.unwrap();
     let registry = R::new(d.registry, chain.provider());
-    assert_eq!(registry.version().call().await.unwrap(), "1.0.0");
+    assert_eq!(registry.version().call().await.unwrap(), "1.1.0");
     let domain = AttestationDomain {
         chain_id: 84532,
         verifying_contract: d.registry,

@@ -4,6 +4,7 @@
 mod contracts;
 mod hardhat;
 mod juries;
+mod open_fleet;
 mod payments;
 #[allow(dead_code)]
 #[path = "../it/support.rs"]

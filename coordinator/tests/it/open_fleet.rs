@@ -174,6 +174,64 @@ async fn actor_signatures_are_checked_and_refusals_say_why() {
         assert_eq!(status, 400, "{body}: {resp}");
         assert_eq!(resp["params"]["field"], field, "{body}: {resp}");
     }
+    // The anchor (the signed registration for a registry) is checked even without a chain.
+    let (_, domain) = c.get("/notary/domain").await;
+    assert_eq!(domain["anchorsRegistrations"], false, "{domain}");
+    let domain = notary_protocol::AttestationDomain {
+        chain_id: domain["chainId"].as_u64().unwrap(),
+        verifying_contract: domain["verifyingContract"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    };
+    let reg = notary_protocol::WorkerRegistration {
+        worker: key.address(),
+        config_hash: notary_protocol::Digest32::from_hex(RUNTIME).unwrap(),
+        deadline: now() + 600,
+    };
+    let own = reg.sign(&key, &domain).unwrap();
+    let forged = WorkerKey::generate()
+        .sign_hash(&reg.signing_hash(&domain))
+        .unwrap();
+    let with =
+        |anchor: Value| json!({"configHash": RUNTIME, "engine": "cranelift", "anchor": anchor});
+    for (body, field) in [
+        (
+            with(json!({"deadline": reg.deadline, "signature": forged})),
+            "anchor.signature",
+        ),
+        (
+            with(json!({"deadline": reg.deadline + 1, "signature": own})),
+            "anchor.signature",
+        ),
+        (
+            with(json!({"deadline": now() - 1, "signature": own})),
+            "anchor.deadline",
+        ),
+        (
+            with(json!({"deadline": reg.deadline, "signature": own, "chain": 1})),
+            "anchor.chain",
+        ),
+        (with(json!({"signature": own})), "anchor.deadline"),
+        (with(json!("0x12")), "anchor"),
+    ] {
+        let (status, resp) = register(&c, &key, "provider", &body).await;
+        assert_eq!(status, 400, "{body}: {resp}");
+        assert_eq!(resp["params"]["field"], field, "{body}: {resp}");
+    }
+    let (status, resp) = register(
+        &c,
+        &key,
+        "provider",
+        &with(json!({"deadline": reg.deadline, "signature": own})),
+    )
+    .await;
+    assert_eq!(status, 200, "{resp}");
+    assert!(
+        resp.get("anchor").is_none(),
+        "no registry, nothing anchored: {resp}"
+    );
     let dup = format!(r#"{{"configHash":"{RUNTIME}","engine":"pulley","engine":"cranelift"}}"#);
     let (_, status, resp) = send_signed(&c, &key, path, &dup, (path, &dup, now())).await;
     assert_eq!(
