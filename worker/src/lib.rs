@@ -31,6 +31,7 @@ pub mod module_source;
 pub mod pool;
 pub mod remote;
 pub mod sandbox;
+pub mod seat_stream;
 pub mod settings;
 
 pub use execute::JobExecutor;

@@ -95,6 +95,11 @@ struct RunSettings {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "ROLE")]
     #[serde(default)]
     register: Vec<Role>,
+    /// With `--coordinator`: take seats from one server-sent event stream (`GET
+    /// /assignments/stream`) instead of one long poll per slot.
+    #[arg(long)]
+    #[serde(default)]
+    stream: bool,
     /// Key prefix in Redis (default `notary:`).
     #[arg(long, env = "NOTARY_REDIS_PREFIX")]
     redis_prefix: Option<String>,
@@ -143,6 +148,7 @@ impl RunSettings {
             name: self.name.or(file.name),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             fault: self.fault.or(file.fault),
+            stream: self.stream || file.stream,
             sandbox: self.sandbox.or(file.sandbox),
         }
     }
@@ -255,17 +261,18 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     }
 
     // Where jobs come from: the fleet's Redis, or a coordinator over HTTP (open fleet).
-    let (leases, modules, coordinator): (Arc<dyn Leases>, Arc<dyn ModuleSource>, _) =
+    let (leases, modules, remote): (Arc<dyn Leases>, Arc<dyn ModuleSource>, _) =
         match (&settings.coordinator, &settings.redis) {
             (Some(_), Some(_)) => anyhow::bail!("give --coordinator or --redis, not both"),
             (Some(base), None) => {
                 let coordinator = Coordinator::new(base, key.clone())
                     .map_err(|e| anyhow::anyhow!("coordinator client: {e}"))?;
-                tracing::info!(coordinator = %notary_queue::redact_url(base), "open fleet: leasing over HTTP");
+                tracing::info!(coordinator = %notary_queue::redact_url(base), stream = settings.stream, "open fleet: leasing over HTTP");
+                let leases = Arc::new(RemoteLeases::new(coordinator.clone()));
                 (
-                    Arc::new(RemoteLeases::new(coordinator.clone())),
+                    leases.clone(),
                     Arc::new(RemoteModules::new(coordinator.clone())),
-                    Some(coordinator),
+                    Some((coordinator, leases)),
                 )
             }
             (None, None) => anyhow::bail!(
@@ -317,7 +324,7 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "sandbox ready"
     );
-    if let Some(coordinator) = &coordinator {
+    if let Some((coordinator, _)) = &remote {
         for role in &settings.register {
             register(
                 coordinator,
@@ -337,6 +344,11 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     }
     if let Some(ms) = settings.heartbeat_ms {
         pool_config.heartbeat_interval = Duration::from_millis(ms.max(10));
+    }
+    match (&remote, settings.stream) {
+        (Some((_, leases)), true) => leases.stream(&pool_config.name, concurrency),
+        (None, true) => anyhow::bail!("--stream needs --coordinator"),
+        _ => {}
     }
     let pool = WorkerPool::start(leases, executor, pool_config)?;
     shutdown_signal().await;

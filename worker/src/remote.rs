@@ -6,7 +6,8 @@
 //! [`RemoteLeases`] maps the lease protocol onto the coordinator's routes: `lease_as` is `GET
 //! /assignments?waitSeconds=N` (the lease token is the assignment id), `heartbeat` and
 //! `release` are `POST /assignments/:id/…`, `submit` is `POST /jobs/:jobId/result` (a provider
-//! seat) or `/attest` (a verifier seat). The protocol is documented on one page,
+//! seat) or `/attest` (a verifier seat); with `--stream`, the slots share the seats of one
+//! `GET /assignments/stream` ([`crate::seat_stream`]) instead. The protocol is documented on one page,
 //! `docs/worker-protocol.md`.
 
 use std::sync::Arc;
@@ -20,16 +21,36 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::module_source::{ByteCache, ModuleSource};
+use crate::seat_stream::SeatStream;
 
 /// A coordinator's answer to `GET /assignments` (the fields a worker needs).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Assignment {
+pub(crate) struct Assignment {
     assignment_id: String,
     job_id: String,
     seat: String,
     attempt: u32,
     job: Value,
+}
+
+impl Assignment {
+    /// The lease a slot named `worker` holds for it (the token is the assignment id).
+    pub(crate) fn into_lease(self, worker: &str, identity: &str) -> Lease {
+        let target = (self.seat == "verifier").then(|| identity.to_string());
+        Lease {
+            job: JobEnvelope {
+                job_id: self.job_id,
+                payload: self.job.to_string(),
+                attempt: self.attempt,
+                lane: 0,
+                target,
+            },
+            worker: worker.to_string(),
+            token: self.assignment_id,
+            identity: Some(identity.to_string()),
+        }
+    }
 }
 
 /// The signed HTTP client of one worker key.
@@ -65,6 +86,25 @@ impl Coordinator {
         worker_id: Option<&str>,
         timeout: Duration,
     ) -> std::result::Result<(u16, Vec<u8>), String> {
+        let resp = self
+            .request(method, path, body, worker_id)?
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// A signed request, ready to send (no deadline of its own: a stream lasts).
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        worker_id: Option<&str>,
+    ) -> std::result::Result<reqwest::RequestBuilder, String> {
         let body = match body {
             Some(v) => serde_json::to_vec(v).map_err(|e| e.to_string())?,
             None => Vec::new(),
@@ -78,10 +118,7 @@ impl Coordinator {
         let path = path.as_str();
         let headers = sign_request(&self.key, method.as_str(), path, now, &body)
             .map_err(|e| e.to_string())?;
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .timeout(timeout);
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
         for (name, value) in headers.pairs() {
             req = req.header(name, value);
         }
@@ -91,10 +128,7 @@ impl Coordinator {
         if !body.is_empty() {
             req = req.header("content-type", "application/json").body(body);
         }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-        Ok((status, bytes.to_vec()))
+        Ok(req)
     }
 
     /// Registers this worker as `role` (`provider` or `verifier`) with `runtime_id` as its
@@ -158,15 +192,27 @@ fn nonce() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// Slots lease through the coordinator.
+/// Slots lease through the coordinator: each slot long-polls `GET /assignments`, or, once
+/// [`RemoteLeases::stream`] is called, they share the seats of one `GET /assignments/stream`.
 pub struct RemoteLeases {
     coordinator: Coordinator,
+    stream: std::sync::OnceLock<SeatStream>,
 }
 
 impl RemoteLeases {
     /// Leases through `coordinator`.
     pub fn new(coordinator: Coordinator) -> Self {
-        RemoteLeases { coordinator }
+        RemoteLeases {
+            coordinator,
+            stream: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// From now on, takes seats from one server-sent event stream named `worker_id` (the
+    /// process), at most `slots` outstanding, instead of one long poll per slot.
+    pub fn stream(&self, worker_id: &str, slots: usize) {
+        self.stream
+            .get_or_init(|| SeatStream::start(self.coordinator.clone(), worker_id, slots));
     }
 
     async fn post(&self, path: &str, body: Option<&Value>, worker: &str) -> Result<(u16, Vec<u8>)> {
@@ -203,6 +249,9 @@ impl Leases for RemoteLeases {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
+        if let Some(stream) = self.stream.get() {
+            return stream.next(worker, identity, wait).await;
+        }
         let secs = wait.as_secs().min(20);
         let path = format!("/assignments?waitSeconds={secs}");
         let (status, body) = self
@@ -221,19 +270,7 @@ impl Leases for RemoteLeases {
             200 => {
                 let a: Assignment = serde_json::from_slice(&body)
                     .map_err(|e| Error::Remote(format!("assignment: {e}")))?;
-                let target = (a.seat == "verifier").then(|| identity.to_string());
-                Ok(Some(Lease {
-                    job: JobEnvelope {
-                        job_id: a.job_id,
-                        payload: a.job.to_string(),
-                        attempt: a.attempt,
-                        lane: 0,
-                        target,
-                    },
-                    worker: worker.to_string(),
-                    token: a.assignment_id,
-                    identity: Some(identity.to_string()),
-                }))
+                Ok(Some(a.into_lease(worker, identity)))
             }
             _ => Err(refused("GET /assignments", status, &body)),
         }

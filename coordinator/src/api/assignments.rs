@@ -6,9 +6,9 @@
 //!   jobs), waiting up to N seconds (at most [`MAX_WAIT_SECS`]); 204 when there is none.
 //! - `POST /assignments/:id/heartbeat`: renews the lease (409 `lease_lost` when it was reaped).
 //! - `POST /assignments/:id/release`: gives the seat back at once (shutting down).
-//! - `POST /jobs/:jobId/result` (a provider seat: tier 1) and `POST /jobs/:jobId/attest` (a
-//!   verifier seat: a juror): `{"assignmentId", "report"}`; every check the intake makes runs
-//!   first, and a failed one is a 422 naming it.
+//! - `GET /assignments/stream` ([`super::assignment_stream`]): the same seats as server-sent
+//!   events.
+//! - Submissions ([`super::submissions`]): `POST /jobs/:jobId/result` and `/attest`.
 //!
 //! The coordinator leases from the same queue as Redis workers, in the actor's name (its
 //! address is the lease identity), so leases, heartbeats, reaping, delivery limits and
@@ -22,8 +22,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use notary_protocol::{Address, WorkerReport};
-use serde::{Deserialize, Serialize};
+use notary_protocol::Address;
+use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -33,7 +33,6 @@ use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::AppState;
 use crate::assignments::{Assignment, Seat};
-use crate::jobs::intake::Precheck;
 use crate::record::now_ms;
 use crate::workers::Role;
 
@@ -83,32 +82,9 @@ pub struct ReleaseView {
     pub released: bool,
 }
 
-/// A submission's answer.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SubmittedView {
-    /// The job.
-    pub job_id: String,
-    /// The assignment it ended.
-    pub assignment_id: String,
-    /// Always true: the intake has it (a juror's answer stays sealed until its round closes).
-    pub accepted: bool,
-}
-
-/// A submission body.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Submission {
-    /// The assignment the report is for.
-    pub assignment_id: String,
-    /// The signed report, as `notary-worker exec` prints it.
-    #[schema(value_type = Object)]
-    pub report: WorkerReport,
-}
-
 /// What roles an actor may act in: the allow list's workers hold both; a registered worker
 /// the roles it registered, once approved.
-async fn roles_of(state: &AppState, actor: Address) -> Result<Vec<Role>, ApiError> {
+pub(super) async fn roles_of(state: &AppState, actor: Address) -> Result<Vec<Role>, ApiError> {
     let juries = state.jobs.juries();
     if juries.allowed().contains(&actor) {
         return Ok(vec![Role::Provider, Role::Verifier]);
@@ -126,14 +102,14 @@ async fn roles_of(state: &AppState, actor: Address) -> Result<Vec<Role>, ApiErro
     }
 }
 
-fn forbidden(reason: &str, message: String) -> ApiError {
+pub(super) fn forbidden(reason: &str, message: String) -> ApiError {
     ApiError::Forbidden {
         message,
         params: json!({ "reason": reason }),
     }
 }
 
-fn conflict(reason: &str, message: String) -> ApiError {
+pub(super) fn conflict(reason: &str, message: String) -> ApiError {
     ApiError::Conflict {
         message,
         params: json!({ "reason": reason }),
@@ -142,7 +118,7 @@ fn conflict(reason: &str, message: String) -> ApiError {
 
 /// How long an assignment outlives its last heartbeat: the lease TTL and then some, so a
 /// submission right after a slow run still finds it (the queue decides whether the lease held).
-fn keep_for(state: &AppState) -> Duration {
+pub(super) fn keep_for(state: &AppState) -> Duration {
     (state.lease_ttl * 4).max(Duration::from_secs(60))
 }
 
@@ -174,7 +150,7 @@ fn wait_of(query: Option<&str>) -> Result<Duration, ApiError> {
 }
 
 /// The queue consumer a remote worker's leases are held by: its address and process.
-fn consumer(actor: Address, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(super) fn consumer(actor: Address, headers: &HeaderMap) -> Result<String, ApiError> {
     let id = headers
         .get(WORKER_ID_HEADER)
         .map(|v| v.to_str().unwrap_or("\u{0}"))
@@ -233,7 +209,7 @@ pub async fn next(
     })
 }
 
-async fn lease(
+pub(super) async fn lease(
     state: &AppState,
     consumer: &str,
     identity: &str,
@@ -295,7 +271,11 @@ async fn lease(
 }
 
 /// The actor's assignment `id` (404 when it ended or never was; 403 when it is another's).
-async fn owned(state: &AppState, id: &str, actor: Address) -> Result<Assignment, ApiError> {
+pub(super) async fn owned(
+    state: &AppState,
+    id: &str,
+    actor: Address,
+) -> Result<Assignment, ApiError> {
     let assignment = state.assignments.get(id).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "no assignment {id} (it ended, lapsed or never was)"
@@ -364,147 +344,4 @@ pub async fn release(
     }
     let released = state.jobs.queue().release(&assignment.lease).await?;
     Ok(Json(ReleaseView { released }))
-}
-
-/// `POST /jobs/:jobId/result`: a provider seat's report.
-#[utoipa::path(post, path = "/jobs/{jobId}/result", tag = "workers",
-    params(ActorHeaders, ("jobId" = String, Path, description = "the job")),
-    request_body(content = Submission, content_type = "application/json"),
-    responses(
-        (status = 202, description = "Taken by the intake", body = SubmittedView),
-        (status = 400, description = "Bad Request: not a submission", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden: another worker's assignment, or the role is missing", body = ErrorBody),
-        (status = 404, description = "Not Found: no such assignment or job", body = ErrorBody),
-        (status = 409, description = "Conflict: `params.reason` wrong_job, wrong_seat or job_final", body = ErrorBody),
-        (status = 413, description = "Payload Too Large", body = ErrorBody),
-        (status = 422, description = "A check failed: `params.check` (worker or report) and `params.detail`", body = ErrorBody),
-        (status = 429, description = "Rate Limited", body = ErrorBody),
-        (status = 503, description = "Service Unavailable", body = ErrorBody),
-    ))]
-pub async fn result(
-    State(state): State<Arc<AppState>>,
-    Path(job_id): Path<String>,
-    signed: Signed,
-) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
-    submit(&state, &job_id, signed, Seat::Provider).await
-}
-
-/// `POST /jobs/:jobId/attest`: a verifier seat's (a juror's) report.
-#[utoipa::path(post, path = "/jobs/{jobId}/attest", tag = "workers",
-    params(ActorHeaders, ("jobId" = String, Path, description = "the job")),
-    request_body(content = Submission, content_type = "application/json"),
-    responses(
-        (status = 202, description = "Taken by the intake (sealed until the round closes)", body = SubmittedView),
-        (status = 400, description = "Bad Request: not a submission", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden: another worker's assignment, or the role is missing", body = ErrorBody),
-        (status = 404, description = "Not Found: no such assignment or job", body = ErrorBody),
-        (status = 409, description = "Conflict: `params.reason` wrong_job, wrong_seat or job_final", body = ErrorBody),
-        (status = 413, description = "Payload Too Large", body = ErrorBody),
-        (status = 422, description = "A check failed: `params.check` (worker or report) and `params.detail`", body = ErrorBody),
-        (status = 429, description = "Rate Limited", body = ErrorBody),
-        (status = 503, description = "Service Unavailable", body = ErrorBody),
-    ))]
-pub async fn attest(
-    State(state): State<Arc<AppState>>,
-    Path(job_id): Path<String>,
-    signed: Signed,
-) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
-    submit(&state, &job_id, signed, Seat::Verifier).await
-}
-
-async fn submit(
-    state: &AppState,
-    job_id: &str,
-    signed: Signed,
-    route: Seat,
-) -> Result<(StatusCode, Json<SubmittedView>), ApiError> {
-    let fields = super::json::object(&signed.body)?;
-    super::json::only(&fields, &["assignmentId", "report"])?;
-    let submission: Submission = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ApiError::field("report", format!("not a submission: {e}")))?;
-    let id = submission.assignment_id;
-    let assignment = owned(state, &id, signed.actor).await?;
-    if assignment.lease.job.job_id != job_id || submission.report.job_id.to_string() != job_id {
-        return Err(conflict(
-            "wrong_job",
-            format!(
-                "assignment {id} is for job {}; the path and the report must name it",
-                assignment.lease.job.job_id
-            ),
-        ));
-    }
-    let seat = Seat::of(&assignment.lease);
-    if seat != route {
-        let path = if seat == Seat::Provider {
-            "result"
-        } else {
-            "attest"
-        };
-        return Err(conflict(
-            "wrong_seat",
-            format!(
-                "assignment {id} is a {} seat: submit to /jobs/{job_id}/{path}",
-                seat.as_str()
-            ),
-        ));
-    }
-    let role = match seat {
-        Seat::Provider => Role::Provider,
-        Seat::Verifier => Role::Verifier,
-    };
-    if !roles_of(state, signed.actor).await?.contains(&role) {
-        return Err(forbidden(
-            "wrong_role",
-            format!("{} is not registered as a {}", signed.actor, role.as_str()),
-        ));
-    }
-    let report = submission.report;
-    if report.attestation.worker != signed.actor {
-        return Err(refused(
-            "worker",
-            format!(
-                "the attestation names {}, not the actor {}",
-                report.attestation.worker, signed.actor
-            ),
-        ));
-    }
-    match state.jobs.precheck(&report).await? {
-        Precheck::Passed => {}
-        Precheck::UnknownJob => return Err(ApiError::NotFound(format!("no job {job_id}"))),
-        Precheck::Final => {
-            state.assignments.remove(&id).await?;
-            return Err(conflict(
-                "job_final",
-                format!("job {job_id} is final already"),
-            ));
-        }
-        Precheck::Refused(check, why) => return Err(refused(check, why)),
-    }
-    // Claimed first, so two concurrent submissions of one assignment submit once.
-    if !state.assignments.remove(&id).await? {
-        return Err(ApiError::NotFound(format!("no assignment {id}")));
-    }
-    let payload = serde_json::to_string(&report).map_err(crate::error::Error::from)?;
-    if let Err(e) = state.jobs.queue().submit(&assignment.lease, payload).await {
-        // The queue is away: the assignment stays, so the worker's retry finds it.
-        let _ = state.assignments.put(&assignment, keep_for(state)).await;
-        return Err(e.into());
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(SubmittedView {
-            job_id: job_id.to_string(),
-            assignment_id: id,
-            accepted: true,
-        }),
-    ))
-}
-
-fn refused(check: &str, detail: String) -> ApiError {
-    ApiError::Unprocessable {
-        message: format!("the report failed the {check} check: {detail}"),
-        params: json!({"reason": "check_failed", "check": check, "detail": detail}),
-    }
 }

@@ -6,6 +6,7 @@
 //! route, annotate the handler and add one `.routes(routes!(handler))` line to [`routes`].
 
 mod actor;
+mod assignment_stream;
 mod assignments;
 pub mod error;
 pub mod facilitator;
@@ -20,6 +21,7 @@ pub mod payments;
 pub mod quote;
 mod registration;
 pub mod request;
+mod submissions;
 mod verify;
 pub mod view;
 mod webhooks;
@@ -112,10 +114,11 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(registration::domain))
         .routes(routes!(modules::bytes))
         .routes(routes!(assignments::next))
+        .routes(routes!(assignment_stream::stream))
         .routes(routes!(assignments::heartbeat))
         .routes(routes!(assignments::release))
-        .routes(routes!(assignments::result))
-        .routes(routes!(assignments::attest));
+        .routes(routes!(submissions::result))
+        .routes(routes!(submissions::attest));
     if paid {
         router
             .routes(routes!(payments::submit))

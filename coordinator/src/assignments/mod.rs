@@ -77,12 +77,19 @@ pub trait AssignmentStore: Send + Sync + 'static {
     async fn touch(&self, id: &str, ttl: Duration) -> Result<bool>;
     /// Ends it; `false` if it was gone already (so two submissions cannot both end it).
     async fn remove(&self, id: &str) -> Result<bool>;
+    /// Takes the live assignment stream `key` (a worker process) for `holder` for `ttl`, or
+    /// renews it when `holder` has it already; `false` while another holder has it (one live
+    /// stream per worker id, across every coordinator of the fleet).
+    async fn hold_stream(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool>;
+    /// Lets the stream `key` go, when `holder` has it.
+    async fn end_stream(&self, key: &str, holder: &str) -> Result<()>;
 }
 
 /// Assignments in this process.
 #[derive(Default)]
 pub struct MemoryAssignments {
     map: Mutex<HashMap<String, (Assignment, Instant)>>,
+    streams: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 #[async_trait]
@@ -123,7 +130,42 @@ impl AssignmentStore for MemoryAssignments {
             .remove(id)
             .is_some_and(|(_, until)| until > now))
     }
+
+    async fn hold_stream(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let now = Instant::now();
+        let mut streams = self.streams.lock();
+        streams.retain(|_, (_, until)| *until > now);
+        match streams.get(key) {
+            Some((other, _)) if other != holder => Ok(false),
+            _ => {
+                streams.insert(key.to_string(), (holder.to_string(), now + ttl));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn end_stream(&self, key: &str, holder: &str) -> Result<()> {
+        let mut streams = self.streams.lock();
+        if streams.get(key).is_some_and(|(h, _)| h == holder) {
+            streams.remove(key);
+        }
+        Ok(())
+    }
 }
+
+/// Takes or renews a stream key for its holder (`KEYS[1]`; `ARGV`: holder, ttl ms).
+const HOLD_STREAM: &str = r#"
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"#;
+
+/// Deletes a stream key when its holder asks (`KEYS[1]`; `ARGV[1]`: holder).
+const END_STREAM: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"#;
 
 /// Assignments in Redis: `<prefix>assignment:<id>` (JSON) with the TTL as the key's expiry.
 pub struct RedisAssignments {
@@ -142,6 +184,10 @@ impl RedisAssignments {
 
     fn key(&self, id: &str) -> String {
         format!("{}assignment:{id}", self.prefix)
+    }
+
+    fn stream_key(&self, key: &str) -> String {
+        format!("{}assignment-stream:{key}", self.prefix)
     }
 }
 
@@ -195,5 +241,28 @@ impl AssignmentStore for RedisAssignments {
             .await
             .map_err(Error::redis)?;
         Ok(removed == 1)
+    }
+
+    async fn hold_stream(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let held: i64 = redis::Script::new(HOLD_STREAM)
+            .key(self.stream_key(key))
+            .arg(holder)
+            .arg(ms(ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(held == 1)
+    }
+
+    async fn end_stream(&self, key: &str, holder: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::Script::new(END_STREAM)
+            .key(self.stream_key(key))
+            .arg(holder)
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(())
     }
 }

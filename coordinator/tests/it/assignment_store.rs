@@ -90,3 +90,46 @@ async fn assignments_live_until_they_lapse_or_end() {
         assert!(x.unwrap() ^ y.unwrap(), "{name}");
     }
 }
+
+/// One holder per stream key: others are refused while it holds (and renews) it; it ends when
+/// its holder lets go or stops renewing; another holder cannot end it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_has_one_holder_at_a_time() {
+    let (stores, _redis) = stores();
+    let long = Duration::from_secs(60);
+    for (name, s) in stores {
+        assert!(s.hold_stream("w1", "h1", long).await.unwrap(), "{name}");
+        assert!(
+            s.hold_stream("w1", "h1", long).await.unwrap(),
+            "{name}: renewed"
+        );
+        assert!(
+            !s.hold_stream("w1", "h2", long).await.unwrap(),
+            "{name}: taken"
+        );
+        assert!(
+            s.hold_stream("w2", "h2", long).await.unwrap(),
+            "{name}: another key"
+        );
+        s.end_stream("w1", "h2").await.unwrap();
+        assert!(
+            !s.hold_stream("w1", "h2", long).await.unwrap(),
+            "{name}: not h2's to end"
+        );
+        s.end_stream("w1", "h1").await.unwrap();
+        assert!(
+            s.hold_stream("w1", "h2", long).await.unwrap(),
+            "{name}: free again"
+        );
+
+        // A holder that stops renewing loses it.
+        let short = Duration::from_millis(300);
+        assert!(s.hold_stream("w3", "h1", short).await.unwrap(), "{name}");
+        assert!(!s.hold_stream("w3", "h2", short).await.unwrap(), "{name}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            s.hold_stream("w3", "h2", short).await.unwrap(),
+            "{name}: lapsed"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 mod api;
 mod assignment_store;
+mod assignment_stream;
 mod connections;
 mod embedded_restart;
 mod fleet;

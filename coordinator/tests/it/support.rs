@@ -313,9 +313,15 @@ impl WorkerProcess {
     /// A worker of the open fleet: no Redis, it leases from the coordinator at `url` over
     /// HTTP and registers at start as provider and verifier.
     pub fn remote(url: &str, concurrency: usize, key: &WorkerKey) -> Self {
+        Self::remote_with(url, concurrency, key, &[])
+    }
+
+    /// [`Self::remote`] with `extra` flags (`--stream`).
+    pub fn remote_with(url: &str, concurrency: usize, key: &WorkerKey, extra: &[&str]) -> Self {
         warm_module_cache();
         let child = Command::new(worker_bin())
             .args(["--coordinator", url, "--register", "provider,verifier"])
+            .args(extra)
             .args(["--concurrency", &concurrency.to_string()])
             .args([
                 "--heartbeat-ms",
