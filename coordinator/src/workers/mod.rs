@@ -12,11 +12,13 @@
 //! The book also keeps the open fleet's registrations (issue 12, [`registration`]): a
 //! worker's roles, runtime id, engine and whether it is approved for juries. A registration is
 //! one atomic upsert (roles accumulate: a key registered as provider and as verifier holds
-//! both); approval is sticky (registering again, e.g. with a new runtime, keeps it).
+//! both); approval is sticky (registering again, e.g. with a new runtime, keeps it). A
+//! provider's declared services ([`services`]) live here too.
 
 pub mod cli;
 mod redis;
 pub mod registration;
+pub mod services;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -28,6 +30,7 @@ use serde::Serialize;
 
 pub use self::redis::RedisWorkerBook;
 pub use self::registration::{Approval, Registered, Registration, Role};
+pub use self::services::{Service, ServiceTarget};
 pub use self::sqlite::SqliteWorkerBook;
 use crate::error::Result;
 
@@ -117,4 +120,13 @@ pub trait WorkerBook: Send + Sync + 'static {
     async fn approve(&self, worker: Address) -> Result<bool>;
     /// Registered workers that are approved.
     async fn approved(&self) -> Result<HashSet<Address>>;
+
+    /// Declares a service of `worker` (a new one, or the same target again: its price and
+    /// `updatedAtMs` are replaced, `createdAtMs` kept). Returns it as stored and whether it is
+    /// new.
+    async fn put_service(&self, worker: Address, service: &Service) -> Result<(Service, bool)>;
+    /// A worker's services, by id.
+    async fn services(&self, worker: Address) -> Result<Vec<Service>>;
+    /// Withdraws a service; `false` if there was none of that id.
+    async fn remove_service(&self, worker: Address, service_id: &str) -> Result<bool>;
 }

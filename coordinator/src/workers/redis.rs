@@ -6,7 +6,9 @@
 //!
 //! Registrations live in the same `worker:<address>` hash (`role:provider`, `role:verifier`,
 //! `configHash`, `engine`, `description`, `approved`, `registeredAt`, `updatedAt`), with
-//! `workers:approved` (set) for the eligibility check; a Lua script upserts one.
+//! `workers:approved` (set) for the eligibility check; a Lua script upserts one. A provider's
+//! services are the hash `worker:<address>:services`: `service:<id>` (JSON) and
+//! `created:<id>` (unix ms, set once), written together by a script.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::{
-    Booked, Registered, Registration, Role, SuspensionRule, Vote, WorkerBook, WorkerStats,
+    Booked, Registered, Registration, Role, Service, SuspensionRule, Vote, WorkerBook, WorkerStats,
 };
 use crate::error::{Error, Result};
 use crate::record::now_ms;
@@ -74,6 +76,13 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 "#;
 
+/// KEYS: services. ARGV: id, JSON, at ms. Returns the creation time (ms) and 1 when new.
+const PUT_SERVICE: &str = r#"
+local first = redis.call('HSETNX', KEYS[1], 'created:' .. ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'service:' .. ARGV[1], ARGV[2])
+return {redis.call('HGET', KEYS[1], 'created:' .. ARGV[1]), first}
+"#;
+
 /// The registration fields of the worker hash, in the order `registration` reads them.
 const REGISTRATION_FIELDS: [&str; 8] = [
     "role:provider",
@@ -125,6 +134,10 @@ impl RedisWorkerBook {
 
     fn suspended_set(&self) -> String {
         format!("{}workers:suspended", self.prefix)
+    }
+
+    fn services_key(&self, w: &Address) -> String {
+        format!("{}worker:{w:#x}:services", self.prefix)
     }
 
     fn approved_set(&self) -> String {
@@ -318,5 +331,54 @@ impl WorkerBook for RedisWorkerBook {
             .await?
             .into_iter()
             .collect())
+    }
+
+    async fn put_service(&self, worker: Address, service: &Service) -> Result<(Service, bool)> {
+        let mut conn = self.conn.clone();
+        let (created, first): (String, i64) = Script::new(PUT_SERVICE)
+            .key(self.services_key(&worker))
+            .arg(&service.service_id)
+            .arg(serde_json::to_string(service)?)
+            .arg(service.updated_at_ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        let mut stored = service.clone();
+        stored.created_at_ms = created.parse().unwrap_or(service.created_at_ms);
+        Ok((stored, first == 1))
+    }
+
+    async fn services(&self, worker: Address) -> Result<Vec<Service>> {
+        let mut conn = self.conn.clone();
+        let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.services_key(&worker))
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        let mut services = Vec::new();
+        for (field, json) in &fields {
+            let Some(id) = field.strip_prefix("service:") else {
+                continue;
+            };
+            let mut service: Service = serde_json::from_str(json)?;
+            if let Some(created) = fields.get(&format!("created:{id}")) {
+                service.created_at_ms = created.parse().unwrap_or(service.created_at_ms);
+            }
+            services.push(service);
+        }
+        services.sort_by(|a, b| a.service_id.cmp(&b.service_id));
+        Ok(services)
+    }
+
+    async fn remove_service(&self, worker: Address, service_id: &str) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let removed: i64 = redis::cmd("HDEL")
+            .arg(self.services_key(&worker))
+            .arg(format!("service:{service_id}"))
+            .arg(format!("created:{service_id}"))
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(removed > 0)
     }
 }

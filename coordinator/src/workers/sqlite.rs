@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use notary_protocol::{Address, Digest32};
 use rusqlite::{params, OptionalExtension};
 
+use super::Service;
 use super::{
     Booked, Registered, Registration, Role, SuspensionRule, Vote, WorkerBook, WorkerStats,
 };
@@ -40,6 +41,13 @@ CREATE TABLE IF NOT EXISTS worker_registrations (
     approved INTEGER NOT NULL DEFAULT 0,
     registered_at_ms INTEGER NOT NULL,
     updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS worker_services (
+    address TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (address, service_id)
 );
 ";
 
@@ -317,5 +325,70 @@ impl WorkerBook for SqliteWorkerBook {
             .addresses("SELECT address FROM worker_registrations WHERE approved = 1")
             .await?;
         Ok(rows.into_iter().collect())
+    }
+
+    async fn put_service(&self, worker: Address, service: &Service) -> Result<(Service, bool)> {
+        let address = key(&worker);
+        let mut stored = service.clone();
+        let json = serde_json::to_string(service)?;
+        let (id, at) = (service.service_id.clone(), service.updated_at_ms as i64);
+        let (created, first) = self
+            .db
+            .call(move |c| {
+                // One call is one transaction: the read and the upsert are one step.
+                let known: Option<i64> = c
+                    .query_row(
+                        "SELECT created_at_ms FROM worker_services WHERE address = ?1 AND service_id = ?2",
+                        params![address, id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                c.execute(
+                    "INSERT INTO worker_services (address, service_id, service, created_at_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (address, service_id) DO UPDATE SET service = excluded.service",
+                    params![address, id, json, at],
+                )?;
+                Ok((known.unwrap_or(at), known.is_none()))
+            })
+            .await?;
+        stored.created_at_ms = created as u64;
+        Ok((stored, first))
+    }
+
+    async fn services(&self, worker: Address) -> Result<Vec<Service>> {
+        let address = key(&worker);
+        let rows: Vec<(String, i64)> = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT service, created_at_ms FROM worker_services WHERE address = ?1 ORDER BY service_id",
+                )?;
+                let rows = stmt
+                    .query_map([&address], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(json, created)| {
+                let mut service: Service = serde_json::from_str(&json)?;
+                service.created_at_ms = created as u64;
+                Ok(service)
+            })
+            .collect()
+    }
+
+    async fn remove_service(&self, worker: Address, service_id: &str) -> Result<bool> {
+        let (address, id) = (key(&worker), service_id.to_string());
+        self.db
+            .call(move |c| {
+                let removed = c.execute(
+                    "DELETE FROM worker_services WHERE address = ?1 AND service_id = ?2",
+                    params![address, id],
+                )?;
+                Ok(removed == 1)
+            })
+            .await
     }
 }

@@ -197,3 +197,65 @@ async fn registrations_accumulate_roles_and_keep_approval() {
         assert_eq!(b.registration(stranger).await.unwrap(), None, "{name}");
     }
 }
+
+/// Services: declared, replaced by target (price and update time; creation kept), listed by
+/// id, withdrawn once, per worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_are_declared_replaced_and_withdrawn() {
+    use notary_coordinator::workers::{Service, ServiceTarget};
+    let (books, _redis) = books().await;
+    let (a, b_addr) = (Address::from([3; 20]), Address::from([4; 20]));
+    for (name, b) in books {
+        assert!(b.services(a).await.unwrap().is_empty(), "{name}");
+        let js = Service::new(
+            ServiceTarget::Language("javascript".into()),
+            "100".into(),
+            1_000,
+        );
+        let module = Service::new(ServiceTarget::Module(Digest32([5; 32])), "7".into(), 1_500);
+        let (stored, new) = b.put_service(a, &js).await.unwrap();
+        assert!(new, "{name}");
+        assert_eq!(stored, js, "{name}");
+        assert!(b.put_service(a, &module).await.unwrap().1, "{name}");
+        // The same target again: replaced, not doubled.
+        let dearer = Service::new(
+            ServiceTarget::Language("javascript".into()),
+            "250".into(),
+            2_000,
+        );
+        let (stored, new) = b.put_service(a, &dearer).await.unwrap();
+        assert!(!new, "{name}");
+        assert_eq!(
+            (
+                stored.price.as_str(),
+                stored.created_at_ms,
+                stored.updated_at_ms
+            ),
+            ("250", 1_000, 2_000),
+            "{name}"
+        );
+        let listed = b.services(a).await.unwrap();
+        assert_eq!(
+            listed,
+            vec![stored.clone(), module.clone()],
+            "{name}: by id"
+        );
+        assert!(
+            b.services(b_addr).await.unwrap().is_empty(),
+            "{name}: per worker"
+        );
+        assert!(
+            b.remove_service(a, &module.service_id).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !b.remove_service(a, &module.service_id).await.unwrap(),
+            "{name}: once"
+        );
+        assert!(
+            !b.remove_service(b_addr, &js.service_id).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(b.services(a).await.unwrap(), vec![stored], "{name}");
+    }
+}
