@@ -21,6 +21,7 @@ pub mod payments;
 pub mod quote;
 mod registration;
 pub mod request;
+mod services;
 mod submissions;
 mod verify;
 pub mod view;
@@ -112,6 +113,8 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(registration::provider))
         .routes(routes!(registration::verifier))
         .routes(routes!(registration::domain))
+        .routes(routes!(services::declare, services::list))
+        .routes(routes!(services::withdraw))
         .routes(routes!(modules::bytes))
         .routes(routes!(assignments::next))
         .routes(routes!(assignment_stream::stream))

@@ -91,7 +91,7 @@ pub(crate) async fn accept(
     let parsed = parse_verify_request(&body, &defaults).await?;
     let mut record = parsed.record;
     // The jury is fixed now, before any payment (the 402's pending job carries it).
-    record.jury = state.jobs.plan_jury(parsed.jury).await??;
+    record.jury = state.jobs.plan_jury(parsed.jury, &record.spec).await??;
     Ok(record)
 }
 

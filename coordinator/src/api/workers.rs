@@ -18,7 +18,7 @@ use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::AppState;
 use crate::payments::registry::{on_chain_worker, OnChainWorker};
-use crate::workers::{Registered, WorkerStats};
+use crate::workers::{Registered, Service, WorkerStats};
 
 /// One worker.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -36,6 +36,9 @@ pub struct WorkerView {
     /// Its registration, if it registered itself (open fleet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registered>,
+    /// The services it declared (a provider; none: it serves every job).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
     /// Its registry entry, when the fleet has a registry contract (`GET /workers/:address`
     /// and registration answers; the list leaves it out to spare the chain).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,6 +121,11 @@ async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::R
     let juries = state.jobs.juries();
     let stats = juries.book().stats(worker).await?;
     let registration = juries.book().registration(worker).await?;
+    let services = if registration.is_some() {
+        juries.book().services(worker).await?
+    } else {
+        Vec::new()
+    };
     let allowed = juries.allowed().contains(&worker);
     let status = if stats.suspended_at_ms.is_some() {
         "suspended"
@@ -133,6 +141,7 @@ async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::R
         status,
         allowed,
         registration,
+        services,
         anchor: None,
         stats,
     })

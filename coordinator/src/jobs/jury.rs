@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notary_protocol::{Address, Digest32, WorkerReport};
+use notary_protocol::{Address, Digest32, JobSpec, WorkerReport};
 use notary_queue::{JobEnvelope, JobQueue};
 use rand::RngCore;
 use serde_json::json;
@@ -42,6 +42,7 @@ use crate::jury::{
 use crate::metrics;
 use crate::record::{now_ms, JobOutcome, JobRecord};
 use crate::store::JobStore;
+use crate::workers::services::serves_job;
 use crate::workers::{Booked, Vote, WorkerBook};
 
 /// Compare-and-set attempts before a jury change gives up (the intake retries it later).
@@ -130,6 +131,22 @@ impl Juries {
             .collect())
     }
 
+    /// The workers of `workers` that serve `job`: those that declared no services (they serve
+    /// everything) and those with a service covering it.
+    pub async fn serving(
+        &self,
+        workers: HashSet<Address>,
+        job: &JobSpec,
+    ) -> Result<HashSet<Address>> {
+        let mut serving = HashSet::with_capacity(workers.len());
+        for worker in workers {
+            if serves_job(&self.book.services(worker).await?, job) {
+                serving.insert(worker);
+            }
+        }
+        Ok(serving)
+    }
+
     /// Whether `worker`'s attestations of runtime `runtime_id` count: it is on the allow list,
     /// or it registered with that runtime and is approved (`Err` says why not).
     pub async fn admits(
@@ -159,15 +176,16 @@ impl Juries {
     pub async fn plan(
         &self,
         request: JuryRequest,
+        job: &JobSpec,
     ) -> Result<std::result::Result<Option<JuryPlan>, Rejected>> {
         if request.tier <= 1 {
             return Ok(Ok(None));
         }
-        let pool = pool_of(self.eligible().await?);
+        let pool = pool_of(self.serving(self.eligible().await?, job).await?);
         if pool.len() < request.tier as usize {
             return Ok(Err(Rejected::Unavailable {
                 message: format!(
-                    "trust tier {} needs {} distinct eligible workers; {} are available",
+                    "trust tier {} needs {} distinct eligible workers serving this job; {} are available",
                     request.tier,
                     request.tier,
                     pool.len()

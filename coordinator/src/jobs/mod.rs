@@ -103,13 +103,14 @@ impl JobService {
         self.runtimes.is_empty() || self.runtimes.contains(id)
     }
 
-    /// Fixes the jury of a job being accepted (`None`: tier 1, no jury); a 503-class refusal
-    /// when too few workers are eligible.
+    /// Fixes the jury of a job being accepted (`None`: tier 1, no jury) from the eligible
+    /// workers that serve it; a 503-class refusal when too few are.
     pub async fn plan_jury(
         &self,
         request: JuryRequest,
+        job: &notary_protocol::JobSpec,
     ) -> Result<std::result::Result<Option<JuryPlan>, Rejected>> {
-        self.juries.plan(request).await
+        self.juries.plan(request, job).await
     }
 
     /// The jury policy (eligibility, the worker book).

@@ -3,16 +3,15 @@
 //! and checked by the contract.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
 use notary_coordinator::chain::contracts::VerificationRegistry as R;
 use notary_protocol::WorkerKey;
-use notary_queue::JobQueue;
+
 use serde_json::json;
 
 use crate::payments::{addr, job_word, paid_post, PaidEnv, PRICE};
-use crate::support::{hello, queue_client, Coordinator, WorkerProcess, HELLO_HASH};
+use crate::support::{hello, Coordinator, WorkerProcess, HELLO_HASH};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_tier_3_job_is_recorded_with_three_juror_signatures() {
@@ -26,12 +25,7 @@ async fn a_paid_tier_3_job_is_recorded_with_three_juror_signatures() {
         .iter()
         .map(|k| WorkerProcess::spawn(&env.redis.url(), &env.prefix, 1, k))
         .collect();
-    let q = queue_client(&env.redis.url(), &env.prefix).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while q.alive(Duration::from_millis(1500)).await.unwrap().len() < 3 {
-        assert!(Instant::now() < deadline, "the workers did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::wait_alive(&env.redis.url(), &env.prefix, 3).await;
 
     let mut body = hello(HELLO_HASH);
     body["trustTier"] = json!(3);

@@ -3,9 +3,8 @@
 //! stream keeps at most `slots` seats outstanding; a draining coordinator ends it with an
 //! `end` event; `notary-worker --stream` completes jobs over it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use notary_protocol::actor::sign_request;
 use notary_protocol::WorkerKey;
 use notary_worker::seat_stream::EventParser;
 use serde_json::{json, Value};
@@ -14,14 +13,6 @@ use crate::support::{
     client, hello, submit_async, test_config, Coordinator, WorkerProcess, HELLO_HASH,
 };
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A signed request by `key` (`worker_id` in `x-notary-worker-id` when given).
 async fn signed(
     c: &Coordinator,
     key: &WorkerKey,
@@ -29,20 +20,7 @@ async fn signed(
     path: &str,
     worker_id: Option<&str>,
 ) -> reqwest::Response {
-    let path = format!(
-        "{path}{}nonce={:x}",
-        if path.contains('?') { '&' } else { '?' },
-        rand::random::<u64>()
-    );
-    let h = sign_request(key, method, &path, now(), b"").unwrap();
-    let mut req = client().request(method.parse().unwrap(), format!("{}{path}", c.url));
-    for (name, value) in h.pairs() {
-        req = req.header(name, value);
-    }
-    if let Some(id) = worker_id {
-        req = req.header("x-notary-worker-id", id);
-    }
-    req.send().await.unwrap()
+    crate::support::actor_request(c, key, method, path, None, worker_id).await
 }
 
 /// The events of an open stream.

@@ -3,12 +3,12 @@
 //! can recompute a jury from the job's view.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::primitives::keccak256;
 use notary_protocol::{Address, WorkerKey};
 use notary_queue::test_utils::RedisServer;
-use notary_queue::JobQueue;
+
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -51,12 +51,7 @@ async fn fleet(honest: usize, liars: usize) -> Fleet {
             WorkerProcess::spawn_with(&redis.url(), &prefix, 1, k, fault)
         })
         .collect();
-    let q = queue_client(&redis.url(), &prefix).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while q.alive(Duration::from_millis(1500)).await.unwrap().len() < keys.len() {
-        assert!(Instant::now() < deadline, "the workers did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::wait_alive(&redis.url(), &prefix, keys.len()).await;
     Fleet {
         c,
         config,

@@ -19,6 +19,7 @@ mod observability;
 mod open_fleet;
 mod openapi;
 mod protect;
+mod provider_services;
 mod redis_faults;
 mod replay_cache;
 mod restart;

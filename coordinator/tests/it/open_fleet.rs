@@ -332,20 +332,6 @@ async fn only_approved_registered_workers_are_seated() {
     c.shutdown().await;
 }
 
-/// Waits (at most 60 s) until `n` identities are alive in the fleet's queue.
-async fn wait_alive(redis: &str, prefix: &str, n: usize) {
-    use notary_queue::JobQueue as _;
-    let q = queue_client(redis, prefix).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while q.alive(Duration::from_millis(1500)).await.unwrap().len() < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the workers did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// A worker with no Redis at all (embedded coordinator, in-memory queue) registers, leases
 /// over HTTP and decides tier-1 jobs; its attestation is in the answer. Its polling is not
 /// rate limited like a client's.
@@ -408,7 +394,7 @@ async fn remote_and_redis_workers_sit_on_one_jury() {
         .iter()
         .map(|k| WorkerProcess::remote(&c.url, 1, k))
         .collect();
-    wait_alive(&redis.url(), &prefix, 4).await;
+    crate::support::wait_alive(&redis.url(), &prefix, 4).await;
     let remote: Vec<Address> = keys.iter().map(WorkerKey::address).collect();
 
     for _ in 0..3 {

@@ -469,3 +469,51 @@ pub async fn hello_record() -> notary_coordinator::record::JobRecord {
         .unwrap()
         .record
 }
+
+/// Waits (up to 60 s) until `n` workers are alive in the fleet's queue at `redis`/`prefix`.
+pub async fn wait_alive(redis: &str, prefix: &str, n: usize) {
+    use notary_queue::JobQueue as _;
+    let q = queue_client(redis, prefix).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while q.alive(Duration::from_millis(1500)).await.unwrap().len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A request signed by `key` with the actor headers (a random `nonce` query parameter keeps
+/// equal requests distinct), with `body` as JSON and `worker_id` in `x-notary-worker-id`.
+pub async fn actor_request(
+    c: &Coordinator,
+    key: &WorkerKey,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    worker_id: Option<&str>,
+) -> reqwest::Response {
+    let path = format!(
+        "{path}{}nonce={:x}",
+        if path.contains('?') { '&' } else { '?' },
+        rand::random::<u64>()
+    );
+    let text = body.map(Value::to_string).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let h = notary_protocol::actor::sign_request(key, method, &path, now, text.as_bytes()).unwrap();
+    let mut req = client().request(method.parse().unwrap(), format!("{}{path}", c.url));
+    for (name, value) in h.pairs() {
+        req = req.header(name, value);
+    }
+    if let Some(id) = worker_id {
+        req = req.header("x-notary-worker-id", id);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json").body(text);
+    }
+    req.send().await.unwrap()
+}
