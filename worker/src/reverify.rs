@@ -7,14 +7,18 @@
 //! on stdout; exits 0 when every attestation matches, 1 when one differs (the line names what),
 //! 70 when the check could not run.
 //!
-//! Checking the on-chain registry record too (`--rpc-url`, `--registry`) is not implemented
-//! yet: the record's signers are the attestations checked here.
+//! With `--rpc-url URL --registry 0x…` it also reads the job's record from the registry
+//! contract (`recordOfJob`, `getRecord` over plain JSON-RPC `eth_call`) and compares it with
+//! this run and with the coordinator's record: the record exists and is not revoked, its
+//! output hash, verdict and fuel are this run's, its code, input and expected hashes are the
+//! spec's, and its signers are exactly the workers of the recorded attestations. Any
+//! difference is named and exits 1.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use notary_protocol::{Attestation, JobSpec, SignedAttestation, WorkerKey};
+use notary_protocol::{Address, Attestation, JobSpec, SignedAttestation, WorkerKey};
 use notary_worker::remote::{Coordinator, RemoteModules};
 use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, SandboxSettings};
@@ -29,6 +33,12 @@ pub struct ReverifyArgs {
     coordinator: String,
     /// The job id.
     job_id: String,
+    /// Also check the registry's record of the job through this JSON-RPC endpoint.
+    #[arg(long, value_name = "URL", requires = "registry")]
+    rpc_url: Option<String>,
+    /// The registry contract to read (with `--rpc-url`).
+    #[arg(long, value_name = "ADDRESS", requires = "rpc_url")]
+    registry: Option<Address>,
     #[command(flatten)]
     sandbox: SandboxSettings,
 }
@@ -51,6 +61,9 @@ struct Summary {
     fuel_used: u64,
     result: String,
     attestations: Vec<Checked>,
+    /// The registry record's check, with `--rpc-url` and `--registry`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registry: Option<Checked>,
     all_match: bool,
 }
 
@@ -126,8 +139,15 @@ async fn run(args: ReverifyArgs) -> anyhow::Result<bool> {
     for view in &recorded {
         checked.push(compare(view, &mine, &spec));
     }
-    let all_match = checked.iter().all(|c| c.matches);
-    for c in &checked {
+    let registry = match (&args.rpc_url, args.registry) {
+        (Some(rpc), Some(registry)) => {
+            Some(chain::check(rpc, registry, &spec, &mine, &checked).await?)
+        }
+        _ => None,
+    };
+    let all_match =
+        checked.iter().all(|c| c.matches) && registry.as_ref().is_none_or(|r| r.matches);
+    for c in checked.iter().chain(registry.as_ref()) {
         if c.matches {
             eprintln!(
                 "{}: matches (output hash, verdict, fuel, signature)",
@@ -143,6 +163,7 @@ async fn run(args: ReverifyArgs) -> anyhow::Result<bool> {
         fuel_used: mine.fuel_used,
         result: mine.result.as_str().to_string(),
         attestations: checked,
+        registry,
         all_match,
     };
     println!("{}", serde_json::to_string(&summary)?);
@@ -198,5 +219,161 @@ fn compare(view: &Value, mine: &Attestation, spec: &JobSpec) -> Checked {
         worker,
         matches: differences.is_empty(),
         differences,
+    }
+}
+
+/// The registry's record of a job, read over JSON-RPC.
+mod chain {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use alloy_primitives::{Address, B256};
+    use alloy_sol_types::SolCall;
+    use anyhow::Context;
+    use notary_protocol::{Attestation, JobSpec};
+    use serde_json::{json, Value};
+
+    use super::Checked;
+
+    mod abi {
+        alloy_sol_types::sol! {
+            struct Attestation {
+                bytes32 jobId;
+                bytes32 codeHash;
+                bytes32 inputHash;
+                bytes32 outputHash;
+                bytes32 expectedHash;
+                uint64 fuelUsed;
+                uint8 result;
+                bytes32 runtimeId;
+            }
+            function recordOfJob(bytes32 jobId) external view returns (bytes32);
+            function getRecord(bytes32 recordId) external view returns (
+                Attestation attestation, address[] signers, uint64 recordedAt, bool revoked);
+        }
+    }
+
+    async fn eth_call(rpc: &str, to: Address, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "eth_call",
+            "params": [{"to": to.to_string(), "data": format!("0x{}", hex::encode(data))}, "latest"],
+        });
+        let answer: Value = reqwest::Client::new()
+            .post(rpc)
+            .json(&body)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .context("the JSON-RPC endpoint")?
+            .json()
+            .await
+            .context("the JSON-RPC answer")?;
+        let result = answer["result"]
+            .as_str()
+            .with_context(|| format!("eth_call failed: {}", answer["error"]))?;
+        hex::decode(result.trim_start_matches("0x")).context("eth_call result")
+    }
+
+    /// Compares the registry's record of `spec`'s job with this run (`mine`) and with the
+    /// coordinator's attestations as checked (`attestations`): every signer on chain has an
+    /// attestation there, and every attestation that matches this run is signed on chain (a
+    /// juror that dissented is in neither).
+    pub async fn check(
+        rpc: &str,
+        registry: Address,
+        spec: &JobSpec,
+        mine: &Attestation,
+        attestations: &[Checked],
+    ) -> anyhow::Result<Checked> {
+        let name = format!("registry {registry}");
+        let mut differences = Vec::new();
+        if spec.domain.verifying_contract != registry {
+            differences.push(format!(
+                "the job's attestations are signed for registry {}, not this one",
+                spec.domain.verifying_contract
+            ));
+        }
+        let job_word = mine.job_id_word();
+        let id = eth_call(
+            rpc,
+            registry,
+            abi::recordOfJobCall { jobId: job_word }.abi_encode(),
+        )
+        .await?;
+        let id = abi::recordOfJobCall::abi_decode_returns(&id).context("recordOfJob")?;
+        if id == B256::ZERO {
+            differences.push(format!("no record of job {} in the registry", spec.job_id));
+            return Ok(Checked {
+                worker: name,
+                matches: false,
+                differences,
+            });
+        }
+        let record = eth_call(
+            rpc,
+            registry,
+            abi::getRecordCall { recordId: id }.abi_encode(),
+        )
+        .await?;
+        let record = abi::getRecordCall::abi_decode_returns(&record).context("getRecord")?;
+        let a = &record.attestation;
+        let word = |d: &notary_protocol::Digest32| B256::from(d.0);
+        let mut differ = |what: &str, on_chain: String, here: String| {
+            if on_chain != here {
+                differences.push(format!("{what}: on chain {on_chain}, re-run {here}"));
+            }
+        };
+        differ(
+            "output hash",
+            a.outputHash.to_string(),
+            word(&mine.output_hash).to_string(),
+        );
+        differ(
+            "verdict",
+            a.result.to_string(),
+            mine.result.code().to_string(),
+        );
+        differ("fuel", a.fuelUsed.to_string(), mine.fuel_used.to_string());
+        differ(
+            "code hash",
+            a.codeHash.to_string(),
+            word(&spec.code_hash).to_string(),
+        );
+        differ(
+            "input hash",
+            a.inputHash.to_string(),
+            word(&spec.input_hash).to_string(),
+        );
+        differ(
+            "expected hash",
+            a.expectedHash.to_string(),
+            word(&spec.expected_hash).to_string(),
+        );
+        if record.revoked {
+            differences.push("the record is revoked".into());
+        }
+        let on_chain: BTreeSet<Address> = record.signers.iter().copied().collect();
+        let parse = |c: &Checked| c.worker.parse::<Address>().ok();
+        let recorded: BTreeSet<Address> = attestations.iter().filter_map(parse).collect();
+        let agreeing: BTreeSet<Address> = attestations
+            .iter()
+            .filter(|c| c.matches)
+            .filter_map(parse)
+            .collect();
+        for signer in on_chain.difference(&recorded) {
+            differences.push(format!(
+                "signer {signer} has no attestation in the coordinator's record"
+            ));
+        }
+        for worker in agreeing.difference(&on_chain) {
+            differences.push(format!(
+                "{worker}'s matching attestation is not among the record's signers"
+            ));
+        }
+        Ok(Checked {
+            worker: name,
+            matches: differences.is_empty(),
+            differences,
+        })
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Bytes, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolCall;
 use notary_coordinator::chain::contracts::VerificationRegistry as R;
 use notary_coordinator::chain::{deploy, parse_key, Chain};
@@ -264,5 +264,41 @@ async fn an_open_fleet_worker_is_anchored_and_its_paid_job_recorded() {
     let id = registry.recordOfJob(job_word(&job)).call().await.unwrap();
     let rec = registry.getRecord(id).call().await.unwrap();
     assert_eq!(rec.signers, vec![worker.address()]);
+
+    // Anyone can check it: the re-run, the coordinator's record and the chain's agree; against
+    // a registry without the record, the difference is named.
+    let reverify = |registry: Address| {
+        std::process::Command::new(crate::support::worker_bin())
+            .args([
+                "reverify",
+                "--coordinator",
+                &c.url,
+                &job,
+                "--rpc-url",
+                &env.node.url,
+            ])
+            .args(["--registry", &registry.to_string(), "--module-cache-dir"])
+            .arg(crate::support::cache_dir())
+            .output()
+            .unwrap()
+    };
+    let out = reverify(env.d.registry);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["registry"]["matches"], true, "{summary}");
+    assert_eq!(summary["allMatch"], true, "{summary}");
+    let other = deploy(&env.owner).await.unwrap().registry;
+    let out = reverify(other);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let differences = summary["registry"]["differences"].to_string();
+    assert!(differences.contains("no record of job"), "{summary}");
+    assert!(differences.contains("signed for registry"), "{summary}");
     c.shutdown().await;
 }
