@@ -17,6 +17,7 @@ mod module_store;
 mod modules;
 mod observability;
 mod open_fleet;
+mod open_fleet_work;
 mod openapi;
 mod protect;
 mod provider_services;
