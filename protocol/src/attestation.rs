@@ -25,7 +25,9 @@ use uuid::Uuid;
 use crate::digest::Digest32;
 use crate::{Error, Result};
 
-mod sol {
+/// The registry contract's ABI as far as attestations go: the EIP-712 struct and the read
+/// functions anyone uses to check a record (`notary-worker reverify --registry`).
+pub mod sol {
     alloy_sol_types::sol! {
         /// The EIP-712 struct, exactly as the registry contract declares it.
         struct Attestation {
@@ -38,6 +40,13 @@ mod sol {
             uint8 result;
             bytes32 runtimeId;
         }
+
+        /// The record id of a job (zero when it has none).
+        function recordOfJob(bytes32 jobId) external view returns (bytes32);
+
+        /// A record by id.
+        function getRecord(bytes32 recordId) external view returns (
+            Attestation attestation, address[] signers, uint64 recordedAt, bool revoked);
     }
 }
 

@@ -235,23 +235,7 @@ mod chain {
 
     use super::Checked;
 
-    mod abi {
-        alloy_sol_types::sol! {
-            struct Attestation {
-                bytes32 jobId;
-                bytes32 codeHash;
-                bytes32 inputHash;
-                bytes32 outputHash;
-                bytes32 expectedHash;
-                uint64 fuelUsed;
-                uint8 result;
-                bytes32 runtimeId;
-            }
-            function recordOfJob(bytes32 jobId) external view returns (bytes32);
-            function getRecord(bytes32 recordId) external view returns (
-                Attestation attestation, address[] signers, uint64 recordedAt, bool revoked);
-        }
-    }
+    use notary_protocol::attestation::sol as abi;
 
     async fn eth_call(rpc: &str, to: Address, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
         let body = json!({

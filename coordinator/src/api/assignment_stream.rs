@@ -37,7 +37,9 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 use super::actor::{ActorHeaders, Signed};
-use super::assignments::{conflict, consumer, lease, roles_of, AssignmentView, WORKER_ID_HEADER};
+use super::assignments::{
+    conflict, consumer, lease, query_params, roles_of, AssignmentView, WORKER_ID_HEADER,
+};
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::ErrorBody;
@@ -61,34 +63,21 @@ pub struct StreamEnd {
     pub reason: &'static str,
 }
 
-/// `slots` (and the ignored `nonce`).
+/// `slots`.
 fn slots_of(query: Option<&str>) -> Result<usize, ApiError> {
     let mut slots = 1;
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match name {
-            "slots" => {
-                slots = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_SLOTS).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::field_with(
-                            "slots",
-                            format!("slots must be a whole number from 1 to {MAX_SLOTS}"),
-                            json!({"max": MAX_SLOTS}),
-                        )
-                    })?
-            }
-            "nonce" if value.len() <= 64 => {}
-            _ => {
-                return Err(ApiError::field_with(
-                    name,
-                    format!("unknown query parameter {name:?}"),
-                    json!({"reason": "unknown_field", "supported": ["slots", "nonce"]}),
-                ))
-            }
-        }
+    for (_, value) in query_params(query, &["slots"])? {
+        slots = value
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_SLOTS).contains(n))
+            .ok_or_else(|| {
+                ApiError::field_with(
+                    "slots",
+                    format!("slots must be a whole number from 1 to {MAX_SLOTS}"),
+                    json!({"max": MAX_SLOTS}),
+                )
+            })?;
     }
     Ok(slots)
 }

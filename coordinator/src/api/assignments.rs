@@ -122,29 +122,42 @@ pub(super) fn keep_for(state: &AppState) -> Duration {
     (state.lease_ttl * 4).max(Duration::from_secs(60))
 }
 
-/// `waitSeconds` (and the ignored `nonce`, which makes otherwise equal signed requests differ).
-fn wait_of(query: Option<&str>) -> Result<Duration, ApiError> {
-    let mut wait = 0;
+/// A signed route's query parameters: each of `supported`, or `nonce` (ignored: it makes
+/// otherwise equal signed requests differ); 400 naming any other.
+pub(super) fn query_params<'q>(
+    query: Option<&'q str>,
+    supported: &[&'static str],
+) -> Result<Vec<(&'q str, &'q str)>, ApiError> {
+    let mut params = Vec::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match name {
-            "waitSeconds" => {
-                wait = value.parse::<u64>().map_err(|_| {
-                    ApiError::field(
-                        "waitSeconds",
-                        "waitSeconds must be a whole number of seconds",
-                    )
-                })?
-            }
-            "nonce" if value.len() <= 64 => {}
-            _ => {
-                return Err(ApiError::field_with(
-                    name,
-                    format!("unknown query parameter {name:?}"),
-                    json!({"reason": "unknown_field", "supported": ["waitSeconds", "nonce"]}),
-                ))
-            }
+        if name == "nonce" && value.len() <= 64 {
+            continue;
         }
+        if !supported.contains(&name) {
+            let mut all = supported.to_vec();
+            all.push("nonce");
+            return Err(ApiError::field_with(
+                name,
+                format!("unknown query parameter {name:?}"),
+                json!({"reason": "unknown_field", "supported": all}),
+            ));
+        }
+        params.push((name, value));
+    }
+    Ok(params)
+}
+
+/// `waitSeconds`.
+fn wait_of(query: Option<&str>) -> Result<Duration, ApiError> {
+    let mut wait = 0;
+    for (_, value) in query_params(query, &["waitSeconds"])? {
+        wait = value.parse::<u64>().map_err(|_| {
+            ApiError::field(
+                "waitSeconds",
+                "waitSeconds must be a whole number of seconds",
+            )
+        })?;
     }
     Ok(Duration::from_secs(wait.min(MAX_WAIT_SECS)))
 }
