@@ -38,6 +38,8 @@ let drift = 0;
 if (!check) fs.mkdirSync(outDir, { recursive: true });
 for (const file of Object.keys(output.contracts)) {
   for (const [name, c] of Object.entries(output.contracts[file])) {
+    // Interfaces have no code: nothing to deploy, nothing to embed.
+    if (!c.evm.bytecode.object) continue;
     const artifact = {
       contractName: name,
       sourceName: `src/${file}`,

@@ -18,8 +18,9 @@ pub struct ContractsCli {
 /// The chores.
 #[derive(Subcommand, Debug)]
 pub enum ContractsCommand {
-    /// Deploys `VerificationRegistry` and the EIP-3009 test token from the committed artifacts
-    /// and prints `{"chainId","registry","token","owner"}` as JSON on stdout.
+    /// Deploys `VerificationRegistry`, the EIP-3009 test token and `NotaryEscrow` from the
+    /// committed artifacts and prints `{"chainId","registry","token","escrow","owner"}` as JSON
+    /// on stdout.
     Deploy {
         /// JSON-RPC URL of the chain.
         #[arg(long, env = "NOTARY_RPC_URL")]
@@ -59,6 +60,7 @@ pub async fn run(cli: ContractsCli) -> ChainResult<String> {
                 "chainId": deployment.chain_id,
                 "registry": deployment.registry.to_checksum(None),
                 "token": deployment.token.to_checksum(None),
+                "escrow": deployment.escrow.to_checksum(None),
                 "owner": deployment.owner.to_checksum(None),
             });
             Ok(serde_json::to_string_pretty(&out).expect("serializable"))

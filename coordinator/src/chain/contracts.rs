@@ -13,6 +13,13 @@ alloy::sol!(
 alloy::sol!(
     #[sol(rpc)]
     #[derive(Debug)]
+    NotaryEscrow,
+    "../contracts/artifacts/NotaryEscrow.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
     TestUSDC,
     "../contracts/artifacts/TestUSDC.json"
 );

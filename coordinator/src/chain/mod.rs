@@ -21,6 +21,7 @@ use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolConstructor;
 use tokio::sync::Mutex;
 
 /// Chain failures (RPC, signing, reverts), as text: they are logged, never shown to clients.
@@ -313,12 +314,24 @@ pub struct Deployment {
     pub registry: Address,
     /// The EIP-3009 test token.
     pub token: Address,
+    /// `NotaryEscrow` over that token and registry (the marketplace's deposits).
+    pub escrow: Address,
     /// The deployer, owner of the registry.
     pub owner: Address,
 }
 
-/// Deploys `VerificationRegistry` and `TestUSDC` from the committed artifacts.
+/// How long after funding a requester may reclaim a deposit nobody settled (the escrow's
+/// `reclaimAfter` at deployment): a week.
+pub const RECLAIM_AFTER_SECS: u64 = 7 * 24 * 3600;
+
+/// Deploys `VerificationRegistry`, `TestUSDC` and `NotaryEscrow` (over those two, reclaim after
+/// [`RECLAIM_AFTER_SECS`]) from the committed artifacts.
 pub async fn deploy(chain: &Chain) -> ChainResult<Deployment> {
+    deploy_with(chain, RECLAIM_AFTER_SECS).await
+}
+
+/// [`deploy`] with another reclaim delay.
+pub async fn deploy_with(chain: &Chain, reclaim_after_secs: u64) -> ChainResult<Deployment> {
     let owner = chain.sender().ok_or(ChainError::NoKey)?;
     let registry = chain
         .transact(
@@ -334,10 +347,25 @@ pub async fn deploy(chain: &Chain) -> ChainResult<Deployment> {
         .await?
         .contract_address
         .ok_or_else(|| ChainError::Rpc("token deployment has no contract address".into()))?;
+    let mut code = contracts::NotaryEscrow::BYTECODE.to_vec();
+    code.extend(
+        contracts::NotaryEscrow::constructorCall {
+            token_: token,
+            registry_: registry,
+            reclaimAfter_: reclaim_after_secs,
+        }
+        .abi_encode(),
+    );
+    let escrow = chain
+        .transact(None, U256::ZERO, Bytes::from(code))
+        .await?
+        .contract_address
+        .ok_or_else(|| ChainError::Rpc("escrow deployment has no contract address".into()))?;
     Ok(Deployment {
         chain_id: chain.chain_id(),
         registry,
         token,
+        escrow,
         owner,
     })
 }

@@ -231,7 +231,7 @@ async fn contracts_deploy_subcommand_prints_addresses() {
         owner
     );
     let chain = owner_chain(&node).await;
-    for field in ["registry", "token"] {
+    for field in ["registry", "token", "escrow"] {
         let addr: Address = v[field].as_str().unwrap().parse().unwrap();
         let code = chain.provider().get_code_at(addr).await.unwrap();
         assert!(!code.is_empty(), "no code at the {field}");

@@ -2,6 +2,7 @@
 //! real HTTP. Run alone with `scripts/test.sh -p notary-coordinator --test chain`.
 
 mod contracts;
+mod escrow;
 mod hardhat;
 mod juries;
 mod open_fleet;
