@@ -11,6 +11,12 @@ pub fn job(prefix: &str, job_id: &str) -> String {
     format!("{prefix}job:{job_id}")
 }
 
+/// Sorted set of job ids by acceptance time (score: created unix ms), for listing jobs newest
+/// first; trimmed to the records' retention.
+pub fn jobs_by_time(prefix: &str) -> String {
+    format!("{prefix}jobs:by-time")
+}
+
 /// Pub/sub channel on which a coordinator announces that a job reached a final state, so the
 /// coordinator holding the client's request (maybe another replica) can answer at once.
 pub fn done_channel(prefix: &str) -> String {

@@ -100,6 +100,10 @@ pub trait JobStore: EventLog {
     /// only queued keeps its count. A backend whose queue keeps queued and leased jobs itself
     /// (Redis) has nothing to give back and returns none.
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>>;
+    /// Jobs accepted before `before` (`(created ms, id)`, exclusive; `None`: from the newest),
+    /// newest first (ties by id, descending), at most `limit`. Records past their retention are
+    /// left out.
+    async fn recent(&self, before: Option<(u64, Uuid)>, limit: usize) -> Result<Vec<JobRecord>>;
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
 }

@@ -295,13 +295,25 @@ impl JobStore for RedisStore {
         let mut conn = self.conn.clone();
         let json = serde_json::to_string(record)?;
         let key = self.key(record.id());
-        redis::pipe()
-            .atomic()
+        let by_time = keys::jobs_by_time(&self.prefix);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset(&key, "record", json)
             .ignore()
             .pexpire(&key, self.retention.as_millis() as i64)
             .ignore()
-            .query_async::<()>(&mut conn)
+            .zadd(&by_time, record.id().to_string(), record.created_at_ms)
+            .ignore();
+        // The time index outlives no record: now and then, drop what is past retention.
+        if rand::random::<u8>() < 4 {
+            let oldest = now_ms().saturating_sub(self.retention.as_millis() as u64);
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&by_time)
+                .arg("-inf")
+                .arg(format!("({oldest}"))
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn)
             .await
             .map_err(Error::redis)
     }
@@ -390,6 +402,66 @@ impl JobStore for RedisStore {
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
         // The Redis queue keeps queued and leased jobs itself; its reaper redelivers them.
         Ok(Vec::new())
+    }
+
+    async fn recent(&self, before: Option<(u64, Uuid)>, limit: usize) -> Result<Vec<JobRecord>> {
+        let mut conn = self.conn.clone();
+        let by_time = keys::jobs_by_time(&self.prefix);
+        let max = before.map_or("+inf".to_string(), |(ms, _)| ms.to_string());
+        let mut out = Vec::with_capacity(limit);
+        let mut offset = 0usize;
+        // Pages of the index (ties at the cursor's millisecond are skipped up to its id);
+        // members whose record expired are skipped.
+        while out.len() < limit {
+            let want = (limit - out.len()).max(16);
+            let members: Vec<(String, u64)> = redis::cmd("ZRANGE")
+                .arg(&by_time)
+                .arg(&max)
+                .arg("-inf")
+                .arg("BYSCORE")
+                .arg("REV")
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(want)
+                .arg("WITHSCORES")
+                .query_async(&mut conn)
+                .await
+                .map_err(Error::redis)?;
+            offset += members.len();
+            let ids: Vec<Uuid> = members
+                .iter()
+                .filter(|(id, ms)| match before {
+                    Some((b_ms, b_id)) => *ms < b_ms || id.as_str() < b_id.to_string().as_str(),
+                    None => true,
+                })
+                .filter_map(|(id, _)| id.parse().ok())
+                .collect();
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.cmd("HMGET")
+                    .arg(self.key(*id))
+                    .arg("record")
+                    .arg("outcome")
+                    .arg("jury");
+            }
+            let rows: Vec<(Option<String>, Option<String>, Option<String>)> = if ids.is_empty() {
+                Vec::new()
+            } else {
+                pipe.query_async(&mut conn).await.map_err(Error::redis)?
+            };
+            for (record, outcome, jury) in rows {
+                if let Some(record) = record {
+                    out.push(super::decode(&record, outcome.as_deref(), jury.as_deref())?);
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+            if members.len() < want {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     async fn ping(&self) -> Result<()> {

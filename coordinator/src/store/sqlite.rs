@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (created_ms) WHERE outcome IS NULL;
 CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (expires_ms);
+CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_ms DESC, id DESC);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL,
@@ -442,6 +443,36 @@ impl JobStore for SqliteStore {
                     record: super::decode(&record, None, jury.as_deref())?,
                     attempt: attempt as u32,
                 })
+            })
+            .collect()
+    }
+
+    async fn recent(&self, before: Option<(u64, Uuid)>, limit: usize) -> Result<Vec<JobRecord>> {
+        let now = now_ms() as i64;
+        let (ms, id) = match before {
+            Some((ms, id)) => (ms as i64, id.to_string()),
+            // Past every id ('~' sorts after hex digits and '-').
+            None => (i64::MAX, "~".to_string()),
+        };
+        let rows: Vec<Stored> = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT record, outcome, jury FROM jobs
+                     WHERE (created_ms < ?1 OR (created_ms = ?1 AND id < ?2)) AND expires_ms >= ?3
+                     ORDER BY created_ms DESC, id DESC LIMIT ?4",
+                )?;
+                let rows = stmt
+                    .query_map(params![ms, id, now, limit as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(record, outcome, jury)| {
+                super::decode(&record, outcome.as_deref(), jury.as_deref())
             })
             .collect()
     }

@@ -514,3 +514,52 @@ async fn fair_lanes_follow_each_clients_unfinished_jobs() {
         assert_eq!(lanes.clients(), 0, "{}", b.name);
     }
 }
+
+/// `recent` lists newest first (ties at one millisecond by id, descending), pages from a
+/// cursor without repeating or skipping, and shows outcomes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_jobs_page_newest_first() {
+    for b in backends().await {
+        let name = b.name;
+        assert!(b.store.recent(None, 10).await.unwrap().is_empty(), "{name}");
+        let base = now_ms() - 10_000;
+        let mut records = Vec::new();
+        // Five jobs, two of them in the same millisecond.
+        for (i, at) in [0u64, 1, 2, 2, 3].iter().enumerate() {
+            let mut r = record();
+            r.created_at_ms = base + at;
+            b.store.insert(&r).await.unwrap();
+            if i == 0 {
+                b.store.finalize(&r, &valid(&r, 7)).await.unwrap();
+            }
+            records.push(r);
+        }
+        let mut expected: Vec<(u64, Uuid)> =
+            records.iter().map(|r| (r.created_at_ms, r.id())).collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        let key = |r: &JobRecord| (r.created_at_ms, r.id());
+
+        let all: Vec<_> = b.store.recent(None, 10).await.unwrap();
+        assert_eq!(all.iter().map(key).collect::<Vec<_>>(), expected, "{name}");
+        let oldest = all.last().unwrap();
+        assert_eq!(
+            oldest.status(),
+            JobStatus::Completed,
+            "{name}: outcomes shown"
+        );
+
+        // Pages of two, each from the last one's cursor.
+        let mut paged = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = b.store.recent(cursor, 2).await.unwrap();
+            assert!(page.len() <= 2, "{name}");
+            if page.is_empty() {
+                break;
+            }
+            cursor = Some(key(page.last().unwrap()));
+            paged.extend(page.iter().map(key));
+        }
+        assert_eq!(paged, expected, "{name}: no repeat, no gap");
+    }
+}
