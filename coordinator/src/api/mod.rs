@@ -12,6 +12,7 @@ pub mod error;
 pub mod facilitator;
 mod health;
 mod info;
+mod job_list;
 mod jobs;
 pub(crate) mod json;
 mod jury_view;
@@ -108,6 +109,8 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(jobs::escalate))
         .routes(routes!(jobs::record))
+        .routes(routes!(job_list::list))
+        .routes(routes!(job_list::result))
         .routes(routes!(workers::list))
         .routes(routes!(workers::show))
         .routes(routes!(registration::provider))

@@ -10,6 +10,7 @@ mod fleet;
 mod guests;
 mod hostile;
 mod intake;
+mod job_list;
 mod job_store;
 mod juries;
 mod ledger;
