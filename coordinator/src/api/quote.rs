@@ -4,7 +4,9 @@
 //! a fuel-based part (`--price-wei-per-gigafuel`, 0 by default) from a dry run capped at
 //! [`QUOTE_FUEL_CAP`] fuel and [`QUOTE_TIMEOUT_MS`] of wall clock on the in-process executor;
 //! without in-process workers there is no dry run and the quote is by module (the base price).
-//! The dry run's output is discarded: a quote never reveals a result.
+//! The dry run's output is discarded: a quote never reveals a result. A `trustTier` above 1
+//! multiplies the price by the jury's seats (each juror runs the job); the answer names the
+//! tier, the seats and the price per seat.
 
 use std::sync::Arc;
 
@@ -78,11 +80,16 @@ pub async fn quote(
         U256::from(f) * p.config.price_wei_per_gigafuel / U256::from(1_000_000_000u64)
     });
     let now = now_ms() / 1000;
+    let seats = record.jury.as_ref().map_or(1, |j| j.tier);
+    let per_seat = base + fuel_part;
     Ok(Json(QuoteView {
         scheme: "exact",
         network: p.network(),
         asset: format!("{:#x}", alloy::primitives::Address::ZERO),
-        amount: (base + fuel_part).to_string(),
+        amount: (per_seat * U256::from(seats)).to_string(),
+        trust_tier: seats,
+        seats,
+        per_seat: per_seat.to_string(),
         base_price_wei: base.to_string(),
         fuel_price_wei: fuel_part.to_string(),
         price_wei_per_gigafuel: p.config.price_wei_per_gigafuel.to_string(),
@@ -106,8 +113,14 @@ pub struct QuoteView {
     pub network: String,
     /// The asset priced in: the zero address (the price is in wei of the payment token).
     pub asset: String,
-    /// The whole price: base plus fuel part.
+    /// The whole price: the price per seat times the seats.
     pub amount: String,
+    /// The job's trust tier.
+    pub trust_tier: u8,
+    /// Workers paid to run it (the tier: one per juror).
+    pub seats: u8,
+    /// What one seat costs: base plus fuel part.
+    pub per_seat: String,
     /// The base price of a job.
     pub base_price_wei: String,
     /// The fuel-based part.

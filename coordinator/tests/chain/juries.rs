@@ -29,6 +29,17 @@ async fn a_paid_tier_3_job_is_recorded_with_three_juror_signatures() {
 
     let mut body = hello(HELLO_HASH);
     body["trustTier"] = json!(3);
+    // The quote names the tier, its seats and the price per seat.
+    let (status, q) = c.post("/quote", body.clone(), &[]).await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(
+        (q["trustTier"].clone(), q["seats"].clone()),
+        (json!(3), json!(3)),
+        "{q}"
+    );
+    let per_seat: u128 = q["perSeat"].as_str().unwrap().parse().unwrap();
+    assert!(per_seat >= PRICE, "{q}");
+    assert_eq!(q["amount"], (3 * per_seat).to_string(), "{q}");
     let (status, pending) = c.verify(body).await;
     assert_eq!(status, 402, "{pending}");
     assert_eq!(
