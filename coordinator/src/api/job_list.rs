@@ -49,7 +49,8 @@ pub struct JobList {
 #[serde(rename_all = "camelCase")]
 pub struct SettlementView {
     /// `pending` (not settled yet), `recorded` (the result is in the registry; the payment is
-    /// kept) or `refunded`.
+    /// kept), `released` (a marketplace deposit paid out to the seats that decided and the
+    /// operator) or `refunded`.
     pub state: &'static str,
     /// The registry transaction.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +58,12 @@ pub struct SettlementView {
     /// The refund transaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_tx_hash: Option<String>,
+    /// A released deposit's transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_tx_hash: Option<String>,
+    /// Who a released deposit paid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub payouts: Vec<crate::payments::Payout>,
 }
 
 /// `GET /jobs/:jobId/result`.
@@ -237,6 +244,8 @@ pub async fn result(
         Some(p) => p.job_payment(id).await?.map(|(_, s)| SettlementView {
             state: if s.refund_tx_hash.is_some() {
                 "refunded"
+            } else if s.release_tx_hash.is_some() {
+                "released"
             } else if s.registry_tx_hash.is_some() && s.settled {
                 "recorded"
             } else {
@@ -244,6 +253,8 @@ pub async fn result(
             },
             registry_tx_hash: s.registry_tx_hash.map(|h| h.to_string()),
             refund_tx_hash: s.refund_tx_hash.map(|h| h.to_string()),
+            release_tx_hash: s.release_tx_hash.map(|h| h.to_string()),
+            payouts: s.payouts,
         }),
         None => None,
     };

@@ -16,6 +16,7 @@ mod job_list;
 mod jobs;
 pub(crate) mod json;
 mod jury_view;
+mod market;
 pub(crate) mod modules;
 pub mod openapi;
 pub mod payments;
@@ -109,7 +110,6 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(jobs::escalate))
         .routes(routes!(jobs::record))
-        .routes(routes!(job_list::list))
         .routes(routes!(job_list::result))
         .routes(routes!(workers::list))
         .routes(routes!(workers::show))
@@ -134,8 +134,11 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
             .routes(routes!(facilitator::supported))
             .routes(routes!(facilitator::verify))
             .routes(routes!(facilitator::settle))
+            .routes(routes!(market::prepare))
+            .routes(routes!(market::confirm, job_list::list))
     } else {
         router
+            .routes(routes!(job_list::list))
             .routes(routes!(verify::submit))
             .routes(routes!(verify::status))
     }

@@ -255,6 +255,7 @@ async fn submit_detached(
             p.put_pending(&PendingJob {
                 record,
                 requirements: requirements.clone(),
+                payer: None,
             })
             .await?;
             tracing::info!(job_id = %id, "payment required");
@@ -278,6 +279,7 @@ async fn submit_detached(
                 p.put_pending(&PendingJob {
                     record,
                     requirements: requirements.clone(),
+                    payer: None,
                 })
                 .await?;
             }
@@ -306,6 +308,7 @@ async fn submit_detached(
                 p.put_pending(&PendingJob {
                     record,
                     requirements,
+                    payer: None,
                 })
                 .await?;
             }
@@ -339,6 +342,7 @@ async fn submit_detached(
                 p.put_pending(&PendingJob {
                     record,
                     requirements,
+                    payer: None,
                 })
                 .await?;
             }

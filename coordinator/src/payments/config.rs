@@ -63,6 +63,14 @@ pub struct PaymentSettings {
     /// How long the registry writer gathers records into one batch (ms, default 200).
     #[arg(long, env = "NOTARY_REGISTRY_BATCH_WAIT_MS")]
     pub registry_batch_wait_ms: Option<u64>,
+    /// `NotaryEscrow` of the marketplace flow (`POST /jobs/prepare`, `POST /jobs`): requesters
+    /// fund it, and the chain key (its coordinator) releases or refunds. Needs `--token`.
+    #[arg(long, env = "NOTARY_ESCROW", value_name = "0xADDR")]
+    pub escrow: Option<Address>,
+    /// The operator's share of a released deposit, in basis points (default 1000: 10%); the
+    /// rest is split equally among the seats that decided.
+    #[arg(long, env = "NOTARY_ESCROW_FEE_BPS")]
+    pub escrow_fee_bps: Option<u16>,
 }
 
 impl PaymentSettings {
@@ -82,6 +90,8 @@ impl PaymentSettings {
             token_price: self.token_price.or(file.token_price),
             registry_batch_max: self.registry_batch_max.or(file.registry_batch_max),
             registry_batch_wait_ms: self.registry_batch_wait_ms.or(file.registry_batch_wait_ms),
+            escrow: self.escrow.or(file.escrow),
+            escrow_fee_bps: self.escrow_fee_bps.or(file.escrow_fee_bps),
         }
     }
 
@@ -110,6 +120,17 @@ impl PaymentSettings {
                 ))
             }
         };
+        if self.escrow.is_some() && self.token.is_none() {
+            return Err(Error::Config(
+                "--escrow needs --token (deposits are in the token)".into(),
+            ));
+        }
+        let escrow_fee_bps = self.escrow_fee_bps.unwrap_or(1000);
+        if escrow_fee_bps > 10_000 {
+            return Err(Error::Config(
+                "--escrow-fee-bps is at most 10000 (100%)".into(),
+            ));
+        }
         let confirmations = self.confirmations.unwrap_or(1);
         if confirmations == 0 {
             return Err(Error::Config("confirmations must be at least 1".into()));
@@ -131,6 +152,8 @@ impl PaymentSettings {
             registry_batch_max: self.registry_batch_max.unwrap_or(16).clamp(1, 256),
             registry_batch_wait: Duration::from_millis(self.registry_batch_wait_ms.unwrap_or(200)),
             orphan_after: Duration::from_secs(120),
+            escrow: self.escrow,
+            escrow_fee_bps,
         }))
     }
 }
@@ -175,6 +198,10 @@ pub struct PaymentConfig {
     /// A paid job whose record never appeared this long after its payment (the coordinator
     /// failed between taking the payment and storing the job) is refunded by the sweeper.
     pub orphan_after: Duration,
+    /// The marketplace's escrow (`None`: no marketplace flow).
+    pub escrow: Option<Address>,
+    /// The operator's share of a released deposit (basis points).
+    pub escrow_fee_bps: u16,
 }
 
 #[cfg(test)]

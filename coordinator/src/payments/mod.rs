@@ -67,6 +67,10 @@ pub struct PendingJob {
     pub record: JobRecord,
     /// What it must be paid with.
     pub requirements: PaymentRequirements,
+    /// A prepared marketplace job: the payer whose signature prepared it (its deposit must
+    /// come from this address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<Address>,
 }
 
 /// Why a payment does not count (`402 Payment Failed`, `reason`).
@@ -172,6 +176,61 @@ pub struct Settlement {
     pub refund_tx_hash: Option<B256>,
     /// Set once the settlement is final.
     pub settled: bool,
+    /// A marketplace deposit's release transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_tx_hash: Option<B256>,
+    /// Who a released deposit paid, and how much (token units).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payouts: Vec<Payout>,
+}
+
+/// One recipient of a released deposit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Payout {
+    /// Who.
+    #[schema(value_type = String)]
+    pub to: Address,
+    /// Token units, decimal.
+    pub amount: String,
+    /// `seat` (a worker of the deciding round's majority) or `operator` (the fee).
+    pub role: String,
+}
+
+/// The scheme of a marketplace payment: a deposit in the escrow.
+pub const ESCROW_SCHEME: &str = "escrow";
+
+/// A released deposit's split: the operator's `fee_bps` (plus the rounding remainder), the
+/// rest in equal shares to `seats`.
+pub fn split_deposit(
+    amount: U256,
+    fee_bps: u16,
+    seats: &[Address],
+    operator: Address,
+) -> Vec<Payout> {
+    if seats.is_empty() {
+        return vec![Payout {
+            to: operator,
+            amount: amount.to_string(),
+            role: "operator".into(),
+        }];
+    }
+    let fee = amount * U256::from(fee_bps) / U256::from(10_000u64);
+    let share = (amount - fee) / U256::from(seats.len());
+    let mut out: Vec<Payout> = seats
+        .iter()
+        .map(|s| Payout {
+            to: *s,
+            amount: share.to_string(),
+            role: "seat".into(),
+        })
+        .collect();
+    out.push(Payout {
+        to: operator,
+        amount: (amount - share * U256::from(seats.len())).to_string(),
+        role: "operator".into(),
+    });
+    out
 }
 
 /// Everything payments need, shared by the handlers, the settlement consumer and the sweep.

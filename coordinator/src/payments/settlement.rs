@@ -11,6 +11,13 @@
 //!
 //! Refunds: the signed refund is stored in the ledger ([`JobField::RefundRaw`]) before it is
 //! broadcast; after a crash the *same* bytes are broadcast again, so a payer is refunded once.
+//!
+//! A marketplace job (paid by a deposit in `NotaryEscrow`, scheme `escrow`) ends its deposit
+//! instead: once the registry holds the record, `release` pays each seat of the deciding round's
+//! majority an equal share and the operator its fee ([`super::split_deposit`]); a refund is the
+//! escrow's `refund`. Both are the deposit's one closing transaction, stored before it is sent
+//! in the same ledger field, so a deposit is released or refunded once across crashes (and the
+//! escrow itself ends a deposit only once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +29,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::ledger::{JobField, StatsEntry};
-use super::{chain_err, parse_hash, registry, Payment, Payments, Settlement, REGISTRY_FAILURE};
-use crate::chain::contracts::TestUSDC;
+use super::{
+    chain_err, parse_hash, registry, split_deposit, Payment, Payments, Payout, Settlement,
+    ESCROW_SCHEME, REGISTRY_FAILURE,
+};
+use crate::chain::contracts::{NotaryEscrow, TestUSDC};
 use crate::chain::SignedTx;
 use crate::error::{Error, Result};
 use crate::jobs::consumers::EventHandler;
@@ -141,6 +151,21 @@ impl Payments {
         if refund || s.registry_error.is_some() {
             let hash = self.refund(id, payment).await?;
             s.refund_tx_hash = Some(hash);
+        } else if payment.scheme == ESCROW_SCHEME && s.release_tx_hash.is_none() {
+            // The seats of the deciding round on the majority side (a tier-1 job: its worker).
+            let seats: Vec<Address> = if outcome.attestations.is_empty() {
+                outcome.attestation.iter().map(|a| a.worker).collect()
+            } else {
+                outcome.attestations.iter().map(|a| a.worker).collect()
+            };
+            let payouts = split_deposit(
+                payment.amount,
+                self.config.escrow_fee_bps,
+                &seats,
+                self.config.pay_to,
+            );
+            s.release_tx_hash = Some(self.release(id, &payouts).await?);
+            s.payouts = payouts;
         }
         s.settled = true;
         self.ledger.save_settlement(id, s).await?;
@@ -156,6 +181,13 @@ impl Payments {
         // Revenue is what was kept: refunded payments do not count.
         let kept = if s.refund_tx_hash.is_some() {
             U256::ZERO
+        } else if payment.scheme == ESCROW_SCHEME {
+            // A released deposit: the operator keeps its fee; the seats' shares are the fleet's.
+            s.payouts
+                .iter()
+                .filter(|p| p.role == "operator")
+                .filter_map(|p| p.amount.parse::<U256>().ok())
+                .fold(U256::ZERO, |a, b| a + b)
         } else {
             payment.amount
         };
@@ -206,31 +238,73 @@ impl Payments {
         result
     }
 
-    /// Pays `payment.amount` back to the payer, exactly once: the signed transaction is stored
-    /// before it is broadcast, and a retry broadcasts the stored bytes again.
+    /// Pays `payment.amount` back to the payer, exactly once (a deposit: the escrow's refund).
     async fn refund(&self, id: Uuid, payment: &Payment) -> Result<B256> {
+        use alloy::sol_types::SolCall;
+        let (to, value, input) = if payment.scheme == ESCROW_SCHEME {
+            let call = NotaryEscrow::refundCall {
+                prepareId: prepare_id(id),
+            };
+            (self.escrow()?, U256::ZERO, Bytes::from(call.abi_encode()))
+        } else if payment.asset == Address::ZERO {
+            (payment.payer, payment.amount, Bytes::new())
+        } else {
+            let call = TestUSDC::transferCall {
+                to: payment.payer,
+                value: payment.amount,
+            };
+            (payment.asset, U256::ZERO, Bytes::from(call.abi_encode()))
+        };
+        let hash = self.close_once(id, to, value, input).await?;
+        tracing::warn!(job_id = %id, payer = %payment.payer, tx = %hash, "payment refunded");
+        Ok(hash)
+    }
+
+    /// Releases a job's deposit to `payouts`, exactly once.
+    async fn release(&self, id: Uuid, payouts: &[Payout]) -> Result<B256> {
+        use alloy::sol_types::SolCall;
+        let call = NotaryEscrow::releaseCall {
+            prepareId: prepare_id(id),
+            recipients: payouts.iter().map(|p| p.to).collect(),
+            amounts: payouts
+                .iter()
+                .map(|p| p.amount.parse().unwrap_or_default())
+                .collect(),
+        };
+        let hash = self
+            .close_once(
+                id,
+                self.escrow()?,
+                U256::ZERO,
+                Bytes::from(call.abi_encode()),
+            )
+            .await?;
+        tracing::info!(job_id = %id, tx = %hash, recipients = payouts.len(), "deposit released");
+        Ok(hash)
+    }
+
+    fn escrow(&self) -> Result<Address> {
+        self.config
+            .escrow
+            .ok_or_else(|| Error::Chain("a deposit to settle, but no --escrow configured".into()))
+    }
+
+    /// Sends a job's one closing transaction (a refund or a release) exactly once: the signed
+    /// transaction is stored before it is broadcast, and a retry broadcasts the stored bytes
+    /// again (a stored one whose nonce another transaction took is signed anew).
+    async fn close_once(&self, id: Uuid, to: Address, value: U256, input: Bytes) -> Result<B256> {
         if let Some(stored) = self.ledger.job_field(id, JobField::RefundRaw).await? {
             let tx = parse_stored(&stored)?;
             if self.chain.is_dead(&tx).await.map_err(chain_err)? {
                 // Stored but never broadcast, and its nonce went to another transaction: it can
-                // never pay, so a new refund is signed (still exactly one refund mined).
-                tracing::warn!(job_id = %id, tx = %tx.hash, "stored refund can never be mined; signing a new one");
+                // never be mined, so a new one is signed (still exactly one mined).
+                tracing::warn!(job_id = %id, tx = %tx.hash, "stored closing transaction can never be mined; signing a new one");
                 self.ledger.clear_job_field(id, JobField::RefundRaw).await?;
             }
         }
         let tx = match self.ledger.job_field(id, JobField::RefundRaw).await? {
             Some(stored) => parse_stored(&stored)?,
             None => {
-                let (to, value, input) = if payment.asset == Address::ZERO {
-                    (payment.payer, payment.amount, Bytes::new())
-                } else {
-                    use alloy::sol_types::SolCall;
-                    let call = TestUSDC::transferCall {
-                        to: payment.payer,
-                        value: payment.amount,
-                    };
-                    (payment.asset, U256::ZERO, Bytes::from(call.abi_encode()))
-                };
                 let (tx, guard) = self
                     .chain
                     .sign(Some(to), value, input)
@@ -253,7 +327,6 @@ impl Payments {
             .wait_success(tx.hash, Duration::from_secs(60))
             .await
             .map_err(chain_err)?;
-        tracing::warn!(job_id = %id, payer = %payment.payer, tx = %tx.hash, "payment refunded");
         Ok(tx.hash)
     }
 
@@ -339,4 +412,12 @@ fn parse_stored(stored: &str) -> Result<SignedTx> {
             .and_then(|r| r.parse::<Bytes>().ok())
             .ok_or_else(|| Error::Chain("stored refund is unreadable".into()))?,
     })
+}
+
+/// A job's escrow deposit id: the job id as the registry keys it (the UUID in the first 16
+/// bytes).
+pub fn prepare_id(job: Uuid) -> B256 {
+    let mut word = [0u8; 32];
+    word[..16].copy_from_slice(job.as_bytes());
+    B256::from(word)
 }

@@ -5,6 +5,7 @@ mod contracts;
 mod escrow;
 mod hardhat;
 mod juries;
+mod market;
 mod open_fleet;
 mod payments;
 #[allow(dead_code)]

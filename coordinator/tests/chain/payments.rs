@@ -87,6 +87,8 @@ impl PaidEnv {
             registry_batch_max: 16,
             registry_batch_wait: Duration::from_millis(50),
             orphan_after: Duration::from_secs(120),
+            escrow: Some(self.d.escrow),
+            escrow_fee_bps: 1000,
         });
         c
     }
@@ -761,7 +763,13 @@ async fn the_official_x402_client_pays_with_eip3009_and_cannot_replay() {
 }
 
 /// Signs an EIP-3009 authorization the way x402 clients do.
-fn authorization(key: &str, token: Address, to: Address, value: u64, valid_before: u64) -> Value {
+pub fn authorization(
+    key: &str,
+    token: Address,
+    to: Address,
+    value: u64,
+    valid_before: u64,
+) -> Value {
     use alloy::sol_types::SolStruct;
     use notary_coordinator::payments::x402::TransferWithAuthorization;
     let signer = notary_protocol::WorkerKey::from_hex(key).unwrap();

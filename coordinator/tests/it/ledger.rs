@@ -110,6 +110,7 @@ async fn conformance(mut s: Subject) {
     let pending = PendingJob {
         record: rec.clone(),
         requirements: requirements(),
+        payer: Some(Address::repeat_byte(4)),
     };
     s.l()
         .put_pending(&pending, Duration::from_secs(60))
@@ -118,9 +119,11 @@ async fn conformance(mut s: Subject) {
     let got = s.l().pending(id).await.unwrap().expect("pending");
     assert_eq!(got.record.id(), id);
     assert_eq!(got.requirements, requirements());
+    assert_eq!(got.payer, Some(Address::repeat_byte(4)), "a prepared job keeps its payer");
     let short = PendingJob {
         record: record().await,
         requirements: requirements(),
+        payer: None,
     };
     s.l()
         .put_pending(&short, Duration::from_millis(100))
@@ -215,6 +218,12 @@ async fn conformance(mut s: Subject) {
         registry_error: None,
         refund_tx_hash: None,
         settled: true,
+        release_tx_hash: Some(B256::repeat_byte(5)),
+        payouts: vec![notary_coordinator::payments::Payout {
+            to: Address::repeat_byte(6),
+            amount: "900".into(),
+            role: "seat".into(),
+        }],
     };
     s.l().save_settlement(id, &settled).await.unwrap();
     assert_eq!(
