@@ -119,7 +119,11 @@ async fn conformance(mut s: Subject) {
     let got = s.l().pending(id).await.unwrap().expect("pending");
     assert_eq!(got.record.id(), id);
     assert_eq!(got.requirements, requirements());
-    assert_eq!(got.payer, Some(Address::repeat_byte(4)), "a prepared job keeps its payer");
+    assert_eq!(
+        got.payer,
+        Some(Address::repeat_byte(4)),
+        "a prepared job keeps its payer"
+    );
     let short = PendingJob {
         record: record().await,
         requirements: requirements(),
