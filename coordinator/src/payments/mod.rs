@@ -446,3 +446,62 @@ pub fn parse_hash(text: &str) -> Option<B256> {
     }
     t.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amounts(p: &[Payout]) -> Vec<(u8, &str, &str)> {
+        p.iter()
+            .map(|p| (p.to.0[0], p.amount.as_str(), p.role.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_deposit_is_split_among_the_deciding_seats_and_the_fee() {
+        let (a, b, c, op) = (
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            Address::repeat_byte(3),
+            Address::repeat_byte(9),
+        );
+        let three = split_deposit(U256::from(3000), 1000, &[a, b, c], op);
+        assert_eq!(
+            amounts(&three),
+            vec![
+                (1, "900", "seat"),
+                (2, "900", "seat"),
+                (3, "900", "seat"),
+                (9, "300", "operator")
+            ]
+        );
+        // Two seats on the majority side: the dissenter is not among them.
+        let two = split_deposit(U256::from(3000), 1000, &[a, b], op);
+        assert_eq!(
+            amounts(&two),
+            vec![
+                (1, "1350", "seat"),
+                (2, "1350", "seat"),
+                (9, "300", "operator")
+            ]
+        );
+        // The rounding remainder is the operator's; the whole deposit is always paid out.
+        let odd = split_deposit(U256::from(1000), 0, &[a, b, c], op);
+        assert_eq!(
+            amounts(&odd),
+            vec![
+                (1, "333", "seat"),
+                (2, "333", "seat"),
+                (3, "333", "seat"),
+                (9, "1", "operator")
+            ]
+        );
+        let none = split_deposit(U256::from(1000), 1000, &[], op);
+        assert_eq!(amounts(&none), vec![(9, "1000", "operator")]);
+        let all_fee = split_deposit(U256::from(1000), 10_000, &[a], op);
+        assert_eq!(
+            amounts(&all_fee),
+            vec![(1, "0", "seat"), (9, "1000", "operator")]
+        );
+    }
+}

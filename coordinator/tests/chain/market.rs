@@ -160,7 +160,12 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
         if r["settlement"]["state"] == "released" {
             break r;
         }
-        assert!(Instant::now() < deadline, "never released: {r}");
+        assert!(
+            Instant::now() < deadline,
+            "never released: {} {}",
+            r["settlement"],
+            r["status"]
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(result["result"], "VALID", "{result}");
