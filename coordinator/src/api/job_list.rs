@@ -234,12 +234,7 @@ pub async fn result(
     Path(id): Path<String>,
 ) -> Result<Json<JobResultView>, ApiError> {
     let id = job_id(&id)?;
-    let record = state
-        .jobs
-        .store()
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    let record = super::jobs::stored(&state, id).await?;
     let settlement = match &state.payments {
         Some(p) => p.job_payment(id).await?.map(|(_, s)| SettlementView {
             state: if s.refund_tx_hash.is_some() {

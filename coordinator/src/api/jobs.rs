@@ -75,15 +75,22 @@ pub async fn record(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<JobRecordView>, ApiError> {
-    let id = job_id(&id)?;
-    let record = state
-        .jobs
-        .store()
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))?;
+    let record = stored(&state, job_id(&id)?).await?;
     Ok(Json(JobRecordView {
         job: JobView::from(&record),
         spec: serde_json::to_value(&record.spec).map_err(crate::error::Error::from)?,
     }))
+}
+
+/// A stored job, or 404.
+pub(super) async fn stored(
+    state: &AppState,
+    id: uuid::Uuid,
+) -> Result<crate::record::JobRecord, ApiError> {
+    state
+        .jobs
+        .store()
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id} does not exist")))
 }

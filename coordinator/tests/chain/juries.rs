@@ -13,19 +13,25 @@ use serde_json::json;
 use crate::payments::{addr, job_word, paid_post, PaidEnv, PRICE};
 use crate::support::{hello, Coordinator, WorkerProcess, HELLO_HASH};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paid_tier_3_job_is_recorded_with_three_juror_signatures() {
-    let env = PaidEnv::start().await;
-    // The coordinator's own worker slot and two worker processes: three identities.
+/// A paid coordinator that can seat a jury of three: its own worker slot and two worker
+/// processes (three identities), all alive.
+pub async fn jury_of_three(env: &PaidEnv) -> (Coordinator, Vec<WorkerProcess>) {
     let keys = [WorkerKey::generate(), WorkerKey::generate()];
     let mut config = env.config(1);
     config.allowed_workers = keys.iter().map(|k| k.address()).collect();
     let c = Coordinator::start(config).await;
-    let _workers: Vec<_> = keys
+    let workers: Vec<_> = keys
         .iter()
         .map(|k| WorkerProcess::spawn(&env.redis.url(), &env.prefix, 1, k))
         .collect();
     crate::support::wait_alive(&env.redis.url(), &env.prefix, 3).await;
+    (c, workers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_tier_3_job_is_recorded_with_three_juror_signatures() {
+    let env = PaidEnv::start().await;
+    let (c, _workers) = jury_of_three(&env).await;
 
     let mut body = hello(HELLO_HASH);
     body["trustTier"] = json!(3);

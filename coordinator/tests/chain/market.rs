@@ -8,12 +8,11 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use base64::Engine;
 use notary_coordinator::chain::contracts::TestUSDC;
 use notary_coordinator::chain::{parse_key, Chain};
-use notary_protocol::WorkerKey;
 use serde_json::{json, Value};
 
 use crate::hardhat::DEV_KEYS;
 use crate::payments::{addr, authorization, PaidEnv};
-use crate::support::{client, hello, Coordinator, WorkerProcess, HELLO_HASH};
+use crate::support::{client, hello, Coordinator, HELLO_HASH};
 
 const PAYER: usize = 4;
 
@@ -46,15 +45,7 @@ async fn balance(env: &PaidEnv, who: Address) -> U256 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator() {
     let env = PaidEnv::start().await;
-    let keys = [WorkerKey::generate(), WorkerKey::generate()];
-    let mut config = env.config(1);
-    config.allowed_workers = keys.iter().map(|k| k.address()).collect();
-    let c = Coordinator::start(config).await;
-    let _workers: Vec<_> = keys
-        .iter()
-        .map(|k| WorkerProcess::spawn(&env.redis.url(), &env.prefix, 1, k))
-        .collect();
-    crate::support::wait_alive(&env.redis.url(), &env.prefix, 3).await;
+    let (c, _workers) = crate::juries::jury_of_three(&env).await;
     env.mint(addr(PAYER), 1_000_000).await;
     let mut body = hello(HELLO_HASH);
     body["trustTier"] = json!(3);
