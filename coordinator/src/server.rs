@@ -365,6 +365,7 @@ pub async fn run(
                 &workers,
                 local_worker,
                 quoter,
+                jobs.juries().book().clone(),
             )
             .await?;
             Some(p)

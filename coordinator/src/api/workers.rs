@@ -36,6 +36,9 @@ pub struct WorkerView {
     /// Its registration, if it registered itself (open fleet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registered>,
+    /// What it earned from released marketplace deposits (token base units).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub earnings: u64,
     /// The services it declared (a provider; none: it serves every job).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Service>,
@@ -142,7 +145,12 @@ async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::R
         allowed,
         registration,
         services,
+        earnings: juries.book().earnings(worker).await?,
         anchor: None,
         stats,
     })
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

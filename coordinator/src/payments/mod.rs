@@ -252,6 +252,8 @@ pub struct Payments {
     ledger: Arc<dyn PaymentLedger>,
     workers: ActiveWorkers,
     store: Arc<dyn JobStore>,
+    /// Where released deposits are credited to the workers (`GET /workers/:address`).
+    book: Arc<dyn crate::workers::WorkerBook>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -281,6 +283,7 @@ impl Payments {
         workers: &[(Address, B256)],
         verifier: Option<Address>,
         quoter: Option<Arc<notary_worker::JobExecutor>>,
+        book: Arc<dyn crate::workers::WorkerBook>,
     ) -> Result<Arc<Payments>> {
         let (chain_id, registry) = (domain.chain_id, domain.verifying_contract);
         let chain = Arc::new(
@@ -345,6 +348,7 @@ impl Payments {
             ledger,
             workers: active,
             store,
+            book,
         }))
     }
 

@@ -166,6 +166,15 @@ impl Payments {
             );
             s.release_tx_hash = Some(self.release(id, &payouts).await?);
             s.payouts = payouts;
+            self.ledger.save_settlement(id, s).await?;
+            // Credited once per (worker, job), so a settlement that runs again adds nothing.
+            for payout in s.payouts.iter().filter(|p| p.role == "seat") {
+                let units = payout
+                    .amount
+                    .parse::<U256>()
+                    .map_or(0, |u| u.saturating_to::<u64>());
+                self.book.credit(payout.to, id, units).await?;
+            }
         }
         s.settled = true;
         self.ledger.save_settlement(id, s).await?;

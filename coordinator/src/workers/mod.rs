@@ -129,4 +129,10 @@ pub trait WorkerBook: Send + Sync + 'static {
     async fn services(&self, worker: Address) -> Result<Vec<Service>>;
     /// Withdraws a service; `false` if there was none of that id.
     async fn remove_service(&self, worker: Address, service_id: &str) -> Result<bool>;
+
+    /// Credits `worker` with `units` (token base units) earned on `job`, once per (worker,
+    /// job): a settlement that runs again credits nothing more. `false` if it was credited.
+    async fn credit(&self, worker: Address, job: uuid::Uuid, units: u64) -> Result<bool>;
+    /// Everything `worker` earned from released deposits (token base units).
+    async fn earnings(&self, worker: Address) -> Result<u64>;
 }

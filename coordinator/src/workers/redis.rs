@@ -8,7 +8,8 @@
 //! `configHash`, `engine`, `description`, `approved`, `registeredAt`, `updatedAt`), with
 //! `workers:approved` (set) for the eligibility check; a Lua script upserts one. A provider's
 //! services are the hash `worker:<address>:services`: `service:<id>` (JSON) and
-//! `created:<id>` (unix ms, set once), written together by a script.
+//! `created:<id>` (unix ms, set once), written together by a script. Earnings are the hash
+//! `worker:<address>:earnings` (`job:<id>`: units, set once; `total`), credited by a script.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -83,6 +84,13 @@ redis.call('HSET', KEYS[1], 'service:' .. ARGV[1], ARGV[2])
 return {redis.call('HGET', KEYS[1], 'created:' .. ARGV[1]), first}
 "#;
 
+/// KEYS: the worker's earnings hash. ARGV: job, units. Credits once per job (`total` field).
+const CREDIT: &str = r#"
+if redis.call('HSETNX', KEYS[1], 'job:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'total', ARGV[2])
+return 1
+"#;
+
 /// The registration fields of the worker hash, in the order `registration` reads them.
 const REGISTRATION_FIELDS: [&str; 8] = [
     "role:provider",
@@ -134,6 +142,10 @@ impl RedisWorkerBook {
 
     fn suspended_set(&self) -> String {
         format!("{}workers:suspended", self.prefix)
+    }
+
+    fn earnings_key(&self, w: &Address) -> String {
+        format!("{}worker:{w:#x}:earnings", self.prefix)
     }
 
     fn services_key(&self, w: &Address) -> String {
@@ -380,5 +392,28 @@ impl WorkerBook for RedisWorkerBook {
             .await
             .map_err(Error::redis)?;
         Ok(removed > 0)
+    }
+
+    async fn credit(&self, worker: Address, job: uuid::Uuid, units: u64) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let added: i64 = Script::new(CREDIT)
+            .key(self.earnings_key(&worker))
+            .arg(job.to_string())
+            .arg(units.min(i64::MAX as u64))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(added == 1)
+    }
+
+    async fn earnings(&self, worker: Address) -> Result<u64> {
+        let mut conn = self.conn.clone();
+        let total: Option<u64> = redis::cmd("HGET")
+            .arg(self.earnings_key(&worker))
+            .arg("total")
+            .query_async(&mut conn)
+            .await
+            .map_err(Error::redis)?;
+        Ok(total.unwrap_or(0))
     }
 }

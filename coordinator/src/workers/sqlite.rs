@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS worker_registrations (
     registered_at_ms INTEGER NOT NULL,
     updated_at_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS worker_earnings (
+    address TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    PRIMARY KEY (address, job_id)
+);
 CREATE TABLE IF NOT EXISTS worker_services (
     address TEXT NOT NULL,
     service_id TEXT NOT NULL,
@@ -390,5 +396,33 @@ impl WorkerBook for SqliteWorkerBook {
                 Ok(removed == 1)
             })
             .await
+    }
+
+    async fn credit(&self, worker: Address, job: uuid::Uuid, units: u64) -> Result<bool> {
+        let (address, job) = (key(&worker), job.to_string());
+        self.db
+            .call(move |c| {
+                let added = c.execute(
+                    "INSERT OR IGNORE INTO worker_earnings (address, job_id, units) VALUES (?1, ?2, ?3)",
+                    params![address, job, units.min(i64::MAX as u64) as i64],
+                )?;
+                Ok(added == 1)
+            })
+            .await
+    }
+
+    async fn earnings(&self, worker: Address) -> Result<u64> {
+        let address = key(&worker);
+        let total: i64 = self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT COALESCE(SUM(units), 0) FROM worker_earnings WHERE address = ?1",
+                    [&address],
+                    |r| r.get(0),
+                )
+            })
+            .await?;
+        Ok(total.max(0) as u64)
     }
 }

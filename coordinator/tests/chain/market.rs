@@ -171,6 +171,8 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
     assert_eq!(jurors.len(), 3, "{result}");
     for juror in &jurors {
         assert_eq!(balance(&env, *juror).await, U256::from(900), "{result}");
+        let (_, worker) = c.get(&format!("/workers/{juror}")).await;
+        assert_eq!(worker["earnings"], 900, "{worker}");
     }
     assert_eq!(
         balance(&env, addr(0)).await,

@@ -259,3 +259,23 @@ async fn services_are_declared_replaced_and_withdrawn() {
         assert_eq!(b.services(a).await.unwrap(), vec![stored], "{name}");
     }
 }
+
+/// Earnings: credited once per (worker, job), summed per worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earnings_are_credited_once_per_job() {
+    let (books, _redis) = books().await;
+    let (a, b_addr) = (Address::from([5; 20]), Address::from([6; 20]));
+    let (j1, j2) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (name, b) in books {
+        assert_eq!(b.earnings(a).await.unwrap(), 0, "{name}");
+        assert!(b.credit(a, j1, 900).await.unwrap(), "{name}");
+        assert!(!b.credit(a, j1, 900).await.unwrap(), "{name}: once per job");
+        assert!(b.credit(a, j2, 1350).await.unwrap(), "{name}");
+        assert!(
+            b.credit(b_addr, j1, 900).await.unwrap(),
+            "{name}: per worker"
+        );
+        assert_eq!(b.earnings(a).await.unwrap(), 2250, "{name}");
+        assert_eq!(b.earnings(b_addr).await.unwrap(), 900, "{name}");
+    }
+}
