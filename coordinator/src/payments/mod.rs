@@ -296,6 +296,13 @@ impl Payments {
             .map_err(chain_err)?,
         );
         let registry = (registry != Address::ZERO).then_some(registry);
+        if config.escrow.is_some() && registry.is_none() {
+            // The escrow releases a deposit only once the registry holds the job's record.
+            return Err(Error::Config(
+                "--escrow needs the registry (--registry): deposits are released against its records"
+                    .into(),
+            ));
+        }
         let writer = match registry {
             Some(address) => {
                 registry::register_workers(&chain, address, workers).await?;
