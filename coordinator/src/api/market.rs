@@ -154,12 +154,7 @@ pub async fn prepare(
     let record = accept(&state, &headers, body).await?;
     let seats = record.trust_tier();
     let amount = m.p.token_price(seats);
-    let signature = headers
-        .get("payment-signature")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let Some(signature) = signature else {
+    let Some(signature) = super::payments::header_str(&headers, "payment-signature") else {
         let accepts = x402::requirements(&m.token, amount, m.escrow);
         let value = x402::payment_required_header(&accepts, "/jobs/prepare", None);
         let body = json!({

@@ -39,7 +39,7 @@ fn payments(state: &AppState) -> &Arc<Payments> {
         .expect("payment routes are mounted only with payments on")
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -103,7 +103,9 @@ pub async fn domain(State(state): State<Arc<AppState>>) -> Json<DomainView> {
 }
 
 /// The chain and registry registrations are anchored in, when there is one.
-fn anchoring(state: &AppState) -> Option<(&crate::chain::Chain, notary_protocol::Address)> {
+pub(super) fn anchoring(
+    state: &AppState,
+) -> Option<(&crate::chain::Chain, notary_protocol::Address)> {
     let payments = state.payments.as_ref()?;
     Some((payments.chain.as_ref(), payments.registry?))
 }

@@ -96,12 +96,8 @@ pub async fn show(
         params: json!({"field": "address"}),
     })?;
     let mut view = worker_view(&state, worker).await?;
-    if let Some((chain, registry)) = state
-        .payments
-        .as_ref()
-        .and_then(|p| Some((p.chain.clone(), p.registry?)))
-    {
-        view.anchor = on_chain_worker(&chain, registry, worker)
+    if let Some((chain, registry)) = super::registration::anchoring(&state) {
+        view.anchor = on_chain_worker(chain, registry, worker)
             .await
             .map_err(|e| {
                 tracing::warn!(%worker, error = %e, "reading the registry failed");
