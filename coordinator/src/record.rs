@@ -66,6 +66,10 @@ pub struct JobRecord {
     /// changes; see `JobStore::save_jury`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jury_state: Option<JuryState>,
+    /// The ERC-8004 validation request the job answers (`erc8004RequestHash`): its final
+    /// verdict is posted to the validation registry ([`crate::payments::validation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_request: Option<alloy::primitives::B256>,
 }
 
 impl JobRecord {

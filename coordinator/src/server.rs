@@ -33,6 +33,7 @@ use crate::jobs::consumers::{self, ConsumerOptions};
 use crate::jobs::{FirstAccepted, JobService};
 use crate::modules::{ModuleStore, RedisModules, RegistrySource, SqliteModules};
 use crate::payments::ledger::{RedisLedger, SqliteLedger};
+use crate::payments::validation::ValidationConsumer;
 use crate::payments::{ActiveWorkers, PaymentLedger, Payments, SettlementConsumer};
 use crate::store::{JobStore, RedisStore, SqliteStore};
 use crate::webhooks::consumer::WebhookConsumer;
@@ -381,7 +382,16 @@ pub async fn run(
             ConsumerOptions::default(),
             stop.clone(),
         ));
-        tasks.push(tokio::spawn(p.sweep(stop.clone())));
+        tasks.push(tokio::spawn(p.clone().sweep(stop.clone())));
+        if p.config.validation_registry.is_some() {
+            // Verdicts of jobs that name an ERC-8004 validation request, posted there.
+            tasks.push(consumers::spawn(
+                jobs.events(),
+                Arc::new(ValidationConsumer(p)),
+                ConsumerOptions::default(),
+                stop.clone(),
+            ));
+        }
     }
 
     let state = Arc::new(AppState {

@@ -104,6 +104,11 @@ pub struct VerifyRequest {
     /// Highest tier an automatic escalation reaches (default 7; at least `trustTier`).
     #[schema(minimum = 1, maximum = 7)]
     pub max_tier: Option<u8>,
+    /// An ERC-8004 validation request (`0x` and 64 hex) that names this notary's chain key as
+    /// its validator: the final verdict is posted there as `validationResponse` (100 VALID, 0
+    /// otherwise; `responseURI` the job's result URL, `responseHash` the attestation digest,
+    /// `tag` `notary.tier-<n>` of the deciding round). Needs `--validation-registry`.
+    pub erc8004_request_hash: Option<String>,
 }
 
 /// Every error: a code from document 002's error table, a message and details.

@@ -64,7 +64,7 @@ enum UserProgram {
 }
 
 /// The fields of a `POST /verify` body; any other is a 400 naming it.
-pub const FIELDS: [&str; 11] = [
+pub const FIELDS: [&str; 12] = [
     "taskType",
     "code",
     "moduleHash",
@@ -76,6 +76,7 @@ pub const FIELDS: [&str; 11] = [
     "trustTier",
     "escalation",
     "maxTier",
+    "erc8004RequestHash",
 ];
 
 /// A parsed request: the job (not yet stored, without its jury plan) and what it asks of a
@@ -261,6 +262,14 @@ pub async fn parse_verify_request(
 
     let webhook_id = parse_webhook_id(&fields, defaults.webhooks).await?;
     let jury = parse_jury(&fields)?;
+    let validation_request = match fields.get("erc8004RequestHash") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(h)) if h.len() == 66 && h.starts_with("0x") => Some(
+            h.parse::<alloy::primitives::B256>()
+                .map_err(|_| bad_request_hash())?,
+        ),
+        Some(_) => return Err(bad_request_hash()),
+    };
 
     let input_hash = sha256(input.as_deref().unwrap_or("").as_bytes());
     let now = now_ms();
@@ -287,9 +296,17 @@ pub async fn parse_verify_request(
             webhook_id,
             jury: None,
             jury_state: None,
+            validation_request,
         },
         jury,
     })
+}
+
+fn bad_request_hash() -> ApiError {
+    ApiError::field(
+        "erc8004RequestHash",
+        "erc8004RequestHash must be an ERC-8004 requestHash: 0x and 64 hex characters",
+    )
 }
 
 /// `trustTier` (1, 3, 5, 7), `escalation` (`manual`, `auto`), `maxTier` (a tier, at least

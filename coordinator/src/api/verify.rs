@@ -90,6 +90,16 @@ pub(crate) async fn accept(
     };
     let parsed = parse_verify_request(&body, &defaults).await?;
     let mut record = parsed.record;
+    if let Some(request) = record.validation_request {
+        // Checked before any payment: the request must exist and name this notary.
+        let Some(payments) = &state.payments else {
+            return Err(ApiError::field(
+                "erc8004RequestHash",
+                "this notary answers no ERC-8004 validation registry (payments are off)",
+            ));
+        };
+        payments.check_validation_request(request).await??;
+    }
     // The jury is fixed now, before any payment (the 402's pending job carries it).
     record.jury = state.jobs.plan_jury(parsed.jury, &record.spec).await??;
     Ok(record)

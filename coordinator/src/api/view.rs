@@ -57,6 +57,10 @@ pub struct JobView {
     /// The registered module the job named, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_hash: Option<String>,
+    /// The ERC-8004 validation request the job answers: its final verdict is posted to the
+    /// validation registry (read it there with `getValidationStatus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erc8004_request_hash: Option<String>,
     /// sha256 of the input bytes.
     pub input_hash: String,
     /// The wall-clock limit.
@@ -177,6 +181,7 @@ impl From<&JobRecord> for JobView {
             expected_hash: record.spec.expected_hash.to_hex(),
             code_hash: record.spec.code_hash.to_hex(),
             module_hash: record.module.map(|m| m.to_hex()),
+            erc8004_request_hash: record.validation_request.map(|h| h.to_string()),
             input_hash: record.spec.input_hash.to_hex(),
             timeout_seconds: record.spec.timeout_ms as f64 / 1000.0,
             created_at: iso(record.created_at_ms),

@@ -18,9 +18,10 @@ pub struct ContractsCli {
 /// The chores.
 #[derive(Subcommand, Debug)]
 pub enum ContractsCommand {
-    /// Deploys `VerificationRegistry`, the EIP-3009 test token and `NotaryEscrow` from the
-    /// committed artifacts and prints `{"chainId","registry","token","escrow","owner"}` as JSON
-    /// on stdout.
+    /// Deploys `VerificationRegistry`, the EIP-3009 test token, `NotaryEscrow` and ERC-8004's
+    /// identity and validation registries from the committed artifacts and prints
+    /// `{"chainId","registry","token","escrow","identity","validation","owner"}` as JSON on
+    /// stdout.
     Deploy {
         /// JSON-RPC URL of the chain.
         #[arg(long, env = "NOTARY_RPC_URL")]
@@ -61,6 +62,8 @@ pub async fn run(cli: ContractsCli) -> ChainResult<String> {
                 "registry": deployment.registry.to_checksum(None),
                 "token": deployment.token.to_checksum(None),
                 "escrow": deployment.escrow.to_checksum(None),
+                "identity": deployment.identity.to_checksum(None),
+                "validation": deployment.validation.to_checksum(None),
                 "owner": deployment.owner.to_checksum(None),
             });
             Ok(serde_json::to_string_pretty(&out).expect("serializable"))

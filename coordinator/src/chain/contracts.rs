@@ -24,6 +24,20 @@ alloy::sol!(
     "../contracts/artifacts/TestUSDC.json"
 );
 
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    AgentIdentityRegistry,
+    "../contracts/artifacts/AgentIdentityRegistry.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ValidationRegistry,
+    "../contracts/artifacts/ValidationRegistry.json"
+);
+
 /// Base Sepolia USDC, the asset x402 clients pay with by default.
 pub const BASE_SEPOLIA_USDC: alloy::primitives::Address =
     alloy::primitives::address!("036CbD53842c5426634e7929541eC2318f3dCF7e");

@@ -316,6 +316,10 @@ pub struct Deployment {
     pub token: Address,
     /// `NotaryEscrow` over that token and registry (the marketplace's deposits).
     pub escrow: Address,
+    /// ERC-8004's Identity Registry (agents as ERC-721 tokens), for the local chain.
+    pub identity: Address,
+    /// ERC-8004's Validation Registry over it: Notary answers requests naming its chain key.
+    pub validation: Address,
     /// The deployer, owner of the registry.
     pub owner: Address,
 }
@@ -324,8 +328,9 @@ pub struct Deployment {
 /// `reclaimAfter` at deployment): a week.
 pub const RECLAIM_AFTER_SECS: u64 = 7 * 24 * 3600;
 
-/// Deploys `VerificationRegistry`, `TestUSDC` and `NotaryEscrow` (over those two, reclaim after
-/// [`RECLAIM_AFTER_SECS`]) from the committed artifacts.
+/// Deploys `VerificationRegistry`, `TestUSDC`, `NotaryEscrow` (over those two, reclaim after
+/// [`RECLAIM_AFTER_SECS`]) and ERC-8004's identity and validation registries from the committed
+/// artifacts.
 pub async fn deploy(chain: &Chain) -> ChainResult<Deployment> {
     deploy_with(chain, RECLAIM_AFTER_SECS).await
 }
@@ -356,18 +361,39 @@ pub async fn deploy_with(chain: &Chain, reclaim_after_secs: u64) -> ChainResult<
         }
         .abi_encode(),
     );
-    let escrow = chain
-        .transact(None, U256::ZERO, Bytes::from(code))
-        .await?
-        .contract_address
-        .ok_or_else(|| ChainError::Rpc("escrow deployment has no contract address".into()))?;
+    let escrow = create(chain, code, "escrow").await?;
+    let identity = create(
+        chain,
+        contracts::AgentIdentityRegistry::BYTECODE.to_vec(),
+        "identity registry",
+    )
+    .await?;
+    let mut code = contracts::ValidationRegistry::BYTECODE.to_vec();
+    code.extend(
+        contracts::ValidationRegistry::constructorCall {
+            identityRegistry_: identity,
+        }
+        .abi_encode(),
+    );
+    let validation = create(chain, code, "validation registry").await?;
     Ok(Deployment {
         chain_id: chain.chain_id(),
         registry,
         token,
         escrow,
+        identity,
+        validation,
         owner,
     })
+}
+
+/// Deploys `code` (creation bytecode and constructor arguments); returns the contract address.
+async fn create(chain: &Chain, code: Vec<u8>, what: &str) -> ChainResult<Address> {
+    chain
+        .transact(None, U256::ZERO, Bytes::from(code))
+        .await?
+        .contract_address
+        .ok_or_else(|| ChainError::Rpc(format!("{what} deployment has no contract address")))
 }
 
 /// `B256` from the protocol's digest type.

@@ -71,6 +71,15 @@ pub struct PaymentSettings {
     /// rest is split equally among the seats that decided.
     #[arg(long, env = "NOTARY_ESCROW_FEE_BPS")]
     pub escrow_fee_bps: Option<u16>,
+    /// ERC-8004 Validation Registry this notary answers as a validator: a job naming an
+    /// `erc8004RequestHash` (a request there that names the chain key's address) gets its
+    /// final verdict posted as `validationResponse`. Needs `--public-url`.
+    #[arg(long, env = "NOTARY_VALIDATION_REGISTRY", value_name = "0xADDR")]
+    pub validation_registry: Option<Address>,
+    /// Where clients reach this coordinator (e.g. `https://notary.example`): the
+    /// `responseURI` of a validation response is `<public-url>/jobs/<jobId>/result`.
+    #[arg(long, env = "NOTARY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 impl PaymentSettings {
@@ -92,6 +101,8 @@ impl PaymentSettings {
             registry_batch_wait_ms: self.registry_batch_wait_ms.or(file.registry_batch_wait_ms),
             escrow: self.escrow.or(file.escrow),
             escrow_fee_bps: self.escrow_fee_bps.or(file.escrow_fee_bps),
+            validation_registry: self.validation_registry.or(file.validation_registry),
+            public_url: self.public_url.or(file.public_url),
         }
     }
 
@@ -131,6 +142,19 @@ impl PaymentSettings {
                 "--escrow-fee-bps is at most 10000 (100%)".into(),
             ));
         }
+        let public_url = self.public_url.map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "--public-url must be an http(s) URL, not {url:?}"
+                )));
+            }
+        }
+        if self.validation_registry.is_some() && public_url.is_none() {
+            return Err(Error::Config(
+                "--validation-registry needs --public-url (the responseURI of each answer)".into(),
+            ));
+        }
         let confirmations = self.confirmations.unwrap_or(1);
         if confirmations == 0 {
             return Err(Error::Config("confirmations must be at least 1".into()));
@@ -154,6 +178,8 @@ impl PaymentSettings {
             orphan_after: Duration::from_secs(120),
             escrow: self.escrow,
             escrow_fee_bps,
+            validation_registry: self.validation_registry,
+            public_url,
         }))
     }
 }
@@ -202,6 +228,10 @@ pub struct PaymentConfig {
     pub escrow: Option<Address>,
     /// The operator's share of a released deposit (basis points).
     pub escrow_fee_bps: u16,
+    /// The ERC-8004 Validation Registry answered as a validator (`None`: not a validator).
+    pub validation_registry: Option<Address>,
+    /// This coordinator's public URL (no trailing `/`).
+    pub public_url: Option<String>,
 }
 
 #[cfg(test)]

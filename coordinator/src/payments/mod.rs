@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod registry;
 pub mod settlement;
 pub mod stats;
+pub mod validation;
 pub mod verify;
 pub mod x402;
 

@@ -11,3 +11,4 @@ mod payments;
 #[allow(dead_code)]
 #[path = "../it/support.rs"]
 mod support;
+mod validation;

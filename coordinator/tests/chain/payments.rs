@@ -89,6 +89,8 @@ impl PaidEnv {
             orphan_after: Duration::from_secs(120),
             escrow: Some(self.d.escrow),
             escrow_fee_bps: 1000,
+            validation_registry: Some(self.d.validation),
+            public_url: Some("http://notary.test".into()),
         });
         c
     }

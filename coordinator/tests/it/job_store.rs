@@ -81,6 +81,7 @@ fn record() -> JobRecord {
         webhook_id: None,
         jury: None,
         jury_state: None,
+        validation_request: None,
     }
 }
 
