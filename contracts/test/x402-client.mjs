@@ -1,16 +1,19 @@
-// Pays Notary with the official x402 TypeScript client (@x402/fetch + @x402/evm, scheme
-// "exact", EIP-3009), then replays the authorization it sent. Used by the Rust chain test
-// `x402_client_pays_with_eip3009`; prints one JSON line with what happened.
+// Pays an x402 server with the official x402 TypeScript client (@x402/fetch + @x402/evm, scheme
+// "exact", EIP-3009), then replays the authorization it sent. Used by the Rust chain tests
+// (Notary's own /verify, and a provider behind notary-middleware); prints one JSON line with
+// what happened.
 //
 // The local test token is not Base Sepolia USDC, which the client accepts by default, so the
 // test opts the token in through the client's spend controls (allowedAssets), with a cap.
 //
-// env: NOTARY_URL, PAYER_KEY (hex), TOKEN (address), BODY (JSON of the /verify request)
+// env: PAYER_KEY (hex), TOKEN (address), and either NOTARY_URL and BODY (a POST of BODY, the
+// JSON of a /verify request, to NOTARY_URL/verify) or TARGET (a URL to GET).
 import { x402Client, wrapFetchWithPayment, decodePaymentResponseHeader } from '@x402/fetch';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
 import { privateKeyToAccount } from 'viem/accounts';
 
-const { NOTARY_URL, PAYER_KEY, TOKEN, BODY } = process.env;
+const { NOTARY_URL, PAYER_KEY, TOKEN, BODY, TARGET } = process.env;
+const url = TARGET ?? `${NOTARY_URL}/verify`;
 const account = privateKeyToAccount(PAYER_KEY);
 const client = new x402Client().register('eip155:84532', new ExactEvmScheme(account));
 client.setSpendControls({
@@ -27,21 +30,25 @@ const recordingFetch = async (input, init) => {
 };
 const pay = wrapFetchWithPayment(recordingFetch, client);
 
-const request = () => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: BODY,
-});
-const first = await pay(`${NOTARY_URL}/verify`, request());
-const firstBody = await first.json();
+const request = (headers = {}) =>
+  TARGET
+    ? { method: 'GET', headers }
+    : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY };
+const json = async (response) => {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+const first = await pay(url, request());
+const firstBody = await json(first);
 const header = first.headers.get('PAYMENT-RESPONSE');
 const paymentResponse = header ? decodePaymentResponseHeader(header) : null;
 
-const replay = await fetch(`${NOTARY_URL}/verify`, {
-  ...request(),
-  headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': sentSignature },
-});
-const replayBody = await replay.json();
+const replay = await fetch(url, request({ 'PAYMENT-SIGNATURE': sentSignature }));
+const replayBody = await json(replay);
 console.log(JSON.stringify({
   status: first.status,
   body: firstBody,

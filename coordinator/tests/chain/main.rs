@@ -6,6 +6,7 @@ mod escrow;
 mod hardhat;
 mod juries;
 mod market;
+mod middleware;
 mod open_fleet;
 mod payments;
 #[allow(dead_code)]

@@ -120,6 +120,25 @@ fn rand_u32() -> u32 {
         .subsec_nanos()
 }
 
+/// Runs `contracts/test/x402-client.mjs` (the official x402 client, paying as account 4 in the
+/// test token) with `vars`; what it printed.
+pub async fn official_x402_client(env: &PaidEnv, vars: &[(&str, &str)]) -> Value {
+    let out = tokio::process::Command::new("node")
+        .arg(crate::hardhat::contracts_dir().join("test/x402-client.mjs"))
+        .env("PAYER_KEY", DEV_KEYS[4])
+        .env("TOKEN", env.d.token.to_checksum(None))
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u16, Value) {
     c.post(
         "/verify",
@@ -703,21 +722,14 @@ async fn the_official_x402_client_pays_with_eip3009_and_cannot_replay() {
     assert_eq!(accepts["extra"]["version"], "2");
 
     let before_payer = token.balanceOf(addr(4)).call().await.unwrap();
-    let out = tokio::process::Command::new("node")
-        .arg(crate::hardhat::contracts_dir().join("test/x402-client.mjs"))
-        .env("NOTARY_URL", &c.url)
-        .env("PAYER_KEY", DEV_KEYS[4])
-        .env("TOKEN", env.d.token.to_checksum(None))
-        .env("BODY", hello(HELLO_HASH).to_string())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = official_x402_client(
+        &env,
+        &[
+            ("NOTARY_URL", c.url.as_str()),
+            ("BODY", &hello(HELLO_HASH).to_string()),
+        ],
+    )
+    .await;
     assert_eq!(v["status"], 200, "{v}");
     assert_eq!(v["body"]["result"], "VALID");
     assert!(v["body"]["registryTxHash"].is_string(), "{v}");
