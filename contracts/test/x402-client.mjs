@@ -7,13 +7,13 @@
 // test opts the token in through the client's spend controls (allowedAssets), with a cap.
 //
 // env: PAYER_KEY (hex), TOKEN (address), and either NOTARY_URL and BODY (a POST of BODY, the
-// JSON of a /verify request, to NOTARY_URL/verify) or TARGET (a URL to GET).
+// JSON of a job, to NOTARY_URL + ROUTE, default /verify) or TARGET (a URL to GET).
 import { x402Client, wrapFetchWithPayment, decodePaymentResponseHeader } from '@x402/fetch';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
 import { privateKeyToAccount } from 'viem/accounts';
 
-const { NOTARY_URL, PAYER_KEY, TOKEN, BODY, TARGET } = process.env;
-const url = TARGET ?? `${NOTARY_URL}/verify`;
+const { NOTARY_URL, ROUTE, PAYER_KEY, TOKEN, BODY, TARGET } = process.env;
+const url = TARGET ?? `${NOTARY_URL}${ROUTE ?? '/verify'}`;
 const account = privateKeyToAccount(PAYER_KEY);
 const client = new x402Client().register('eip155:84532', new ExactEvmScheme(account));
 client.setSpendControls({

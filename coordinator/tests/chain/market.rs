@@ -1,6 +1,7 @@
-//! The marketplace flow on a real node (issue 13): prepare (402, then a payer's signature),
-//! fund the escrow, confirm, a tier-3 job, and the deposit released to the three jurors and the
-//! operator in the right amounts; a transaction that does not fund the job is refused.
+//! The marketplace flow on a real node (issue 13): prepare (402, then the official x402
+//! client's signature), fund the escrow, confirm, a tier-3 job, and the deposit released to the
+//! three jurors and the operator in the right amounts; a transaction that does not fund the job
+//! is refused.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use notary_coordinator::chain::{parse_key, Chain};
 use serde_json::{json, Value};
 
 use crate::hardhat::DEV_KEYS;
-use crate::payments::{addr, authorization, PaidEnv};
+use crate::payments::{addr, authorization, official_x402_client, PaidEnv};
 use crate::support::{client, hello, Coordinator, HELLO_HASH};
 
 const PAYER: usize = 4;
@@ -73,9 +74,18 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
             "{v}"
         );
     }
-    let (status, _, prepared) =
-        post(&c, "/jobs/prepare", &body, Some(&sign(env.d.escrow, 3000))).await;
-    assert_eq!(status, 200, "{prepared}");
+    // The official x402 client answers the 402 with its signature: the prepared job.
+    let v = official_x402_client(
+        &env,
+        &[
+            ("NOTARY_URL", c.url.as_str()),
+            ("ROUTE", "/jobs/prepare"),
+            ("BODY", &body.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(v["status"], 200, "{v}");
+    let prepared = v["body"].clone();
     assert_eq!(prepared["status"], "prepared");
     assert_eq!(prepared["payer"], addr(PAYER).to_checksum(None));
     assert!(
