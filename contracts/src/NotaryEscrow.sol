@@ -29,8 +29,8 @@ interface IRecords {
 /// 16 bytes), with `fund` after an ERC-20 approval or in one signature with EIP-3009
 /// `receiveWithAuthorization`, whose nonce must be the `prepareId` (so nobody can move a
 /// requester's authorization to another job). The coordinator then either releases the whole
-/// deposit to the workers that were right (only once the registry holds the job's record) or
-/// refunds it; if it does neither within `reclaimAfter` seconds of the funding, the requester
+/// deposit to the workers that were right (only once the registry holds the job's record; an
+/// escalated jury's extra seats topped up from the coordinator's own balance) or refunds it; if it does neither within `reclaimAfter` seconds of the funding, the requester
 /// takes the deposit back, so a dead operator cannot keep the money. Each deposit ends exactly
 /// once; every state change is an event.
 contract NotaryEscrow {
@@ -59,6 +59,8 @@ contract NotaryEscrow {
 
     event Funded(bytes32 indexed prepareId, address indexed payer, uint256 amount);
     event Released(bytes32 indexed prepareId, address[] recipients, uint256[] amounts);
+    /// @notice The coordinator added `amount` of its own to a release (escalation seats).
+    event ToppedUp(bytes32 indexed prepareId, address indexed coordinator, uint256 amount);
     event Refunded(bytes32 indexed prepareId, address indexed payer, uint256 amount);
     event Reclaimed(bytes32 indexed prepareId, address indexed payer, uint256 amount);
 
@@ -110,7 +112,10 @@ contract NotaryEscrow {
         token.receiveWithAuthorization(from, address(this), amount, validAfter, validBefore, nonce, v, r, s);
     }
 
-    /// @notice Pays the deposit out, all of it, once the registry holds the job's record.
+    /// @notice Pays the deposit out, all of it, once the registry holds the job's record. The
+    /// amounts may add up to more than the deposit: the coordinator pays the difference from its
+    /// own balance (an escalated jury's extra seats come out of the operator's fee, never from
+    /// the requester), pulled with `transferFrom` after its approval.
     function release(bytes32 prepareId, address[] calldata recipients, uint256[] calldata amounts)
         external
         onlyCoordinator
@@ -122,9 +127,13 @@ contract NotaryEscrow {
         for (uint256 i = 0; i < amounts.length; i++) {
             total += amounts[i];
         }
-        if (total != d.amount) revert AmountMismatch(total, d.amount);
+        if (total < d.amount) revert AmountMismatch(total, d.amount);
         d.state = State.Released;
         emit Released(prepareId, recipients, amounts);
+        if (total > d.amount) {
+            emit ToppedUp(prepareId, msg.sender, total - d.amount);
+            if (!token.transferFrom(msg.sender, address(this), total - d.amount)) revert TransferFailed();
+        }
         for (uint256 i = 0; i < recipients.length; i++) {
             if (amounts[i] > 0 && !token.transfer(recipients[i], amounts[i])) revert TransferFailed();
         }

@@ -36,8 +36,8 @@ pub struct WorkerView {
     /// Its registration, if it registered itself (open fleet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registered>,
-    /// What it earned from released marketplace deposits (token base units).
-    #[serde(skip_serializing_if = "is_zero")]
+    /// What it earned from released marketplace deposits (token base units; 0 before its
+    /// first share).
     pub earnings: u64,
     /// The services it declared (a provider; none: it serves every job).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -145,8 +145,4 @@ async fn view(state: &AppState, worker: Address, alive: bool) -> crate::error::R
         anchor: None,
         stats,
     })
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }

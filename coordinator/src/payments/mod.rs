@@ -201,24 +201,23 @@ pub struct Payout {
 /// The scheme of a marketplace payment: a deposit in the escrow.
 pub const ESCROW_SCHEME: &str = "escrow";
 
-/// A released deposit's split: the operator's `fee_bps` (plus the rounding remainder), the
-/// rest in equal shares to `seats`.
+/// A released deposit's split. The requester paid for `paid_seats` (its trust tier); each seat
+/// is worth `(amount - fee) / paid_seats`, where the fee is `fee_bps` of the deposit. Every seat
+/// in `seats` (the deciding round's majority) gets that share, and the operator what is left
+/// (the fee, the rounding remainder and the shares of seats that did not earn one). When an
+/// escalated jury has more seats than were paid for, the extra seats come out of the operator's
+/// part, and past it out of the operator's own balance: then the payouts add up to more than the
+/// deposit and the difference is [`Split::top_up`], which the escrow pulls from the coordinator.
 pub fn split_deposit(
     amount: U256,
     fee_bps: u16,
+    paid_seats: usize,
     seats: &[Address],
     operator: Address,
-) -> Vec<Payout> {
-    if seats.is_empty() {
-        return vec![Payout {
-            to: operator,
-            amount: amount.to_string(),
-            role: "operator".into(),
-        }];
-    }
+) -> Split {
     let fee = amount * U256::from(fee_bps) / U256::from(10_000u64);
-    let share = (amount - fee) / U256::from(seats.len());
-    let mut out: Vec<Payout> = seats
+    let share = (amount - fee) / U256::from(paid_seats.max(1));
+    let mut payouts: Vec<Payout> = seats
         .iter()
         .map(|s| Payout {
             to: *s,
@@ -226,12 +225,27 @@ pub fn split_deposit(
             role: "seat".into(),
         })
         .collect();
-    out.push(Payout {
-        to: operator,
-        amount: (amount - share * U256::from(seats.len())).to_string(),
-        role: "operator".into(),
-    });
-    out
+    let to_seats = share * U256::from(seats.len());
+    if amount > to_seats {
+        payouts.push(Payout {
+            to: operator,
+            amount: (amount - to_seats).to_string(),
+            role: "operator".into(),
+        });
+    }
+    Split {
+        payouts,
+        top_up: to_seats.saturating_sub(amount),
+    }
+}
+
+/// What [`split_deposit`] decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// Who gets what.
+    pub payouts: Vec<Payout>,
+    /// What the coordinator adds from its own balance (an escalated jury's extra seats).
+    pub top_up: U256,
 }
 
 /// Everything payments need, shared by the handlers, the settlement consumer and the sweep.
@@ -471,15 +485,20 @@ mod tests {
 
     #[test]
     fn a_deposit_is_split_among_the_deciding_seats_and_the_fee() {
-        let (a, b, c, op) = (
+        let (a, b, c, d, e, op) = (
             Address::repeat_byte(1),
             Address::repeat_byte(2),
             Address::repeat_byte(3),
+            Address::repeat_byte(4),
+            Address::repeat_byte(5),
             Address::repeat_byte(9),
         );
-        let three = split_deposit(U256::from(3000), 1000, &[a, b, c], op);
+        let split = |amount: u64, bps: u16, paid: usize, seats: &[Address]| {
+            split_deposit(U256::from(amount), bps, paid, seats, op)
+        };
+        let three = split(3000, 1000, 3, &[a, b, c]);
         assert_eq!(
-            amounts(&three),
+            amounts(&three.payouts),
             vec![
                 (1, "900", "seat"),
                 (2, "900", "seat"),
@@ -487,20 +506,35 @@ mod tests {
                 (9, "300", "operator")
             ]
         );
-        // Two seats on the majority side: the dissenter is not among them.
-        let two = split_deposit(U256::from(3000), 1000, &[a, b], op);
+        assert_eq!(three.top_up, U256::ZERO);
+        // A seat that did not earn its share (not in the majority): the operator keeps it.
+        let two = split(3000, 1000, 3, &[a, b]);
         assert_eq!(
-            amounts(&two),
+            amounts(&two.payouts),
             vec![
-                (1, "1350", "seat"),
-                (2, "1350", "seat"),
-                (9, "300", "operator")
+                (1, "900", "seat"),
+                (2, "900", "seat"),
+                (9, "1200", "operator")
             ]
         );
-        // The rounding remainder is the operator's; the whole deposit is always paid out.
-        let odd = split_deposit(U256::from(1000), 0, &[a, b, c], op);
+        // An escalated jury of five for a tier-3 deposit: every seat its share, the two extra
+        // seats from the operator's fee and then from its own balance.
+        let five = split(3000, 1000, 3, &[a, b, c, d, e]);
         assert_eq!(
-            amounts(&odd),
+            amounts(&five.payouts),
+            vec![
+                (1, "900", "seat"),
+                (2, "900", "seat"),
+                (3, "900", "seat"),
+                (4, "900", "seat"),
+                (5, "900", "seat")
+            ]
+        );
+        assert_eq!(five.top_up, U256::from(1500));
+        // The rounding remainder is the operator's; the whole deposit is always paid out.
+        let odd = split(1000, 0, 3, &[a, b, c]);
+        assert_eq!(
+            amounts(&odd.payouts),
             vec![
                 (1, "333", "seat"),
                 (2, "333", "seat"),
@@ -508,11 +542,11 @@ mod tests {
                 (9, "1", "operator")
             ]
         );
-        let none = split_deposit(U256::from(1000), 1000, &[], op);
-        assert_eq!(amounts(&none), vec![(9, "1000", "operator")]);
-        let all_fee = split_deposit(U256::from(1000), 10_000, &[a], op);
+        let none = split(1000, 1000, 1, &[]);
+        assert_eq!(amounts(&none.payouts), vec![(9, "1000", "operator")]);
+        let all_fee = split(1000, 10_000, 1, &[a]);
         assert_eq!(
-            amounts(&all_fee),
+            amounts(&all_fee.payouts),
             vec![(1, "0", "seat"), (9, "1000", "operator")]
         );
     }

@@ -14,7 +14,9 @@
 //!
 //! A marketplace job (paid by a deposit in `NotaryEscrow`, scheme `escrow`) ends its deposit
 //! instead: once the registry holds the record, `release` pays each seat of the deciding round's
-//! majority an equal share and the operator its fee ([`super::split_deposit`]); a refund is the
+//! majority the share of a paid seat and the operator the rest ([`super::split_deposit`]; an
+//! escalated jury's extra seats come out of the operator's part, past it from the chain key's
+//! own balance, which the escrow pulls); a refund is the
 //! escrow's `refund`. Both are the deposit's one closing transaction, stored before it is sent
 //! in the same ledger field, so a deposit is released or refunded once across crashes (and the
 //! escrow itself ends a deposit only once).
@@ -158,14 +160,18 @@ impl Payments {
             } else {
                 outcome.attestations.iter().map(|a| a.worker).collect()
             };
-            let payouts = split_deposit(
+            let split = split_deposit(
                 payment.amount,
                 self.config.escrow_fee_bps,
+                record.trust_tier() as usize,
                 &seats,
                 self.config.pay_to,
             );
-            s.release_tx_hash = Some(self.release(id, &payouts).await?);
-            s.payouts = payouts;
+            if split.top_up > U256::ZERO && s.release_tx_hash.is_none() {
+                self.allow_top_up(id, split.top_up).await?;
+            }
+            s.release_tx_hash = Some(self.release(id, &split.payouts).await?);
+            s.payouts = split.payouts;
             self.ledger.save_settlement(id, s).await?;
             // Credited once per (worker, job), so a settlement that runs again adds nothing.
             for payout in s.payouts.iter().filter(|p| p.role == "seat") {
@@ -290,6 +296,44 @@ impl Payments {
             .await?;
         tracing::info!(job_id = %id, tx = %hash, recipients = payouts.len(), "deposit released");
         Ok(hash)
+    }
+
+    /// Makes sure the escrow can pull `top_up` from the chain key (an escalated jury's extra
+    /// seats): its balance must cover it (else the release waits, retried, and the operator is
+    /// told), and the escrow is approved once for all later top-ups.
+    async fn allow_top_up(&self, id: Uuid, top_up: U256) -> Result<()> {
+        use alloy::sol_types::SolCall;
+        let escrow = self.escrow()?;
+        let token = self
+            .config
+            .token
+            .ok_or_else(|| Error::Chain("a deposit to settle, but no --token configured".into()))?;
+        let me = self.config.chain_key.0.address();
+        let contract = TestUSDC::new(token, self.chain.provider());
+        let balance = contract.balanceOf(me).call().await.map_err(chain_err)?;
+        if balance < top_up {
+            tracing::error!(job_id = %id, %top_up, %balance, key = %me, "the chain key cannot pay an escalated jury's extra seats; the release waits until it can");
+            return Err(Error::Chain(format!(
+                "the chain key {me} holds {balance} token units; the release needs {top_up} more"
+            )));
+        }
+        let allowance = contract
+            .allowance(me, escrow)
+            .call()
+            .await
+            .map_err(chain_err)?;
+        if allowance < top_up {
+            let call = TestUSDC::approveCall {
+                spender: escrow,
+                value: U256::MAX,
+            };
+            self.chain
+                .transact(Some(token), U256::ZERO, Bytes::from(call.abi_encode()))
+                .await
+                .map_err(chain_err)?;
+            tracing::info!(%escrow, "escrow approved to pull escalation top-ups from the chain key");
+        }
+        Ok(())
     }
 
     fn escrow(&self) -> Result<Address> {

@@ -155,7 +155,8 @@ const REFUNDED: u8 = 3;
 const RECLAIMED: u8 = 4;
 
 #[tokio::test]
-async fn a_deposit_is_released_in_full_only_after_the_record_and_once() {
+async fn a_deposit_is_released_in_full_only_after_the_record_and_once_topped_up_by_the_coordinator()
+{
     let env = Env::start().await;
     let job = Uuid::new_v4();
     let prepare = prepare_id(job);
@@ -222,6 +223,45 @@ async fn a_deposit_is_released_in_full_only_after_the_record_and_once() {
         .payer_call(env.d.escrow, reclaim.abi_encode())
         .await
         .is_err());
+
+    // More than the deposit: the coordinator tops it up from its own balance, once it approved.
+    let job = Uuid::new_v4();
+    let prepare = prepare_id(job);
+    env.fund(prepare, 1000).await.unwrap();
+    env.record(job).await;
+    let more = E::releaseCall {
+        prepareId: prepare,
+        recipients: vec![w1, w2],
+        amounts: vec![U256::from(700), U256::from(500)],
+    };
+    assert!(
+        env.owner_call(env.d.escrow, more.abi_encode())
+            .await
+            .is_err(),
+        "no approval: no top-up"
+    );
+    let owner = env.owner.sender().unwrap();
+    let mint = TestUSDC::mintCall {
+        to: owner,
+        value: U256::from(200),
+    };
+    env.owner_call(env.d.token, mint.abi_encode())
+        .await
+        .unwrap();
+    let approve = TestUSDC::approveCall {
+        spender: env.d.escrow,
+        value: U256::from(200),
+    };
+    env.owner_call(env.d.token, approve.abi_encode())
+        .await
+        .unwrap();
+    env.owner_call(env.d.escrow, more.abi_encode())
+        .await
+        .unwrap();
+    assert_eq!(env.state(prepare).await, RELEASED);
+    for (who, amount) in [(w1, 1300), (w2, 800), (owner, 0), (env.d.escrow, 0)] {
+        assert_eq!(env.balance(who).await, U256::from(amount), "{who}");
+    }
 }
 
 #[tokio::test]

@@ -198,3 +198,159 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
     assert_eq!((status, &v["reason"]), (402, &json!("not_funded")), "{v}");
     c.shutdown().await;
 }
+
+/// Eight workers (the coordinator's own and seven processes), one of them lying. Jobs are
+/// prepared until the published seed seats the liar in the first jury (anyone can compute the
+/// order from `jurySeed` and the pool); that one is funded. Its first jury splits 2-1, a fresh
+/// jury of five decides, and only those five are paid: five shares of 900 from a tier-3 deposit
+/// of 3000, the extra 1500 from the operator (its fee, then the chain key's own balance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_juror_is_not_paid_and_the_escalation_is_paid_by_the_operator() {
+    use alloy::primitives::keccak256;
+    use notary_protocol::WorkerKey;
+
+    use crate::support::{wait_alive, WorkerProcess};
+
+    let env = PaidEnv::start().await;
+    let keys: Vec<WorkerKey> = (0..7).map(|_| WorkerKey::generate()).collect();
+    let liar = keys[6].address();
+    let mut config = env.config(1);
+    config.allowed_workers = keys.iter().map(|k| k.address()).collect();
+    let c = Coordinator::start(config).await;
+    let _workers: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            let fault: &[&str] = if k.address() == liar {
+                &["--fault", "wrong-output"]
+            } else {
+                &[]
+            };
+            WorkerProcess::spawn_with(&env.redis.url(), &env.prefix, 1, k, fault)
+        })
+        .collect();
+    wait_alive(&env.redis.url(), &env.prefix, 8).await;
+    env.mint(addr(PAYER), 1_000_000).await;
+    // The operator's balance that pays the escalated seats beyond the deposit.
+    env.mint(addr(0), 10_000).await;
+
+    let (_, stats) = c.get("/notary/stats").await;
+    let own: Address = stats["verifierAddress"].as_str().unwrap().parse().unwrap();
+    let mut pool: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+    pool.push(own);
+    pool.sort();
+    let pool_bytes: Vec<u8> = pool.iter().flat_map(|a| a.to_vec()).collect();
+    let first_jury = |seed: &str| {
+        let seed = hex::decode(seed).unwrap();
+        let mut order = pool.clone();
+        order.sort_by_key(|a| keccak256([seed.as_slice(), a.as_slice()].concat()));
+        order[..3].to_vec()
+    };
+
+    let mut body = hello(HELLO_HASH);
+    body["trustTier"] = json!(3);
+    body["escalation"] = json!("auto");
+    let sign = || {
+        let auth = authorization(
+            DEV_KEYS[PAYER],
+            env.d.token,
+            env.d.escrow,
+            3000,
+            u64::MAX / 2,
+        );
+        base64::engine::general_purpose::STANDARD.encode(auth.to_string())
+    };
+    let mut prepared = Value::Null;
+    for _ in 0..40 {
+        let (status, _, p) = post(&c, "/jobs/prepare", &body, Some(&sign())).await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(
+            p["poolHash"].as_str().unwrap(),
+            hex::encode(keccak256(&pool_bytes)),
+            "the pool is the eight workers"
+        );
+        if first_jury(p["jurySeed"].as_str().unwrap()).contains(&liar) {
+            prepared = p;
+            break;
+        }
+    }
+    assert!(
+        prepared.is_object(),
+        "a seed seating the liar in 40 tries (3 in 8 each)"
+    );
+    let job_id = prepared["jobId"].as_str().unwrap().to_string();
+
+    let payer = Chain::connect(
+        &env.node.url,
+        Some(84532),
+        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
+    )
+    .await
+    .unwrap();
+    for step in ["approve", "fund"] {
+        let call = &prepared["funding"][step];
+        let to: Address = call["to"].as_str().unwrap().parse().unwrap();
+        let data: Bytes = call["data"].as_str().unwrap().parse().unwrap();
+        let receipt = payer.transact(Some(to), U256::ZERO, data).await.unwrap();
+        if step == "fund" {
+            let confirm = json!({"prepareId": prepared["prepareId"], "transactionHash": receipt.transaction_hash.to_string()});
+            let (status, v) = c.post("/jobs", confirm, &[]).await;
+            assert_eq!(status, 202, "{v}");
+        }
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let result = loop {
+        let (_, r) = c.get(&format!("/jobs/{job_id}/result")).await;
+        if r["settlement"]["state"] == "released" {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never released: {} {}",
+            r["settlement"],
+            r["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(result["result"], "VALID", "{result}");
+    let (_, view) = c.get(&format!("/jobs/{job_id}")).await;
+    let rounds = view["jury"]["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2, "split, then a fresh jury: {view}");
+    assert_eq!(
+        rounds[0]["dissenting"],
+        json!([liar.to_checksum(None)]),
+        "{view}"
+    );
+    let deciding: Vec<Address> = rounds[1]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(deciding.len(), 5);
+    let payouts = result["settlement"]["payouts"].as_array().unwrap();
+    assert_eq!(
+        payouts.len(),
+        5,
+        "five seats, nothing left for the operator: {result}"
+    );
+    for juror in &deciding {
+        assert_eq!(balance(&env, *juror).await, U256::from(900), "{result}");
+    }
+    for worker in pool.iter().filter(|w| !deciding.contains(w)) {
+        assert_eq!(
+            balance(&env, *worker).await,
+            U256::ZERO,
+            "only the deciding jury is paid"
+        );
+    }
+    let (_, w) = c.get(&format!("/workers/{liar}")).await;
+    assert_eq!(w["earnings"], 0, "{w}");
+    assert_eq!(
+        balance(&env, addr(0)).await,
+        U256::from(10_000 - 1500),
+        "the operator paid the two extra seats"
+    );
+    assert_eq!(balance(&env, env.d.escrow).await, U256::ZERO);
+    c.shutdown().await;
+}
