@@ -6,6 +6,7 @@ mod escrow;
 mod hardhat;
 mod juries;
 mod market;
+mod market_crash;
 mod middleware;
 mod open_fleet;
 mod payments;

@@ -139,6 +139,56 @@ pub async fn official_x402_client(env: &PaidEnv, vars: &[(&str, &str)]) -> Value
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A real `notary-coordinator` process in embedded mode (data in `dir`, one worker slot) with
+/// payments on `env`'s chain (account 0's key, registry, token, escrow) and `extra` flags, on a
+/// free port; returns it and its URL once it answers `/health`.
+pub async fn spawn_coordinator(
+    env: &PaidEnv,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String) {
+    use crate::support::{cache_dir, target_dir, worker_bin};
+    let key = dir.join("chain.key");
+    std::fs::write(&key, DEV_KEYS[0]).unwrap();
+    worker_bin(); // builds the workspace's binaries
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(target_dir().join("notary-coordinator"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--data-dir", &dir.join("data").display().to_string()])
+        .args(["--workers", "1", "--rate-limit-per-minute", "0"])
+        .args(["--module-cache-dir", &cache_dir().display().to_string()])
+        .args(["--payments", "x402", "--rpc-url", &env.node.url])
+        .args(["--chain-key-file", &key.display().to_string()])
+        .args(["--registry", &env.d.registry.to_string()])
+        .args([
+            "--pay-to",
+            &addr(0).to_string(),
+            "--price-wei",
+            &PRICE.to_string(),
+        ])
+        .args(["--registry-batch-wait-ms", "50"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !matches!(client().get(format!("{url}/health")).send().await, Ok(r) if r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "coordinator did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, url)
+}
+
 pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u16, Value) {
     c.post(
         "/verify",
@@ -1422,56 +1472,12 @@ async fn an_embedded_coordinator_refunds_a_paid_job_that_was_never_stored() {
 /// record), runs the interrupted one again and settles it, and still refuses the used payments.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_embedded_coordinator_keeps_its_paid_jobs_and_used_payments() {
-    use std::process::{Command, Stdio};
-
-    use crate::support::{busy_guest, cache_dir, target_dir, worker_bin};
+    use crate::support::busy_guest;
 
     let env = PaidEnv::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("chain.key");
-    std::fs::write(&key, DEV_KEYS[0]).unwrap();
-    worker_bin(); // builds the workspace's binaries
-    let spawn = || {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(target_dir().join("notary-coordinator"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--data-dir", &dir.path().join("data").display().to_string()])
-            .args(["--workers", "1", "--rate-limit-per-minute", "0"])
-            .args(["--module-cache-dir", &cache_dir().display().to_string()])
-            .args(["--payments", "x402", "--rpc-url", &env.node.url])
-            .args(["--chain-key-file", &key.display().to_string()])
-            .args(["--registry", &env.d.registry.to_string()])
-            .args([
-                "--pay-to",
-                &addr(0).to_string(),
-                "--price-wei",
-                &PRICE.to_string(),
-            ])
-            .args(["--registry-batch-wait-ms", "50"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        (child, format!("http://127.0.0.1:{port}"))
-    };
-    async fn up(url: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !matches!(client().get(format!("{url}/health")).send().await, Ok(r) if r.status().is_success())
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "coordinator did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    let (mut first, url) = spawn();
-    up(&url).await;
+    let spawn = || spawn_coordinator(&env, dir.path(), &[]);
+    let (mut first, url) = spawn().await;
     let c = Coordinator::remote(url);
     // Paid and finished before the kill.
     let (_, body) = c.verify(hello(HELLO_HASH)).await;
@@ -1491,8 +1497,7 @@ async fn a_sigkilled_embedded_coordinator_keeps_its_paid_jobs_and_used_payments(
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
 
-    let (mut second, url) = spawn();
-    up(&url).await;
+    let (mut second, url) = spawn().await;
     let c = Coordinator::remote(url);
     let (status, v) = c.get(&format!("/verify/{done}")).await;
     assert_eq!(status, 200, "{v}");

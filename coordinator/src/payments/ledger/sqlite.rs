@@ -88,6 +88,11 @@ impl SqliteLedger {
     /// The ledger in `db` (tables created if missing).
     pub async fn open(db: Arc<Db>) -> Result<SqliteLedger> {
         db.migrate(SCHEMA).await?;
+        // The database belongs to this process alone (its exclusive lock), so a settling lock
+        // found now was left by a process that died holding it: released, so the settlement it
+        // interrupted resumes at once instead of after the lock's TTL.
+        db.call(|c| c.execute("DELETE FROM pay_settling", []).map(|_| ()))
+            .await?;
         Ok(SqliteLedger { db })
     }
 }
