@@ -417,6 +417,12 @@ async fn confirm_detached(
         verified_at_ms: now_ms(),
         asset: m.token.token,
     };
+    // The per-payer limit of `/verify` holds here too; the deposit stays unused meanwhile, so
+    // the same confirmation can be retried once one of the payer's jobs has ended.
+    if !m.p.take_payer_slot(payer, id).await? {
+        tracing::info!(job_id = %id, %payer, "payer at its concurrency limit");
+        return Ok(super::payments::payer_limited(m.p, payer));
+    }
     match m
         .p
         .consume(id, &payment, &Payments::used_tx(tx_hash))
@@ -429,11 +435,12 @@ async fn confirm_detached(
             }
         }
         Consumed::UsedBy(other) => {
+            m.p.release_payer_slot(payer, id).await?;
             return Ok(failed(
                 "already_used",
                 format!("this transaction was already used for job {other}"),
                 Some(prepare),
-            ))
+            ));
         }
     }
     tracing::info!(job_id = %id, %payer, tx = %tx_hash, "marketplace job funded; starting it");

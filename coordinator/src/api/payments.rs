@@ -145,7 +145,7 @@ struct PaymentFailedBody<'a> {
 }
 
 /// `429 Rate Limited`: the payer already has its maximum of unfinished verifications.
-fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Response {
+pub(crate) fn payer_limited(payments: &Payments, payer: alloy::primitives::Address) -> Response {
     let limit = payments.config.max_jobs_per_payer;
     let body = ErrorBody {
         error: "Rate Limited".into(),

@@ -43,6 +43,59 @@ async fn balance(env: &PaidEnv, who: Address) -> U256 {
         .unwrap()
 }
 
+/// Sends the calls `prepared` names (approve, then fund) as the payer; the funding's hash.
+pub async fn fund(env: &PaidEnv, prepared: &Value) -> B256 {
+    let payer = Chain::connect(
+        &env.node.url,
+        Some(84532),
+        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut hash = B256::ZERO;
+    for step in ["approve", "fund"] {
+        let call = &prepared["funding"][step];
+        let to: Address = call["to"].as_str().unwrap().parse().unwrap();
+        let data: Bytes = call["data"].as_str().unwrap().parse().unwrap();
+        hash = payer
+            .transact(Some(to), U256::ZERO, data)
+            .await
+            .unwrap()
+            .transaction_hash;
+    }
+    hash
+}
+
+/// The payer's x402 commitment to pay `amount` into the escrow (`PAYMENT-SIGNATURE`).
+pub fn commitment(env: &PaidEnv, amount: u64) -> String {
+    let auth = authorization(
+        DEV_KEYS[PAYER],
+        env.d.token,
+        env.d.escrow,
+        amount,
+        u64::MAX / 2,
+    );
+    base64::engine::general_purpose::STANDARD.encode(auth.to_string())
+}
+
+/// Waits until `job`'s settlement is `state`; its result.
+async fn settled(c: &Coordinator, job: &str, state: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (_, r) = c.get(&format!("/jobs/{job}/result")).await;
+        if r["settlement"]["state"] == state {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never {state}: {} {}",
+            r["settlement"],
+            r["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator() {
     let env = PaidEnv::start().await;
@@ -155,20 +208,7 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
     assert_eq!(status, 202, "a retry points at the same job: {again}");
 
     // The jury decides; the deposit goes to its three jurors and the operator's fee.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let result = loop {
-        let (_, r) = c.get(&format!("/jobs/{job_id}/result")).await;
-        if r["settlement"]["state"] == "released" {
-            break r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never released: {} {}",
-            r["settlement"],
-            r["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let result = settled(&c, &job_id, "released", Duration::from_secs(90)).await;
     assert_eq!(result["result"], "VALID", "{result}");
     let payouts = result["settlement"]["payouts"].as_array().unwrap();
     assert_eq!(payouts.len(), 4, "{result}");
@@ -249,19 +289,9 @@ async fn a_lying_juror_is_not_paid_and_the_escalation_is_paid_by_the_operator() 
     let mut body = hello(HELLO_HASH);
     body["trustTier"] = json!(3);
     body["escalation"] = json!("auto");
-    let sign = || {
-        let auth = authorization(
-            DEV_KEYS[PAYER],
-            env.d.token,
-            env.d.escrow,
-            3000,
-            u64::MAX / 2,
-        );
-        base64::engine::general_purpose::STANDARD.encode(auth.to_string())
-    };
     let mut prepared = Value::Null;
     for _ in 0..40 {
-        let (status, _, p) = post(&c, "/jobs/prepare", &body, Some(&sign())).await;
+        let (status, _, p) = post(&c, "/jobs/prepare", &body, Some(&commitment(&env, 3000))).await;
         assert_eq!(status, 200, "{p}");
         assert_eq!(
             p["poolHash"].as_str().unwrap(),
@@ -278,40 +308,12 @@ async fn a_lying_juror_is_not_paid_and_the_escalation_is_paid_by_the_operator() 
         "a seed seating the liar in 40 tries (3 in 8 each)"
     );
     let job_id = prepared["jobId"].as_str().unwrap().to_string();
-
-    let payer = Chain::connect(
-        &env.node.url,
-        Some(84532),
-        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
-    )
-    .await
-    .unwrap();
-    for step in ["approve", "fund"] {
-        let call = &prepared["funding"][step];
-        let to: Address = call["to"].as_str().unwrap().parse().unwrap();
-        let data: Bytes = call["data"].as_str().unwrap().parse().unwrap();
-        let receipt = payer.transact(Some(to), U256::ZERO, data).await.unwrap();
-        if step == "fund" {
-            let confirm = json!({"prepareId": prepared["prepareId"], "transactionHash": receipt.transaction_hash.to_string()});
-            let (status, v) = c.post("/jobs", confirm, &[]).await;
-            assert_eq!(status, 202, "{v}");
-        }
-    }
-
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let result = loop {
-        let (_, r) = c.get(&format!("/jobs/{job_id}/result")).await;
-        if r["settlement"]["state"] == "released" {
-            break r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never released: {} {}",
-            r["settlement"],
-            r["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let funding = fund(&env, &prepared).await;
+    let confirm =
+        json!({"prepareId": prepared["prepareId"], "transactionHash": funding.to_string()});
+    let (status, v) = c.post("/jobs", confirm, &[]).await;
+    assert_eq!(status, 202, "{v}");
+    let result = settled(&c, &job_id, "released", Duration::from_secs(120)).await;
     assert_eq!(result["result"], "VALID", "{result}");
     let (_, view) = c.get(&format!("/jobs/{job_id}")).await;
     let rounds = view["jury"]["rounds"].as_array().unwrap();
@@ -352,5 +354,46 @@ async fn a_lying_juror_is_not_paid_and_the_escalation_is_paid_by_the_operator() 
         "the operator paid the two extra seats"
     );
     assert_eq!(balance(&env, env.d.escrow).await, U256::ZERO);
+    c.shutdown().await;
+}
+
+/// `--max-jobs-per-payer` holds in the marketplace too: a confirmation past the payer's limit
+/// is a 429 that leaves the deposit unused, and the same confirmation succeeds once the payer's
+/// running job has settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payer_at_its_limit_confirms_again_once_a_job_has_ended() {
+    use crate::support::busy_guest;
+
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    if let Some(p) = config.payments.as_mut() {
+        p.max_jobs_per_payer = 1;
+    }
+    let c = Coordinator::start(config).await;
+    env.mint(addr(PAYER), 1_000_000).await;
+    let mut confirmations = Vec::new();
+    for body in [busy_guest(2000, 30), hello(HELLO_HASH)] {
+        let (status, _, prepared) =
+            post(&c, "/jobs/prepare", &body, Some(&commitment(&env, 1000))).await;
+        assert_eq!(status, 200, "{prepared}");
+        let funding = fund(&env, &prepared).await;
+        confirmations.push((
+            prepared["jobId"].as_str().unwrap().to_string(),
+            json!({"prepareId": prepared["prepareId"], "transactionHash": funding.to_string()}),
+        ));
+    }
+    let (status, v) = c.post("/jobs", confirmations[0].1.clone(), &[]).await;
+    assert_eq!(status, 202, "{v}");
+    let (status, v) = c.post("/jobs", confirmations[1].1.clone(), &[]).await;
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(v["params"]["limit"], 1, "{v}");
+    settled(&c, &confirmations[0].0, "released", Duration::from_secs(60)).await;
+    let (status, v) = c.post("/jobs", confirmations[1].1.clone(), &[]).await;
+    assert_eq!(
+        status, 202,
+        "the same confirmation, now within the limit: {v}"
+    );
+    let result = settled(&c, &confirmations[1].0, "released", Duration::from_secs(60)).await;
+    assert_eq!(result["result"], "VALID", "{result}");
     c.shutdown().await;
 }
