@@ -157,7 +157,33 @@ fn parse_query(
 }
 
 /// A job's view with its payment, when it was paid.
-async fn view_of(state: &AppState, record: &JobRecord) -> Result<JobView, ApiError> {
+/// A paid job's settlement (`None` for a job that was never paid).
+pub(super) async fn settlement_of(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Option<SettlementView>, ApiError> {
+    let Some(p) = &state.payments else {
+        return Ok(None);
+    };
+    Ok(p.job_payment(id).await?.map(|(_, s)| SettlementView {
+        state: if s.refund_tx_hash.is_some() {
+            "refunded"
+        } else if s.release_tx_hash.is_some() {
+            "released"
+        } else if s.registry_tx_hash.is_some() && s.settled {
+            "recorded"
+        } else {
+            "pending"
+        },
+        registry_tx_hash: s.registry_tx_hash.map(|h| h.to_string()),
+        refund_tx_hash: s.refund_tx_hash.map(|h| h.to_string()),
+        release_tx_hash: s.release_tx_hash.map(|h| h.to_string()),
+        payouts: s.payouts,
+    }))
+}
+
+/// A job's view, with its payment when it was paid.
+pub(super) async fn view_of(state: &AppState, record: &JobRecord) -> Result<JobView, ApiError> {
     if let Some(p) = &state.payments {
         if let Some((payment, s)) = p.job_payment(record.id()).await? {
             return Ok(crate::api::payments::paid_view(record, &payment, &s));
@@ -235,24 +261,7 @@ pub async fn result(
 ) -> Result<Json<JobResultView>, ApiError> {
     let id = job_id(&id)?;
     let record = super::jobs::stored(&state, id).await?;
-    let settlement = match &state.payments {
-        Some(p) => p.job_payment(id).await?.map(|(_, s)| SettlementView {
-            state: if s.refund_tx_hash.is_some() {
-                "refunded"
-            } else if s.release_tx_hash.is_some() {
-                "released"
-            } else if s.registry_tx_hash.is_some() && s.settled {
-                "recorded"
-            } else {
-                "pending"
-            },
-            registry_tx_hash: s.registry_tx_hash.map(|h| h.to_string()),
-            refund_tx_hash: s.refund_tx_hash.map(|h| h.to_string()),
-            release_tx_hash: s.release_tx_hash.map(|h| h.to_string()),
-            payouts: s.payouts,
-        }),
-        None => None,
-    };
+    let settlement = settlement_of(&state, id).await?;
     let view = view_of(&state, &record).await?;
     let attestations = if view.attestations.is_empty() {
         view.attestation.into_iter().collect()

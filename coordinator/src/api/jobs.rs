@@ -59,9 +59,14 @@ pub struct JobRecordView {
     /// domain): run it again to check the attestations.
     #[schema(value_type = Object)]
     pub spec: serde_json::Value,
+    /// A paid job's settlement (state, transactions, payouts), as `GET /jobs/{jobId}/result`
+    /// shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<super::job_list::SettlementView>,
 }
 
-/// `GET /jobs/:jobId`: the full record.
+/// `GET /jobs/:jobId`: the full record (request, jury rounds, attestations, payment and
+/// settlement).
 #[utoipa::path(get, path = "/jobs/{jobId}", tag = "verify",
     params(("jobId" = uuid::Uuid, Path, description = "a job's id")),
     responses(
@@ -77,8 +82,9 @@ pub async fn record(
 ) -> Result<Json<JobRecordView>, ApiError> {
     let record = stored(&state, job_id(&id)?).await?;
     Ok(Json(JobRecordView {
-        job: JobView::from(&record),
+        job: super::job_list::view_of(&state, &record).await?,
         spec: serde_json::to_value(&record.spec).map_err(crate::error::Error::from)?,
+        settlement: super::job_list::settlement_of(&state, record.id()).await?,
     }))
 }
 

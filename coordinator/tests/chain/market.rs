@@ -316,6 +316,11 @@ async fn a_lying_juror_is_not_paid_and_the_escalation_is_paid_by_the_operator() 
     let result = settled(&c, &job_id, "released", Duration::from_secs(120)).await;
     assert_eq!(result["result"], "VALID", "{result}");
     let (_, view) = c.get(&format!("/jobs/{job_id}")).await;
+    assert_eq!(
+        view["settlement"], result["settlement"],
+        "the full record: {view}"
+    );
+    assert_eq!(view["payment"]["scheme"], "escrow", "{view}");
     let rounds = view["jury"]["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 2, "split, then a fresh jury: {view}");
     assert_eq!(
