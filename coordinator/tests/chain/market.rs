@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use base64::Engine;
 use notary_coordinator::chain::contracts::TestUSDC;
-use notary_coordinator::chain::{parse_key, Chain};
 use serde_json::{json, Value};
 
 use crate::hardhat::DEV_KEYS;
 use crate::payments::{addr, authorization, official_x402_client, PaidEnv};
 use crate::support::{client, hello, Coordinator, HELLO_HASH};
 
-const PAYER: usize = 4;
+/// The dev account that pays in the marketplace tests.
+pub const PAYER: usize = 4;
 
 async fn post(
     c: &Coordinator,
@@ -35,7 +35,8 @@ async fn post(
 
 type HeaderValueMap = reqwest::header::HeaderMap;
 
-async fn balance(env: &PaidEnv, who: Address) -> U256 {
+/// `who`'s balance of the test token.
+pub async fn balance(env: &PaidEnv, who: Address) -> U256 {
     TestUSDC::new(env.d.token, env.owner.provider())
         .balanceOf(who)
         .call()
@@ -45,13 +46,7 @@ async fn balance(env: &PaidEnv, who: Address) -> U256 {
 
 /// Sends the calls `prepared` names (approve, then fund) as the payer; the funding's hash.
 pub async fn fund(env: &PaidEnv, prepared: &Value) -> B256 {
-    let payer = Chain::connect(
-        &env.node.url,
-        Some(84532),
-        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
-    )
-    .await
-    .unwrap();
+    let payer = env.account(PAYER).await;
     let mut hash = B256::ZERO;
     for step in ["approve", "fund"] {
         let call = &prepared["funding"][step];
@@ -166,13 +161,7 @@ async fn a_funded_tier_3_job_releases_its_deposit_to_the_jurors_and_the_operator
     );
 
     // The payer funds it with the calls the answer names.
-    let payer = Chain::connect(
-        &env.node.url,
-        Some(84532),
-        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
-    )
-    .await
-    .unwrap();
+    let payer = env.account(PAYER).await;
     let call = |c: &Value| {
         (
             c["to"].as_str().unwrap().parse::<Address>().unwrap(),

@@ -4,19 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent};
-use base64::Engine;
-use notary_coordinator::chain::contracts::{NotaryEscrow, TestUSDC};
-use notary_coordinator::chain::{parse_key, Chain};
+use notary_coordinator::chain::contracts::NotaryEscrow;
 use serde_json::{json, Value};
 
-use crate::hardhat::DEV_KEYS;
-use crate::payments::{addr, authorization, spawn_coordinator, PaidEnv};
+use crate::market::{balance, commitment, fund, PAYER};
+use crate::payments::{addr, spawn_coordinator, PaidEnv};
 use crate::support::Coordinator;
-
-const PAYER: usize = 4;
 
 /// The escrow's `refund` transaction waiting in the pending block, if any.
 async fn pending_refund(env: &PaidEnv) -> Option<B256> {
@@ -37,14 +33,6 @@ async fn pending_refund(env: &PaidEnv) -> Option<B256> {
                     .is_some_and(|i| i.starts_with(&selector))
         })
         .and_then(|tx| tx["hash"].as_str()?.parse().ok())
-}
-
-async fn balance(env: &PaidEnv, who: Address) -> U256 {
-    TestUSDC::new(env.d.token, env.owner.provider())
-        .balanceOf(who)
-        .call()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,17 +59,9 @@ async fn a_refunded_deposit_is_paid_back_once_across_a_coordinator_crash() {
         "taskType": "code-execution", "code": "for (;;) {}",
         "expectedHash": "0".repeat(64), "timeoutSeconds": 5,
     });
-    let auth = authorization(
-        DEV_KEYS[PAYER],
-        env.d.token,
-        env.d.escrow,
-        1000,
-        u64::MAX / 2,
-    );
-    let signature = base64::engine::general_purpose::STANDARD.encode(auth.to_string());
     let prepared: Value = crate::support::client()
         .post(format!("{}/jobs/prepare", c.url))
-        .header("payment-signature", signature)
+        .header("payment-signature", commitment(&env, 1000))
         .json(&endless)
         .send()
         .await
@@ -91,24 +71,7 @@ async fn a_refunded_deposit_is_paid_back_once_across_a_coordinator_crash() {
         .unwrap();
     assert_eq!(prepared["status"], "prepared", "{prepared}");
     let job = prepared["jobId"].as_str().unwrap().to_string();
-    let payer = Chain::connect(
-        &env.node.url,
-        Some(84532),
-        Some(parse_key(DEV_KEYS[PAYER]).unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut funding = B256::ZERO;
-    for step in ["approve", "fund"] {
-        let call = &prepared["funding"][step];
-        let to: Address = call["to"].as_str().unwrap().parse().unwrap();
-        let data: Bytes = call["data"].as_str().unwrap().parse().unwrap();
-        funding = payer
-            .transact(Some(to), U256::ZERO, data)
-            .await
-            .unwrap()
-            .transaction_hash;
-    }
+    let funding = fund(&env, &prepared).await;
     let before = balance(&env, addr(PAYER)).await;
     let confirm =
         json!({"prepareId": prepared["prepareId"], "transactionHash": funding.to_string()});

@@ -5,14 +5,14 @@
 
 use std::net::SocketAddr;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use notary_coordinator::chain::contracts::TestUSDC;
 use notary_middleware::{PaymentLayer, Price};
 use serde::Serialize;
 
+use crate::market::balance;
 use crate::payments::{addr, official_x402_client, PaidEnv};
 use crate::support::{client, Coordinator};
 
@@ -54,14 +54,6 @@ async fn provider(env: &PaidEnv, notary: &str) -> SocketAddr {
     let at = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     at
-}
-
-async fn balance(env: &PaidEnv, who: Address) -> U256 {
-    TestUSDC::new(env.d.token, env.owner.provider())
-        .balanceOf(who)
-        .call()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

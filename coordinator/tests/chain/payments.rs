@@ -55,6 +55,17 @@ impl PaidEnv {
             .unwrap();
     }
 
+    /// A connection to the chain signing as dev account `i`.
+    pub async fn account(&self, i: usize) -> Chain {
+        Chain::connect(
+            &self.node.url,
+            Some(84532),
+            Some(parse_key(DEV_KEYS[i]).unwrap()),
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn start() -> PaidEnv {
         let node = Hardhat::start().await;
         let owner = owner_chain(&node).await;
@@ -123,20 +134,10 @@ fn rand_u32() -> u32 {
 /// Runs `contracts/test/x402-client.mjs` (the official x402 client, paying as account 4 in the
 /// test token) with `vars`; what it printed.
 pub async fn official_x402_client(env: &PaidEnv, vars: &[(&str, &str)]) -> Value {
-    let out = tokio::process::Command::new("node")
-        .arg(crate::hardhat::contracts_dir().join("test/x402-client.mjs"))
-        .env("PAYER_KEY", DEV_KEYS[4])
-        .env("TOKEN", env.d.token.to_checksum(None))
-        .envs(vars.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let token = env.d.token.to_checksum(None);
+    let mut all = vec![("PAYER_KEY", DEV_KEYS[4]), ("TOKEN", token.as_str())];
+    all.extend_from_slice(vars);
+    crate::support::node_script("x402-client.mjs", &all).await
 }
 
 /// A real `notary-coordinator` process in embedded mode (data in `dir`, one worker slot) with

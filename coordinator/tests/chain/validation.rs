@@ -8,25 +8,14 @@ use alloy::primitives::{Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent};
 use notary_coordinator::chain::contracts::{AgentIdentityRegistry as Identity, ValidationRegistry};
-use notary_coordinator::chain::{parse_key, Chain};
+use notary_coordinator::chain::Chain;
 use serde_json::{json, Value};
 
-use crate::hardhat::DEV_KEYS;
 use crate::payments::{addr, paid_post, PaidEnv, PRICE};
 use crate::support::{hello, Coordinator, HELLO_HASH};
 
 const AGENT_OWNER: usize = 2;
 const STRANGER: usize = 3;
-
-async fn as_account(env: &PaidEnv, i: usize) -> Chain {
-    Chain::connect(
-        &env.node.url,
-        Some(84532),
-        Some(parse_key(DEV_KEYS[i]).unwrap()),
-    )
-    .await
-    .unwrap()
-}
 
 /// Opens a validation request for `agent` naming `validator`; returns its hash.
 async fn open_request(
@@ -85,7 +74,7 @@ async fn answered(
 async fn a_job_naming_an_erc8004_request_answers_it_in_the_validation_registry() {
     let env = PaidEnv::start().await;
     let c = Coordinator::start(env.config(1)).await;
-    let owner = as_account(&env, AGENT_OWNER).await;
+    let owner = env.account(AGENT_OWNER).await;
     let registry = ValidationRegistry::new(env.d.validation, env.owner.provider().clone());
 
     // The agent is an ERC-721 token of the identity registry; only its owner opens requests.
@@ -109,7 +98,7 @@ async fn a_job_naming_an_erc8004_request_answers_it_in_the_validation_registry()
         .find_map(|l| Identity::Registered::decode_log(&l.inner).ok())
         .expect("a Registered event")
         .agentId;
-    let stranger = as_account(&env, STRANGER).await;
+    let stranger = env.account(STRANGER).await;
     let refused = stranger
         .transact(
             Some(env.d.validation),

@@ -457,24 +457,17 @@ async fn a_worker_outside_rust_follows_the_protocol_page() {
     let c = Coordinator::start(config).await;
     let id = submit_async(&c, hello(HELLO_HASH)).await;
     let key = WorkerKey::generate();
-    let out = tokio::process::Command::new("node")
-        .arg(
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../contracts/test/node-worker.mjs"),
-        )
-        .env("NOTARY_URL", &c.url)
-        .env("WORKER_KEY", key.to_hex())
-        .env("WORKER_BIN", crate::support::worker_bin())
-        .env("MODULE_CACHE", crate::support::cache_dir())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (bin, cache) = (crate::support::worker_bin(), crate::support::cache_dir());
+    let v = crate::support::node_script(
+        "node-worker.mjs",
+        &[
+            ("NOTARY_URL", c.url.as_str()),
+            ("WORKER_KEY", &key.to_hex()),
+            ("WORKER_BIN", bin.to_str().unwrap()),
+            ("MODULE_CACHE", cache.to_str().unwrap()),
+        ],
+    )
+    .await;
     assert_eq!(v["registered"], 201, "{v}");
     assert_eq!(v["seat"], "provider", "{v}");
     assert_eq!(v["submitted"], 202, "{v}");

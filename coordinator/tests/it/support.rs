@@ -517,3 +517,24 @@ pub async fn actor_request(
     }
     req.send().await.unwrap()
 }
+
+/// Runs `contracts/test/<script>` with node and `vars`; the one JSON line it printed (its
+/// stderr in the panic when it fails).
+pub async fn node_script(script: &str, vars: &[(&str, &str)]) -> Value {
+    let out = tokio::process::Command::new("node")
+        .arg(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../contracts/test")
+                .join(script),
+        )
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
