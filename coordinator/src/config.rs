@@ -110,6 +110,12 @@ pub struct Settings {
     /// Largest module the registry accepts, bytes (default 16 MiB, the workers' limit).
     #[arg(long, env = "NOTARY_MAX_MODULE_BYTES")]
     pub max_module_bytes: Option<usize>,
+    /// Most containers in one `POST /api/jobs` chain (default 8).
+    #[arg(long, env = "NOTARY_MAX_CHAIN")]
+    pub max_chain: Option<usize>,
+    /// Most requests in one `POST /api/jobs/batch` (default 100).
+    #[arg(long, env = "NOTARY_MAX_BATCH")]
+    pub max_batch: Option<usize>,
     /// Sandbox options of the in-process workers, and the per-job fuel budget.
     #[command(flatten)]
     #[serde(default)]
@@ -167,6 +173,8 @@ impl Settings {
             chain_id: self.chain_id.or(file.chain_id),
             registry: self.registry.or(file.registry),
             max_module_bytes: self.max_module_bytes.or(file.max_module_bytes),
+            max_chain: self.max_chain.or(file.max_chain),
+            max_batch: self.max_batch.or(file.max_batch),
             sandbox: self.sandbox.or(file.sandbox),
             payments: self.payments.or(file.payments),
             protect: self.protect.or(file.protect),
@@ -244,6 +252,14 @@ impl Settings {
                 .max_module_bytes
                 .unwrap_or(notary_profile::DEFAULT_MAX_MODULE_BYTES)
                 .min(notary_profile::DEFAULT_MAX_MODULE_BYTES),
+            max_chain: self
+                .max_chain
+                .unwrap_or(crate::compute::DEFAULT_MAX_CHAIN)
+                .max(1),
+            max_batch: self
+                .max_batch
+                .unwrap_or(crate::compute::DEFAULT_MAX_BATCH)
+                .max(1),
             sandbox: self.sandbox,
             protect: self.protect.resolve()?,
             webhooks: self.webhooks.resolve()?,
@@ -305,6 +321,10 @@ pub struct Config {
     pub domain: AttestationDomain,
     /// Largest module the registry accepts (at most the workers' own limit).
     pub max_module_bytes: usize,
+    /// Most containers in a compute chain.
+    pub max_chain: usize,
+    /// Most requests in a compute batch.
+    pub max_batch: usize,
     /// Sandbox options.
     pub sandbox: SandboxSettings,
     /// x402 payments (`None`: off).

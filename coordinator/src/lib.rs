@@ -48,6 +48,7 @@ pub mod actors;
 pub mod api;
 pub mod assignments;
 pub mod chain;
+pub mod compute;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -70,6 +70,9 @@ pub struct JobRecord {
     /// verdict is posted to the validation registry ([`crate::payments::validation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_request: Option<alloy::primitives::B256>,
+    /// The compute chain this job is a step of (document 001's `POST /api/jobs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<crate::compute::ChainStep>,
 }
 
 impl JobRecord {

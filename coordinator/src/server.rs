@@ -403,6 +403,8 @@ pub async fn run(
         limits,
         modules,
         max_module_bytes: config.max_module_bytes,
+        max_chain: config.max_chain,
+        max_batch: config.max_batch,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),
         protect,
@@ -412,6 +414,16 @@ pub async fn run(
         approval: config.worker_approval,
         assignments,
     });
+    // Chain steps are built like any job (the API's defaults), so this consumer needs the state.
+    tasks.push(consumers::spawn(
+        state.jobs.events(),
+        Arc::new(crate::compute::ChainConsumer {
+            jobs: state.jobs.clone(),
+            state: state.clone(),
+        }),
+        ConsumerOptions::default(),
+        stop.clone(),
+    ));
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
     let drain_state = state.clone();

@@ -47,17 +47,24 @@ fn too_large(limit: usize, size: Option<usize>) -> ApiError {
 /// Parses `body` as a JSON object; 400 for invalid JSON, another type, or a duplicate key
 /// (`params.field` names it, `params.reason` is `duplicate_key`).
 pub fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match value(body)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest {
+            message: "request body must be a JSON object".into(),
+            params: json!({}),
+        }),
+    }
+}
+
+/// Parses `body` as any JSON value, refusing duplicate keys at any depth (as [`object`]).
+pub fn value(body: &[u8]) -> Result<Value, ApiError> {
     let duplicate = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = Strict(&duplicate)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
     match parsed {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::BadRequest {
-            message: "request body must be a JSON object".into(),
-            params: json!({}),
-        }),
+        Ok(v) => Ok(v),
         Err(e) => Err(match duplicate.into_inner() {
             Some(key) => ApiError::BadRequest {
                 message: format!("duplicate key {key:?} in the request body: send each field once"),

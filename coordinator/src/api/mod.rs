@@ -8,6 +8,7 @@
 mod actor;
 mod assignment_stream;
 mod assignments;
+mod compute;
 pub mod error;
 pub mod facilitator;
 mod health;
@@ -68,6 +69,10 @@ pub struct AppState {
     pub sync_wait: Duration,
     /// The module registry.
     pub modules: Arc<dyn ModuleStore>,
+    /// Most containers in a compute chain (`--max-chain`).
+    pub max_chain: usize,
+    /// Most requests in a compute batch (`--max-batch`).
+    pub max_batch: usize,
     /// Largest module `POST /modules` accepts.
     pub max_module_bytes: usize,
     /// Set when shutdown begins: new jobs are refused with 503 while in-flight requests finish.
@@ -88,6 +93,19 @@ pub struct AppState {
     pub approval: crate::workers::Approval,
     /// Leases held by remote workers over HTTP.
     pub assignments: Arc<dyn crate::assignments::AssignmentStore>,
+}
+
+impl AppState {
+    /// What turns a request into a job here (fuel, domain, admission limits, registries).
+    pub fn job_defaults(&self) -> request::JobDefaults<'_> {
+        request::JobDefaults {
+            fuel: self.fuel,
+            domain: self.domain,
+            limits: &self.limits,
+            modules: self.modules.as_ref(),
+            webhooks: Some(self.webhooks.as_ref()),
+        }
+    }
 }
 
 /// Every route with its OpenAPI description. `package_limit` is the body limit of
@@ -137,10 +155,13 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
             .routes(routes!(market::prepare))
             .routes(routes!(market::confirm, job_list::list))
     } else {
+        // Document 001's compute node is free: a node that charges offers only paid routes.
         router
             .routes(routes!(job_list::list))
             .routes(routes!(verify::submit))
             .routes(routes!(verify::status))
+            .routes(routes!(compute::create, compute::results))
+            .routes(routes!(compute::batch))
     }
 }
 

@@ -297,6 +297,7 @@ pub async fn parse_verify_request(
             jury: None,
             jury_state: None,
             validation_request,
+            chain: None,
         },
         jury,
     })

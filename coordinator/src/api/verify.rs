@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use super::openapi::{ErrorBody, VerifyRequest};
-use super::request::{parse_verify_request, JobDefaults};
+use super::request::parse_verify_request;
 use super::view::{Accepted, JobView};
 use super::AppState;
 use crate::config::MAX_BODY_BYTES;
@@ -81,14 +81,7 @@ pub(crate) async fn accept(
         ));
     }
 
-    let defaults = JobDefaults {
-        fuel: state.fuel,
-        domain: state.domain,
-        limits: &state.limits,
-        modules: state.modules.as_ref(),
-        webhooks: Some(state.webhooks.as_ref()),
-    };
-    let parsed = parse_verify_request(&body, &defaults).await?;
+    let parsed = parse_verify_request(&body, &state.job_defaults()).await?;
     let mut record = parsed.record;
     if let Some(request) = record.validation_request {
         // Checked before any payment: the request must exist and name this notary.

@@ -243,6 +243,11 @@ pub async fn guard(State(p): State<Arc<Protection>>, mut req: Request, next: Nex
             }
         }
     }
+    if let Some(ip) = agent {
+        // Who the request comes from: the job service shares slots between clients
+        // (`jobs::fair`), and `GET /api/jobs` lists a client's own chains.
+        req.extensions_mut().insert(ClientKey(ip.to_string()));
+    }
     // Everything below guards new work only.
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -308,10 +313,6 @@ pub async fn guard(State(p): State<Arc<Protection>>, mut req: Request, next: Nex
         },
         _ => None,
     };
-    if let Some(ip) = agent {
-        // Who the job service shares slots between (`jobs::fair`).
-        req.extensions_mut().insert(ClientKey(ip.to_string()));
-    }
     let response = next.run(req).await;
     verdict.finish(response.status());
     match slot {

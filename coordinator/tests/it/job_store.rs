@@ -82,6 +82,7 @@ fn record() -> JobRecord {
         jury: None,
         jury_state: None,
         validation_request: None,
+        chain: None,
     }
 }
 

@@ -1,0 +1,269 @@
+//! Document 001's compute-node routes (issue 14) with real JavaScript modules on an embedded
+//! node: a three-step chain's final and intermediate results, a failing middle step, a batch
+//! with a bad item among good ones, the caller's `pending` filter, and the chain's link in
+//! each step's attestation.
+
+use std::time::{Duration, Instant};
+
+use notary_pack::{build_package, PackOptions};
+use notary_profile::ValidationLimits;
+use notary_protocol::sha256;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// Publishes `source` as the module `name@0.1.0`.
+async fn publish(c: &Coordinator, name: &str, source: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.js"));
+    std::fs::write(&file, source).unwrap();
+    let options = PackOptions {
+        name: Some(name.into()),
+        description: format!("{name} (compute test)"),
+        ..PackOptions::default()
+    };
+    let package = build_package(&file, &options, &ValidationLimits::default()).unwrap();
+    let (status, body) = c
+        .post("/modules", serde_json::to_value(&package).unwrap(), &[])
+        .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+}
+
+async fn node() -> Coordinator {
+    let c = Coordinator::embedded(2).await;
+    publish(
+        &c,
+        "add",
+        "console.log(JSON.stringify({n: inputData.n + 1}));",
+    )
+    .await;
+    publish(
+        &c,
+        "double",
+        "console.log(JSON.stringify({n: inputData.n * 2}));",
+    )
+    .await;
+    publish(&c, "boom", "throw new Error('boom: ' + inputData.n);").await;
+    publish(&c, "words", "console.log('n is ' + inputData.n);").await;
+    c
+}
+
+/// Waits until every chain in `ids` is no longer running; their results.
+async fn finished(c: &Coordinator, ids: &[&str], intermediate: bool) -> Vec<Value> {
+    let query: Vec<String> = ids.iter().map(|id| format!("id={id}")).collect();
+    let path = format!("/api/jobs?{}&intermediate={intermediate}", query.join("&"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, v) = c.get(&path).await;
+        assert_eq!(status, 200, "{v}");
+        let all = v.as_array().unwrap().clone();
+        if all.len() == ids.len() && all.iter().all(|r| r["status"] != "running") {
+            return all;
+        }
+        assert!(Instant::now() < deadline, "still running: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_step_chain_passes_each_output_on_and_attests_the_chain() {
+    let c = node().await;
+    let (status, v) = c
+        .post(
+            "/api/jobs",
+            json!({"containers": ["add@0.1.0", "double@0.1.0", "words@0.1.0"], "data": {"n": 4}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let r = &finished(&c, &[&id], true).await[0];
+    assert_eq!(r["status"], "success", "{r}");
+    assert_eq!(
+        r["result"],
+        json!({"container": "words@0.1.0", "output": "n is 10\n"}),
+        "(4 + 1) * 2, as text: {r}"
+    );
+    assert_eq!(
+        r["intermediate_results"],
+        json!([
+            {"container": "add@0.1.0", "output": {"n": 5}},
+            {"container": "double@0.1.0", "output": {"n": 10}},
+        ]),
+        "{r}"
+    );
+    // Each step is a job of its own; each reads exactly what the previous one wrote, and each
+    // signs the chain's link (its expectedHash) so the last attestation names the chain.
+    let steps: Vec<String> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[0], id);
+    let mut link = None::<String>;
+    let mut previous_output = None::<String>;
+    for step in &steps {
+        let (_, job) = c.get(&format!("/jobs/{step}")).await;
+        let fields = &job["attestation"]["fields"];
+        if let Some(out) = &previous_output {
+            assert_eq!(&fields["inputHash"], out, "input = the previous output");
+        }
+        if let Some(l) = &link {
+            assert_eq!(&fields["expectedHash"], l, "the link to the previous step");
+        }
+        previous_output = Some(fields["outputHash"].as_str().unwrap().to_string());
+        let signing = job["attestation"]["signingHash"].as_str().unwrap();
+        let mut bytes = hex::decode(fields["expectedHash"].as_str().unwrap()).unwrap();
+        bytes.extend(hex::decode(signing.trim_start_matches("0x")).unwrap());
+        link = Some(sha256(&bytes).to_hex());
+    }
+    assert_eq!(r["chain_hash"].as_str(), link.as_deref(), "{r}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_middle_step_is_that_containers_error_and_the_chain_stops() {
+    let c = node().await;
+    let (_, v) = c
+        .post(
+            "/api/jobs",
+            json!({"containers": ["add@0.1.0", "boom@0.1.0", "double@0.1.0"], "data": {"n": 1}}),
+            &[],
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let r = &finished(&c, &[&id], true).await[0];
+    assert_eq!(r["status"], "failed", "{r}");
+    assert_eq!(r["result"]["container"], "boom@0.1.0", "{r}");
+    assert!(
+        r["result"]["error"].as_str().unwrap().contains("boom: 2"),
+        "{r}"
+    );
+    assert_eq!(
+        r["intermediate_results"],
+        json!([{"container": "add@0.1.0", "output": {"n": 2}}])
+    );
+    assert_eq!(
+        r["steps"].as_array().unwrap().len(),
+        2,
+        "the third never ran"
+    );
+    // Without ?intermediate, no intermediate results.
+    let r = &finished(&c, &[&id], false).await[0];
+    assert!(r.get("intermediate_results").is_none(), "{r}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_and_a_batch_with_one_bad_item() {
+    let c = node().await;
+    for (body, needle) in [
+        (json!({"containers": [], "data": {}}), "must not be empty"),
+        (
+            json!({"containers": ["nope@1"], "data": {}}),
+            "unknown container",
+        ),
+        (json!({"containers": ["add@0.1.0"]}), "data is required"),
+        (
+            json!({"containers": ["add@0.1.0"], "data": {}, "x": 1}),
+            "unknown field",
+        ),
+        (
+            json!({"containers": vec!["add@0.1.0"; 9], "data": {}}),
+            "at most 8 containers",
+        ),
+    ] {
+        let (status, v) = c.post("/api/jobs", body, &[]).await;
+        assert_eq!(status, 400, "{v}");
+        assert!(
+            v["error"].as_str().unwrap().contains(needle),
+            "{needle}: {v}"
+        );
+        assert!(v.get("message").is_none(), "document 001's shape: {v}");
+    }
+    let (status, v) = c
+        .post("/api/jobs/batch", json!({"containers": []}), &[])
+        .await;
+    assert_eq!(status, 400, "not an array: {v}");
+
+    let (status, v) = c
+        .post(
+            "/api/jobs/batch",
+            json!([
+                {"containers": ["add@0.1.0"], "data": {"n": 1}},
+                {"containers": ["missing@9"], "data": {"n": 1}},
+                {"containers": ["double@0.1.0"], "data": {"n": 3}},
+            ]),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("unknown container"));
+    let (a, b) = (
+        items[0]["id"].as_str().unwrap(),
+        items[2]["id"].as_str().unwrap(),
+    );
+    let results = finished(&c, &[a, b], false).await;
+    assert_eq!(results[0]["result"]["output"], json!({"n": 2}));
+    assert_eq!(results[1]["result"]["output"], json!({"n": 6}));
+    // Unknown ids are left out; a bad id is a 400.
+    let (status, v) = c
+        .get(&format!("/api/jobs?id={a}&id={}", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!((status, v.as_array().unwrap().len()), (200, 1), "{v}");
+    let (status, _) = c.get("/api/jobs?id=xyz").await;
+    assert_eq!(status, 400);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_chains_are_listed_and_filtered_by_pending() {
+    let c = node().await;
+    let (_, done) = c
+        .post(
+            "/api/jobs",
+            json!({"containers": ["add@0.1.0"], "data": {"n": 1}}),
+            &[],
+        )
+        .await;
+    let done = done["id"].as_str().unwrap().to_string();
+    finished(&c, &[&done], false).await;
+    // A long one, still running while we look.
+    publish(
+        &c,
+        "slow",
+        "let x = 0; for (let i = 0; i < 3e7; i++) { x += i % 7; } console.log(JSON.stringify({x}));",
+    )
+    .await;
+    let (_, slow) = c
+        .post(
+            "/api/jobs",
+            json!({"containers": ["slow@0.1.0"], "data": {}}),
+            &[],
+        )
+        .await;
+    let slow = slow["id"].as_str().unwrap().to_string();
+    let (_, all) = c.get("/api/jobs").await;
+    let all: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(all, vec![slow.as_str(), done.as_str()], "newest first");
+    let (_, pending) = c.get("/api/jobs?pending=true").await;
+    assert_eq!(pending, json!([slow]));
+    let (_, over) = c.get("/api/jobs?pending=false").await;
+    assert_eq!(over, json!([done]));
+    let (status, v) = c.get("/api/jobs?pending=maybe").await;
+    assert_eq!(status, 400, "{v}");
+    finished(&c, &[&slow], false).await;
+    c.shutdown().await;
+}
