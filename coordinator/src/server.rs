@@ -173,6 +173,7 @@ pub async fn run(
     let mut runtime_id = [0u8; 32];
     let mut local_worker = None;
     let mut quoter = None;
+    let mut taps = None;
     let mut executor_for_pool = None;
     if config.workers > 0 {
         let key = match &config.worker_key_file {
@@ -196,6 +197,7 @@ pub async fn run(
         runtime_id = executor.runtime().id().0;
         local_worker = Some(executor.address());
         quoter = Some(executor.clone());
+        taps = Some(executor.taps().clone());
         tracing::info!(
             worker = %executor.address(),
             slots = config.workers,
@@ -404,6 +406,7 @@ pub async fn run(
         modules,
         max_module_bytes: config.max_module_bytes,
         max_chain: config.max_chain,
+        taps,
         max_batch: config.max_batch,
         sync_wait: config.sync_wait,
         draining: AtomicBool::new(false),

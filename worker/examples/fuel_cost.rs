@@ -36,6 +36,7 @@ fn request(program: Program) -> RunRequest {
         fuel: notary_worker::sandbox::DEFAULT_FUEL_PER_JOB,
         timeout: Duration::from_secs(60),
         seed: [1; 32],
+        stdout_tap: None,
     }
 }
 

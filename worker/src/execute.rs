@@ -12,7 +12,7 @@ use notary_protocol::{
 use tracing::Instrument as _;
 
 use crate::module_source::ModuleSource;
-use crate::sandbox::{GuestStatus, Program, RunOutcome, RunRequest, Sandbox, TrapKind};
+use crate::sandbox::{GuestStatus, OutputTap, Program, RunOutcome, RunRequest, Sandbox, TrapKind};
 
 /// Bytes of stdout echoed back in a report for the client to read.
 pub const OUTPUT_PREVIEW_BYTES: usize = 4096;
@@ -56,6 +56,29 @@ pub struct JobExecutor {
     runtime: RuntimeInfo,
     modules: Option<Arc<dyn ModuleSource>>,
     fault: Option<Fault>,
+    taps: OutputTaps,
+}
+
+/// Live stdout of chosen jobs: a job whose id has a tap here has its stdout copied to it as
+/// the guest writes (the coordinator's streaming route registers one before it submits the
+/// job to its in-process workers). Clones share the registry.
+#[derive(Clone, Default)]
+pub struct OutputTaps(Arc<parking_lot::Mutex<std::collections::HashMap<uuid::Uuid, OutputTap>>>);
+
+impl OutputTaps {
+    /// Copies `job`'s stdout to `tap` from now on.
+    pub fn insert(&self, job: uuid::Uuid, tap: OutputTap) {
+        self.0.lock().insert(job, tap);
+    }
+
+    /// Stops copying `job`'s stdout (the tap is dropped once the run holding it ends).
+    pub fn remove(&self, job: &uuid::Uuid) {
+        self.0.lock().remove(job);
+    }
+
+    fn get(&self, job: &uuid::Uuid) -> Option<OutputTap> {
+        self.0.lock().get(job).cloned()
+    }
 }
 
 impl JobExecutor {
@@ -73,6 +96,7 @@ impl JobExecutor {
             runtime,
             modules: None,
             fault: None,
+            taps: OutputTaps::default(),
         }
     }
 
@@ -93,6 +117,11 @@ impl JobExecutor {
     pub fn with_module_source(mut self, modules: Arc<dyn ModuleSource>) -> Self {
         self.modules = Some(modules);
         self
+    }
+
+    /// The live-output registry of this executor's runs.
+    pub fn taps(&self) -> &OutputTaps {
+        &self.taps
     }
 
     /// The runtime this executor attests to.
@@ -168,6 +197,7 @@ impl JobExecutor {
             fuel: spec.fuel,
             timeout: Duration::from_millis(spec.timeout_ms),
             seed: spec.seed(),
+            stdout_tap: self.taps.get(&spec.job_id),
         };
         match self.sandbox.run(request).await {
             Ok(outcome) => Some(self.judge(&spec, attempt, outcome, module_hash)),

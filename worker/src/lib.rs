@@ -34,7 +34,7 @@ pub mod sandbox;
 pub mod seat_stream;
 pub mod settings;
 
-pub use execute::JobExecutor;
+pub use execute::{JobExecutor, OutputTaps};
 pub use module_source::{ModuleSource, RedisModuleSource};
 pub use pool::{PoolConfig, WorkerPool};
 pub use settings::SandboxSettings;

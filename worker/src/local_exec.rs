@@ -175,6 +175,7 @@ fn run(args: ExecArgs) -> anyhow::Result<i32> {
     let request = RunRequest {
         program,
         seed: derive_seed(&sha256(&code), &sha256(&input)),
+        stdout_tap: None,
         input,
         fuel,
         timeout: Duration::from_secs(args.timeout_seconds),

@@ -71,6 +71,8 @@ pub struct AppState {
     pub modules: Arc<dyn ModuleStore>,
     /// Most containers in a compute chain (`--max-chain`).
     pub max_chain: usize,
+    /// Live stdout of the in-process workers' runs (`None` without them).
+    pub taps: Option<notary_worker::OutputTaps>,
     /// Most requests in a compute batch (`--max-batch`).
     pub max_batch: usize,
     /// Largest module `POST /modules` accepts.
@@ -162,6 +164,7 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
             .routes(routes!(verify::status))
             .routes(routes!(compute::create, compute::results))
             .routes(routes!(compute::batch))
+            .routes(routes!(compute::stream))
     }
 }
 

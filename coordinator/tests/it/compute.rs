@@ -236,12 +236,7 @@ async fn the_callers_chains_are_listed_and_filtered_by_pending() {
     let done = done["id"].as_str().unwrap().to_string();
     finished(&c, &[&done], false).await;
     // A long one, still running while we look.
-    publish(
-        &c,
-        "slow",
-        "let x = 0; for (let i = 0; i < 3e7; i++) { x += i % 7; } console.log(JSON.stringify({x}));",
-    )
-    .await;
+    publish_wat(&c, "slow", CHATTY).await;
     let (_, slow) = c
         .post(
             "/api/jobs",
@@ -265,5 +260,111 @@ async fn the_callers_chains_are_listed_and_filtered_by_pending() {
     let (status, v) = c.get("/api/jobs?pending=maybe").await;
     assert_eq!(status, 400, "{v}");
     finished(&c, &[&slow], false).await;
+    c.shutdown().await;
+}
+
+/// Publishes a wasm guest (WebAssembly text) as `name@0.1.0`.
+async fn publish_wat(c: &Coordinator, name: &str, wat: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.wat"));
+    std::fs::write(&file, wat).unwrap();
+    let options = PackOptions {
+        name: Some(name.into()),
+        description: format!("{name} (compute test)"),
+        ..PackOptions::default()
+    };
+    let package = build_package(&file, &options, &ValidationLimits::default()).unwrap();
+    let (status, body) = c
+        .post("/modules", serde_json::to_value(&package).unwrap(), &[])
+        .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+}
+
+/// Writes "first\n", computes for about a second, writes "second\n".
+const CHATTY: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "first\n")
+  (data (i32.const 272) "second\n")
+  (func $say (param $at i32) (param $len i32)
+    (i32.store (i32.const 200) (local.get $at))
+    (i32.store (i32.const 204) (local.get $len))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208))))
+  (func (export "_start")
+    (local $i i64) (local $x i64)
+    (call $say (i32.const 256) (i32.const 6))
+    (local.set $i (i64.const 200000000))
+    (loop $l
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000)) (i64.const 7)))
+      (br_if $l (i64.ne (local.tee $i (i64.sub (local.get $i) (i64.const 1))) (i64.const 0))))
+    (call $say (i32.const 272) (i32.const 7))))"#;
+
+/// A guest that prints, computes, prints: the first line arrives while the job still runs,
+/// and the streamed bytes hash to the recorded (attested) output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_job_sends_its_output_as_it_is_written() {
+    let c = node().await;
+    publish_wat(&c, "chatty", CHATTY).await;
+    let (status, v) = c
+        .post(
+            "/api/jobs/stream",
+            json!({"containers": ["add@0.1.0", "chatty@0.1.0"], "data": {}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 400, "one container only: {v}");
+
+    let mut resp = client()
+        .post(format!("{}/api/jobs/stream", c.url))
+        .json(&json!({"containers": ["chatty@0.1.0"], "data": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut received = Vec::new();
+    let mut running_when_first_line_came = None;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        received.extend_from_slice(&chunk);
+        let text = String::from_utf8_lossy(&received).to_string();
+        if running_when_first_line_came.is_none() && text.contains("first\n") {
+            let id = text.lines().next().unwrap().to_string();
+            let (_, r) = c.get(&format!("/api/jobs?id={id}")).await;
+            running_when_first_line_came = Some(r[0]["status"] == "running");
+        }
+    }
+    let text = String::from_utf8(received).unwrap();
+    let (id, output) = text.split_once('\n').unwrap();
+    let (_, job) = c.get(&format!("/jobs/{id}")).await;
+    assert_eq!(output, "first\nsecond\n", "{text} {job}");
+    assert_eq!(
+        running_when_first_line_came,
+        Some(true),
+        "the first line came before the job ended"
+    );
+    assert_eq!(
+        job["attestation"]["fields"]["outputHash"],
+        sha256(output.as_bytes()).to_hex(),
+        "the streamed bytes are the attested output"
+    );
+    let r = &finished(&c, &[id], false).await[0];
+    assert_eq!(r["status"], "success", "{r}");
+
+    // A client that hangs up after the id does not stop or lose the job.
+    let mut resp = client()
+        .post(format!("{}/api/jobs/stream", c.url))
+        .json(&json!({"containers": ["chatty@0.1.0"], "data": {}}))
+        .send()
+        .await
+        .unwrap();
+    let first = resp.chunk().await.unwrap().unwrap();
+    let id = String::from_utf8_lossy(&first)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    drop(resp);
+    let r = &finished(&c, &[&id], true).await[0];
+    assert_eq!(r["status"], "success", "{r}");
+    assert_eq!(r["result"]["output"], "first\nsecond\n", "{r}");
     c.shutdown().await;
 }

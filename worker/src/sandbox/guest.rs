@@ -17,7 +17,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use super::clocks::{VirtualMonotonicClock, VirtualTime, VirtualWallClock};
 use super::config::{GUEST_ARGV0, MAX_RANDOM_GET_BYTES, TABLE_ELEMENTS_CAP};
-use super::output::BoundedOutput;
+use super::output::{BoundedOutput, OutputTap};
 
 /// Domain-separation prefix for the three random streams derived from a job seed.
 pub const RANDOM_DERIVATION_PREFIX: &str = "notary/sandbox/random/v1/";
@@ -68,11 +68,13 @@ pub struct GuestSetup<'a> {
     pub memory_limit: usize,
     /// When to interrupt a running guest.
     pub deadline: Instant,
+    /// Where stdout is copied as it is written (live output), if anywhere.
+    pub stdout_tap: Option<OutputTap>,
 }
 
 /// Builds the store data and the host's handles on the output streams.
 pub fn guest_state(setup: GuestSetup<'_>) -> (GuestState, GuestOutputs) {
-    let stdout = BoundedOutput::new("stdout", setup.stdout_limit);
+    let stdout = BoundedOutput::new("stdout", setup.stdout_limit).with_tap(setup.stdout_tap);
     let stderr = BoundedOutput::new("stderr", setup.stderr_limit);
 
     let time = VirtualTime::new();

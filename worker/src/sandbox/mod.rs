@@ -75,6 +75,7 @@ pub use notary_profile::{
     WasiFunction, ALLOWED_WASI_FUNCTIONS, REFUSED_WASI_FUNCTIONS, WASI_MODULE,
 };
 pub use outcome::{GuestStatus, RunOutcome, TrapKind};
+pub use output::OutputTap;
 pub use poll::{POLL_ONEOFF_BASE_FUEL, POLL_ONEOFF_FUEL_PER_SUBSCRIPTION};
 pub use pricing::{HOSTCALL_FUEL, RANDOM_GET_FUEL_PER_BYTE};
 pub use runner::{js_stdin, Program, RunRequest, Sandbox, FUEL_FLUSH_INTERVAL};

@@ -37,12 +37,43 @@ struct State {
     overflowed: bool,
 }
 
+/// A copy of a stream's accepted bytes as they are written (for live output): called once
+/// per accepted write, after the bytes are kept. It cannot change what the guest sees, so the
+/// run stays deterministic.
+#[derive(Clone)]
+pub struct OutputTap(Arc<TapFn>);
+
+/// What a tap calls.
+type TapFn = dyn Fn(&[u8]) + Send + Sync;
+
+impl OutputTap {
+    /// A tap calling `f` with each accepted write.
+    pub fn new(f: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        OutputTap(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OutputTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputTap")
+    }
+}
+
+impl PartialEq for OutputTap {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OutputTap {}
+
 /// One bounded output stream; clones share the buffer.
 #[derive(Debug, Clone)]
 pub struct BoundedOutput {
     stream: &'static str,
     limit: usize,
     state: Arc<Mutex<State>>,
+    tap: Option<OutputTap>,
 }
 
 impl BoundedOutput {
@@ -55,7 +86,14 @@ impl BoundedOutput {
                 buffer: Vec::new(),
                 overflowed: false,
             })),
+            tap: None,
         }
+    }
+
+    /// The same stream, copying each accepted write to `tap`.
+    pub fn with_tap(mut self, tap: Option<OutputTap>) -> Self {
+        self.tap = tap;
+        self
     }
 
     /// The stream's name, `"stdout"` or `"stderr"`.
@@ -84,6 +122,10 @@ impl BoundedOutput {
             });
         }
         state.buffer.extend_from_slice(bytes);
+        drop(state);
+        if let Some(tap) = &self.tap {
+            (tap.0)(bytes);
+        }
         Ok(())
     }
 }

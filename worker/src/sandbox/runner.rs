@@ -55,6 +55,8 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// Seed of all the guest's randomness (derive it from the job, so reruns agree).
     pub seed: [u8; 32],
+    /// Where stdout is copied as it is written (live output); never changes the run.
+    pub stdout_tap: Option<super::output::OutputTap>,
 }
 
 /// The stdin the JavaScript runtime expects: `u32` little-endian source length, the source,
@@ -206,6 +208,7 @@ impl Sandbox {
             deadline: started
                 .checked_add(req.timeout)
                 .unwrap_or(started + Duration::from_secs(100 * 365 * 24 * 3600)),
+            stdout_tap: req.stdout_tap,
         });
         let mut store = self.new_store(state, req.fuel)?;
 

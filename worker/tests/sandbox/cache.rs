@@ -119,6 +119,7 @@ fn js_request(source: &str) -> notary_worker::sandbox::RunRequest {
         fuel: 1_000_000_000,
         timeout: std::time::Duration::from_secs(10),
         seed: [0; 32],
+        stdout_tap: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn corpus() -> Vec<(String, RunRequest)> {
         fuel: 10_000_000_000,
         timeout: Duration::from_secs(120),
         seed: [7; 32],
+        stdout_tap: None,
     };
     let programs = repo().join("guest-sdk/js-runtime/tests/programs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&programs)

@@ -40,6 +40,7 @@ fn js(source: &str, fuel: u64) -> RunRequest {
         fuel,
         timeout: Duration::from_secs(60),
         seed: [42; 32],
+        stdout_tap: None,
     }
 }
 

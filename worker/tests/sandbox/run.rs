@@ -48,6 +48,7 @@ async fn javascript_stdin_is_framed_with_the_source_length() {
         fuel: 1_000_000_000,
         timeout: Duration::from_secs(10),
         seed: [0; 32],
+        stdout_tap: None,
     };
     let out = shared().run(req).await.unwrap();
     assert_eq!(out.status, GuestStatus::Exited(0));

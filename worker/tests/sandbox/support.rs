@@ -52,6 +52,7 @@ pub fn request(module: &Arc<[u8]>) -> RunRequest {
         fuel: 10_000_000_000,
         timeout: Duration::from_secs(10),
         seed: [7; 32],
+        stdout_tap: None,
     }
 }
 
