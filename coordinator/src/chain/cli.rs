@@ -19,8 +19,9 @@ pub struct ContractsCli {
 #[derive(Subcommand, Debug)]
 pub enum ContractsCommand {
     /// Deploys `VerificationRegistry`, the EIP-3009 test token, `NotaryEscrow` and ERC-8004's
-    /// identity and validation registries from the committed artifacts and prints
-    /// `{"chainId","registry","token","escrow","identity","validation","owner"}` as JSON on
+    /// identity and validation registries and `ComputeCoordinator` from the committed artifacts
+    /// and prints
+    /// `{"chainId","registry","token","escrow","identity","validation","compute","owner"}` as JSON on
     /// stdout.
     Deploy {
         /// JSON-RPC URL of the chain.
@@ -64,6 +65,7 @@ pub async fn run(cli: ContractsCli) -> ChainResult<String> {
                 "escrow": deployment.escrow.to_checksum(None),
                 "identity": deployment.identity.to_checksum(None),
                 "validation": deployment.validation.to_checksum(None),
+                "compute": deployment.compute.to_checksum(None),
                 "owner": deployment.owner.to_checksum(None),
             });
             Ok(serde_json::to_string_pretty(&out).expect("serializable"))

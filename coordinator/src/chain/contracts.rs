@@ -38,6 +38,20 @@ alloy::sol!(
     "../contracts/artifacts/ValidationRegistry.json"
 );
 
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ComputeCoordinator,
+    "../contracts/artifacts/ComputeCoordinator.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    SampleConsumer,
+    "../contracts/artifacts/SampleConsumer.json"
+);
+
 /// Base Sepolia USDC, the asset x402 clients pay with by default.
 pub const BASE_SEPOLIA_USDC: alloy::primitives::Address =
     alloy::primitives::address!("036CbD53842c5426634e7929541eC2318f3dCF7e");

@@ -318,6 +318,9 @@ pub struct Deployment {
     pub escrow: Address,
     /// ERC-8004's Identity Registry (agents as ERC-721 tokens), for the local chain.
     pub identity: Address,
+    /// `ComputeCoordinator` over the registry, the deployer as its node (on-chain compute
+    /// requests, document 001).
+    pub compute: Address,
     /// ERC-8004's Validation Registry over it: Notary answers requests naming its chain key.
     pub validation: Address,
     /// The deployer, owner of the registry.
@@ -329,8 +332,8 @@ pub struct Deployment {
 pub const RECLAIM_AFTER_SECS: u64 = 7 * 24 * 3600;
 
 /// Deploys `VerificationRegistry`, `TestUSDC`, `NotaryEscrow` (over those two, reclaim after
-/// [`RECLAIM_AFTER_SECS`]) and ERC-8004's identity and validation registries from the committed
-/// artifacts.
+/// [`RECLAIM_AFTER_SECS`]), ERC-8004's identity and validation registries and the
+/// `ComputeCoordinator` from the committed artifacts.
 pub async fn deploy(chain: &Chain) -> ChainResult<Deployment> {
     deploy_with(chain, RECLAIM_AFTER_SECS).await
 }
@@ -376,6 +379,15 @@ pub async fn deploy_with(chain: &Chain, reclaim_after_secs: u64) -> ChainResult<
         .abi_encode(),
     );
     let validation = create(chain, code, "validation registry").await?;
+    let mut code = contracts::ComputeCoordinator::BYTECODE.to_vec();
+    code.extend(
+        contracts::ComputeCoordinator::constructorCall {
+            registry_: registry,
+            node_: owner,
+        }
+        .abi_encode(),
+    );
+    let compute = create(chain, code, "compute coordinator").await?;
     Ok(Deployment {
         chain_id: chain.chain_id(),
         registry,
@@ -383,6 +395,7 @@ pub async fn deploy_with(chain: &Chain, reclaim_after_secs: u64) -> ChainResult<
         escrow,
         identity,
         validation,
+        compute,
         owner,
     })
 }

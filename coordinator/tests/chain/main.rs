@@ -1,6 +1,7 @@
 //! Chain tests: a real Hardhat 2 node (chain id 84532) started per test, real Redis, real wasm,
 //! real HTTP. Run alone with `scripts/test.sh -p notary-coordinator --test chain`.
 
+mod compute;
 mod contracts;
 mod escrow;
 mod hardhat;
