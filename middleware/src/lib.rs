@@ -187,6 +187,7 @@ pub struct PaymentLayer {
     shared: Arc<Shared>,
 }
 
+#[derive(Clone)]
 struct Shared {
     facilitator: String,
     requirements: PaymentRequirements,
@@ -241,7 +242,8 @@ impl PaymentLayer {
     }
 
     fn shared_mut(&mut self) -> &mut Shared {
-        Arc::get_mut(&mut self.shared).expect("configured before it is shared")
+        // A layer configured after it was cloned gets its own copy; the clones keep theirs.
+        Arc::make_mut(&mut self.shared)
     }
 
     /// The requirements the `402`s offer.
