@@ -149,12 +149,26 @@ impl Setup {
         signer: &WorkerKey,
     ) -> Result<alloy::rpc::types::TransactionReceipt, String> {
         let (attestation, sig) = self.attested(output, signer);
+        self.send(from, id, interval, output, attestation, sig)
+            .await
+    }
+
+    /// `deliverCompute` as `from`.
+    async fn send(
+        &self,
+        from: &Chain,
+        id: U256,
+        interval: u32,
+        output: &[u8],
+        attestation: IAttestations::Attestation,
+        signature: Bytes,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, String> {
         let call = C::deliverComputeCall {
             requestId: id,
             interval,
             output: Bytes::copy_from_slice(output),
             attestation,
-            signatures: vec![sig],
+            signatures: vec![signature],
         };
         from.transact(
             Some(self.env.d.compute),
@@ -190,41 +204,21 @@ async fn a_request_is_delivered_once_with_signatures_the_contract_checked() {
     let err = s.deliver(&s.env.owner, id, 0, OUTPUT, &stranger).await;
     assert!(err.is_err(), "an unregistered signer does not count");
     let (mut attestation, sig) = s.attested(OUTPUT, &s.worker);
-    let lie = C::deliverComputeCall {
-        requestId: id,
-        interval: 0,
-        output: Bytes::from_static(b"something else"),
-        attestation: attestation.clone(),
-        signatures: vec![sig.clone()],
-    };
-    assert!(s
-        .env
-        .owner
-        .transact(
-            Some(s.env.d.compute),
-            U256::ZERO,
-            Bytes::from(lie.abi_encode())
+    let owner = &s.env.owner;
+    let lie = s
+        .send(
+            owner,
+            id,
+            0,
+            b"something else",
+            attestation.clone(),
+            sig.clone(),
         )
-        .await
-        .is_err());
+        .await;
+    assert!(lie.is_err(), "an output that is not the attested one");
     attestation.inputHash = B256::repeat_byte(1);
-    let other_job = C::deliverComputeCall {
-        requestId: id,
-        interval: 0,
-        output: Bytes::from_static(OUTPUT),
-        attestation,
-        signatures: vec![sig],
-    };
-    assert!(s
-        .env
-        .owner
-        .transact(
-            Some(s.env.d.compute),
-            U256::ZERO,
-            Bytes::from(other_job.abi_encode())
-        )
-        .await
-        .is_err());
+    let other = s.send(owner, id, 0, OUTPUT, attestation, sig).await;
+    assert!(other.is_err(), "an attestation of another input");
 
     let receipt = s
         .deliver(&s.env.owner, id, 0, OUTPUT, &s.worker)
