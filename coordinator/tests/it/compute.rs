@@ -70,18 +70,28 @@ async fn finished(c: &Coordinator, ids: &[&str], intermediate: bool) -> Vec<Valu
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_three_step_chain_passes_each_output_on_and_attests_the_chain() {
-    let c = node().await;
+/// Starts a chain of `containers` on `data`; its id.
+async fn chain(c: &Coordinator, containers: &[&str], data: Value) -> String {
     let (status, v) = c
         .post(
             "/api/jobs",
-            json!({"containers": ["add@0.1.0", "double@0.1.0", "words@0.1.0"], "data": {"n": 4}}),
+            json!({"containers": containers, "data": data}),
             &[],
         )
         .await;
     assert_eq!(status, 200, "{v}");
-    let id = v["id"].as_str().unwrap().to_string();
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_step_chain_passes_each_output_on_and_attests_the_chain() {
+    let c = node().await;
+    let id = chain(
+        &c,
+        &["add@0.1.0", "double@0.1.0", "words@0.1.0"],
+        json!({"n": 4}),
+    )
+    .await;
     let r = &finished(&c, &[&id], true).await[0];
     assert_eq!(r["status"], "success", "{r}");
     assert_eq!(
@@ -131,14 +141,12 @@ async fn a_three_step_chain_passes_each_output_on_and_attests_the_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_middle_step_is_that_containers_error_and_the_chain_stops() {
     let c = node().await;
-    let (_, v) = c
-        .post(
-            "/api/jobs",
-            json!({"containers": ["add@0.1.0", "boom@0.1.0", "double@0.1.0"], "data": {"n": 1}}),
-            &[],
-        )
-        .await;
-    let id = v["id"].as_str().unwrap().to_string();
+    let id = chain(
+        &c,
+        &["add@0.1.0", "boom@0.1.0", "double@0.1.0"],
+        json!({"n": 1}),
+    )
+    .await;
     let r = &finished(&c, &[&id], true).await[0];
     assert_eq!(r["status"], "failed", "{r}");
     assert_eq!(r["result"]["container"], "boom@0.1.0", "{r}");
@@ -231,25 +239,11 @@ async fn bad_requests_and_a_batch_with_one_bad_item() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_callers_chains_are_listed_and_filtered_by_pending() {
     let c = node().await;
-    let (_, done) = c
-        .post(
-            "/api/jobs",
-            json!({"containers": ["add@0.1.0"], "data": {"n": 1}}),
-            &[],
-        )
-        .await;
-    let done = done["id"].as_str().unwrap().to_string();
+    let done = chain(&c, &["add@0.1.0"], json!({"n": 1})).await;
     finished(&c, &[&done], false).await;
     // A long one, still running while we look.
     publish_wat(&c, "slow", CHATTY).await;
-    let (_, slow) = c
-        .post(
-            "/api/jobs",
-            json!({"containers": ["slow@0.1.0"], "data": {}}),
-            &[],
-        )
-        .await;
-    let slow = slow["id"].as_str().unwrap().to_string();
+    let slow = chain(&c, &["slow@0.1.0"], json!({})).await;
     let (_, all) = c.get("/api/jobs").await;
     let all: Vec<&str> = all
         .as_array()
