@@ -194,13 +194,25 @@ pub async fn batch(
                 error: message,
                 params: Some(params),
             }),
-            Err(other) => BatchItem::Failed(ComputeError {
-                error: format!("{other:?}"),
-                params: None,
-            }),
+            Err(other) => BatchItem::Failed(item_error(other)),
         });
     }
     Json(out).into_response()
+}
+
+/// A batch item's refusal that is not a bad request (the queue away, shutting down, ...).
+fn item_error(e: ApiError) -> ComputeError {
+    let (error, params) = match e {
+        ApiError::Unavailable(message) | ApiError::NotFound(message) => (message, None),
+        ApiError::UnavailableFor { message, params } | ApiError::Conflict { message, params } => {
+            (message, Some(params))
+        }
+        _ => (
+            "this request could not be served now; retry it".to_string(),
+            None,
+        ),
+    };
+    ComputeError { error, params }
 }
 
 /// Checks and submits one JobRequest; the chain's id.
