@@ -420,10 +420,7 @@ pub async fn run(
     // Chain steps are built like any job (the API's defaults), so this consumer needs the state.
     tasks.push(consumers::spawn(
         state.jobs.events(),
-        Arc::new(crate::compute::ChainConsumer {
-            jobs: state.jobs.clone(),
-            state: state.clone(),
-        }),
+        Arc::new(crate::compute::ChainConsumer(state.clone())),
         ConsumerOptions::default(),
         stop.clone(),
     ));

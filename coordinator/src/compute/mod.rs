@@ -34,7 +34,6 @@ use uuid::Uuid;
 use crate::api::request::{parse_verify_request, JobDefaults};
 use crate::error::{Error, Result};
 use crate::jobs::consumers::EventHandler;
-use crate::jobs::JobService;
 use crate::record::JobRecord;
 use crate::store::{JobEvent, JobStore};
 
@@ -119,12 +118,6 @@ pub fn step_end(record: &JobRecord) -> StepEnd {
     let Some(outcome) = &record.outcome else {
         return StepEnd::Running;
     };
-    let why = || {
-        outcome
-            .error_message
-            .clone()
-            .unwrap_or_else(|| "the step failed".into())
-    };
     match (outcome.result, &outcome.attestation) {
         (Some(Verdict::Valid | Verdict::Invalid), Some(att)) => {
             let text = outcome.output_preview.clone().unwrap_or_default();
@@ -139,8 +132,13 @@ pub fn step_end(record: &JobRecord) -> StepEnd {
                 ),
             }
         }
-        (Some(Verdict::Timeout), _) => StepEnd::Failed(why()),
-        _ => StepEnd::Failed(why()),
+        // ERROR, TIMEOUT or an infrastructure failure: it did not run to its end.
+        _ => StepEnd::Failed(
+            outcome
+                .error_message
+                .clone()
+                .unwrap_or_else(|| "the step failed".into()),
+        ),
     }
 }
 
@@ -188,12 +186,9 @@ pub enum StepInput<'a> {
 }
 
 /// The `chain` event consumer: submits step i+1 when step i has run to its end.
-pub struct ChainConsumer {
-    /// The job service.
-    pub jobs: Arc<JobService>,
-    /// The API state's job defaults, as a builder of them.
-    pub state: Arc<crate::api::AppState>,
-}
+/// It builds steps like any job, so it holds the API state (the job service and the job
+/// defaults).
+pub struct ChainConsumer(pub Arc<crate::api::AppState>);
 
 #[async_trait]
 impl EventHandler for ChainConsumer {
@@ -202,7 +197,8 @@ impl EventHandler for ChainConsumer {
     }
 
     async fn handle(&self, event: &JobEvent) -> Result<()> {
-        let store = self.jobs.store();
+        let state = &self.0;
+        let store = state.jobs.store();
         let Some(record) = store.get(event.job_id).await? else {
             return Ok(());
         };
@@ -219,7 +215,7 @@ impl EventHandler for ChainConsumer {
         if !exact || store.get(step_id(step.head, next)).await?.is_some() {
             return Ok(());
         }
-        let defaults = self.state.job_defaults();
+        let defaults = state.job_defaults();
         let next_step = ChainStep {
             index: next,
             ..step.clone()
@@ -236,7 +232,8 @@ impl EventHandler for ChainConsumer {
             }
         };
         tracing::info!(chain = %step.head, step = next, job_id = %next_record.id(), "chain step submitted");
-        self.jobs
+        state
+            .jobs
             .submit(&next_record, client.as_deref())
             .await
             .map_err(|e| Error::Store(format!("chain step: {e}")))

@@ -43,7 +43,7 @@ use crate::record::{now_ms, JobRecord, JobStatus};
 use crate::store::JobEvent;
 
 /// How long a settling lock holds when its holder dies (a settlement waits on the chain).
-const LOCK_TTL: Duration = Duration::from_secs(90);
+pub(super) const LOCK_TTL: Duration = Duration::from_secs(90);
 
 impl Payments {
     /// Settles a final paid job once: records a completed result in the registry, or refunds a
@@ -81,7 +81,7 @@ impl Payments {
     }
 
     /// Releases a settling lock (best effort: it expires anyway).
-    async fn unlock(&self, id: Uuid, owner: &str) {
+    pub(super) async fn unlock(&self, id: Uuid, owner: &str) {
         if let Err(e) = self.ledger.unlock_settling(id, owner).await {
             tracing::debug!(job_id = %id, error = %e, "settling lock not released; it expires");
         }

@@ -20,7 +20,6 @@
 //! send it a second time; the registry then holds the same answer with a later `lastUpdate`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolCall;
@@ -28,6 +27,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::settlement::LOCK_TTL;
 use super::{chain_err, Payments};
 use crate::chain::contracts::ValidationRegistry;
 use crate::error::{Error, Rejected, Result};
@@ -134,19 +134,13 @@ impl Payments {
         };
         let id = record.id();
         let owner = Uuid::new_v4().to_string();
-        if !self
-            .ledger
-            .lock_settling(id, &owner, Duration::from_secs(90))
-            .await?
-        {
+        if !self.ledger.lock_settling(id, &owner, LOCK_TTL).await? {
             return Err(Error::Store(format!(
                 "job {id} is being settled; its validation answer waits"
             )));
         }
         let result = self.post_locked(registry, request, &answer).await;
-        if let Err(e) = self.ledger.unlock_settling(id, &owner).await {
-            tracing::debug!(job_id = %id, error = %e, "settling lock not released; it expires");
-        }
+        self.unlock(id, &owner).await;
         let hash = result?;
         tracing::info!(job_id = %id, request = %request, response = answer.response, tx = ?hash, "validation answer posted");
         Ok(())
