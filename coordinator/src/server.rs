@@ -416,6 +416,7 @@ pub async fn run(
         actors: crate::actors::Actors::new(replay),
         approval: config.worker_approval,
         assignments,
+        onchain_pending: Default::default(),
     });
     // Chain steps are built like any job (the API's defaults), so this consumer needs the state.
     tasks.push(consumers::spawn(
@@ -424,6 +425,25 @@ pub async fn run(
         ConsumerOptions::default(),
         stop.clone(),
     ));
+    if let Some(p) = state
+        .payments
+        .clone()
+        .filter(|p| p.config.compute_coordinator.is_some())
+    {
+        // On-chain requests: watched, run as one-container chains, delivered back.
+        let watcher =
+            crate::compute::onchain::OnchainWatcher::new(state.clone(), p.clone()).await?;
+        tasks.push(tokio::spawn(watcher.run(stop.clone())));
+        tasks.push(consumers::spawn(
+            state.jobs.events(),
+            Arc::new(crate::compute::onchain::DeliveryConsumer {
+                payments: p,
+                store: state.jobs.store().clone(),
+            }),
+            ConsumerOptions::default(),
+            stop.clone(),
+        ));
+    }
     let app = crate::api::app(state.clone());
     tracing::info!(listen = %listener.local_addr()?, "serving the API");
     let drain_state = state.clone();

@@ -318,6 +318,7 @@ async fn chain_head(
         index: 0,
         containers,
         client: client.map(str::to_string),
+        onchain: None,
     };
     build_step(&state.job_defaults(), step, StepInput::Data(data), link).await
 }

@@ -16,7 +16,8 @@ use super::AppState;
 /// `GET /info`: `{"containers": [{id, external, image, description}], "pending": {offchain,
 /// onchain}}`. A container's `id` is `name@version`, its `image` the module hash (what a job
 /// names as `moduleHash`); every module can start a job, so `external` is true. `offchain`
-/// counts jobs queued or running; nothing is submitted on chain yet, so `onchain` is 0.
+/// counts jobs queued or running, `onchain` the intervals of on-chain requests
+/// (`--compute-coordinator`) not delivered yet, due or not.
 #[utoipa::path(get, path = "/info", tag = "verify",
     responses(
         (status = 200, description = "Containers (registered modules) and pending job counts", body = InfoView),
@@ -45,7 +46,9 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Result<Json<InfoView>, 
             .collect(),
         pending: Pending {
             offchain: depth.waiting + depth.leased,
-            onchain: 0,
+            onchain: state
+                .onchain_pending
+                .load(std::sync::atomic::Ordering::Relaxed),
         },
     }))
 }
@@ -77,6 +80,6 @@ pub struct Container {
 pub struct Pending {
     /// Jobs submitted through the API, queued or running.
     pub offchain: u64,
-    /// Jobs requested on chain (none yet).
+    /// Intervals of on-chain requests not delivered yet (due or not).
     pub onchain: u64,
 }

@@ -95,6 +95,9 @@ pub struct AppState {
     pub approval: crate::workers::Approval,
     /// Leases held by remote workers over HTTP.
     pub assignments: Arc<dyn crate::assignments::AssignmentStore>,
+    /// Intervals of on-chain requests not delivered yet (`GET /info`'s `pending.onchain`),
+    /// counted by the on-chain watcher; 0 without one.
+    pub onchain_pending: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {

@@ -23,6 +23,8 @@
 //!   recorded 4096 bytes, or not UTF-8) ends the chain as that container's error.
 //!
 //! A chain's state is derived from its steps' records on every read (`GET /api/jobs`).
+//!
+//! [`onchain`]: the same steps, asked for by contracts through `ComputeCoordinator`.
 
 use std::sync::Arc;
 
@@ -30,6 +32,8 @@ use async_trait::async_trait;
 use notary_protocol::{sha256, Digest32, Verdict};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub mod onchain;
 
 use crate::api::request::{parse_verify_request, JobDefaults};
 use crate::error::{Error, Result};
@@ -55,6 +59,9 @@ pub struct ChainStep {
     /// Who asked (the client key the rate limit uses): `GET /api/jobs` lists a client's chains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// The on-chain request this step runs an interval of (delivered back on chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain: Option<onchain::OnchainJob>,
 }
 
 /// One container of a chain.
@@ -149,7 +156,8 @@ pub fn not_passable(container: &str) -> String {
 
 /// Builds a chain step's job (not stored): the module of `containers[index]`, reading
 /// `input` (raw stdin bytes; step 0 gets `data`'s canonical JSON), with `link` as its
-/// expected hash.
+/// expected hash. A step of an on-chain request is judged by the jury its redundancy needs
+/// and runs with at most its `maxFuel`.
 pub async fn build_step(
     defaults: &JobDefaults<'_>,
     step: ChainStep,
@@ -165,6 +173,21 @@ pub async fn build_step(
     if let StepInput::Data(data) = input {
         body["inputData"] = data.clone();
     }
+    if let Some(o) = &step.onchain {
+        let tier = onchain::tier_for(o.redundancy).ok_or_else(|| {
+            crate::api::error::ApiError::field(
+                "redundancy",
+                format!(
+                    "redundancy {} is more than a jury's majority can sign (at most 4)",
+                    o.redundancy
+                ),
+            )
+        })?;
+        if tier > 1 {
+            body["trustTier"] = tier.into();
+            body["escalation"] = "auto".into();
+        }
+    }
     let body = serde_json::to_vec(&body).map_err(Error::from)?;
     let mut record = parse_verify_request(&body, defaults).await?.record;
     if let StepInput::Stdin(bytes) = input {
@@ -172,6 +195,9 @@ pub async fn build_step(
         record.spec.input_hash = sha256(bytes.as_bytes());
     }
     record.spec.job_id = step_id(step.head, step.index);
+    if let Some(o) = &step.onchain {
+        record.spec.fuel = record.spec.fuel.min(o.max_fuel);
+    }
     record.chain = Some(step);
     Ok(record)
 }

@@ -80,6 +80,19 @@ pub struct PaymentSettings {
     /// `responseURI` of a validation response is `<public-url>/jobs/<jobId>/result`.
     #[arg(long, env = "NOTARY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// `ComputeCoordinator` whose node this coordinator is (document 001's on-chain
+    /// requests): its `ComputeRequested` events are run and delivered back. Needs
+    /// `--registry` (the contract checks the signers there) and the contract's `node` to be
+    /// the chain key's address.
+    #[arg(long, env = "NOTARY_COMPUTE_COORDINATOR", value_name = "0xADDR")]
+    pub compute_coordinator: Option<Address>,
+    /// The first block to scan for on-chain requests when none was scanned yet (default 0;
+    /// set it to the contract's deployment block on a long chain).
+    #[arg(long, env = "NOTARY_COMPUTE_FROM_BLOCK")]
+    pub compute_from_block: Option<u64>,
+    /// How often the chain is read for new requests and due intervals (ms, default 2000).
+    #[arg(long, env = "NOTARY_COMPUTE_POLL_MS")]
+    pub compute_poll_ms: Option<u64>,
 }
 
 impl PaymentSettings {
@@ -103,6 +116,9 @@ impl PaymentSettings {
             escrow_fee_bps: self.escrow_fee_bps.or(file.escrow_fee_bps),
             validation_registry: self.validation_registry.or(file.validation_registry),
             public_url: self.public_url.or(file.public_url),
+            compute_coordinator: self.compute_coordinator.or(file.compute_coordinator),
+            compute_from_block: self.compute_from_block.or(file.compute_from_block),
+            compute_poll_ms: self.compute_poll_ms.or(file.compute_poll_ms),
         }
     }
 
@@ -180,6 +196,9 @@ impl PaymentSettings {
             escrow_fee_bps,
             validation_registry: self.validation_registry,
             public_url,
+            compute_coordinator: self.compute_coordinator,
+            compute_from_block: self.compute_from_block.unwrap_or(0),
+            compute_poll: Duration::from_millis(self.compute_poll_ms.unwrap_or(2000).max(50)),
         }))
     }
 }
@@ -232,6 +251,12 @@ pub struct PaymentConfig {
     pub validation_registry: Option<Address>,
     /// This coordinator's public URL (no trailing `/`).
     pub public_url: Option<String>,
+    /// The `ComputeCoordinator` this coordinator is the node of (`None`: no on-chain requests).
+    pub compute_coordinator: Option<Address>,
+    /// The first block scanned when none was.
+    pub compute_from_block: u64,
+    /// Poll interval of the on-chain watcher.
+    pub compute_poll: Duration,
 }
 
 #[cfg(test)]

@@ -280,7 +280,8 @@ impl std::fmt::Debug for Payments {
     }
 }
 
-fn chain_err(e: impl std::fmt::Display) -> Error {
+/// A chain failure as the coordinator's error.
+pub(crate) fn chain_err(e: impl std::fmt::Display) -> Error {
     Error::Chain(e.to_string())
 }
 
@@ -455,6 +456,11 @@ impl Payments {
     /// Drops a reservation whose settlement failed (the authorization was not spent).
     pub async fn unreserve(&self, used: &str) -> Result<()> {
         self.ledger.unreserve(used).await
+    }
+
+    /// The ledger (also the on-chain requests' store and their locks).
+    pub fn ledger(&self) -> &Arc<dyn PaymentLedger> {
+        &self.ledger
     }
 
     /// A job's payment and settlement (`None` for a job that was never paid).

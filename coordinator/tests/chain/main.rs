@@ -9,6 +9,7 @@ mod juries;
 mod market;
 mod market_crash;
 mod middleware;
+mod onchain;
 mod open_fleet;
 mod payments;
 #[allow(dead_code)]

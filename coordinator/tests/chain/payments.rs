@@ -102,6 +102,9 @@ impl PaidEnv {
             escrow_fee_bps: 1000,
             validation_registry: Some(self.d.validation),
             public_url: Some("http://notary.test".into()),
+            compute_coordinator: None,
+            compute_from_block: 0,
+            compute_poll: Duration::from_millis(200),
         });
         c
     }

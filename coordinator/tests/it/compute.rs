@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use notary_pack::{build_package, PackOptions};
-use notary_profile::ValidationLimits;
 use notary_protocol::sha256;
 use serde_json::{json, Value};
 
@@ -14,24 +12,7 @@ use crate::support::*;
 
 /// Publishes JavaScript `source` as the module `name@0.1.0`.
 async fn publish(c: &Coordinator, name: &str, source: &str) {
-    publish_file(c, name, "js", source).await
-}
-
-/// Publishes `source` (a `.js` or `.wat` file's text) as the module `name@0.1.0`.
-async fn publish_file(c: &Coordinator, name: &str, extension: &str, source: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("{name}.{extension}"));
-    std::fs::write(&file, source).unwrap();
-    let options = PackOptions {
-        name: Some(name.into()),
-        description: format!("{name} (compute test)"),
-        ..PackOptions::default()
-    };
-    let package = build_package(&file, &options, &ValidationLimits::default()).unwrap();
-    let (status, body) = c
-        .post("/modules", serde_json::to_value(&package).unwrap(), &[])
-        .await;
-    assert!(status == 201 || status == 200, "{status} {body}");
+    publish_file(c, name, "js", source).await;
 }
 
 async fn node() -> Coordinator {
@@ -264,7 +245,7 @@ async fn the_callers_chains_are_listed_and_filtered_by_pending() {
 
 /// Publishes a wasm guest (WebAssembly text) as `name@0.1.0`.
 async fn publish_wat(c: &Coordinator, name: &str, wat: &str) {
-    publish_file(c, name, "wat", wat).await
+    publish_file(c, name, "wat", wat).await;
 }
 
 /// Writes "first\n", computes for about a second, writes "second\n".

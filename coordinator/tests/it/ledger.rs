@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
+use notary_coordinator::compute::onchain::OnchainRequest;
 use notary_coordinator::db::{Db, Durability};
 use notary_coordinator::payments::ledger::{
     Consumed, JobField, PaymentLedger, RedisLedger, SqliteLedger, StatsEntry,
@@ -441,6 +442,43 @@ async fn conformance(mut s: Subject) {
     let c = s.l().counters().await.unwrap();
     assert_eq!((c.up_since, c.up_minutes), (Some(m), 2));
 
+    // On-chain requests: stored once per id with the cursor, listed by id, closed for good.
+    let (contract, other) = (Address::repeat_byte(0xc1), Address::repeat_byte(0xc2));
+    assert_eq!(s.l().onchain_cursor(contract).await.unwrap(), None);
+    assert!(s.l().open_onchain(contract).await.unwrap().is_empty());
+    let (r2, r10) = (onchain_request(2, 5), onchain_request(10, 6));
+    s.l()
+        .record_onchain(contract, &[r10.clone(), r2.clone()], 7)
+        .await
+        .unwrap();
+    assert_eq!(s.l().onchain_cursor(contract).await.unwrap(), Some(7));
+    assert_eq!(
+        s.l().open_onchain(contract).await.unwrap(),
+        vec![r2.clone(), r10.clone()],
+        "by request id (10 after 2, not as text)"
+    );
+    // Scanning again keeps the stored request and never moves the cursor back.
+    let mut changed = r2.clone();
+    changed.frequency = 99;
+    s.l().record_onchain(contract, &[changed], 3).await.unwrap();
+    assert_eq!(s.l().onchain_cursor(contract).await.unwrap(), Some(7));
+    assert_eq!(s.l().open_onchain(contract).await.unwrap()[0], r2);
+    s.l().record_onchain(contract, &[], 9).await.unwrap();
+    assert_eq!(s.l().onchain_cursor(contract).await.unwrap(), Some(9));
+    // Closed: not open again, even when its block is scanned again.
+    s.l().close_onchain(contract, r2.request_id).await.unwrap();
+    s.l()
+        .record_onchain(contract, std::slice::from_ref(&r2), 9)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.l().open_onchain(contract).await.unwrap(),
+        vec![r10.clone()]
+    );
+    // Another contract's requests and cursor are its own.
+    assert_eq!(s.l().onchain_cursor(other).await.unwrap(), None);
+    assert!(s.l().open_onchain(other).await.unwrap().is_empty());
+
     // After a restart: used payments stay used (also for consume), payments, settlements,
     // fields, open jobs, slots and statistics are all still there.
     if s.reopen().await {
@@ -473,6 +511,25 @@ async fn conformance(mut s: Subject) {
         let c = s.l().counters().await.unwrap();
         assert_eq!((c.total, c.up_since, c.up_minutes), (3, Some(m), 2));
         assert!(!s.l().count(a, e1).await.unwrap(), "still counted once");
+        assert_eq!(s.l().onchain_cursor(contract).await.unwrap(), Some(9));
+        assert_eq!(s.l().open_onchain(contract).await.unwrap(), vec![r10]);
+        s.l().record_onchain(contract, &[r2], 9).await.unwrap();
+        assert_eq!(s.l().open_onchain(contract).await.unwrap().len(), 1);
+    }
+}
+
+fn onchain_request(id: u64, block: u64) -> OnchainRequest {
+    OnchainRequest {
+        request_id: U256::from(id),
+        consumer: Address::repeat_byte(0xcc),
+        containers_hash: B256::repeat_byte(7),
+        input: alloy::primitives::Bytes::from_static(b"{\"n\":1}"),
+        max_fuel: 1_000_000,
+        redundancy: 1,
+        frequency: 3,
+        period: 10,
+        created_at: 1_700_000_000,
+        block,
     }
 }
 

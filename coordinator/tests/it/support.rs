@@ -538,3 +538,26 @@ pub async fn node_script(script: &str, vars: &[(&str, &str)]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Publishes `source` (a `.js` or `.wat` file's text) as the module `name@0.1.0`; its hash.
+pub async fn publish_file(c: &Coordinator, name: &str, extension: &str, source: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.{extension}"));
+    std::fs::write(&file, source).unwrap();
+    let options = notary_pack::PackOptions {
+        name: Some(name.into()),
+        description: format!("{name} (test module)"),
+        ..notary_pack::PackOptions::default()
+    };
+    let package = notary_pack::build_package(
+        &file,
+        &options,
+        &notary_profile::ValidationLimits::default(),
+    )
+    .unwrap();
+    let (status, body) = c
+        .post("/modules", serde_json::to_value(&package).unwrap(), &[])
+        .await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+    body["moduleHash"].as_str().unwrap().to_string()
+}

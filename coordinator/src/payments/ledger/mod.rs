@@ -16,7 +16,9 @@
 //! - *payer slots*: the payer's unfinished jobs (at most `max_jobs_per_payer`);
 //! - *open jobs*: paid jobs not settled yet;
 //! - *settling locks*: the short lock of whoever settles a job;
-//! - *statistics*: counters of settled jobs, each job counted once, and the minutes served.
+//! - *statistics*: counters of settled jobs, each job counted once, and the minutes served;
+//! - *on-chain requests*: the compute requests a `ComputeCoordinator` contract emitted (issue
+//!   14), open until every interval is delivered, and the watcher's block cursor.
 //!
 //! Every operation documented as atomic is one Lua script (Redis) or one [`crate::db::Db::call`]
 //! transaction (SQLite): concurrent callers see it entirely or not at all.
@@ -26,13 +28,14 @@ mod sqlite;
 
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use self::redis::RedisLedger;
 pub use self::sqlite::SqliteLedger;
 use super::{Payment, PendingJob, Settlement};
+use crate::compute::onchain::OnchainRequest;
 use crate::error::Result;
 
 /// A crash-recovery field of a job's payment record.
@@ -171,4 +174,25 @@ pub trait PaymentLedger: Send + Sync + 'static {
 
     /// Marks `minute` (unix minutes) as served; the first one ever is `up_since`.
     async fn beat(&self, minute: u64) -> Result<()>;
+
+    /// The first block of `contract` the on-chain watcher has not scanned (`None`: never
+    /// scanned).
+    async fn onchain_cursor(&self, contract: Address) -> Result<Option<u64>>;
+
+    /// Atomically stores the requests found in the blocks before `next_block` and moves the
+    /// cursor there. A request already stored, or closed, is left as it is (scanning a block
+    /// twice changes nothing); the cursor never moves back.
+    async fn record_onchain(
+        &self,
+        contract: Address,
+        requests: &[OnchainRequest],
+        next_block: u64,
+    ) -> Result<()>;
+
+    /// The open requests of `contract`, by request id.
+    async fn open_onchain(&self, contract: Address) -> Result<Vec<OnchainRequest>>;
+
+    /// Closes a request (every interval delivered or given up): it is not open again, even
+    /// when its block is scanned again.
+    async fn close_onchain(&self, contract: Address, request: U256) -> Result<()>;
 }

@@ -8,19 +8,22 @@
 //! - `open`: paid jobs not settled yet (a set);
 //! - `settling:<jobId>`: the settling lock (`SET NX PX`, value: the owner token);
 //! - `stats` (hash of counters), `stats:counted` (the jobs counted), `up:since` and
-//!   `up:minutes` (the minutes served).
+//!   `up:minutes` (the minutes served);
+//! - `onchain:<contract>:open` (hash: request id → request), `onchain:<contract>:closed` (a
+//!   set of request ids) and `onchain:<contract>:cursor` (the next block to scan).
 //!
 //! Multi-key operations are Lua scripts, so each is atomic across replicas.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use uuid::Uuid;
 
 use super::{Consumed, JobField, PaymentLedger, StatsCounters, StatsEntry};
+use crate::compute::onchain::OnchainRequest;
 use crate::error::{Error, Result};
 use crate::payments::{Payment, PendingJob, Settlement};
 
@@ -60,6 +63,21 @@ const UNLOCK: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
               end
               return 0";
 
+/// Stores requests (ARGV pairs of id and body after the block) unless open or closed, and
+/// moves the cursor forward only.
+const RECORD_ONCHAIN: &str = r"for i = 2, #ARGV, 2 do
+                if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
+                  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+                end
+              end
+              local cur = tonumber(redis.call('GET', KEYS[3]) or '0')
+              if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[3], ARGV[1]) end
+              return 1";
+
+const CLOSE_ONCHAIN: &str = r"redis.call('SADD', KEYS[2], ARGV[1])
+              redis.call('HDEL', KEYS[1], ARGV[1])
+              return 1";
+
 /// The payment ledger in Redis.
 pub struct RedisLedger {
     conn: ConnectionManager,
@@ -90,6 +108,10 @@ impl RedisLedger {
 
     fn key(&self, rest: &str) -> String {
         format!("{}pay:{rest}", self.prefix)
+    }
+
+    fn onchain_key(&self, contract: Address, rest: &str) -> String {
+        self.key(&format!("onchain:{contract}:{rest}"))
     }
 
     fn job_key(&self, job: Uuid) -> String {
@@ -340,6 +362,66 @@ impl PaymentLedger for RedisLedger {
             .sadd(self.key("up:minutes"), minute)
             .ignore()
             .query_async::<()>(&mut conn)
+            .await
+            .map_err(redis_err)
+    }
+
+    async fn onchain_cursor(&self, contract: Address) -> Result<Option<u64>> {
+        let mut conn = self.conn.clone();
+        redis::cmd("GET")
+            .arg(self.onchain_key(contract, "cursor"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)
+    }
+
+    async fn record_onchain(
+        &self,
+        contract: Address,
+        requests: &[OnchainRequest],
+        next_block: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let record = redis::Script::new(RECORD_ONCHAIN);
+        let mut script = record.prepare_invoke();
+        script
+            .key(self.onchain_key(contract, "open"))
+            .key(self.onchain_key(contract, "closed"))
+            .key(self.onchain_key(contract, "cursor"))
+            .arg(next_block);
+        for r in requests {
+            script
+                .arg(r.request_id.to_string())
+                .arg(serde_json::to_string(r)?);
+        }
+        script
+            .invoke_async::<()>(&mut conn)
+            .await
+            .map_err(redis_err)
+    }
+
+    async fn open_onchain(&self, contract: Address) -> Result<Vec<OnchainRequest>> {
+        let mut conn = self.conn.clone();
+        let bodies: Vec<String> = redis::cmd("HVALS")
+            .arg(self.onchain_key(contract, "open"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        let mut out = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b))
+            .collect::<std::result::Result<Vec<OnchainRequest>, _>>()?;
+        out.sort_by_key(|r| r.request_id);
+        Ok(out)
+    }
+
+    async fn close_onchain(&self, contract: Address, request: U256) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::Script::new(CLOSE_ONCHAIN)
+            .key(self.onchain_key(contract, "open"))
+            .key(self.onchain_key(contract, "closed"))
+            .arg(request.to_string())
+            .invoke_async::<()>(&mut conn)
             .await
             .map_err(redis_err)
     }

@@ -7,7 +7,8 @@
 //! rows are never deleted except by [`PaymentLedger::unreserve`]), `pay_jobs` (payment,
 //! settlement, `registry_attempt`, `refund_raw`), `pay_payer_slots`, `pay_open`,
 //! `pay_settling` (job, owner, expiry), `pay_stats` (named counters), `pay_counted` (jobs in
-//! the counters) and `pay_minutes` (minutes served).
+//! the counters), `pay_minutes` (minutes served), `pay_onchain` (on-chain requests, open or
+//! closed) and `pay_onchain_cursor` (the next block to scan, per contract).
 //!
 //! Every multi-step operation runs in one [`Db::call`] closure, i.e. one transaction on the
 //! database thread, which is what makes it atomic (the Lua scripts' role in Redis).
@@ -15,12 +16,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::{Consumed, JobField, PaymentLedger, StatsCounters, StatsEntry};
+use crate::compute::onchain::OnchainRequest;
 use crate::db::Db;
 use crate::error::Result;
 use crate::payments::{Payment, PendingJob, Settlement};
@@ -66,6 +68,17 @@ CREATE TABLE IF NOT EXISTS pay_counted (
 );
 CREATE TABLE IF NOT EXISTS pay_minutes (
     minute INTEGER PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS pay_onchain (
+    contract TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (contract, request_id)
+);
+CREATE TABLE IF NOT EXISTS pay_onchain_cursor (
+    contract TEXT PRIMARY KEY,
+    next_block INTEGER NOT NULL
 );
 ";
 
@@ -463,5 +476,77 @@ impl PaymentLedger for SqliteLedger {
                 Ok(())
             })
             .await
+    }
+
+    async fn onchain_cursor(&self, contract: Address) -> Result<Option<u64>> {
+        let contract = contract.to_string();
+        self.db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT next_block FROM pay_onchain_cursor WHERE contract = ?1",
+                    [contract],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            })
+            .await
+            .map(|b| b.map(|b| b as u64))
+    }
+
+    async fn record_onchain(
+        &self,
+        contract: Address,
+        requests: &[OnchainRequest],
+        next_block: u64,
+    ) -> Result<()> {
+        let rows = requests
+            .iter()
+            .map(|r| Ok((r.request_id.to_string(), serde_json::to_string(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let contract = contract.to_string();
+        self.db
+            .call(move |c| {
+                for (id, body) in &rows {
+                    c.execute(
+                        "INSERT OR IGNORE INTO pay_onchain (contract, request_id, body) VALUES (?1, ?2, ?3)",
+                        params![contract, id, body],
+                    )?;
+                }
+                c.execute(
+                    "INSERT INTO pay_onchain_cursor (contract, next_block) VALUES (?1, ?2)
+                     ON CONFLICT (contract) DO UPDATE
+                     SET next_block = MAX(next_block, excluded.next_block)",
+                    params![contract, next_block as i64],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn open_onchain(&self, contract: Address) -> Result<Vec<OnchainRequest>> {
+        let contract = contract.to_string();
+        let bodies: Vec<String> = self
+            .db
+            .call(move |c| {
+                let mut stmt =
+                    c.prepare("SELECT body FROM pay_onchain WHERE contract = ?1 AND closed = 0")?;
+                let rows = stmt.query_map([contract], |r| r.get(0))?;
+                rows.collect()
+            })
+            .await?;
+        let mut out = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b))
+            .collect::<std::result::Result<Vec<OnchainRequest>, _>>()?;
+        out.sort_by_key(|r| r.request_id);
+        Ok(out)
+    }
+
+    async fn close_onchain(&self, contract: Address, request: U256) -> Result<()> {
+        self.execute(
+            "UPDATE pay_onchain SET closed = 1 WHERE contract = ?1 AND request_id = ?2",
+            vec![contract.to_string(), request.to_string()],
+        )
+        .await
     }
 }
