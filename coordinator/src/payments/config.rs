@@ -279,7 +279,7 @@ mod tests {
         std::fs::write(
             &file,
             format!(
-                "redis = \"redis://127.0.0.1:6379\"\n[payments]\nmode = \"x402\"\nrpc-url = \"http://127.0.0.1:8545\"\nchain-key-file = {:?}\nconfirmations = 3\nprice-wei = 5\n",
+                "redis = \"redis://127.0.0.1:6379\"\n[payments]\nmode = \"x402\"\nrpc-url = \"http://127.0.0.1:8545\"\nchain-key-file = {:?}\nconfirmations = 3\nprice-wei = 5\ncompute-coordinator = \"0x00000000000000000000000000000000000000c0\"\ncompute-poll-ms = 250\n",
                 key.display()
             ),
         )
@@ -300,6 +300,14 @@ mod tests {
             "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
         );
         assert_eq!(p.max_jobs_per_payer, 10);
+        assert_eq!(
+            p.compute_coordinator,
+            Some(alloy::primitives::Address::with_last_byte(0xc0))
+        );
+        assert_eq!(
+            (p.compute_from_block, p.compute_poll),
+            (0, std::time::Duration::from_millis(250))
+        );
         // The key never shows in Debug output.
         let debug = format!("{p:?}");
         assert!(!debug.contains("ac0974bec39a17e36ba4a6b4d238ff944bacb478"));
