@@ -76,9 +76,11 @@ static _Noreturn void runner_exit(int code);
 /* ======================================================================
  * 1. Output
  *
- * stdout is buffered (64 KiB) and flushed at exit or when full; stderr is
- * flushed after every console call so that a trap (fuel exhausted) still
- * leaves the diagnostics that were printed. Strings coming out of QuickJS
+ * Both streams are flushed after every console call (and every
+ * process.stdout/stderr.write): stdout so that a streamed job's output
+ * (POST /api/jobs/stream) arrives as the program writes it, stderr so that
+ * a trap (fuel exhausted) still leaves the diagnostics that were printed.
+ * The buffer (64 KiB) gathers one call's pieces into one write. Strings coming out of QuickJS
  * are WTF-8 (a lone UTF-16 surrogate is encoded as ED A0..BF xx); node
  * writes U+FFFD for those, so we repair them on the way out.
  * ====================================================================== */
@@ -166,8 +168,7 @@ static void out_line(int which, const char *s, size_t n)
         out_text(which, s, n);
     }
     out_raw(which, (const uint8_t *)"\n", 1);
-    if (which == 1)
-        out_flush(1);
+    out_flush(which);
 }
 
 /* ======================================================================
@@ -1665,8 +1666,7 @@ static JSValue js_stream_write(JSContext *ctx, JSValueConst this_val, int argc, 
         out_text(which, s, n);
         JS_FreeCString(ctx, s);
     }
-    if (which == 1)
-        out_flush(1);
+    out_flush(which);
     /* a trailing callback argument is called asynchronously in node */
     JSValueConst cb = argc > 1 ? argv[argc - 1] : JS_UNDEFINED;
     if (JS_IsFunction(ctx, cb)) {
@@ -1861,8 +1861,7 @@ static JSValue js_int_write(JSContext *ctx, JSValueConst this_val, int argc, JSV
     int which = fd == 2 ? 1 : 0;
     out_text(which, s, n);
     JS_FreeCString(ctx, s);
-    if (which == 1)
-        out_flush(1);
+    out_flush(which);
     return JS_UNDEFINED;
 }
 
