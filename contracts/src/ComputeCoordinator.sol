@@ -32,16 +32,23 @@ interface IComputeConsumer {
 /// @title ComputeCoordinator
 /// @notice On-chain compute requests (issue 14, document 001's `pending.onchain`). A consumer
 /// contract asks once (`requestCompute`) or on a schedule (`createSubscription`: `frequency`
-/// runs, one every `period` seconds), paying in ETH up front. The node (a Notary coordinator)
-/// runs the container named by `containersHash` on `input` and delivers each interval with
-/// `deliverCompute`: the attestation must be of this input (`inputHash = sha256(input)`) and
-/// this container (`expectedHash = containersHash`, Notary's chain link of a one-container
-/// chain: `sha256("notary-chain:v1" ‖ module hash)`), the output must hash to its
-/// `outputHash`, the fuel must be within `maxFuel`, and at least `redundancy` distinct
-/// registered workers must have signed it (checked here through the registry). Each (request,
-/// interval) is delivered once. The consumer's `receiveCompute` is
-/// called with bounded gas; if it reverts the delivery still counts and the node is still paid
-/// (`ComputeDelivered.accepted` says so), so a broken consumer blocks nobody.
+/// runs, one every `period` seconds), paying in ETH up front, for one container named by
+/// `containersHash`, or for a chain of containers (`requestChain`: container i's output is
+/// container i+1's input). `containersHash` is Notary's first chain link,
+/// `sha256("notary-chain:v1" ‖ module hashes)`.
+///
+/// The node (a Notary coordinator) runs the chain on `input` and delivers each interval with
+/// `deliverCompute(requestId, interval, output, steps, signatures)`: one attestation per step
+/// with its workers' signatures. The contract walks the chain as Notary links it: step 0 reads
+/// this input (`inputHash = sha256(input)`), step i+1 reads step i's output (its `inputHash` is
+/// step i's `outputHash`), step i claims the link `linkᵢ` as its `expectedHash` (`link₀ =
+/// containersHash`, `linkᵢ₊₁ = sha256(linkᵢ ‖ signing hash of step i)`), at least `redundancy`
+/// distinct registered workers signed each step (checked through the registry), the output
+/// hashes to the last step's `outputHash`, and the steps' fuel adds up to at most `maxFuel`.
+/// The consumer gets the link after the last step (the chain hash, naming every step's
+/// attestation). Each (request, interval) is delivered once. The consumer's `receiveCompute`
+/// is called with bounded gas; if it reverts the delivery still counts and the node is still
+/// paid (`ComputeDelivered.accepted` says so), so a broken consumer blocks nobody.
 contract ComputeCoordinator {
     struct Request {
         address consumer;
@@ -49,6 +56,7 @@ contract ComputeCoordinator {
         bytes32 inputHash;
         uint64 maxFuel;
         uint16 redundancy;
+        uint16 steps;
         uint32 frequency;
         uint32 period;
         uint64 createdAt;
@@ -58,6 +66,8 @@ contract ComputeCoordinator {
 
     /// @notice Gas the consumer's callback gets.
     uint256 public constant CALLBACK_GAS = 500_000;
+    /// @notice Most containers in one chain (the coordinator's default `--max-chain`).
+    uint256 public constant MAX_STEPS = 8;
 
     IAttestations public immutable registry;
     /// @notice The only account that delivers (and is paid).
@@ -72,6 +82,7 @@ contract ComputeCoordinator {
         uint256 indexed requestId,
         address indexed consumer,
         bytes32 containersHash,
+        bytes32[] containers,
         bytes input,
         uint64 maxFuel,
         uint16 redundancy,
@@ -93,7 +104,8 @@ contract ComputeCoordinator {
     error AlreadyDelivered(uint256 requestId, uint32 interval);
     error OutputMismatch();
     error NotThisJob();
-    error FuelAboveMax(uint64 fuelUsed, uint64 maxFuel);
+    error FuelAboveMax(uint256 fuelUsed, uint64 maxFuel);
+    error BadChain(uint256 steps, uint16 expected);
     error NotEnoughSigners(uint256 valid, uint16 redundancy);
     error TransferFailed();
 
@@ -108,7 +120,7 @@ contract ComputeCoordinator {
         payable
         returns (uint256)
     {
-        return _open(containersHash, input, maxFuel, redundancy, 1, 0);
+        return _open(containersHash, new bytes32[](0), 1, input, maxFuel, redundancy, 1, 0);
     }
 
     /// @notice `frequency` runs, one every `period` seconds from now; `msg.value` pays them all
@@ -121,12 +133,28 @@ contract ComputeCoordinator {
         uint32 frequency,
         uint32 period
     ) external payable returns (uint256) {
-        if (frequency > 1 && period == 0) revert BadSchedule();
-        return _open(containersHash, input, maxFuel, redundancy, frequency, period);
+        return _open(containersHash, new bytes32[](0), 1, input, maxFuel, redundancy, frequency, period);
+    }
+
+    /// @notice A chain of `containers` (module hashes, 1 to `MAX_STEPS`), run `frequency`
+    /// times one `period` apart (1 and 0: once); `maxFuel` bounds the whole chain.
+    function requestChain(
+        bytes32[] calldata containers,
+        bytes calldata input,
+        uint64 maxFuel,
+        uint16 redundancy,
+        uint32 frequency,
+        uint32 period
+    ) external payable returns (uint256) {
+        if (containers.length == 0 || containers.length > MAX_STEPS) revert BadSchedule();
+        bytes32 hash = sha256(abi.encodePacked("notary-chain:v1", containers));
+        return _open(hash, containers, uint16(containers.length), input, maxFuel, redundancy, frequency, period);
     }
 
     function _open(
         bytes32 containersHash,
+        bytes32[] memory containers,
+        uint16 steps,
         bytes calldata input,
         uint64 maxFuel,
         uint16 redundancy,
@@ -134,6 +162,7 @@ contract ComputeCoordinator {
         uint32 period
     ) private returns (uint256 id) {
         if (frequency == 0 || redundancy == 0 || maxFuel == 0) revert BadSchedule();
+        if (frequency > 1 && period == 0) revert BadSchedule();
         if (msg.value % frequency != 0) revert BadPayment(msg.value, frequency);
         id = ++requestCount;
         requests[id] = Request({
@@ -142,6 +171,7 @@ contract ComputeCoordinator {
             inputHash: sha256(input),
             maxFuel: maxFuel,
             redundancy: redundancy,
+            steps: steps,
             frequency: frequency,
             period: period,
             createdAt: uint64(block.timestamp),
@@ -149,7 +179,16 @@ contract ComputeCoordinator {
             paymentPerInterval: msg.value / frequency
         });
         emit ComputeRequested(
-            id, msg.sender, containersHash, input, maxFuel, redundancy, frequency, period, msg.value / frequency
+            id,
+            msg.sender,
+            containersHash,
+            containers,
+            input,
+            maxFuel,
+            redundancy,
+            frequency,
+            period,
+            msg.value / frequency
         );
     }
 
@@ -159,13 +198,14 @@ contract ComputeCoordinator {
         return r.createdAt + uint64(interval) * r.period;
     }
 
-    /// @notice Delivers one interval's result (see the contract notes for what is checked).
+    /// @notice Delivers one interval's result: one attestation per step of the chain, each with
+    /// its workers' signatures (see the contract notes for what is checked).
     function deliverCompute(
         uint256 requestId,
         uint32 interval,
         bytes calldata output,
-        IAttestations.Attestation calldata attestation,
-        bytes[] calldata signatures
+        IAttestations.Attestation[] calldata steps,
+        bytes[][] calldata signatures
     ) external {
         if (msg.sender != node) revert NotNode();
         Request storage r = requests[requestId];
@@ -174,23 +214,40 @@ contract ComputeCoordinator {
         uint64 due = dueAt(requestId, interval);
         if (block.timestamp < due) revert NotDue(due);
         if (delivered[requestId][interval]) revert AlreadyDelivered(requestId, interval);
-        if (attestation.inputHash != r.inputHash || attestation.expectedHash != r.containersHash) {
-            revert NotThisJob();
-        }
-        if (attestation.outputHash != sha256(output)) revert OutputMismatch();
-        if (attestation.fuelUsed > r.maxFuel) revert FuelAboveMax(attestation.fuelUsed, r.maxFuel);
-        bytes32 digest = registry.signingHash(attestation);
-        _checkSigners(digest, signatures, r.redundancy);
+        bytes32 chainHash = _walk(r, output, steps, signatures);
         delivered[requestId][interval] = true;
         r.delivered += 1;
         earned += r.paymentPerInterval;
         bool accepted;
-        try IComputeConsumer(r.consumer).receiveCompute{gas: CALLBACK_GAS}(requestId, interval, output, digest) {
+        try IComputeConsumer(r.consumer).receiveCompute{gas: CALLBACK_GAS}(requestId, interval, output, chainHash) {
             accepted = true;
         } catch {
             accepted = false;
         }
-        emit ComputeDelivered(requestId, interval, digest, output, accepted);
+        emit ComputeDelivered(requestId, interval, chainHash, output, accepted);
+    }
+
+    /// @dev Checks the steps against the request (see the contract notes); the chain hash.
+    function _walk(
+        Request storage r,
+        bytes calldata output,
+        IAttestations.Attestation[] calldata steps,
+        bytes[][] calldata signatures
+    ) private view returns (bytes32 link) {
+        if (steps.length != r.steps || signatures.length != steps.length) revert BadChain(steps.length, r.steps);
+        link = r.containersHash;
+        bytes32 input = r.inputHash;
+        uint256 fuel;
+        for (uint256 i = 0; i < steps.length; i++) {
+            if (steps[i].inputHash != input || steps[i].expectedHash != link) revert NotThisJob();
+            fuel += steps[i].fuelUsed;
+            bytes32 digest = registry.signingHash(steps[i]);
+            _checkSigners(digest, signatures[i], r.redundancy);
+            link = sha256(abi.encodePacked(link, digest));
+            input = steps[i].outputHash;
+        }
+        if (input != sha256(output)) revert OutputMismatch();
+        if (fuel > r.maxFuel) revert FuelAboveMax(fuel, r.maxFuel);
     }
 
     function _checkSigners(bytes32 digest, bytes[] calldata signatures, uint16 redundancy) private view {
@@ -249,6 +306,19 @@ contract SampleConsumer is IComputeConsumer {
     {
         return ComputeCoordinator(coordinator).requestCompute{value: msg.value}(
             containersHash, input, maxFuel, redundancy
+        );
+    }
+
+    function askChain(
+        bytes32[] calldata containers,
+        bytes calldata input,
+        uint64 maxFuel,
+        uint16 redundancy,
+        uint32 frequency,
+        uint32 period
+    ) external payable returns (uint256) {
+        return ComputeCoordinator(coordinator).requestChain{value: msg.value}(
+            containers, input, maxFuel, redundancy, frequency, period
         );
     }
 

@@ -196,7 +196,7 @@ pub async fn build_step(
     }
     record.spec.job_id = step_id(step.head, step.index);
     if let Some(o) = &step.onchain {
-        record.spec.fuel = record.spec.fuel.min(o.max_fuel);
+        record.spec.fuel = record.spec.fuel.min(o.max_fuel.max(1));
     }
     record.chain = Some(step);
     Ok(record)
@@ -242,10 +242,14 @@ impl EventHandler for ChainConsumer {
             return Ok(());
         }
         let defaults = state.job_defaults();
-        let next_step = ChainStep {
+        let mut next_step = ChainStep {
             index: next,
             ..step.clone()
         };
+        if let (Some(o), Some(outcome)) = (&mut next_step.onchain, &record.outcome) {
+            // An on-chain request's fuel bounds the whole chain.
+            o.max_fuel = o.max_fuel.saturating_sub(outcome.fuel_used);
+        }
         let client = step.client.clone();
         let built = build_step(&defaults, next_step, StepInput::Stdin(&text), link).await;
         let next_record = match built {
@@ -279,6 +283,41 @@ pub async fn steps(store: &dyn JobStore, head: &JobRecord) -> Result<Vec<JobReco
         }
     }
     Ok(out)
+}
+
+/// Where a chain stands, from its steps' records.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// A step runs, or the next one is about to be submitted.
+    Running,
+    /// Every step ran to its end: their records, in order.
+    Done(Vec<JobRecord>),
+    /// A step failed (or its output cannot be passed on): why, naming its container.
+    Failed(String),
+}
+
+/// Reads where the chain headed by `head` stands.
+pub async fn progress(store: &dyn JobStore, head: &JobRecord) -> Result<Progress> {
+    let Some(chain) = &head.chain else {
+        return Ok(Progress::Failed("not a chain".into()));
+    };
+    let all = steps(store, head).await?;
+    for (i, record) in all.iter().enumerate() {
+        let container = &chain.containers[i].id;
+        match step_end(record) {
+            StepEnd::Running => return Ok(Progress::Running),
+            StepEnd::Failed(why) => return Ok(Progress::Failed(format!("{container}: {why}"))),
+            StepEnd::Output { exact: false, .. } if i + 1 < chain.containers.len() => {
+                return Ok(Progress::Failed(not_passable(container)))
+            }
+            StepEnd::Output { .. } => {}
+        }
+    }
+    Ok(if all.len() == chain.containers.len() {
+        Progress::Done(all)
+    } else {
+        Progress::Running
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! `ComputeCoordinator` on a real node (issue 14, first step of on-chain requests): a consumer
-//! contract asks, the node delivers once with a registered worker's signature the contract
-//! checks, a subscription's intervals come due one period apart, and a reverting consumer
-//! neither loses the node its payment nor blocks the delivery.
+//! `ComputeCoordinator` on a real node (issue 14), driven by hand: a consumer contract asks,
+//! the node delivers once with a registered worker's signature the contract checks, a
+//! subscription's intervals come due one period apart, a reverting consumer neither loses the
+//! node its payment nor blocks the delivery, and a chain is accepted only when its steps link
+//! as Notary links them. (`onchain.rs` has the coordinator do it.)
 
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::Provider;
@@ -115,16 +116,30 @@ impl Setup {
 
     /// The attestation a worker signs for this request's job, as the contract takes it.
     fn attested(&self, output: &[u8], signer: &WorkerKey) -> (IAttestations::Attestation, Bytes) {
+        let (a, sig, _) = self.step(sha256(INPUT), output, Digest32(link([7; 32])), signer);
+        (a, sig)
+    }
+
+    /// A step's attestation (reading `input`, writing `output`, claiming the link `expected`),
+    /// its signature and its EIP-712 signing hash.
+    fn step(
+        &self,
+        input: Digest32,
+        output: &[u8],
+        expected: Digest32,
+        signer: &WorkerKey,
+    ) -> (IAttestations::Attestation, Bytes, Digest32) {
         let fields = Attestation {
             job_id: Uuid::new_v4(),
             code_hash: Digest32([7; 32]),
-            input_hash: sha256(INPUT),
+            input_hash: input,
             output_hash: sha256(output),
-            expected_hash: Digest32(link([7; 32])),
+            expected_hash: expected,
             fuel_used: 50_000,
             result: Verdict::Invalid,
             runtime_id: Digest32([9; 32]),
         };
+        let digest = fields.signing_hash(&self.domain);
         let signed = signer.sign(fields, &self.domain).unwrap();
         let (a, sig) = notary_coordinator::payments::registry::to_sol(&signed);
         let a = IAttestations::Attestation {
@@ -137,7 +152,7 @@ impl Setup {
             result: a.result,
             runtimeId: a.runtimeId,
         };
-        (a, sig)
+        (a, sig, digest)
     }
 
     async fn deliver(
@@ -153,7 +168,7 @@ impl Setup {
             .await
     }
 
-    /// `deliverCompute` as `from`.
+    /// `deliverCompute` of a one-step chain as `from`.
     async fn send(
         &self,
         from: &Chain,
@@ -163,12 +178,33 @@ impl Setup {
         attestation: IAttestations::Attestation,
         signature: Bytes,
     ) -> Result<alloy::rpc::types::TransactionReceipt, String> {
+        self.send_steps(
+            from,
+            id,
+            interval,
+            output,
+            vec![attestation],
+            vec![vec![signature]],
+        )
+        .await
+    }
+
+    /// `deliverCompute` as `from`.
+    async fn send_steps(
+        &self,
+        from: &Chain,
+        id: U256,
+        interval: u32,
+        output: &[u8],
+        steps: Vec<IAttestations::Attestation>,
+        signatures: Vec<Vec<Bytes>>,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, String> {
         let call = C::deliverComputeCall {
             requestId: id,
             interval,
             output: Bytes::copy_from_slice(output),
-            attestation,
-            signatures: vec![signature],
+            steps,
+            signatures,
         };
         from.transact(
             Some(self.env.d.compute),
@@ -303,4 +339,95 @@ async fn subscription_intervals_come_due_and_a_reverting_consumer_blocks_nothing
         U256::from(2000)
     );
     assert_eq!(compute.earned().call().await.unwrap(), U256::ZERO);
+}
+
+#[tokio::test]
+async fn a_chain_is_delivered_only_as_its_links_say() {
+    let s = Setup::start().await;
+    let modules = vec![B256::repeat_byte(7), B256::repeat_byte(8)];
+    let receipt = s
+        .asker
+        .transact(
+            Some(s.consumer),
+            U256::from(1000),
+            Bytes::from(
+                SampleConsumer::askChainCall {
+                    containers: modules.clone(),
+                    input: Bytes::from_static(INPUT),
+                    maxFuel: 100_000,
+                    redundancy: 1,
+                    frequency: 1,
+                    period: 0,
+                }
+                .abi_encode(),
+            ),
+        )
+        .await
+        .unwrap();
+    let asked = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
+        .expect("ComputeRequested");
+    let link0 = sha256(&[b"notary-chain:v1".as_slice(), &[7; 32], &[8; 32]].concat());
+    assert_eq!(
+        asked.containersHash,
+        B256::from(link0.0),
+        "Notary's first link"
+    );
+    assert_eq!(asked.containers, modules);
+    let id = asked.requestId;
+
+    // Step 0 reads the input and claims link₀; step 1 reads step 0's output and claims link₁.
+    let mid: &[u8] = b"{\"n\":5}\n";
+    let (a0, sig0, d0) = s.step(sha256(INPUT), mid, link0, &s.worker);
+    let link1 = sha256(&[link0.0, d0.0].concat());
+    let (a1, sig1, d1) = s.step(sha256(mid), OUTPUT, link1, &s.worker);
+    let owner = &s.env.owner;
+    let send = |steps: Vec<IAttestations::Attestation>, sigs: Vec<Bytes>| {
+        let sigs = sigs.into_iter().map(|s| vec![s]).collect();
+        s.send_steps(owner, id, 0, OUTPUT, steps, sigs)
+    };
+    assert!(
+        send(vec![a1.clone()], vec![sig1.clone()]).await.is_err(),
+        "one step of two"
+    );
+    assert!(
+        send(
+            vec![a1.clone(), a0.clone()],
+            vec![sig1.clone(), sig0.clone()]
+        )
+        .await
+        .is_err(),
+        "the steps out of order"
+    );
+    let (wrong, wrong_sig, _) = s.step(sha256(mid), OUTPUT, link0, &s.worker);
+    assert!(
+        send(vec![a0.clone(), wrong], vec![sig0.clone(), wrong_sig])
+            .await
+            .is_err(),
+        "step 1 claiming another link"
+    );
+    let (skip, skip_sig, _) = s.step(sha256(INPUT), OUTPUT, link1, &s.worker);
+    assert!(
+        send(vec![a0.clone(), skip], vec![sig0.clone(), skip_sig])
+            .await
+            .is_err(),
+        "step 1 not reading step 0's output"
+    );
+    let receipt = send(vec![a0, a1], vec![sig0, sig1]).await.unwrap();
+    let event = delivered(&receipt);
+    let chain_hash = sha256(&[link1.0, d1.0].concat());
+    assert_eq!(
+        event.attestationHash,
+        B256::from(chain_hash.0),
+        "the chain hash"
+    );
+    assert!(event.accepted);
+    let consumer = SampleConsumer::new(s.consumer, s.env.owner.provider());
+    assert_eq!(
+        consumer.outputs(id, 0).call().await.unwrap(),
+        Bytes::from_static(OUTPUT)
+    );
 }

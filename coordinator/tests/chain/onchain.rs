@@ -11,7 +11,7 @@ use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent};
 use notary_coordinator::chain::contracts::{ComputeCoordinator as C, SampleConsumer};
 use notary_coordinator::compute::onchain::interval_job_id;
-use notary_coordinator::compute::{first_link, ChainContainer};
+use notary_coordinator::compute::{first_link, next_link, step_id, ChainContainer};
 use notary_protocol::{sha256, Digest32};
 use serde_json::json;
 
@@ -171,14 +171,13 @@ async fn a_request_is_seen_after_its_confirmations_and_delivered_once_even_to_a_
     assert_eq!(view["actualHash"], sha256(OUTPUT).to_hex(), "{view}");
     assert_eq!(view["inputHash"], sha256(INPUT).to_hex());
     assert_eq!(view["expectedHash"], hex::encode(hash), "the chain link");
-    let signing_hash: B256 = view["attestation"]["signingHash"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let signing_hash =
+        Digest32::from_hex(view["attestation"]["signingHash"].as_str().unwrap()).unwrap();
+    let chain_hash = next_link(&Digest32(hash.0), &signing_hash);
     assert_eq!(
         sample.attestations(id, 0).call().await.unwrap(),
-        signing_hash
+        B256::from(chain_hash.0),
+        "the consumer gets the chain hash, naming the attestation the contract checked"
     );
     assert_eq!(compute.earned().call().await.unwrap(), U256::from(PAYMENT));
 
@@ -272,4 +271,120 @@ async fn a_subscription_is_delivered_once_per_interval_across_a_coordinator_kill
     assert_eq!(sample.received().call().await.unwrap(), U256::from(4));
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_request_runs_its_containers_in_order_within_its_fuel() {
+    let env = PaidEnv::start().await;
+    let mut config = env.config(1);
+    config.payments.as_mut().unwrap().compute_coordinator = Some(env.d.compute);
+    let c = Coordinator::start(config).await;
+    let inc = publish_file(&c, "inc", "js", INC).await;
+    let double = publish_file(
+        &c,
+        "double",
+        "js",
+        "console.log(JSON.stringify({n: inputData.n * 2}));",
+    )
+    .await;
+    let consumer = deploy_consumer(&env).await;
+    let modules: Vec<B256> = [&inc, &double]
+        .iter()
+        .map(|h| B256::from(Digest32::from_hex(h).unwrap().0))
+        .collect();
+    let ask_chain = |max_fuel: u64| {
+        let env = &env;
+        let modules = modules.clone();
+        async move {
+            let call = SampleConsumer::askChainCall {
+                containers: modules,
+                input: Bytes::from_static(INPUT),
+                maxFuel: max_fuel,
+                redundancy: 1,
+                frequency: 1,
+                period: 0,
+            };
+            let receipt = env
+                .account(ASKER)
+                .await
+                .transact(
+                    Some(consumer),
+                    U256::from(PAYMENT),
+                    Bytes::from(call.abi_encode()),
+                )
+                .await
+                .unwrap();
+            receipt
+                .inner
+                .logs()
+                .iter()
+                .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
+                .expect("ComputeRequested")
+                .requestId
+        }
+    };
+
+    // ({"n":4} + 1) * 2, each step its own attested job, the second reading the first's output.
+    let id = ask_chain(50_000_000).await;
+    wait_delivered(&env, id, 0, Duration::from_secs(60)).await;
+    let sample = SampleConsumer::new(consumer, env.owner.provider());
+    assert_eq!(
+        sample.outputs(id, 0).call().await.unwrap(),
+        Bytes::from_static(b"{\"n\":10}\n")
+    );
+    let head = interval_job_id(84532, env.d.compute, id, 0);
+    let (_, first) = c.get(&format!("/jobs/{head}")).await;
+    let (_, second) = c.get(&format!("/jobs/{}", step_id(head, 1))).await;
+    assert_eq!(first["actualHash"], sha256(OUTPUT).to_hex(), "{first}");
+    assert_eq!(second["inputHash"], sha256(OUTPUT).to_hex(), "{second}");
+    let link = |v: &serde_json::Value| {
+        Digest32::from_hex(v["attestation"]["signingHash"].as_str().unwrap()).unwrap()
+    };
+    let link0 = first_link(&[
+        ChainContainer {
+            id: String::new(),
+            module: Digest32::from_hex(&inc).unwrap(),
+        },
+        ChainContainer {
+            id: String::new(),
+            module: Digest32::from_hex(&double).unwrap(),
+        },
+    ]);
+    let link1 = next_link(&link0, &link(&first));
+    assert_eq!(second["expectedHash"], link1.to_hex());
+    assert_eq!(
+        sample.attestations(id, 0).call().await.unwrap(),
+        B256::from(next_link(&link1, &link(&second)).0)
+    );
+
+    // A chain that needs more fuel than the request allows is not delivered: the second step
+    // gets only what the first left, and runs out.
+    let fuel_of_first = first["fuelUsed"].as_u64().unwrap();
+    let short = ask_chain(fuel_of_first + 1000).await;
+    let head = interval_job_id(84532, env.d.compute, short, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, v) = c.get(&format!("/jobs/{}", step_id(head, 1))).await;
+        if status == 200 && v["status"] != "running" {
+            assert_eq!(v["result"], "ERROR", "{v}");
+            assert!(
+                v["errorMessage"].as_str().unwrap().contains("out of fuel"),
+                "{v}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second step did not end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let compute = C::new(env.d.compute, env.owner.provider());
+    assert!(!compute.delivered(short, 0).call().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pending_onchain(&c).await != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a failed interval is not pending"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

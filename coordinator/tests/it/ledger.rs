@@ -523,6 +523,7 @@ fn onchain_request(id: u64, block: u64) -> OnchainRequest {
         request_id: U256::from(id),
         consumer: Address::repeat_byte(0xcc),
         containers_hash: B256::repeat_byte(7),
+        containers: vec![B256::repeat_byte(id as u8); 2],
         input: alloy::primitives::Bytes::from_static(b"{\"n\":1}"),
         max_fuel: 1_000_000,
         redundancy: 1,

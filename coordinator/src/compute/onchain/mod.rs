@@ -11,12 +11,13 @@
 //! - [`deliver`]: the [`DeliveryConsumer`] (an event consumer of the job service) sends
 //!   `deliverCompute` with the deciding workers' signatures once an interval's job is final.
 //!
-//! An interval's job is a one-container compute chain ([`super::ChainStep`]) whose id is
-//! derived from (chain, contract, request, interval) ([`interval_job_id`]), so every
-//! coordinator and every restart names it alike and submits it once. It reads the request's
-//! `input` as its stdin (its attested `inputHash` is the contract's `sha256(input)`), carries
-//! the one-container chain link as its `expectedHash` (the contract's `containersHash`), runs
-//! with at most `maxFuel`, and is judged by a jury of the smallest trust tier whose majority is
+//! An interval is a compute chain ([`super::ChainStep`]; one container for `requestCompute`,
+//! those of `requestChain` otherwise) whose id (its first step's job id) is derived from
+//! (chain, contract, request, interval) ([`interval_job_id`]), so every coordinator and every
+//! restart names it alike and submits it once. Its first step reads the request's `input` as
+//! its stdin (its attested `inputHash` is the contract's `sha256(input)`), each step carries
+//! its chain link as its `expectedHash` (the first is the contract's `containersHash`), the
+//! steps run with at most `maxFuel` together, and is judged by a jury of the smallest trust tier whose majority is
 //! `redundancy` seats (escalating automatically on a split), so every verdict carries enough
 //! signatures. The contract accepts a delivery
 //! only with `redundancy` distinct registered signers over the attestation and only once per
@@ -44,8 +45,12 @@ pub struct OnchainRequest {
     pub request_id: U256,
     /// The contract that asked (and receives the results).
     pub consumer: Address,
-    /// The one-container chain link of the module to run.
+    /// The chain's first link (`sha256("notary-chain:v1" ‖ module hashes)`).
     pub containers_hash: B256,
+    /// The modules of a chain asked for by `requestChain`, in order; empty for a one-container
+    /// request by `containersHash` alone (the registered module with that link is run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<B256>,
     /// The module's stdin.
     pub input: Bytes,
     /// Fuel a run may use.
@@ -82,7 +87,8 @@ pub struct OnchainJob {
     pub interval: u32,
     /// Signers the delivery needs.
     pub redundancy: u16,
-    /// Fuel the run may use.
+    /// Fuel this step may use: the request's `maxFuel` less what the chain's earlier steps
+    /// used (the contract bounds their sum).
     pub max_fuel: u64,
 }
 

@@ -11,13 +11,16 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolEvent;
+use notary_protocol::Digest32;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{interval_job_id, OnchainJob, OnchainRequest};
 use crate::api::AppState;
 use crate::chain::contracts::ComputeCoordinator as C;
-use crate::compute::{build_step, first_link, ChainContainer, ChainStep, StepInput};
+use crate::compute::{
+    build_step, first_link, progress, ChainContainer, ChainStep, Progress, StepInput,
+};
 use crate::error::{Error, Result};
 use crate::payments::{chain_err, Payments};
 use crate::record::now_ms;
@@ -142,6 +145,7 @@ impl OnchainWatcher {
                     request_id: e.requestId,
                     consumer: e.consumer,
                     containers_hash: e.containersHash,
+                    containers: e.containers.clone(),
                     input: e.input.clone(),
                     max_fuel: e.maxFuel,
                     redundancy: e.redundancy,
@@ -193,8 +197,11 @@ impl OnchainWatcher {
                 break;
             }
             let job = interval_job_id(chain_id, self.contract, r.request_id, interval);
-            let record = store.get(job).await?;
-            if record.as_ref().is_some_and(|j| j.outcome.is_none()) {
+            let state = match store.get(job).await? {
+                Some(head) => Some(progress(store.as_ref(), &head).await?),
+                None => None,
+            };
+            if matches!(state, Some(Progress::Running)) {
                 open += 1;
                 continue;
             }
@@ -207,19 +214,25 @@ impl OnchainWatcher {
                 self.mark_done(r.request_id, interval);
                 continue;
             }
-            match record {
+            let why = match state {
                 None => {
                     self.submit(r, interval, job).await?;
                     open += 1;
+                    continue;
                 }
-                // Final: the delivery consumer sends it (and retries until it is mined).
-                Some(j) if super::deliver::delivery(&j).is_ok() => open += 1,
-                Some(j) => {
-                    let why = super::deliver::delivery(&j).err().unwrap_or_default();
-                    tracing::warn!(request = %r.request_id, interval, job_id = %job, why, "on-chain interval cannot be delivered; given up");
-                    self.mark_done(r.request_id, interval);
-                }
-            }
+                // Run to its end: the delivery consumer sends it (and retries until mined).
+                Some(Progress::Done(steps)) => match super::deliver::delivery(&steps) {
+                    Ok(_) => {
+                        open += 1;
+                        continue;
+                    }
+                    Err(why) => why,
+                },
+                Some(Progress::Failed(why)) => why,
+                Some(Progress::Running) => unreachable!("handled above"),
+            };
+            tracing::warn!(request = %r.request_id, interval, job_id = %job, why, "on-chain interval cannot be delivered; given up");
+            self.mark_done(r.request_id, interval);
         }
         Ok(open)
     }
@@ -247,18 +260,17 @@ impl OnchainWatcher {
 
     /// Submits `interval`'s job unless another coordinator holds its submission or stored it.
     async fn submit(&self, r: &OnchainRequest, interval: u32, job: Uuid) -> Result<()> {
-        let Some(container) = self.container(r).await? else {
-            self.wait(
-                r,
-                "no registered module has this containersHash (a one-container chain link)",
-            );
-            return Ok(());
+        let containers = match self.containers(r).await? {
+            Ok(containers) => containers,
+            Err(why) => {
+                self.wait(r, &why);
+                return Ok(());
+            }
         };
         let Ok(input) = std::str::from_utf8(&r.input) else {
             self.wait(r, "the input is not UTF-8 text");
             return Ok(());
         };
-        let containers = vec![container];
         let link = first_link(&containers);
         let step = ChainStep {
             head: job,
@@ -299,18 +311,34 @@ impl OnchainWatcher {
         Ok(())
     }
 
-    /// The registered module whose one-container chain link is the request's
-    /// `containersHash`.
-    async fn container(&self, r: &OnchainRequest) -> Result<Option<ChainContainer>> {
-        for m in self.state.modules.list().await? {
-            let c = ChainContainer {
-                id: format!("{}@{}", m.manifest.name, m.manifest.version),
-                module: m.manifest.sha256,
-            };
-            if first_link(std::slice::from_ref(&c)).0 == r.containers_hash.0 {
-                return Ok(Some(c));
+    /// The chain's registered modules: those `requestChain` named, or the one module whose
+    /// one-container chain link is the request's `containersHash`. `Err`: why not (yet).
+    async fn containers(
+        &self,
+        r: &OnchainRequest,
+    ) -> Result<std::result::Result<Vec<ChainContainer>, String>> {
+        let named = |m: &crate::modules::RegisteredModule| ChainContainer {
+            id: format!("{}@{}", m.manifest.name, m.manifest.version),
+            module: m.manifest.sha256,
+        };
+        if r.containers.is_empty() {
+            for m in self.state.modules.list().await? {
+                let c = named(&m);
+                if first_link(std::slice::from_ref(&c)).0 == r.containers_hash.0 {
+                    return Ok(Ok(vec![c]));
+                }
+            }
+            return Ok(Err(
+                "no registered module has this containersHash (a one-container chain link)".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(r.containers.len());
+        for hash in &r.containers {
+            match self.state.modules.manifest(&Digest32(hash.0)).await? {
+                Some(m) => out.push(named(&m)),
+                None => return Ok(Err(format!("module {hash} is not registered"))),
             }
         }
-        Ok(None)
+        Ok(Ok(out))
     }
 }
