@@ -192,7 +192,9 @@ pub async fn run(
             .map_err(|e| Error::Worker(e.to_string()))?;
         let executor = Arc::new(
             JobExecutor::new(Arc::new(sandbox), key)
-                .with_module_source(Arc::new(RegistrySource(modules.clone()))),
+                .with_module_source(Arc::new(RegistrySource(modules.clone())))
+                // A job streamed by another coordinator of the fleet: its output log.
+                .with_output_log(queue.clone()),
         );
         runtime_id = executor.runtime().id().0;
         local_worker = Some(executor.address());

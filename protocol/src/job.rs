@@ -103,6 +103,11 @@ pub struct JobSpec {
     pub domain: AttestationDomain,
     /// When the job entered the queue (unix milliseconds), for queue-wait measurements.
     pub enqueued_at_ms: u64,
+    /// Whether a client watches the job's stdout live (document 001's `POST /api/jobs/stream`):
+    /// the worker copies each write to the job's output log in the queue as the guest makes
+    /// it. Changes nothing in the run or its attestation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 impl JobSpec {

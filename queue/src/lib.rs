@@ -59,7 +59,10 @@ pub mod test_utils;
 
 pub use error::{Error, Result};
 pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
-pub use model::{IntakeDelivery, IntakeItem, JobEnvelope, Lease, QueueDepth, ReapReport, LANES};
+pub use model::{
+    IntakeDelivery, IntakeItem, JobEnvelope, Lease, OutputPiece, QueueDepth, ReapReport, LANES,
+    OUTPUT_TTL,
+};
 pub use queue::{JobQueue, Leases};
 pub use redact::redact_url;
 pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};

@@ -23,8 +23,8 @@ use crate::model::{
     check_consumer_name, check_identity, dead_letter_reason, target_not_alive_reason, LANES,
 };
 use crate::{
-    IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport,
-    Result,
+    Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, Leases, OutputPiece,
+    QueueDepth, ReapReport, Result, OUTPUT_TTL,
 };
 
 /// Default time after which an intake item handed out but not acknowledged is handed out again
@@ -47,6 +47,8 @@ pub struct MemoryQueue {
     jobs_ready: Notify,
     /// Woken when an intake item arrives.
     intake_ready: Notify,
+    /// Woken when a piece of live output arrives.
+    output_ready: Notify,
     intake_ttl: Duration,
 }
 
@@ -66,6 +68,8 @@ struct State {
     intake: VecDeque<(u64, IntakeItem)>,
     /// Intake items handed out and not yet acknowledged, by token.
     intake_taken: BTreeMap<u64, Taken>,
+    /// Live output logs by job id, with when each last grew.
+    outputs: HashMap<String, (Vec<OutputPiece>, Instant)>,
 }
 
 #[derive(Debug)]
@@ -190,6 +194,7 @@ impl MemoryQueue {
             state: Mutex::new(State::default()),
             jobs_ready: Notify::new(),
             intake_ready: Notify::new(),
+            output_ready: Notify::new(),
             intake_ttl,
         }
     }
@@ -386,6 +391,25 @@ impl Leases for MemoryQueue {
         self.jobs_ready.notify_waiters();
         Ok(true)
     }
+
+    async fn append_output(&self, job_id: &str, piece: &OutputPiece) -> Result<()> {
+        {
+            let mut state = self.state();
+            let now = Instant::now();
+            // Logs past their TTL go on the way, as Redis expires them.
+            state
+                .outputs
+                .retain(|_, (_, last)| now.duration_since(*last) < OUTPUT_TTL);
+            let (log, last) = state
+                .outputs
+                .entry(job_id.to_owned())
+                .or_insert_with(|| (Vec::new(), now));
+            log.push(piece.clone());
+            *last = now;
+        }
+        self.output_ready.notify_waiters();
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -478,5 +502,31 @@ impl JobQueue for MemoryQueue {
 
     async fn ping(&self) -> Result<()> {
         Ok(())
+    }
+
+    async fn read_output(
+        &self,
+        job_id: &str,
+        cursor: &str,
+        wait: Duration,
+    ) -> Result<(Vec<OutputPiece>, String)> {
+        // The cursor is the number of pieces read.
+        let from: usize = if cursor.is_empty() {
+            0
+        } else {
+            cursor
+                .parse()
+                .map_err(|_| Error::InvalidArgument(format!("not an output cursor: {cursor:?}")))?
+        };
+        let found = self
+            .wait_for(&self.output_ready, wait, || {
+                let state = self.state();
+                let log = &state.outputs.get(job_id)?.0;
+                (log.len() > from).then(|| log[from..].to_vec())
+            })
+            .await
+            .unwrap_or_default();
+        let next = from + found.len();
+        Ok((found, next.to_string()))
     }
 }

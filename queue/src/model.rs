@@ -4,6 +4,8 @@
 //! reads them. The backend-specific `token` fields identify a stream entry (Redis) or a slot
 //! (memory); pass them back unchanged.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::keys::REAPER_CONSUMER;
@@ -165,6 +167,31 @@ pub(crate) fn target_not_alive_reason(target: &str, lease_ttl_ms: u64) -> String
     format!(
         "target {target} is not alive (no lease_as or heartbeat within {lease_ttl_ms} ms) and the task waited longer than that"
     )
+}
+
+/// How long a job's live output log is kept after its last piece.
+pub const OUTPUT_TTL: Duration = Duration::from_secs(600);
+
+/// One piece of a streamed job's live output ([`Leases::append_output`](crate::Leases::append_output)).
+/// A job may be run more than once (a redelivery, a retry): each delivery writes its own pieces,
+/// tagged with its `attempt`, and a reader keeps the bytes past what it already has (a
+/// deterministic guest writes the same bytes every time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputPiece {
+    /// `bytes` of stdout starting at byte `offset` of delivery `attempt`'s output.
+    Data {
+        /// The delivery.
+        attempt: u32,
+        /// Where in that delivery's stdout these bytes start.
+        offset: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Delivery `attempt` has ended: it writes nothing more.
+    End {
+        /// The delivery.
+        attempt: u32,
+    },
 }
 
 /// Worker identities must be non-empty.

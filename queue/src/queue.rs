@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{IntakeDelivery, JobEnvelope, Lease, QueueDepth, ReapReport, Result};
+use crate::{IntakeDelivery, JobEnvelope, Lease, OutputPiece, QueueDepth, ReapReport, Result};
 
 /// The worker side of the lease protocol: what a worker slot needs to take, keep and finish a
 /// job. [`JobQueue`] extends it with the coordinator side; a worker that reaches its jobs some
@@ -53,6 +53,16 @@ pub trait Leases: Send + Sync + 'static {
     /// tail of the queue with the same `attempt`. `Ok(false)` if the lease was already lost
     /// (nothing is done then).
     async fn release(&self, lease: &Lease) -> Result<bool>;
+
+    /// Appends a piece of a streamed job's live output to the job's output log, for
+    /// [`JobQueue::read_output`]; the log is kept for [`OUTPUT_TTL`](crate::OUTPUT_TTL) after
+    /// its last piece. The default drops the piece: a worker that reaches its jobs some other
+    /// way (over HTTP) has no log, and a reader then gets the recorded output when the job
+    /// ends.
+    async fn append_output(&self, job_id: &str, piece: &OutputPiece) -> Result<()> {
+        let _ = (job_id, piece);
+        Ok(())
+    }
 }
 
 /// The job queue shared by coordinators and workers.
@@ -149,4 +159,14 @@ pub trait JobQueue: Leases {
 
     /// Cheap liveness check of the backend (PING for Redis).
     async fn ping(&self) -> Result<()>;
+
+    /// The pieces of `job_id`'s output log after `cursor` (`""`: from its start), in the order
+    /// they were appended, waiting up to `wait` while there are none; and the cursor to read on
+    /// from. A log nobody wrote reads as empty.
+    async fn read_output(
+        &self,
+        job_id: &str,
+        cursor: &str,
+        wait: Duration,
+    ) -> Result<(Vec<OutputPiece>, String)>;
 }

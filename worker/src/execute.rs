@@ -57,6 +57,7 @@ pub struct JobExecutor {
     modules: Option<Arc<dyn ModuleSource>>,
     fault: Option<Fault>,
     taps: OutputTaps,
+    output_log: Option<Arc<dyn notary_queue::Leases>>,
 }
 
 /// Live stdout of chosen jobs: a job whose id has a tap here has its stdout copied to it as
@@ -97,6 +98,7 @@ impl JobExecutor {
             modules: None,
             fault: None,
             taps: OutputTaps::default(),
+            output_log: None,
         }
     }
 
@@ -116,6 +118,13 @@ impl JobExecutor {
     /// such jobs fail as infrastructure failures.
     pub fn with_module_source(mut self, modules: Arc<dyn ModuleSource>) -> Self {
         self.modules = Some(modules);
+        self
+    }
+
+    /// Publishes the stdout of streamed jobs (spec `stream`) without an in-process tap to
+    /// their output log in `log` as they run (see [`crate::live_output`]).
+    pub fn with_output_log(mut self, log: Arc<dyn notary_queue::Leases>) -> Self {
+        self.output_log = Some(log);
         self
     }
 
@@ -191,15 +200,30 @@ impl JobExecutor {
                 Err(message) => return self.failure(&spec, attempt, message),
             },
         };
+        let (stdout_tap, publisher) = match (self.taps.get(&spec.job_id), &self.output_log) {
+            (Some(tap), _) => (Some(tap), None),
+            (None, Some(log)) if spec.stream => {
+                let (tap, publisher) =
+                    crate::live_output::tap(log.clone(), spec.job_id.to_string(), attempt);
+                (Some(tap), Some(publisher))
+            }
+            _ => (None, None),
+        };
         let request = RunRequest {
             program,
             input: spec.input_bytes().to_vec(),
             fuel: spec.fuel,
             timeout: Duration::from_millis(spec.timeout_ms),
             seed: spec.seed(),
-            stdout_tap: self.taps.get(&spec.job_id),
+            stdout_tap,
         };
-        match self.sandbox.run(request).await {
+        let ran = self.sandbox.run(request).await;
+        if let Some(publisher) = publisher {
+            // The run is over: what is left and the end go out before the result, so a reader
+            // has the whole output when the job is final.
+            publisher.finish().await;
+        }
+        match ran {
             Ok(outcome) => Some(self.judge(&spec, attempt, outcome, module_hash)),
             Err(e) => {
                 tracing::error!(error = %e, "sandbox failure");

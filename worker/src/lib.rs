@@ -26,6 +26,7 @@
 
 pub mod execute;
 pub mod js_runtime;
+pub mod live_output;
 pub mod metrics;
 pub mod module_source;
 pub mod pool;

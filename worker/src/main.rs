@@ -307,7 +307,11 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
     })
     .await??;
     let sandbox = Arc::new(sandbox);
-    let mut executor = JobExecutor::new(sandbox, key).with_module_source(modules);
+    // Streamed jobs' stdout goes to their output log as it is written (a fleet's Redis; over
+    // HTTP there is none yet, so it arrives with the result).
+    let mut executor = JobExecutor::new(sandbox, key)
+        .with_module_source(modules)
+        .with_output_log(leases.clone());
     if let Some(fault) = settings.fault {
         tracing::warn!(
             fault = fault.as_str(),

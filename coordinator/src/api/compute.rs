@@ -103,7 +103,7 @@ pub struct JobResult {
 }
 
 /// An [`ApiError`] in document 001's shape (400 for any bad or oversized request).
-fn compute_error(e: ApiError) -> Response {
+pub(super) fn compute_error(e: ApiError) -> Response {
     let (status, error, params) = match e {
         ApiError::BadRequest { message, params }
         | ApiError::PayloadTooLarge { message, params } => {
@@ -114,7 +114,7 @@ fn compute_error(e: ApiError) -> Response {
     (status, Json(ComputeError { error, params })).into_response()
 }
 
-fn bad(field: &str, message: String) -> ApiError {
+pub(super) fn bad(field: &str, message: String) -> ApiError {
     ApiError::field(field, message)
 }
 
@@ -227,7 +227,7 @@ async fn create_one(
 }
 
 /// Submits a chain's first step.
-async fn submit(
+pub(super) async fn submit(
     state: &AppState,
     record: &JobRecord,
     client: Option<&str>,
@@ -245,7 +245,7 @@ async fn submit(
 }
 
 /// Checks one JobRequest and builds its chain's first step (not stored).
-async fn chain_head(
+pub(super) async fn chain_head(
     state: &AppState,
     client: Option<&str>,
     fields: &Map<String, Value>,
@@ -321,118 +321,6 @@ async fn chain_head(
         onchain: None,
     };
     build_step(&state.job_defaults(), step, StepInput::Data(data), link).await
-}
-
-/// `POST /api/jobs/stream`: a one-container request, answered at once with chunked output.
-#[utoipa::path(post, path = "/api/jobs/stream", tag = "compute",
-    request_body(content = Object, description = "JobRequest with exactly one container", content_type = "application/json"),
-    responses(
-        (status = 200, description = "Chunked: the job id and a newline, then the guest's stdout as it is written, ending when the job ends", content_type = "application/octet-stream"),
-        (status = 400, description = "Not exactly one container, or any error of POST /api/jobs", body = ComputeError),
-        (status = 429, description = "Rate Limited"),
-        (status = 503, description = "Service Unavailable"),
-    ))]
-pub async fn stream(
-    State(state): State<Arc<AppState>>,
-    client: Option<Extension<ClientKey>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let client = client.map(|Extension(ClientKey(key))| key);
-    let started = async {
-        let body = super::json::body(body, MAX_BODY_BYTES)?;
-        let fields = super::json::object(&body)?;
-        if fields
-            .get("containers")
-            .and_then(Value::as_array)
-            .is_some_and(|c| c.len() != 1)
-        {
-            return Err(bad(
-                "containers",
-                "a streamed job runs exactly one container".into(),
-            ));
-        }
-        let record = chain_head(&state, client.as_deref(), &fields).await?;
-        let id = record.id();
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-        if let Some(taps) = &state.taps {
-            taps.insert(
-                id,
-                notary_worker::sandbox::OutputTap::new(move |bytes| {
-                    // A client that went away only stops the copy; the job runs on.
-                    let _ = tx.send(Bytes::copy_from_slice(bytes));
-                }),
-            );
-        }
-        if let Err(e) = submit(&state, &record, client.as_deref()).await {
-            if let Some(taps) = &state.taps {
-                taps.remove(&id);
-            }
-            return Err(e);
-        }
-        Ok((record, rx))
-    };
-    let (record, rx) = match started.await {
-        Ok(started) => started,
-        Err(e) => return compute_error(e),
-    };
-    let id = record.id();
-    // The copy ends when the job does: its tap is dropped, so the channel closes.
-    let watcher = state.clone();
-    let limit = std::time::Duration::from_millis(record.spec.timeout_ms) * 4
-        + std::time::Duration::from_secs(60);
-    tokio::spawn(async move {
-        let _ = watcher.jobs.await_final(id, limit).await;
-        if let Some(taps) = &watcher.taps {
-            taps.remove(&id);
-        }
-    });
-    let body = live_output(state, id, rx);
-    Response::builder()
-        .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
-        .header("x-notary-job-id", id.to_string())
-        .body(axum::body::Body::from_stream(body))
-        .expect("a valid response")
-}
-
-/// The streamed body: the id line, the live chunks, and, when none came live (the job ran on
-/// a worker in another process), the recorded output once the job has ended.
-fn live_output(
-    state: Arc<AppState>,
-    id: Uuid,
-    rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
-    enum Phase {
-        Id,
-        Live,
-        Recorded,
-        Done,
-    }
-    let start = (Phase::Id, rx, false, state);
-    futures::stream::unfold(start, move |(phase, mut rx, streamed, state)| async move {
-        match phase {
-            Phase::Id => Some((
-                Ok(Bytes::from(format!("{id}\n"))),
-                (Phase::Live, rx, streamed, state),
-            )),
-            Phase::Live => match rx.recv().await {
-                Some(chunk) => Some((Ok(chunk), (Phase::Live, rx, true, state))),
-                None if streamed => None,
-                None => Some((Ok(Bytes::new()), (Phase::Recorded, rx, streamed, state))),
-            },
-            Phase::Recorded => {
-                let limit = std::time::Duration::from_secs(300);
-                let text = match state.jobs.await_final(id, limit).await {
-                    Ok(Some(record)) => record
-                        .outcome
-                        .and_then(|o| o.output_preview)
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                Some((Ok(Bytes::from(text)), (Phase::Done, rx, streamed, state)))
-            }
-            Phase::Done => None,
-        }
-    })
 }
 
 /// `GET /api/jobs`.

@@ -9,6 +9,7 @@ mod actor;
 mod assignment_stream;
 mod assignments;
 mod compute;
+mod compute_stream;
 pub mod error;
 pub mod facilitator;
 mod health;
@@ -167,7 +168,7 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
             .routes(routes!(verify::status))
             .routes(routes!(compute::create, compute::results))
             .routes(routes!(compute::batch))
-            .routes(routes!(compute::stream))
+            .routes(routes!(compute_stream::stream))
     }
 }
 

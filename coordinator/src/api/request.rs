@@ -285,6 +285,7 @@ pub async fn parse_verify_request(
         timeout_ms: (timeout_seconds * 1000.0).round() as u64,
         domain: defaults.domain,
         enqueued_at_ms: now,
+        stream: false,
     };
     Ok(ParsedJob {
         record: JobRecord {

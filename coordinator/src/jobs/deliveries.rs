@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notary_queue::{
-    IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport, Result,
+    IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, OutputPiece, QueueDepth, ReapReport,
+    Result,
 };
 use uuid::Uuid;
 
@@ -87,6 +88,10 @@ impl Leases for RecordedDeliveries {
     async fn release(&self, lease: &Lease) -> Result<bool> {
         self.queue.release(lease).await
     }
+
+    async fn append_output(&self, job_id: &str, piece: &OutputPiece) -> Result<()> {
+        self.queue.append_output(job_id, piece).await
+    }
 }
 
 #[async_trait]
@@ -117,5 +122,14 @@ impl JobQueue for RecordedDeliveries {
 
     async fn ping(&self) -> Result<()> {
         self.queue.ping().await
+    }
+
+    async fn read_output(
+        &self,
+        job_id: &str,
+        cursor: &str,
+        wait: Duration,
+    ) -> Result<(Vec<OutputPiece>, String)> {
+        self.queue.read_output(job_id, cursor, wait).await
     }
 }

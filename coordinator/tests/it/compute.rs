@@ -357,3 +357,32 @@ async fn a_streamed_job_sends_its_output_as_it_is_written() {
     assert_eq!(r["result"]["output"], "first\nsecond\n", "{r}");
     c.shutdown().await;
 }
+
+/// In a fleet the job runs in a `notary-worker` process: its writes reach the stream through
+/// the job's output log in Redis, as they are made (wasm and JavaScript).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_streamed_from_a_fleet_worker_arrives_as_it_is_written() {
+    let redis = notary_queue::test_utils::RedisServer::start();
+    let key = notary_protocol::WorkerKey::generate();
+    let config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
+    wait_alive(&redis.url(), &prefix, 1).await;
+    publish_wat(&c, "chatty", CHATTY).await;
+    publish(
+        &c,
+        "chatty-js",
+        "console.log('first'); let x = 0; \
+         for (let i = 0; i < 5e6; i++) x = (x * 31 + i) % 1000003; \
+         console.log('second', x);",
+    )
+    .await;
+    assert_eq!(
+        stream_and_check(&c, "chatty@0.1.0").await,
+        "first\nsecond\n"
+    );
+    let output = stream_and_check(&c, "chatty-js@0.1.0").await;
+    assert!(output.starts_with("first\nsecond "), "{output}");
+    c.shutdown().await;
+}

@@ -73,6 +73,7 @@ fn record() -> JobRecord {
             timeout_ms: 5000,
             domain: AttestationDomain::default(),
             enqueued_at_ms: now,
+            stream: false,
         },
         language: Language::Javascript,
         created_at_ms: now,

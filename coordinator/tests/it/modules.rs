@@ -62,7 +62,7 @@ async fn every_example_packs_publishes_and_verifies_by_module_hash() {
     // Fuel is pinned too (wasmtime 48.0.8, this profile): the same job costs the same fuel on
     // every worker. JavaScript pays for QuickJS start-up and TextEncoder's library.
     for (file, language, fuel) in [
-        ("guest-sdk/examples/js/fnv.js", "javascript", 9_123_274),
+        ("guest-sdk/examples/js/fnv.js", "javascript", 9_123_270),
         ("guest-sdk/examples/c/fnv.wasm", "wasm", 6_132),
         ("guest-sdk/examples/assemblyscript/fnv.wasm", "wasm", 22_803),
     ] {

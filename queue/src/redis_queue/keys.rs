@@ -14,6 +14,7 @@
 //! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason`, `lane` and `target` (dead letter) |
 //! | group `coordinators` on it | consumer group | one consumer per coordinator name |
 //! | `notary:workers:allowed` | set | the worker addresses (`0x…`, lower case) the coordinators accept; workers read it at start |
+//! | `notary:queue:out:<jobId>` | stream | a streamed job's live output: fields `kind` (`data` / `end`), `attempt`, and `offset`, `bytes` (data); expires 10 min after its last entry |
 //!
 //! Entries are deleted (XDEL) as soon as they are acknowledged, so both streams hold only live
 //! work. Other Notary keys (job records, worker registry) are named by `notary-protocol` under the
@@ -68,6 +69,11 @@ pub fn intake(prefix: &str) -> String {
     format!("{prefix}queue:intake")
 }
 
+/// Stream of job `job_id`'s live output under `prefix`.
+pub fn output(prefix: &str, job_id: &str) -> String {
+    format!("{prefix}queue:out:{job_id}")
+}
+
 /// Set of the worker addresses the coordinators accept, under `prefix`.
 pub fn allowed_workers(prefix: &str) -> String {
     format!("{prefix}workers:allowed")
@@ -95,4 +101,12 @@ pub mod field {
     pub const KIND_SUBMITTED: &str = "submitted";
     /// `kind` of a dead letter.
     pub const KIND_DEAD_LETTERED: &str = "dead_lettered";
+    /// `kind` of a piece of live output.
+    pub const KIND_DATA: &str = "data";
+    /// `kind` of the end of a delivery's live output.
+    pub const KIND_END: &str = "end";
+    /// Byte offset of a piece of live output, decimal.
+    pub const OFFSET: &str = "offset";
+    /// The bytes of a piece of live output.
+    pub const BYTES: &str = "bytes";
 }

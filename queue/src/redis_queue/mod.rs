@@ -28,12 +28,14 @@
 //!
 //! Files: `keys` (every name), `scripts` (the Lua), `connection` (how a call reaches Redis),
 //! `blocking` (dedicated connections for blocking reads), `targets` (leasing across streams,
-//! targeted tasks), `reap` (the reaper and the intake's bookkeeping), `entries` (decoding).
+//! targeted tasks), `reap` (the reaper and the intake's bookkeeping), `entries` (decoding),
+//! `output` (streamed jobs' live output logs).
 
 mod blocking;
 mod connection;
 mod entries;
 pub mod keys;
+mod output;
 mod reap;
 mod scripts;
 mod targets;
@@ -54,8 +56,8 @@ use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::model::check_consumer_name;
 use crate::{
-    Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, QueueDepth, ReapReport, Result,
-    LANES,
+    Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, OutputPiece, QueueDepth,
+    ReapReport, Result, LANES,
 };
 
 /// How many stale entries one XAUTOCLAIM round of the reaper claims.
@@ -352,6 +354,10 @@ impl Leases for RedisQueue {
         let released: i64 = self.invoke("release", &invocation).await?;
         Ok(released == 1)
     }
+
+    async fn append_output(&self, job_id: &str, piece: &OutputPiece) -> Result<()> {
+        self.append_piece(job_id, piece).await
+    }
 }
 
 #[async_trait]
@@ -445,6 +451,15 @@ impl JobQueue for RedisQueue {
     async fn ping(&self) -> Result<()> {
         self.query::<String>("ping", &redis::cmd("PING")).await?;
         Ok(())
+    }
+
+    async fn read_output(
+        &self,
+        job_id: &str,
+        cursor: &str,
+        wait: Duration,
+    ) -> Result<(Vec<OutputPiece>, String)> {
+        self.read_pieces(job_id, cursor, wait).await
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notary_queue::keys::REAPER_CONSUMER;
-use notary_queue::{Error, IntakeItem, JobEnvelope, JobQueue, QueueDepth, ReapReport};
+use notary_queue::{Error, IntakeItem, JobEnvelope, JobQueue, OutputPiece, QueueDepth, ReapReport};
 use tokio::time::Instant;
 
 use crate::support::*;
@@ -43,6 +43,7 @@ macro_rules! conformance_suite {
 const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 conformance_suite!(
+    output_logs_keep_order_per_job_and_wake_readers,
     submit_reaches_intake,
     payloads_are_opaque,
     lease_on_empty_queue_returns_none_after_wait,
@@ -1323,4 +1324,57 @@ async fn empty_identity_is_refused(q: Arc<dyn JobQueue>) {
     ));
     // The task is untouched.
     assert_eq!(lease_as_now(&q, "w1", JUROR_A).await.job, seat(1, JUROR_A));
+}
+
+/// Live output: pieces read back in order (binary ones too), per job, from a cursor; a waiting
+/// reader wakes for the next piece; a log nobody wrote reads as empty.
+async fn output_logs_keep_order_per_job_and_wake_readers(q: Arc<dyn JobQueue>) {
+    let data = |attempt: u32, offset: u64, bytes: &[u8]| OutputPiece::Data {
+        attempt,
+        offset,
+        bytes: bytes.to_vec(),
+    };
+    let (none, _) = q.read_output("job-a", "", Duration::ZERO).await.unwrap();
+    assert!(none.is_empty());
+    q.append_output("job-a", &data(1, 0, b"first\n"))
+        .await
+        .unwrap();
+    q.append_output("job-a", &data(1, 6, &[0, 255, 10]))
+        .await
+        .unwrap();
+    q.append_output("job-b", &data(2, 0, b"other"))
+        .await
+        .unwrap();
+    let (got, cursor) = q
+        .read_output("job-a", "", Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert_eq!(got, vec![data(1, 0, b"first\n"), data(1, 6, &[0, 255, 10])]);
+
+    // Nothing new: a wait ends empty, at the same place.
+    let (none, same) = q
+        .read_output("job-a", &cursor, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(same, cursor);
+
+    // A waiting reader wakes for the next piece.
+    let reader = {
+        let (q, cursor) = (q.clone(), cursor.clone());
+        tokio::spawn(async move {
+            q.read_output("job-a", &cursor, Duration::from_secs(10))
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    q.append_output("job-a", &OutputPiece::End { attempt: 1 })
+        .await
+        .unwrap();
+    let (woke, _) = reader.await.unwrap();
+    assert_eq!(woke, vec![OutputPiece::End { attempt: 1 }]);
+
+    let (other, _) = q.read_output("job-b", "", Duration::ZERO).await.unwrap();
+    assert_eq!(other, vec![data(2, 0, b"other")]);
 }

@@ -43,12 +43,12 @@ struct State {
 #[derive(Clone)]
 pub struct OutputTap(Arc<TapFn>);
 
-/// What a tap calls.
-type TapFn = dyn Fn(&[u8]) + Send + Sync;
+/// What a tap calls: the write's offset in the run's stdout, and its bytes.
+type TapFn = dyn Fn(u64, &[u8]) + Send + Sync;
 
 impl OutputTap {
-    /// A tap calling `f` with each accepted write.
-    pub fn new(f: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+    /// A tap calling `f` with each accepted write (its offset in this run's stdout, its bytes).
+    pub fn new(f: impl Fn(u64, &[u8]) + Send + Sync + 'static) -> Self {
         OutputTap(Arc::new(f))
     }
 }
@@ -121,10 +121,11 @@ impl BoundedOutput {
                 limit: self.limit,
             });
         }
+        let offset = state.buffer.len() as u64;
         state.buffer.extend_from_slice(bytes);
         drop(state);
         if let Some(tap) = &self.tap {
-            (tap.0)(bytes);
+            (tap.0)(offset, bytes);
         }
         Ok(())
     }

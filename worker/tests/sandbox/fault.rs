@@ -28,6 +28,7 @@ fn hello_job(fuel: u64) -> JobSpec {
         timeout_ms: 10_000,
         domain: AttestationDomain::default(),
         enqueued_at_ms: 0,
+        stream: false,
     }
 }
 

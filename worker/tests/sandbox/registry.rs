@@ -26,6 +26,7 @@ fn job(hash: Digest32) -> String {
         timeout_ms: 10_000,
         domain: AttestationDomain::default(),
         enqueued_at_ms: 0,
+        stream: false,
     })
     .unwrap()
 }
