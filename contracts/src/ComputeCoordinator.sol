@@ -46,7 +46,9 @@ interface IComputeConsumer {
 /// distinct registered workers signed each step (checked through the registry), the output
 /// hashes to the last step's `outputHash`, and the steps' fuel adds up to at most `maxFuel`.
 /// The consumer gets the link after the last step (the chain hash, naming every step's
-/// attestation). Each (request, interval) is delivered once. The consumer's `receiveCompute`
+/// attestation). Each (request, interval) ends once: delivered, or refused by the node
+/// (`refuseCompute`: the run failed or cannot be done), whose payment is then credited back to
+/// the consumer (`refunds`, taken with `claimRefund`). The consumer's `receiveCompute`
 /// is called with bounded gas; if it reverts the delivery still counts and the node is still
 /// paid (`ComputeDelivered.accepted` says so), so a broken consumer blocks nobody.
 contract ComputeCoordinator {
@@ -77,6 +79,9 @@ contract ComputeCoordinator {
     uint256 public earned;
     mapping(uint256 => Request) public requests;
     mapping(uint256 => mapping(uint32 => bool)) public delivered;
+    mapping(uint256 => mapping(uint32 => bool)) public refused;
+    /// @notice Payments of refused intervals, per consumer, not claimed yet.
+    mapping(address => uint256) public refunds;
 
     event ComputeRequested(
         uint256 indexed requestId,
@@ -93,7 +98,9 @@ contract ComputeCoordinator {
     event ComputeDelivered(
         uint256 indexed requestId, uint32 indexed interval, bytes32 attestationHash, bytes output, bool accepted
     );
+    event ComputeRefused(uint256 indexed requestId, uint32 indexed interval, string reason);
     event Withdrawn(address indexed to, uint256 amount);
+    event RefundClaimed(address indexed consumer, address to, uint256 amount);
 
     error NotNode();
     error UnknownRequest(uint256 requestId);
@@ -102,6 +109,7 @@ contract ComputeCoordinator {
     error NoSuchInterval(uint32 interval, uint32 frequency);
     error NotDue(uint64 dueAt);
     error AlreadyDelivered(uint256 requestId, uint32 interval);
+    error AlreadyRefused(uint256 requestId, uint32 interval);
     error OutputMismatch();
     error NotThisJob();
     error FuelAboveMax(uint256 fuelUsed, uint64 maxFuel);
@@ -214,6 +222,7 @@ contract ComputeCoordinator {
         uint64 due = dueAt(requestId, interval);
         if (block.timestamp < due) revert NotDue(due);
         if (delivered[requestId][interval]) revert AlreadyDelivered(requestId, interval);
+        if (refused[requestId][interval]) revert AlreadyRefused(requestId, interval);
         bytes32 chainHash = _walk(r, output, steps, signatures);
         delivered[requestId][interval] = true;
         r.delivered += 1;
@@ -267,6 +276,35 @@ contract ComputeCoordinator {
         if (valid < redundancy) revert NotEnoughSigners(valid, redundancy);
     }
 
+    /// @notice Whether `interval` of `requestId` has ended (delivered or refused).
+    function ended(uint256 requestId, uint32 interval) external view returns (bool) {
+        return delivered[requestId][interval] || refused[requestId][interval];
+    }
+
+    /// @notice The node gives up an interval it cannot deliver (its run failed, or the request
+    /// cannot be run): the interval ends undelivered and its payment is credited back to the
+    /// consumer. Any interval, due or not.
+    function refuseCompute(uint256 requestId, uint32 interval, string calldata reason) external {
+        if (msg.sender != node) revert NotNode();
+        Request storage r = requests[requestId];
+        if (r.consumer == address(0)) revert UnknownRequest(requestId);
+        if (interval >= r.frequency) revert NoSuchInterval(interval, r.frequency);
+        if (delivered[requestId][interval]) revert AlreadyDelivered(requestId, interval);
+        if (refused[requestId][interval]) revert AlreadyRefused(requestId, interval);
+        refused[requestId][interval] = true;
+        refunds[r.consumer] += r.paymentPerInterval;
+        emit ComputeRefused(requestId, interval, reason);
+    }
+
+    /// @notice A consumer takes the payments of its refused intervals.
+    function claimRefund(address payable to) external {
+        uint256 amount = refunds[msg.sender];
+        refunds[msg.sender] = 0;
+        emit RefundClaimed(msg.sender, to, amount);
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
     /// @notice The node takes what it earned.
     function withdraw(address payable to) external {
         if (msg.sender != node) revert NotNode();
@@ -297,6 +335,11 @@ contract SampleConsumer is IComputeConsumer {
 
     function setBroken(bool broken_) external {
         broken = broken_;
+    }
+
+    /// @notice Takes the refunds of refused intervals to `to` (a real consumer guards this).
+    function claim(address payable to) external {
+        ComputeCoordinator(coordinator).claimRefund(to);
     }
 
     function ask(bytes32 containersHash, bytes calldata input, uint64 maxFuel, uint16 redundancy)

@@ -431,3 +431,76 @@ async fn a_chain_is_delivered_only_as_its_links_say() {
         Bytes::from_static(OUTPUT)
     );
 }
+
+#[tokio::test]
+async fn a_refused_interval_ends_undelivered_and_its_payment_goes_back() {
+    let s = Setup::start().await;
+    let compute = C::new(s.env.d.compute, s.env.owner.provider());
+    let id = s.ask(2, 3600, 2000).await;
+    async fn refuse_as(
+        from: &Chain,
+        compute: Address,
+        id: U256,
+        interval: u32,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, String> {
+        let call = C::refuseComputeCall {
+            requestId: id,
+            interval,
+            reason: "the run failed".into(),
+        };
+        from.transact(Some(compute), U256::ZERO, Bytes::from(call.abi_encode()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+    let refuse = |from, interval| refuse_as(from, s.env.d.compute, id, interval);
+    assert!(refuse(&s.asker, 0).await.is_err(), "only the node refuses");
+    assert!(refuse(&s.env.owner, 2).await.is_err(), "no such interval");
+    // Interval 1 is not due yet; it may be refused all the same.
+    let receipt = refuse(&s.env.owner, 1).await.unwrap();
+    assert!(receipt
+        .inner
+        .logs()
+        .iter()
+        .any(|l| C::ComputeRefused::decode_log(&l.inner).is_ok()));
+    assert!(compute.ended(id, 1).call().await.unwrap());
+    assert!(!compute.delivered(id, 1).call().await.unwrap());
+    assert!(refuse(&s.env.owner, 1).await.is_err(), "once");
+    assert_eq!(
+        compute.refunds(s.consumer).call().await.unwrap(),
+        U256::from(1000)
+    );
+    // Interval 0 is delivered and paid; a refused one can no longer be delivered.
+    s.deliver(&s.env.owner, id, 0, OUTPUT, &s.worker)
+        .await
+        .unwrap();
+    assert!(refuse(&s.env.owner, 0).await.is_err(), "delivered already");
+    s.env
+        .node
+        .rpc("evm_increaseTime", json!([3600]))
+        .await
+        .unwrap();
+    assert!(s
+        .deliver(&s.env.owner, id, 1, OUTPUT, &s.worker)
+        .await
+        .is_err());
+    assert_eq!(compute.earned().call().await.unwrap(), U256::from(1000));
+
+    // The consumer claims its refund.
+    let to = Address::repeat_byte(0x43);
+    s.asker
+        .transact(
+            Some(s.consumer),
+            U256::ZERO,
+            Bytes::from(SampleConsumer::claimCall { to }.abi_encode()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.env.owner.provider().get_balance(to).await.unwrap(),
+        U256::from(1000)
+    );
+    assert_eq!(
+        compute.refunds(s.consumer).call().await.unwrap(),
+        U256::ZERO
+    );
+}

@@ -274,7 +274,7 @@ async fn a_subscription_is_delivered_once_per_interval_across_a_coordinator_kill
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chain_request_runs_its_containers_in_order_within_its_fuel() {
+async fn a_chain_request_runs_its_containers_in_order_and_a_failed_one_is_refunded() {
     let env = PaidEnv::start().await;
     let mut config = env.config(1);
     config.payments.as_mut().unwrap().compute_coordinator = Some(env.d.compute);
@@ -357,8 +357,8 @@ async fn a_chain_request_runs_its_containers_in_order_within_its_fuel() {
         B256::from(next_link(&link1, &link(&second)).0)
     );
 
-    // A chain that needs more fuel than the request allows is not delivered: the second step
-    // gets only what the first left, and runs out.
+    // A chain that needs more fuel than the request allows is refused, and its payment goes
+    // back to the consumer: the second step gets only what the first left, and runs out.
     let fuel_of_first = first["fuelUsed"].as_u64().unwrap();
     let short = ask_chain(fuel_of_first + 1000).await;
     let head = interval_job_id(84532, env.d.compute, short, 0);

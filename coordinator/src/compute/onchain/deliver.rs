@@ -3,18 +3,21 @@
 //! has run to its end: each step's attestation with every agreeing juror's signature of its
 //! deciding round (one worker's for redundancy 1).
 //!
-//! Once per interval: under the job's settling lock the consumer reads the contract's
-//! `delivered` first and sends nothing for an interval already delivered; the call is simulated
-//! before it is sent, so a delivery the contract would refuse for good (the run does not match
-//! the request) is logged and dropped instead of retried, while one refused for now (`NotDue`)
-//! or lost to the RPC is retried with the consumer's backoff. A coordinator that dies after
-//! broadcasting sends it again after the restart; the contract refuses the second
-//! (`AlreadyDelivered`), so the consumer is called once.
+//! An interval whose chain failed (a step erred, ran out of fuel or time, or wrote more than
+//! can be passed on) or cannot be delivered (too few signers) is refused instead:
+//! `refuseCompute(requestId, interval, reason)` credits its payment back to the consumer.
+//!
+//! Once per interval: under the job's settling lock the consumer reads the contract's `ended`
+//! first and sends nothing for an interval already delivered or refused; the call is simulated
+//! before it is sent, so one the contract would refuse for good is logged and dropped instead
+//! of retried, while one refused for now (`NotDue`) or lost to the RPC is retried with the
+//! consumer's backoff. A coordinator that dies after broadcasting sends it again after the
+//! restart; the contract refuses the second (`AlreadyDelivered`), so the consumer is called
+//! once.
 
 use std::sync::Arc;
 
 use alloy::primitives::{Bytes, B256, U256};
-use alloy::sol_types::SolCall;
 use async_trait::async_trait;
 use notary_protocol::SignedAttestation;
 use uuid::Uuid;
@@ -167,97 +170,122 @@ impl EventHandler for DeliveryConsumer {
                 None => return Ok(()),
             }
         };
-        let steps = match progress(self.store.as_ref(), &head).await? {
+        let Some(job) = head.chain.as_ref().and_then(|c| c.onchain.clone()) else {
+            return Ok(());
+        };
+        let ending = match progress(self.store.as_ref(), &head).await? {
             // An earlier step's end: the chain consumer submits the next one.
             Progress::Running => return Ok(()),
-            Progress::Failed(why) => {
-                tracing::warn!(job_id = %head.id(), why, "on-chain interval failed; not delivered");
-                return Ok(());
-            }
-            Progress::Done(steps) => steps,
+            Progress::Failed(why) => Ending::Refuse(why),
+            Progress::Done(steps) => match delivery(&steps) {
+                Ok(d) => Ending::Deliver(d),
+                Err(why) => Ending::Refuse(why),
+            },
         };
-        let d = match delivery(&steps) {
-            Ok(d) => d,
-            Err(why) => {
-                tracing::warn!(job_id = %head.id(), why, "on-chain interval not delivered");
-                return Ok(());
-            }
-        };
-        let ledger = self.payments.ledger();
-        let owner = Uuid::new_v4().to_string();
-        if !ledger.lock_settling(head.id(), &owner, LOCK_TTL).await? {
-            return Err(Error::Store(format!(
-                "job {} is being delivered elsewhere",
-                head.id()
-            )));
-        }
-        let result = self.deliver(&d).await;
-        if let Err(e) = ledger.unlock_settling(head.id(), &owner).await {
-            tracing::warn!(job_id = %head.id(), error = %e, "delivery lock not released; it expires");
-        }
-        if let Some(tx) = result? {
-            tracing::info!(job_id = %head.id(), request = %d.job.request_id, interval = d.job.interval, tx = %tx, "on-chain interval delivered");
-        }
-        Ok(())
+        end_interval(&self.payments, &job, head.id(), ending).await
     }
 }
 
-impl DeliveryConsumer {
-    /// Sends the delivery unless the interval is delivered; the transaction if sent.
-    async fn deliver(&self, d: &Delivery) -> Result<Option<B256>> {
-        let chain = &self.payments.chain;
-        let c = C::new(d.job.contract, chain.provider());
-        let (request, interval) = (d.job.request_id, d.job.interval);
-        if c.delivered(request, interval)
-            .call()
-            .await
-            .map_err(chain_err)?
+/// How an interval ends.
+#[derive(Clone, Debug)]
+pub enum Ending {
+    /// Delivered with its result.
+    Deliver(Delivery),
+    /// Refused (its payment goes back to the consumer), and why.
+    Refuse(String),
+}
+
+/// Ends `job`'s interval on chain once: under the settling lock of `lock` (the interval's job
+/// id), unless the contract says it has ended already; the call is simulated first, so one the
+/// contract would refuse for good is logged and dropped, while one refused for now (`NotDue`)
+/// or lost to the RPC is an error (retried).
+pub async fn end_interval(
+    payments: &Payments,
+    job: &OnchainJob,
+    lock: Uuid,
+    ending: Ending,
+) -> Result<()> {
+    let ledger = payments.ledger();
+    let owner = Uuid::new_v4().to_string();
+    if !ledger.lock_settling(lock, &owner, LOCK_TTL).await? {
+        return Err(Error::Store(format!(
+            "on-chain interval {lock} is being ended elsewhere"
+        )));
+    }
+    let result = send_ending(payments, job, &ending).await;
+    if let Err(e) = ledger.unlock_settling(lock, &owner).await {
+        tracing::warn!(job_id = %lock, error = %e, "delivery lock not released; it expires");
+    }
+    let (request, interval) = (job.request_id, job.interval);
+    match (result?, &ending) {
+        (Some(tx), Ending::Deliver(_)) => {
+            tracing::info!(job_id = %lock, request = %request, interval, tx = %tx, "on-chain interval delivered");
+        }
+        (Some(tx), Ending::Refuse(why)) => {
+            tracing::warn!(job_id = %lock, request = %request, interval, tx = %tx, why, "on-chain interval refused; its payment goes back to the consumer");
+        }
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// The reason a refusal carries on chain: the start of `why`.
+fn reason(why: &str) -> String {
+    why.chars().take(200).collect()
+}
+
+/// Sends the ending unless the interval has ended; the transaction if sent.
+async fn send_ending(
+    payments: &Payments,
+    job: &OnchainJob,
+    ending: &Ending,
+) -> Result<Option<B256>> {
+    let chain = &payments.chain;
+    let c = C::new(job.contract, chain.provider());
+    let (request, interval) = (job.request_id, job.interval);
+    if c.ended(request, interval).call().await.map_err(chain_err)? {
+        return Ok(None);
+    }
+    let me = payments.config.chain_key.0.address();
+    let (simulated, data) = match ending {
+        Ending::Deliver(d) => {
+            let call = c
+                .deliverCompute(
+                    request,
+                    interval,
+                    d.output.clone(),
+                    d.steps.clone(),
+                    d.signatures.clone(),
+                )
+                .from(me);
+            (call.call().await.map(|_| ()), call.calldata().clone())
+        }
+        Ending::Refuse(why) => {
+            let call = c.refuseCompute(request, interval, reason(why)).from(me);
+            (call.call().await.map(|_| ()), call.calldata().clone())
+        }
+    };
+    if let Err(e) = simulated {
+        if e.as_decoded_error::<C::AlreadyDelivered>().is_some()
+            || e.as_decoded_error::<C::AlreadyRefused>().is_some()
         {
             return Ok(None);
         }
-        let call = C::deliverComputeCall {
-            requestId: request,
-            interval,
-            output: d.output.clone(),
-            steps: d.steps.clone(),
-            signatures: d.signatures.clone(),
-        };
-        let me = self.payments.config.chain_key.0.address();
-        let simulated = c
-            .deliverCompute(
-                request,
-                interval,
-                d.output.clone(),
-                d.steps.clone(),
-                d.signatures.clone(),
-            )
-            .from(me)
-            .call()
-            .await;
-        if let Err(e) = simulated {
-            if e.as_decoded_error::<C::AlreadyDelivered>().is_some() {
-                return Ok(None);
-            }
-            if let Some(not_due) = e.as_decoded_error::<C::NotDue>() {
-                return Err(Error::Chain(format!(
-                    "request {request} interval {interval} is due at {}",
-                    not_due.dueAt
-                )));
-            }
-            if e.as_revert_data().is_some() {
-                tracing::error!(request = %request, interval, error = %e, "the contract refuses this delivery; dropped");
-                return Ok(None);
-            }
-            return Err(chain_err(e));
+        if let Some(not_due) = e.as_decoded_error::<C::NotDue>() {
+            return Err(Error::Chain(format!(
+                "request {request} interval {interval} is due at {}",
+                not_due.dueAt
+            )));
         }
-        let receipt = chain
-            .transact(
-                Some(d.job.contract),
-                U256::ZERO,
-                Bytes::from(call.abi_encode()),
-            )
-            .await
-            .map_err(chain_err)?;
-        Ok(Some(receipt.transaction_hash))
+        if e.as_revert_data().is_some() {
+            tracing::error!(request = %request, interval, error = %e, "the contract refuses to end this interval so; dropped");
+            return Ok(None);
+        }
+        return Err(chain_err(e));
     }
+    let receipt = chain
+        .transact(Some(job.contract), U256::ZERO, data)
+        .await
+        .map_err(chain_err)?;
+    Ok(Some(receipt.transaction_hash))
 }

@@ -37,7 +37,7 @@ pub struct OnchainWatcher {
     contract: Address,
     from_block: u64,
     poll: Duration,
-    /// Intervals delivered (or whose job failed for good): not looked at again.
+    /// Intervals ended on chain (delivered or refused): not looked at again.
     done: Mutex<HashSet<(U256, u32)>>,
     /// Requests already warned about (a request that cannot start yet waits, logged once).
     warned: Mutex<HashSet<U256>>,
@@ -205,34 +205,20 @@ impl OnchainWatcher {
                 open += 1;
                 continue;
             }
-            let delivered = c
-                .delivered(r.request_id, interval)
+            let ended = c
+                .ended(r.request_id, interval)
                 .call()
                 .await
                 .map_err(chain_err)?;
-            if delivered {
+            if ended {
                 self.mark_done(r.request_id, interval);
                 continue;
             }
-            let why = match state {
-                None => {
-                    self.submit(r, interval, job).await?;
-                    open += 1;
-                    continue;
-                }
-                // Run to its end: the delivery consumer sends it (and retries until mined).
-                Some(Progress::Done(steps)) => match super::deliver::delivery(&steps) {
-                    Ok(_) => {
-                        open += 1;
-                        continue;
-                    }
-                    Err(why) => why,
-                },
-                Some(Progress::Failed(why)) => why,
-                Some(Progress::Running) => unreachable!("handled above"),
-            };
-            tracing::warn!(request = %r.request_id, interval, job_id = %job, why, "on-chain interval cannot be delivered; given up");
-            self.mark_done(r.request_id, interval);
+            if state.is_none() {
+                self.submit(r, interval, job).await?;
+            }
+            // Submitted, or final: the delivery consumer delivers or refuses it.
+            open += 1;
         }
         Ok(open)
     }
@@ -268,9 +254,17 @@ impl OnchainWatcher {
             }
         };
         let Ok(input) = std::str::from_utf8(&r.input) else {
-            self.wait(r, "the input is not UTF-8 text");
-            return Ok(());
+            return self
+                .refuse(r, interval, job, "the input is not UTF-8 text")
+                .await;
         };
+        if super::tier_for(r.redundancy).is_none() {
+            let why = format!(
+                "redundancy {} is more than a jury's majority can sign (at most 4)",
+                r.redundancy
+            );
+            return self.refuse(r, interval, job, &why).await;
+        }
         let link = first_link(&containers);
         let step = ChainStep {
             head: job,
@@ -309,6 +303,24 @@ impl OnchainWatcher {
         result?;
         tracing::info!(request = %r.request_id, interval, job_id = %job, "on-chain interval submitted");
         Ok(())
+    }
+
+    /// Refuses an interval that can never run (its payment goes back to the consumer).
+    async fn refuse(&self, r: &OnchainRequest, interval: u32, job: Uuid, why: &str) -> Result<()> {
+        let onchain = OnchainJob {
+            contract: self.contract,
+            request_id: r.request_id,
+            interval,
+            redundancy: r.redundancy,
+            max_fuel: r.max_fuel,
+        };
+        super::deliver::end_interval(
+            &self.payments,
+            &onchain,
+            job,
+            super::deliver::Ending::Refuse(why.to_string()),
+        )
+        .await
     }
 
     /// The chain's registered modules: those `requestChain` named, or the one module whose
