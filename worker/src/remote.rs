@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use base64::Engine as _;
 use notary_protocol::actor::sign_request;
 use notary_protocol::{sha256, AttestationDomain, Digest32, WorkerKey, WorkerRegistration};
-use notary_queue::{Error, JobEnvelope, Lease, Leases, Result};
+use notary_queue::{Error, JobEnvelope, Lease, Leases, OutputPiece, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -197,6 +198,8 @@ fn nonce() -> String {
 pub struct RemoteLeases {
     coordinator: Coordinator,
     stream: std::sync::OnceLock<SeatStream>,
+    /// The leases held, by job id: a streamed job's output goes to its assignment.
+    held: parking_lot::Mutex<std::collections::HashMap<String, Lease>>,
 }
 
 impl RemoteLeases {
@@ -205,6 +208,24 @@ impl RemoteLeases {
         RemoteLeases {
             coordinator,
             stream: std::sync::OnceLock::new(),
+            held: Default::default(),
+        }
+    }
+
+    /// Remembers a lease handed to a slot (until it is submitted or released).
+    fn hold(&self, lease: Option<Lease>) -> Option<Lease> {
+        if let Some(lease) = &lease {
+            self.held
+                .lock()
+                .insert(lease.job.job_id.clone(), lease.clone());
+        }
+        lease
+    }
+
+    fn forget(&self, lease: &Lease) {
+        let mut held = self.held.lock();
+        if held.get(&lease.job.job_id).map(|l| &l.token) == Some(&lease.token) {
+            held.remove(&lease.job.job_id);
         }
     }
 
@@ -250,7 +271,7 @@ impl Leases for RemoteLeases {
         wait: Duration,
     ) -> Result<Option<Lease>> {
         if let Some(stream) = self.stream.get() {
-            return stream.next(worker, identity, wait).await;
+            return Ok(self.hold(stream.next(worker, identity, wait).await?));
         }
         let secs = wait.as_secs().min(20);
         let path = format!("/assignments?waitSeconds={secs}");
@@ -270,7 +291,7 @@ impl Leases for RemoteLeases {
             200 => {
                 let a: Assignment = serde_json::from_slice(&body)
                     .map_err(|e| Error::Remote(format!("assignment: {e}")))?;
-                Ok(Some(a.into_lease(worker, identity)))
+                Ok(self.hold(Some(a.into_lease(worker, identity))))
             }
             _ => Err(refused("GET /assignments", status, &body)),
         }
@@ -296,6 +317,7 @@ impl Leases for RemoteLeases {
     }
 
     async fn submit(&self, lease: &Lease, payload: String) -> Result<()> {
+        self.forget(lease);
         if payload.is_empty() {
             // Not a job the sandbox could read: give the seat back rather than hold it.
             self.release(lease).await?;
@@ -328,6 +350,7 @@ impl Leases for RemoteLeases {
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool> {
+        self.forget(lease);
         let path = format!("/assignments/{}/release", lease.token);
         match self.post(&path, None, &lease.worker).await? {
             (200, body) => Ok(serde_json::from_slice::<Value>(&body)
@@ -336,6 +359,26 @@ impl Leases for RemoteLeases {
                 .unwrap_or(false)),
             (404, _) => Ok(false),
             (status, body) => Err(refused("release", status, &body)),
+        }
+    }
+
+    /// Sends the piece to the job's assignment (`POST /assignments/:id/output`); a job this
+    /// process does not hold has nowhere to send it.
+    async fn append_output(&self, job_id: &str, piece: &OutputPiece) -> Result<()> {
+        let Some(lease) = self.held.lock().get(job_id).cloned() else {
+            return Ok(());
+        };
+        let body = match piece {
+            OutputPiece::Data { offset, bytes, .. } => serde_json::json!({
+                "data": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "offset": offset,
+            }),
+            OutputPiece::End { .. } => serde_json::json!({"end": true}),
+        };
+        let path = format!("/assignments/{}/output", lease.token);
+        match self.post(&path, Some(&body), &lease.worker).await? {
+            (202, _) => Ok(()),
+            (status, body) => Err(refused("output", status, &body)),
         }
     }
 }

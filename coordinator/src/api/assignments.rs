@@ -6,6 +6,8 @@
 //!   jobs), waiting up to N seconds (at most [`MAX_WAIT_SECS`]); 204 when there is none.
 //! - `POST /assignments/:id/heartbeat`: renews the lease (409 `lease_lost` when it was reaped).
 //! - `POST /assignments/:id/release`: gives the seat back at once (shutting down).
+//! - `POST /assignments/:id/output`: a piece of a streamed job's live stdout (the job's spec
+//!   has `stream`), appended to the job's output log for `POST /api/jobs/stream`.
 //! - `GET /assignments/stream` ([`super::assignment_stream`]): the same seats as server-sent
 //!   events.
 //! - Submissions ([`super::submissions`]): `POST /jobs/:jobId/result` and `/attest`.
@@ -22,8 +24,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine as _;
 use notary_protocol::Address;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -357,4 +360,78 @@ pub async fn release(
     }
     let released = state.jobs.queue().release(&assignment.lease).await?;
     Ok(Json(ReleaseView { released }))
+}
+
+/// A piece of live output (`POST /assignments/:id/output`): `data` (base64) written at byte
+/// `offset` of this delivery's stdout, or `end: true` once the run is over.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputBody {
+    /// The bytes, base64.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// Where in this delivery's stdout they start.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// The run is over: nothing more comes.
+    #[serde(default)]
+    pub end: bool,
+}
+
+/// An output piece's answer.
+#[derive(Serialize, ToSchema)]
+pub struct OutputView {
+    /// Always true: appended to the job's output log.
+    pub accepted: bool,
+}
+
+/// `POST /assignments/:id/output`.
+#[utoipa::path(post, path = "/assignments/{id}/output", tag = "workers",
+    params(ActorHeaders, ("id" = String, Path, description = "the assignment id")),
+    request_body(content = OutputBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Appended to the job's output log", body = OutputView),
+        (status = 400, description = "Bad Request: not an output piece", body = ErrorBody),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 403, description = "Forbidden: another worker's assignment", body = ErrorBody),
+        (status = 404, description = "Not Found: the assignment ended or lapsed", body = ErrorBody),
+        (status = 429, description = "Rate Limited", body = ErrorBody),
+        (status = 503, description = "Service Unavailable", body = ErrorBody),
+    ))]
+pub async fn output(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Result<(StatusCode, Json<OutputView>), ApiError> {
+    let fields = super::json::object(&signed.body)?;
+    super::json::only(&fields, &["data", "offset", "end"])?;
+    let body: OutputBody = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::field("data", format!("not an output piece: {e}")))?;
+    let assignment = owned(&state, &id, signed.actor).await?;
+    let attempt = assignment.lease.job.attempt;
+    let piece = match (body.data, body.offset, body.end) {
+        (None, None, true) => notary_queue::OutputPiece::End { attempt },
+        (Some(data), Some(offset), false) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data.as_bytes())
+                .map_err(|e| ApiError::field("data", format!("data must be base64: {e}")))?;
+            notary_queue::OutputPiece::Data {
+                attempt,
+                offset,
+                bytes,
+            }
+        }
+        _ => {
+            return Err(ApiError::field(
+                "data",
+                "an output piece is {\"data\", \"offset\"} or {\"end\": true}",
+            ))
+        }
+    };
+    state
+        .jobs
+        .queue()
+        .append_output(&assignment.lease.job.job_id, &piece)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(OutputView { accepted: true })))
 }

@@ -147,6 +147,7 @@ fn routes(package_limit: usize, paid: bool) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(assignment_stream::stream))
         .routes(routes!(assignments::heartbeat))
         .routes(routes!(assignments::release))
+        .routes(routes!(assignments::output))
         .routes(routes!(submissions::result))
         .routes(routes!(submissions::attest));
     if paid {

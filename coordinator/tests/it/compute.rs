@@ -369,20 +369,34 @@ async fn a_job_streamed_from_a_fleet_worker_arrives_as_it_is_written() {
     let c = Coordinator::start(config).await;
     let _worker = WorkerProcess::spawn(&redis.url(), &prefix, 1, &key);
     wait_alive(&redis.url(), &prefix, 1).await;
-    publish_wat(&c, "chatty", CHATTY).await;
+    stream_both_guests(&c).await;
+    c.shutdown().await;
+}
+
+/// A worker of the open fleet (no Redis, leasing over HTTP) sends its writes to the
+/// coordinator as they are made (`POST /assignments/:id/output`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_streamed_from_an_open_fleet_worker_arrives_as_it_is_written() {
+    let mut config = test_config(None, 0, vec![]);
+    config.worker_approval = notary_coordinator::workers::Approval::Open;
+    let c = Coordinator::start(config).await;
+    let _worker = WorkerProcess::remote(&c.url, 1, &notary_protocol::WorkerKey::generate());
+    stream_both_guests(&c).await;
+    c.shutdown().await;
+}
+
+/// Publishes the chatty guests (wasm and JavaScript) and streams each.
+async fn stream_both_guests(c: &Coordinator) {
+    publish_wat(c, "chatty", CHATTY).await;
     publish(
-        &c,
+        c,
         "chatty-js",
         "console.log('first'); let x = 0; \
          for (let i = 0; i < 5e6; i++) x = (x * 31 + i) % 1000003; \
          console.log('second', x);",
     )
     .await;
-    assert_eq!(
-        stream_and_check(&c, "chatty@0.1.0").await,
-        "first\nsecond\n"
-    );
-    let output = stream_and_check(&c, "chatty-js@0.1.0").await;
+    assert_eq!(stream_and_check(c, "chatty@0.1.0").await, "first\nsecond\n");
+    let output = stream_and_check(c, "chatty-js@0.1.0").await;
     assert!(output.starts_with("first\nsecond "), "{output}");
-    c.shutdown().await;
 }

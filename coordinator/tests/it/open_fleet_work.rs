@@ -76,6 +76,32 @@ async fn submissions_are_checked_and_refusals_name_the_check() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["held"], true);
 
+    // Live output pieces: only the holder's, only well-formed ones.
+    let out = format!("/assignments/{assignment}/output");
+    let piece = json!({"data": "aGVsbG8K", "offset": 0});
+    let (status, body) = call(&c, &other, "POST", &out, Some(&piece)).await;
+    assert_eq!(
+        (status, body["params"]["reason"].clone()),
+        (403, json!("not_your_assignment"))
+    );
+    for bad in [
+        json!({"data": "aGVsbG8K"}),
+        json!({"data": "not base64!", "offset": 0}),
+        json!({"end": true, "offset": 0}),
+        json!({"data": "aGVsbG8K", "offset": 0, "stdout": true}),
+    ] {
+        let (status, body) = call(&c, &key, "POST", &out, Some(&bad)).await;
+        assert_eq!(status, 400, "{bad} -> {body}");
+    }
+    for good in [piece, json!({"end": true})] {
+        let (status, body) = call(&c, &key, "POST", &out, Some(&good)).await;
+        assert_eq!(
+            (status, body["accepted"].clone()),
+            (202, json!(true)),
+            "{body}"
+        );
+    }
+
     // Reports: run the job for real, then tamper.
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("job.json");
