@@ -55,3 +55,18 @@ alloy::sol!(
 /// Base Sepolia USDC, the asset x402 clients pay with by default.
 pub const BASE_SEPOLIA_USDC: alloy::primitives::Address =
     alloy::primitives::address!("036CbD53842c5426634e7929541eC2318f3dCF7e");
+
+/// The registry's attestation as `ComputeCoordinator` takes it (the same struct, declared by
+/// each contract).
+pub fn compute_attestation(a: &VerificationRegistry::Attestation) -> IAttestations::Attestation {
+    IAttestations::Attestation {
+        jobId: a.jobId,
+        codeHash: a.codeHash,
+        inputHash: a.inputHash,
+        outputHash: a.outputHash,
+        expectedHash: a.expectedHash,
+        fuelUsed: a.fuelUsed,
+        result: a.result,
+        runtimeId: a.runtimeId,
+    }
+}

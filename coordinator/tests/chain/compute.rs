@@ -105,13 +105,7 @@ impl Setup {
             .transact(Some(self.consumer), U256::from(value), Bytes::from(data))
             .await
             .unwrap();
-        receipt
-            .inner
-            .logs()
-            .iter()
-            .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
-            .expect("ComputeRequested")
-            .requestId
+        requested(&receipt).requestId
     }
 
     /// The attestation a worker signs for this request's job, as the contract takes it.
@@ -142,16 +136,7 @@ impl Setup {
         let digest = fields.signing_hash(&self.domain);
         let signed = signer.sign(fields, &self.domain).unwrap();
         let (a, sig) = notary_coordinator::payments::registry::to_sol(&signed);
-        let a = IAttestations::Attestation {
-            jobId: a.jobId,
-            codeHash: a.codeHash,
-            inputHash: a.inputHash,
-            outputHash: a.outputHash,
-            expectedHash: a.expectedHash,
-            fuelUsed: a.fuelUsed,
-            result: a.result,
-            runtimeId: a.runtimeId,
-        };
+        let a = notary_coordinator::chain::contracts::compute_attestation(&a);
         (a, sig, digest)
     }
 
@@ -214,6 +199,17 @@ impl Setup {
         .await
         .map_err(|e| e.to_string())
     }
+}
+
+/// The request a transaction made.
+pub fn requested(receipt: &alloy::rpc::types::TransactionReceipt) -> C::ComputeRequested {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
+        .expect("ComputeRequested")
+        .data
 }
 
 fn delivered(receipt: &alloy::rpc::types::TransactionReceipt) -> C::ComputeDelivered {
@@ -364,12 +360,7 @@ async fn a_chain_is_delivered_only_as_its_links_say() {
         )
         .await
         .unwrap();
-    let asked = receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
-        .expect("ComputeRequested");
+    let asked = requested(&receipt);
     let link0 = sha256(&[b"notary-chain:v1".as_slice(), &[7; 32], &[8; 32]].concat());
     assert_eq!(
         asked.containersHash,

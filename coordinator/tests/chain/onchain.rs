@@ -75,20 +75,18 @@ async fn ask(env: &PaidEnv, consumer: Address, hash: B256, frequency: u32, perio
         }
         .abi_encode()
     };
-    let value = U256::from(PAYMENT * u64::from(frequency));
+    consumer_asks(env, consumer, PAYMENT * u64::from(frequency), data).await
+}
+
+/// The asker sends `data` with `value` wei to the consumer, which asks; the request id.
+async fn consumer_asks(env: &PaidEnv, consumer: Address, value: u64, data: Vec<u8>) -> U256 {
     let receipt = env
         .account(ASKER)
         .await
-        .transact(Some(consumer), value, Bytes::from(data))
+        .transact(Some(consumer), U256::from(value), Bytes::from(data))
         .await
         .unwrap();
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
-        .expect("ComputeRequested")
-        .requestId
+    crate::compute::requested(&receipt).requestId
 }
 
 /// Every `ComputeDelivered` of the contract: (request, interval, accepted).
@@ -304,23 +302,7 @@ async fn a_chain_request_runs_its_containers_in_order_and_a_failed_one_is_refund
                 frequency: 1,
                 period: 0,
             };
-            let receipt = env
-                .account(ASKER)
-                .await
-                .transact(
-                    Some(consumer),
-                    U256::from(PAYMENT),
-                    Bytes::from(call.abi_encode()),
-                )
-                .await
-                .unwrap();
-            receipt
-                .inner
-                .logs()
-                .iter()
-                .find_map(|l| C::ComputeRequested::decode_log(&l.inner).ok())
-                .expect("ComputeRequested")
-                .requestId
+            consumer_asks(env, consumer, PAYMENT, call.abi_encode()).await
         }
     };
 
@@ -376,15 +358,89 @@ async fn a_chain_request_runs_its_containers_in_order_and_a_failed_one_is_refund
         assert!(Instant::now() < deadline, "the second step did not end");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
     let compute = C::new(env.d.compute, env.owner.provider());
+    wait_ended(&env, short, 0).await;
     assert!(!compute.delivered(short, 0).call().await.unwrap());
+    assert!(compute.refused(short, 0).call().await.unwrap());
+    assert_eq!(
+        compute.refunds(consumer).call().await.unwrap(),
+        U256::from(PAYMENT)
+    );
+
+    // Input that is not text can never run: refused at once.
+    let call = SampleConsumer::askCall {
+        containersHash: containers_hash(&inc),
+        input: Bytes::from_static(&[0xff, 0xfe]),
+        maxFuel: 50_000_000,
+        redundancy: 1,
+    };
+    let binary = consumer_asks(&env, consumer, PAYMENT, call.abi_encode()).await;
+    wait_ended(&env, binary, 0).await;
+    assert!(compute.refused(binary, 0).call().await.unwrap());
+    assert_eq!(
+        compute.refunds(consumer).call().await.unwrap(),
+        U256::from(2 * PAYMENT)
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while pending_onchain(&c).await != 0 {
         assert!(
             Instant::now() < deadline,
-            "a failed interval is not pending"
+            "an ended interval is not pending"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits until `request`'s `interval` has ended on chain (delivered or refused).
+async fn wait_ended(env: &PaidEnv, request: U256, interval: u32) {
+    let compute = C::new(env.d.compute, env.owner.provider());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !compute.ended(request, interval).call().await.unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "interval {interval} of {request} never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A delivery the contract refuses for good (here: the worker that signed it was deregistered
+/// from the registry after the run) is not retried forever: the interval is refused and the
+/// consumer refunded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_the_contract_refuses_becomes_a_refund() {
+    let env = PaidEnv::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = notary_protocol::WorkerKey::generate();
+    let key_file = dir.path().join("worker.key");
+    std::fs::write(&key_file, key.to_hex()).unwrap();
+    let mut config = env.config(1);
+    config.worker_key_file = Some(key_file);
+    config.payments.as_mut().unwrap().compute_coordinator = Some(env.d.compute);
+    let c = Coordinator::start(config).await;
+    // Registered by the coordinator at start; the registry's owner removes it.
+    let deregister =
+        notary_coordinator::chain::contracts::VerificationRegistry::deregisterWorkerCall {
+            worker: key.address(),
+        };
+    env.owner
+        .transact(
+            Some(env.d.registry),
+            U256::ZERO,
+            Bytes::from(deregister.abi_encode()),
+        )
+        .await
+        .unwrap();
+    let hash = containers_hash(&publish_file(&c, "inc", "js", INC).await);
+    let consumer = deploy_consumer(&env).await;
+    let id = ask(&env, consumer, hash, 1, 0).await;
+    wait_ended(&env, id, 0).await;
+    let compute = C::new(env.d.compute, env.owner.provider());
+    assert!(!compute.delivered(id, 0).call().await.unwrap());
+    assert!(compute.refused(id, 0).call().await.unwrap());
+    assert_eq!(
+        compute.refunds(consumer).call().await.unwrap(),
+        U256::from(PAYMENT)
+    );
+    assert_eq!(compute.earned().call().await.unwrap(), U256::ZERO);
 }

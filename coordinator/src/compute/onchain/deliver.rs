@@ -9,9 +9,9 @@
 //!
 //! Once per interval: under the job's settling lock the consumer reads the contract's `ended`
 //! first and sends nothing for an interval already delivered or refused; the call is simulated
-//! before it is sent, so one the contract would refuse for good is logged and dropped instead
-//! of retried, while one refused for now (`NotDue`) or lost to the RPC is retried with the
-//! consumer's backoff. A coordinator that dies after broadcasting sends it again after the
+//! before it is sent, so a delivery the contract would refuse for good (a signer it does not
+//! know) becomes a refusal instead of a retry, while one refused for now (`NotDue`) or lost to
+//! the RPC is retried with the consumer's backoff. A coordinator that dies after broadcasting sends it again after the
 //! restart; the contract refuses the second (`AlreadyDelivered`), so the consumer is called
 //! once.
 
@@ -121,17 +121,8 @@ fn signed_step(
             record.id()
         ));
     }
-    let f = &first.fields;
-    let attestation = IAttestations::Attestation {
-        jobId: f.job_id_word(),
-        codeHash: B256::from(f.code_hash.0),
-        inputHash: B256::from(f.input_hash.0),
-        outputHash: B256::from(f.output_hash.0),
-        expectedHash: B256::from(f.expected_hash.0),
-        fuelUsed: f.fuel_used,
-        result: f.result.code(),
-        runtimeId: B256::from(f.runtime_id.0),
-    };
+    let (attestation, _) = crate::payments::registry::to_sol(first);
+    let attestation = crate::chain::contracts::compute_attestation(&attestation);
     Ok((attestation, signatures))
 }
 
@@ -196,9 +187,10 @@ pub enum Ending {
 }
 
 /// Ends `job`'s interval on chain once: under the settling lock of `lock` (the interval's job
-/// id), unless the contract says it has ended already; the call is simulated first, so one the
-/// contract would refuse for good is logged and dropped, while one refused for now (`NotDue`)
-/// or lost to the RPC is an error (retried).
+/// id), unless the contract says it has ended already; the call is simulated first, so a
+/// delivery the contract would refuse for good becomes a refusal (a refusal it would refuse is
+/// logged and dropped), while one refused for now (`NotDue`) or lost to the RPC is an error
+/// (retried).
 pub async fn end_interval(
     payments: &Payments,
     job: &OnchainJob,
@@ -212,12 +204,27 @@ pub async fn end_interval(
             "on-chain interval {lock} is being ended elsewhere"
         )));
     }
-    let result = send_ending(payments, job, &ending).await;
+    let mut ending = ending;
+    let mut result = send_ending(payments, job, &ending).await;
+    if let (Err(Rejected(why)), Ending::Deliver(_)) = (&result, &ending) {
+        // A delivery the contract refuses for good (say, a signer it does not know): the
+        // interval cannot be delivered, so it is refused and the consumer refunded.
+        ending = Ending::Refuse(format!("the contract refused the delivery: {why}"));
+        result = send_ending(payments, job, &ending).await;
+    }
     if let Err(e) = ledger.unlock_settling(lock, &owner).await {
         tracing::warn!(job_id = %lock, error = %e, "delivery lock not released; it expires");
     }
     let (request, interval) = (job.request_id, job.interval);
-    match (result?, &ending) {
+    let sent = match result {
+        Ok(sent) => sent,
+        Err(Rejected(why)) => {
+            tracing::error!(request = %request, interval, why, "the contract refuses to end this interval; dropped");
+            None
+        }
+        Err(Failed(e)) => return Err(e),
+    };
+    match (sent, &ending) {
         (Some(tx), Ending::Deliver(_)) => {
             tracing::info!(job_id = %lock, request = %request, interval, tx = %tx, "on-chain interval delivered");
         }
@@ -234,16 +241,30 @@ fn reason(why: &str) -> String {
     why.chars().take(200).collect()
 }
 
+/// Why an ending was not sent.
+enum NotSent {
+    /// The contract would revert it, for good: why.
+    Rejected(String),
+    /// For now (the RPC, `NotDue`): retried.
+    Failed(Error),
+}
+use NotSent::{Failed, Rejected};
+
 /// Sends the ending unless the interval has ended; the transaction if sent.
 async fn send_ending(
     payments: &Payments,
     job: &OnchainJob,
     ending: &Ending,
-) -> Result<Option<B256>> {
+) -> std::result::Result<Option<B256>, NotSent> {
+    let failed = |e: Error| Failed(e);
     let chain = &payments.chain;
     let c = C::new(job.contract, chain.provider());
     let (request, interval) = (job.request_id, job.interval);
-    if c.ended(request, interval).call().await.map_err(chain_err)? {
+    if c.ended(request, interval)
+        .call()
+        .await
+        .map_err(|e| failed(chain_err(e)))?
+    {
         return Ok(None);
     }
     let me = payments.config.chain_key.0.address();
@@ -272,20 +293,19 @@ async fn send_ending(
             return Ok(None);
         }
         if let Some(not_due) = e.as_decoded_error::<C::NotDue>() {
-            return Err(Error::Chain(format!(
+            return Err(failed(Error::Chain(format!(
                 "request {request} interval {interval} is due at {}",
                 not_due.dueAt
-            )));
+            ))));
         }
         if e.as_revert_data().is_some() {
-            tracing::error!(request = %request, interval, error = %e, "the contract refuses to end this interval so; dropped");
-            return Ok(None);
+            return Err(Rejected(e.to_string()));
         }
-        return Err(chain_err(e));
+        return Err(failed(chain_err(e)));
     }
     let receipt = chain
         .transact(Some(job.contract), U256::ZERO, data)
         .await
-        .map_err(chain_err)?;
+        .map_err(|e| failed(chain_err(e)))?;
     Ok(Some(receipt.transaction_hash))
 }

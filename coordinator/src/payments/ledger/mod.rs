@@ -196,3 +196,13 @@ pub trait PaymentLedger: Send + Sync + 'static {
     /// when its block is scanned again.
     async fn close_onchain(&self, contract: Address, request: U256) -> Result<()>;
 }
+
+/// Stored on-chain requests (JSON bodies) by request id.
+fn requests_by_id(bodies: &[String]) -> Result<Vec<OnchainRequest>> {
+    let mut out = bodies
+        .iter()
+        .map(|b| serde_json::from_str(b))
+        .collect::<std::result::Result<Vec<OnchainRequest>, _>>()?;
+    out.sort_by_key(|r| r.request_id);
+    Ok(out)
+}

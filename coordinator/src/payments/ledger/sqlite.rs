@@ -534,12 +534,7 @@ impl PaymentLedger for SqliteLedger {
                 rows.collect()
             })
             .await?;
-        let mut out = bodies
-            .iter()
-            .map(|b| serde_json::from_str(b))
-            .collect::<std::result::Result<Vec<OnchainRequest>, _>>()?;
-        out.sort_by_key(|r| r.request_id);
-        Ok(out)
+        super::requests_by_id(&bodies)
     }
 
     async fn close_onchain(&self, contract: Address, request: U256) -> Result<()> {
