@@ -61,7 +61,7 @@ pub use error::{Error, Result};
 pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
 pub use model::{
     IntakeDelivery, IntakeItem, JobEnvelope, Lease, OutputPiece, QueueDepth, ReapReport, LANES,
-    OUTPUT_TTL,
+    OUTPUT_LOG_PIECES, OUTPUT_PIECE_MAX, OUTPUT_TTL,
 };
 pub use queue::{JobQueue, Leases};
 pub use redact::redact_url;

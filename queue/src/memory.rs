@@ -24,7 +24,7 @@ use crate::model::{
 };
 use crate::{
     Error, IntakeDelivery, IntakeItem, JobEnvelope, JobQueue, Lease, Leases, OutputPiece,
-    QueueDepth, ReapReport, Result, OUTPUT_TTL,
+    QueueDepth, ReapReport, Result, OUTPUT_LOG_PIECES, OUTPUT_TTL,
 };
 
 /// Default time after which an intake item handed out but not acknowledged is handed out again
@@ -68,8 +68,18 @@ struct State {
     intake: VecDeque<(u64, IntakeItem)>,
     /// Intake items handed out and not yet acknowledged, by token.
     intake_taken: BTreeMap<u64, Taken>,
-    /// Live output logs by job id, with when each last grew.
-    outputs: HashMap<String, (Vec<OutputPiece>, Instant)>,
+    /// Live output logs by job id.
+    outputs: HashMap<String, OutputLog>,
+}
+
+/// A job's live output log.
+#[derive(Debug)]
+struct OutputLog {
+    /// Pieces dropped from the front (past [`OUTPUT_LOG_PIECES`]).
+    dropped: usize,
+    pieces: VecDeque<OutputPiece>,
+    /// When it last grew.
+    last: Instant,
 }
 
 #[derive(Debug)]
@@ -399,13 +409,22 @@ impl Leases for MemoryQueue {
             // Logs past their TTL go on the way, as Redis expires them.
             state
                 .outputs
-                .retain(|_, (_, last)| now.duration_since(*last) < OUTPUT_TTL);
-            let (log, last) = state
+                .retain(|_, log| now.duration_since(log.last) < OUTPUT_TTL);
+            let log = state
                 .outputs
                 .entry(job_id.to_owned())
-                .or_insert_with(|| (Vec::new(), now));
-            log.push(piece.clone());
-            *last = now;
+                .or_insert_with(|| OutputLog {
+                    dropped: 0,
+                    pieces: VecDeque::new(),
+                    last: now,
+                });
+            log.pieces.push_back(piece.clone());
+            // Trimmed like Redis's `MAXLEN` (a cursor counts every piece ever appended).
+            if log.pieces.len() > OUTPUT_LOG_PIECES {
+                log.pieces.pop_front();
+                log.dropped += 1;
+            }
+            log.last = now;
         }
         self.output_ready.notify_waiters();
         Ok(())
@@ -510,7 +529,7 @@ impl JobQueue for MemoryQueue {
         cursor: &str,
         wait: Duration,
     ) -> Result<(Vec<OutputPiece>, String)> {
-        // The cursor is the number of pieces read.
+        // The cursor is the number of pieces appended before the next one to read.
         let from: usize = if cursor.is_empty() {
             0
         } else {
@@ -521,12 +540,19 @@ impl JobQueue for MemoryQueue {
         let found = self
             .wait_for(&self.output_ready, wait, || {
                 let state = self.state();
-                let log = &state.outputs.get(job_id)?.0;
-                (log.len() > from).then(|| log[from..].to_vec())
+                let log = state.outputs.get(job_id)?;
+                let end = log.dropped + log.pieces.len();
+                // Pieces trimmed before they were read are skipped.
+                let start = from.max(log.dropped);
+                (end > start).then(|| {
+                    let pieces = log.pieces.range(start - log.dropped..).cloned().collect();
+                    (pieces, end)
+                })
             })
-            .await
-            .unwrap_or_default();
-        let next = from + found.len();
-        Ok((found, next.to_string()))
+            .await;
+        Ok(match found {
+            Some((pieces, next)) => (pieces, next.to_string()),
+            None => (Vec::new(), from.to_string()),
+        })
     }
 }

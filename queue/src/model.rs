@@ -172,6 +172,13 @@ pub(crate) fn target_not_alive_reason(target: &str, lease_ttl_ms: u64) -> String
 /// How long a job's live output log is kept after its last piece.
 pub const OUTPUT_TTL: Duration = Duration::from_secs(600);
 
+/// Most bytes in one piece of live output (a writer splits larger runs of writes).
+pub const OUTPUT_PIECE_MAX: usize = 64 * 1024;
+
+/// Pieces a job's live output log keeps at most (about: Redis trims with `MAXLEN ~`); older ones
+/// are dropped, so one log holds at most about 64 MiB whatever a writer sends.
+pub const OUTPUT_LOG_PIECES: usize = 1024;
+
 /// One piece of a streamed job's live output ([`Leases::append_output`](crate::Leases::append_output)).
 /// A job may be run more than once (a redelivery, a retry): each delivery writes its own pieces,
 /// tagged with its `attempt`, and a reader keeps the bytes past what it already has (a

@@ -3,14 +3,15 @@
 //! stdout write to a publisher task, which appends it to the job's output log in the queue
 //! ([`Leases::append_output`]) and, when the run is over, the delivery's end.
 //!
-//! Writes waiting when the publisher is free go out as one piece (they are contiguous), so a
-//! guest printing many short lines costs a few appends, not one per line. A failed append
+//! Writes waiting when the publisher is free go out as one piece (they are contiguous; split
+//! at [`OUTPUT_PIECE_MAX`]), so a guest printing many short lines costs a few appends, not one
+//! per line. A failed append
 //! stops the copy (the coordinator falls back to the recorded output); it never fails or slows
 //! the job beyond the append in flight.
 
 use std::sync::Arc;
 
-use notary_queue::{Leases, OutputPiece};
+use notary_queue::{Leases, OutputPiece, OUTPUT_PIECE_MAX};
 use tokio::sync::mpsc;
 
 use crate::sandbox::OutputTap;
@@ -69,12 +70,17 @@ async fn publish(
         while let Ok((_, more)) = rx.try_recv() {
             bytes.extend_from_slice(&more);
         }
-        if healthy {
+        let mut at = offset;
+        for part in bytes.chunks(OUTPUT_PIECE_MAX) {
+            if !healthy {
+                break;
+            }
             let piece = OutputPiece::Data {
                 attempt,
-                offset,
-                bytes,
+                offset: at,
+                bytes: part.to_vec(),
             };
+            at += part.len() as u64;
             if let Err(e) = log.append_output(&job_id, &piece).await {
                 tracing::warn!(job_id, error = %e, "live output not published; the client gets the recorded output");
                 healthy = false;

@@ -415,6 +415,15 @@ pub async fn output(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data.as_bytes())
                 .map_err(|e| ApiError::field("data", format!("data must be base64: {e}")))?;
+            if bytes.len() > notary_queue::OUTPUT_PIECE_MAX {
+                return Err(ApiError::field(
+                    "data",
+                    format!(
+                        "a piece holds at most {} bytes",
+                        notary_queue::OUTPUT_PIECE_MAX
+                    ),
+                ));
+            }
             notary_queue::OutputPiece::Data {
                 attempt,
                 offset,

@@ -89,6 +89,7 @@ async fn submissions_are_checked_and_refusals_name_the_check() {
         json!({"data": "not base64!", "offset": 0}),
         json!({"end": true, "offset": 0}),
         json!({"data": "aGVsbG8K", "offset": 0, "stdout": true}),
+        json!({"data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![b'x'; 64 * 1024 + 1]), "offset": 0}),
     ] {
         let (status, body) = call(&c, &key, "POST", &out, Some(&bad)).await;
         assert_eq!(status, 400, "{bad} -> {body}");

@@ -8,7 +8,7 @@ use redis::streams::{StreamId, StreamReadReply};
 use super::entries::{malformed, number, text};
 use super::keys::{self, field};
 use super::{millis, RedisQueue};
-use crate::{OutputPiece, Result, OUTPUT_TTL};
+use crate::{OutputPiece, Result, OUTPUT_LOG_PIECES, OUTPUT_TTL};
 
 /// Pieces one read returns at most.
 const READ_COUNT: usize = 256;
@@ -19,7 +19,13 @@ impl RedisQueue {
         let key = keys::output(&self.config.key_prefix, job_id);
         let mut pipe = redis::pipe();
         pipe.atomic();
-        let add = pipe.cmd("XADD").arg(&key).arg("*");
+        let add = pipe
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(OUTPUT_LOG_PIECES)
+            .arg("*");
         match piece {
             OutputPiece::Data {
                 attempt,

@@ -44,6 +44,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 conformance_suite!(
     output_logs_keep_order_per_job_and_wake_readers,
+    output_logs_drop_their_oldest_pieces_past_the_bound,
     submit_reaches_intake,
     payloads_are_opaque,
     lease_on_empty_queue_returns_none_after_wait,
@@ -1377,4 +1378,48 @@ async fn output_logs_keep_order_per_job_and_wake_readers(q: Arc<dyn JobQueue>) {
 
     let (other, _) = q.read_output("job-b", "", Duration::ZERO).await.unwrap();
     assert_eq!(other, vec![data(2, 0, b"other")]);
+}
+
+/// A log keeps about [`notary_queue::OUTPUT_LOG_PIECES`] pieces: a writer that sends more
+/// loses its oldest ones (Redis trims approximately), never the newest.
+async fn output_logs_drop_their_oldest_pieces_past_the_bound(q: Arc<dyn JobQueue>) {
+    let sent = notary_queue::OUTPUT_LOG_PIECES + 300;
+    for i in 0..sent {
+        let piece = OutputPiece::Data {
+            attempt: 1,
+            offset: i as u64,
+            bytes: vec![b'x'],
+        };
+        q.append_output("flood", &piece).await.unwrap();
+    }
+    let (mut got, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let (pieces, next) = q
+            .read_output("flood", &cursor, Duration::ZERO)
+            .await
+            .unwrap();
+        if pieces.is_empty() {
+            break;
+        }
+        got.extend(pieces);
+        cursor = next;
+    }
+    assert!(got.len() < sent, "{} of {sent} kept", got.len());
+    assert!(got.len() >= notary_queue::OUTPUT_LOG_PIECES);
+    let offsets: Vec<u64> = got
+        .iter()
+        .map(|p| match p {
+            OutputPiece::Data { offset, .. } => *offset,
+            OutputPiece::End { .. } => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        *offsets.last().unwrap(),
+        sent as u64 - 1,
+        "the newest is kept"
+    );
+    assert!(
+        offsets.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order, no holes"
+    );
 }
