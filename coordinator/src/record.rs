@@ -148,6 +148,16 @@ pub struct JobOutcome {
 }
 
 impl JobOutcome {
+    /// The attestations of the verdict: every agreeing juror's of the deciding round (a
+    /// jury), or the one worker's (tier 1); none without a verdict.
+    pub fn deciding_attestations(&self) -> &[SignedAttestation] {
+        if self.attestations.is_empty() {
+            self.attestation.as_slice()
+        } else {
+            &self.attestations
+        }
+    }
+
     /// The outcome of a job that could not produce a result (refundable).
     pub fn infrastructure_failure(
         record: &JobRecord,

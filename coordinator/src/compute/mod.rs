@@ -79,10 +79,15 @@ pub fn step_id(head: Uuid, index: u32) -> Uuid {
     if index == 0 {
         return head;
     }
-    let digest = sha256(&[head.as_bytes().as_slice(), &index.to_be_bytes()].concat());
+    derived_id(&[head.as_bytes().as_slice(), &index.to_be_bytes()].concat())
+}
+
+/// A job id derived from `seed`: the first 16 bytes of its sha256 as a version-8 (custom) UUID
+/// of RFC 9562, the same for whoever derives it.
+pub fn derived_id(seed: &[u8]) -> Uuid {
+    let digest = sha256(seed);
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest.0[..16]);
-    // A version-8 (custom) UUID of RFC 9562.
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     Uuid::from_bytes(bytes)

@@ -126,12 +126,9 @@ impl Payments {
                             .set_job_field(id, JobField::RegistryAttempt, &now_ms().to_string())
                             .await?;
                         // A jury's record carries every agreeing juror's signature.
-                        let signed = if outcome.attestations.is_empty() {
-                            vec![att.clone()]
-                        } else {
-                            outcome.attestations.clone()
-                        };
-                        writer.record(signed).await
+                        writer
+                            .record(outcome.deciding_attestations().to_vec())
+                            .await
                     }
                 };
                 match written {
@@ -155,11 +152,11 @@ impl Payments {
             s.refund_tx_hash = Some(hash);
         } else if payment.scheme == ESCROW_SCHEME && s.release_tx_hash.is_none() {
             // The seats of the deciding round on the majority side (a tier-1 job: its worker).
-            let seats: Vec<Address> = if outcome.attestations.is_empty() {
-                outcome.attestation.iter().map(|a| a.worker).collect()
-            } else {
-                outcome.attestations.iter().map(|a| a.worker).collect()
-            };
+            let seats: Vec<Address> = outcome
+                .deciding_attestations()
+                .iter()
+                .map(|a| a.worker)
+                .collect();
             let split = split_deposit(
                 payment.amount,
                 self.config.escrow_fee_bps,

@@ -11,15 +11,14 @@
 //! first and sends nothing for an interval already delivered or refused; the call is simulated
 //! before it is sent, so a delivery the contract would refuse for good (a signer it does not
 //! know) becomes a refusal instead of a retry, while one refused for now (`NotDue`) or lost to
-//! the RPC is retried with the consumer's backoff. A coordinator that dies after broadcasting sends it again after the
-//! restart; the contract refuses the second (`AlreadyDelivered`), so the consumer is called
-//! once.
+//! the RPC is retried with the consumer's backoff. A coordinator that dies after broadcasting
+//! sends it again after the restart; the contract refuses the second (`AlreadyDelivered`), so
+//! the consumer is called once.
 
 use std::sync::Arc;
 
 use alloy::primitives::{Bytes, B256, U256};
 use async_trait::async_trait;
-use notary_protocol::SignedAttestation;
 use uuid::Uuid;
 
 use super::OnchainJob;
@@ -95,15 +94,11 @@ fn signed_step(
     redundancy: u16,
 ) -> std::result::Result<(IAttestations::Attestation, Vec<Bytes>), String> {
     let outcome = record.outcome.as_ref().ok_or("not final")?;
-    let signed: Vec<&SignedAttestation> = if outcome.attestations.is_empty() {
-        outcome.attestation.iter().collect()
-    } else {
-        outcome.attestations.iter().collect()
-    };
+    let signed = outcome.deciding_attestations();
     let first = signed.first().ok_or("no attestation")?;
     let mut workers = Vec::new();
     let mut signatures = Vec::new();
-    for a in &signed {
+    for a in signed {
         if a.fields != first.fields || workers.contains(&a.worker) {
             continue;
         }

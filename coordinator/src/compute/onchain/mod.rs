@@ -28,7 +28,6 @@ pub mod deliver;
 pub mod watch;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
-use notary_protocol::sha256;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -69,6 +68,17 @@ pub struct OnchainRequest {
 }
 
 impl OnchainRequest {
+    /// `interval` of this request on `contract`, as its chain's steps carry it.
+    pub fn job(&self, contract: Address, interval: u32) -> OnchainJob {
+        OnchainJob {
+            contract,
+            request_id: self.request_id,
+            interval,
+            redundancy: self.redundancy,
+            max_fuel: self.max_fuel,
+        }
+    }
+
     /// When `interval` may be delivered (unix seconds), as the contract's `dueAt`.
     pub fn due_at(&self, interval: u32) -> u64 {
         self.created_at + u64::from(interval) * u64::from(self.period)
@@ -95,7 +105,7 @@ pub struct OnchainJob {
 /// The job id of `interval` of `request` on `contract` of chain `chain_id`: the same for every
 /// coordinator and across restarts.
 pub fn interval_job_id(chain_id: u64, contract: Address, request: U256, interval: u32) -> Uuid {
-    let digest = sha256(
+    super::derived_id(
         &[
             b"notary-onchain:v1".as_slice(),
             &chain_id.to_be_bytes(),
@@ -104,13 +114,7 @@ pub fn interval_job_id(chain_id: u64, contract: Address, request: U256, interval
             &interval.to_be_bytes(),
         ]
         .concat(),
-    );
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.0[..16]);
-    // A version-8 (custom) UUID of RFC 9562.
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Uuid::from_bytes(bytes)
+    )
 }
 
 /// The smallest trust tier whose majority is at least `redundancy` jurors, so any verdict it

@@ -15,7 +15,7 @@ use notary_protocol::Digest32;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{interval_job_id, OnchainJob, OnchainRequest};
+use super::{interval_job_id, OnchainRequest};
 use crate::api::AppState;
 use crate::chain::contracts::ComputeCoordinator as C;
 use crate::compute::{
@@ -271,13 +271,7 @@ impl OnchainWatcher {
             index: 0,
             containers,
             client: None,
-            onchain: Some(OnchainJob {
-                contract: self.contract,
-                request_id: r.request_id,
-                interval,
-                redundancy: r.redundancy,
-                max_fuel: r.max_fuel,
-            }),
+            onchain: Some(r.job(self.contract, interval)),
         };
         let defaults = self.state.job_defaults();
         let record = match build_step(&defaults, step, StepInput::Stdin(input), link).await {
@@ -307,16 +301,9 @@ impl OnchainWatcher {
 
     /// Refuses an interval that can never run (its payment goes back to the consumer).
     async fn refuse(&self, r: &OnchainRequest, interval: u32, job: Uuid, why: &str) -> Result<()> {
-        let onchain = OnchainJob {
-            contract: self.contract,
-            request_id: r.request_id,
-            interval,
-            redundancy: r.redundancy,
-            max_fuel: r.max_fuel,
-        };
         super::deliver::end_interval(
             &self.payments,
-            &onchain,
+            &r.job(self.contract, interval),
             job,
             super::deliver::Ending::Refuse(why.to_string()),
         )
