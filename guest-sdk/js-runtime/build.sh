@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build notary-js.wasm: QuickJS-ng (from the rquickjs-sys 0.14.0 crate, which
 # vendors QuickJS-ng 0.16.2) + runner.c + lib.js bytecode, as a WASI preview1
-# command module, with Zig's clang (PyPI `ziglang`).
+# command module, with Zig's clang (PyPI `ziglang`), pre-initialized by Wizer
+# (npm `@bytecodealliance/wizer` 10.0.0): the JS context is built at build
+# time and shipped as the module's initial memory.
 #
 #   ./build.sh          build into build/, copy to notary-js.wasm, write
 #                       notary-js.wasm.sha256
@@ -9,7 +11,7 @@
 #                       from the committed notary-js.wasm.sha256
 #
 # Needs: python3 (+pip), cargo (only to fetch the crate sources), node >= 20
-# (runs the bytecode compiler under node:wasi). The output is byte-for-byte
+# (runs the bytecode compiler under node:wasi), npm (installs the pinned Wizer). The output is byte-for-byte
 # reproducible: no timestamps, and every compiler input is named by a
 # relative path (inside build/src), so no absolute path reaches the binary.
 set -euo pipefail
@@ -126,8 +128,19 @@ open(sys.argv[3], 'w').write('\n'.join(out) + '\n')
 EOF
 
 # ---- the runner ------------------------------------------------------------
-"${CC[@]}" "${CFLAGS[@]}" runner.c "${QJS_OBJS[@]}" "${LDFLAGS[@]}" -o ../notary-js.wasm
+"${CC[@]}" "${CFLAGS[@]}" runner.c "${QJS_OBJS[@]}" "${LDFLAGS[@]}" -o ../notary-js.raw.wasm
 cd "$HERE"
+
+# ---- the snapshot ------------------------------------------------------------
+# Wizer (pinned in tools/wizer/package-lock.json) runs runner.c's
+# `wizer.initialize` export once (runtime, context, globals: everything a
+# program starts with) and writes its linear memory and globals into the
+# module as data, so every job starts from that heap (wasmtime maps it
+# copy-on-write) instead of building it. The init calls no import (Wizer
+# would trap), so the snapshot depends only on the code: reproducible.
+(cd tools/wizer && npm ci --silent --no-audit --no-fund >/dev/null)
+tools/wizer/node_modules/.bin/wizer --wasm-bulk-memory true \
+  -o "$OUT/notary-js.wasm" "$OUT/notary-js.raw.wasm"
 
 # ---- checks ------------------------------------------------------------------
 # Only WASI preview1 imports, and a _start export (a command, not a reactor).

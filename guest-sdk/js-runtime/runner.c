@@ -45,7 +45,9 @@
  *   7. process object (built lazily on first access)
  *   8. misc globals: queueMicrotask, crypto.getRandomValues helper, Notary
  *   9. internals object handed to lib.js
- *  10. main(): read stdin, set up the context, run the program, run the loop
+ *  10. setup_context() (run at build time by Wizer: the snapshot) and
+ *      main(): read stdin, set up the context if not yet, run the program,
+ *      run the loop
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -185,8 +187,20 @@ static void out_line(int which, const char *s, size_t n)
  * ====================================================================== */
 static int64_t g_time_offset_ns = 0;
 
+/* True only inside the build-time pre-initialization (notary_preinit),
+   where no import may be called: the clocks then read the instants the
+   host's virtual clocks start at (worker/src/sandbox/clocks.rs), so what
+   QuickJS derives from them while building the context (its hash seed,
+   performance.timeOrigin) is what a fresh run would compute, on every
+   build. */
+static bool g_preinit = false;
+#define PREINIT_REALTIME_NS UINT64_C(1767225600000000000) /* 2026-01-01T00:00:00Z */
+#define PREINIT_MONOTONIC_NS UINT64_C(0)
+
 static uint64_t wasi_clock_ns(__wasi_clockid_t id)
 {
+    if (g_preinit)
+        return id == __WASI_CLOCKID_MONOTONIC ? PREINIT_MONOTONIC_NS : PREINIT_REALTIME_NS;
     __wasi_timestamp_t t = 0;
     if (__wasi_clock_time_get(id, 1, &t) != 0)
         t = 0;
@@ -406,6 +420,16 @@ static JSValue js_number_to_string(JSContext *ctx, JSValueConst this_val, int ar
 enum { LIB_CORE = 0, LIB_EXTRAS = 1 };
 static JSValue g_lib[2] = { JS_UNDEFINED, JS_UNDEFINED }; /* exports objects */
 static bool g_lib_loading[2];
+static JSValue g_process = JS_UNDEFINED; /* built on first use (section 7) */
+
+/* Whether the program can have registered process listeners ('exit',
+   'uncaughtException', 'unhandledRejection'): only through the process
+   object, whose on/once load lib.js. The library itself is in the snapshot,
+   so "lib.js is loaded" alone no longer says a program used either. */
+static bool may_have_process_listeners(void)
+{
+    return !JS_IsUndefined(g_process) && !JS_IsUndefined(g_lib[LIB_CORE]);
+}
 static JSValue make_internals(JSContext *ctx);
 static void report_uncaught_and_exit(JSContext *ctx, JSValue exc, int kind);
 
@@ -1346,7 +1370,7 @@ enum { FATAL_EXCEPTION = 0, FATAL_REJECTION = 1 };
  */
 static void handle_uncaught(JSContext *ctx, JSValue exc, int kind)
 {
-    if (!JS_IsUndefined(g_lib[LIB_CORE]) && !JS_IsUncatchableError(exc)) {
+    if (may_have_process_listeners() && !JS_IsUncatchableError(exc)) {
         JSValue args[2] = { exc, JS_NewInt32(ctx, kind) };
         JSValue r = lib_call(ctx, "dispatchUncaught", JS_UNDEFINED, 2, args);
         if (JS_IsException(r)) {
@@ -1401,7 +1425,7 @@ static bool process_rejections(JSContext *ctx)
     memmove(&g_rej[0], &g_rej[1], (g_rej_len - 1) * sizeof(*g_rej));
     g_rej_len--;
     bool handled = false;
-    if (!JS_IsUndefined(g_lib[LIB_CORE])) {
+    if (may_have_process_listeners()) {
         JSValue args[2] = { r.reason, r.promise };
         JSValue v = lib_call(ctx, "dispatchUnhandledRejection", JS_UNDEFINED, 2, args);
         if (JS_IsException(v)) {
@@ -1566,7 +1590,6 @@ static void report_uncaught_and_exit(JSContext *ctx, JSValue exc, int kind)
 /* ======================================================================
  * 7. process (built on first access of the global `process`)
  * ====================================================================== */
-static JSValue g_process = JS_UNDEFINED;
 static uint64_t g_start_mono_ns;
 static bool g_exiting = false;
 
@@ -1780,7 +1803,7 @@ static int exit_code_from_process(JSContext *ctx)
 /* process.on('exit', fn) listeners run once, before exiting. */
 static void emit_process_exit(JSContext *ctx, int code)
 {
-    if (g_exiting || JS_IsUndefined(g_lib[LIB_CORE]))
+    if (g_exiting || !may_have_process_listeners())
         return;
     g_exiting = true;
     JSValue a[1] = { JS_NewInt32(ctx, code) };
@@ -2082,24 +2105,11 @@ const char *notary_script_source(JSAtom *filename, size_t *plen)
 static const char WRAP_HEAD[] = "(function (exports, require, module, __filename, __dirname) { ";
 static const char WRAP_TAIL[] = "\n})";
 
-int main(void)
+/* The runtime and context with every global a program starts with: no
+   stdin, no job, no import called. Run once per build by Wizer (the
+   snapshot), or by main() in a module that was not pre-initialized. */
+static void setup_context(void)
 {
-    size_t in_len;
-    uint8_t *in = read_stdin(&in_len);
-    if (!in)
-        fail(EXIT_INTERNAL, "out of memory reading stdin");
-    if (in_len < 4)
-        fail(EXIT_BAD_INPUT, "stdin too short: expected a 4-byte program length");
-    uint32_t prog_len = (uint32_t)in[0] | ((uint32_t)in[1] << 8) | ((uint32_t)in[2] << 16) | ((uint32_t)in[3] << 24);
-    if ((size_t)prog_len > in_len - 4)
-        fail(EXIT_BAD_INPUT, "stdin shorter than the program length prefix says");
-    const char *prog = (const char *)in + 4;
-    g_input_text = prog + prog_len;
-    g_input_len = in_len - 4 - prog_len;
-    in[in_len] = '\0'; /* JS_ParseJSON wants a NUL after the input */
-
-    g_start_mono_ns = wasi_clock_ns(__WASI_CLOCKID_MONOTONIC);
-
     g_rt = JS_NewRuntime();
     if (!g_rt)
         fail(EXIT_INTERNAL, "cannot create runtime");
@@ -2199,6 +2209,62 @@ int main(void)
     JS_SetPropertyFunctionList(ctx, global, global_funcs, countof(global_funcs));
     JS_DefinePropertyValueStr(ctx, global, "global", JS_DupValue(ctx, global),
                               JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    JS_FreeValue(ctx, global);
+}
+
+/* Wizer's entry (build.sh, `wizer --init-func wizer.initialize`): builds
+   the context at build time; Wizer snapshots linear memory and globals into
+   the module it writes, whose _start then begins with everything above
+   done. Wizer traps on any import call here, so the clocks answer the
+   host's start instants instead of asking (section 2) and nothing is
+   written or read. Not exported from the snapshot. */
+__attribute__((export_name("wizer.initialize"))) void notary_preinit(void);
+__attribute__((export_name("wizer.initialize"))) void notary_preinit(void)
+{
+    g_preinit = true;
+    setup_context();
+    /* The JS library too: util.inspect (any object printed), TextEncoder,
+       Buffer, crypto... then cost nothing to load. Loaded from the pristine
+       globals, before any program could touch them. */
+    if (JS_IsException(lib_get(g_ctx, LIB_CORE)) || JS_IsException(lib_get(g_ctx, LIB_EXTRAS)))
+        fail(EXIT_INTERNAL, "cannot load the JS library");
+    /* Collect what setting up left behind (a smaller snapshot) and give
+       the next collection the headroom QuickJS gives after one (1.5x the
+       heap): else the first few allocations of every job would pay for a
+       full collection of the library's objects. */
+    JS_RunGC(g_rt);
+    JSMemoryUsage mu;
+    JS_ComputeMemoryUsage(g_rt, &mu);
+    JS_SetGCThreshold(g_rt, (size_t)(mu.malloc_size + mu.malloc_size / 2));
+    g_preinit = false;
+}
+
+int main(void)
+{
+    size_t in_len;
+    uint8_t *in = read_stdin(&in_len);
+    if (!in)
+        fail(EXIT_INTERNAL, "out of memory reading stdin");
+    if (in_len < 4)
+        fail(EXIT_BAD_INPUT, "stdin too short: expected a 4-byte program length");
+    uint32_t prog_len = (uint32_t)in[0] | ((uint32_t)in[1] << 8) | ((uint32_t)in[2] << 16) | ((uint32_t)in[3] << 24);
+    if ((size_t)prog_len > in_len - 4)
+        fail(EXIT_BAD_INPUT, "stdin shorter than the program length prefix says");
+    const char *prog = (const char *)in + 4;
+    g_input_text = prog + prog_len;
+    g_input_len = in_len - 4 - prog_len;
+    in[in_len] = '\0'; /* JS_ParseJSON wants a NUL after the input */
+
+    g_start_mono_ns = wasi_clock_ns(__WASI_CLOCKID_MONOTONIC);
+
+    if (!g_rt)
+        setup_context();
+    else
+        /* pre-initialized: measure the JS stack limit from here, as a
+           fresh start would */
+        JS_UpdateStackTop(g_rt);
+    JSContext *ctx = g_ctx;
+    JSValue global = JS_GetGlobalObject(ctx);
 
     /* inputData: the parsed job input, or undefined */
     JSValue input = JS_UNDEFINED;
