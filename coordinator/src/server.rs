@@ -317,13 +317,11 @@ pub async fn run(
             .iter()
             .map(|a| a.to_string())
             .collect();
-        let cluster = tokio::time::timeout(
-            Duration::from_secs(3),
-            crate::redis_conn::is_cluster_node(url),
-        )
-        .await;
-        if matches!(cluster, Ok(Ok(true))) {
-            return Err(crate::redis_conn::cluster_refused(&redact_url(url)));
+        // A Redis Cluster works with a hash-tagged prefix only: refuse one without, now if
+        // Redis answers now, else once it does.
+        let cluster = tokio::time::timeout(Duration::from_secs(3), contact.cluster_problem()).await;
+        if let Ok(Ok(Some(problem))) = cluster {
+            return Err(Error::Config(format!("{}: {problem}", redact_url(url))));
         }
         let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
         if matches!(first, Ok(Ok(()))) {
@@ -336,10 +334,9 @@ pub async fn run(
             let url = url.clone();
             tokio::spawn(async move {
                 contact.wait_until_ready(std::future::pending()).await;
-                if let Ok(true) = crate::redis_conn::is_cluster_node(&url).await {
+                if let Ok(Some(problem)) = contact.cluster_problem().await {
                     // Reached only now: stay not ready (new jobs get 503) and say why.
-                    let e = crate::redis_conn::cluster_refused(&redact_url(&url));
-                    tracing::error!(error = %e, "refusing to use this Redis");
+                    tracing::error!(redis = %redact_url(&url), problem, "refusing to use this Redis");
                     return;
                 }
                 if let Err(e) = contact.publish_allowed_workers(&allow).await {

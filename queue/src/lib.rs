@@ -22,6 +22,9 @@
 //!   `Notify`s), for the single-process embedded mode and for tests. It runs on
 //!   `tokio::time`, so tests can pause the clock.
 //! * [`Error`] / [`Result`] (`error.rs`): the crate's one error type.
+//! * [`link`]: [`RedisLink`], how every Notary process reaches Redis: a plain Redis or any node
+//!   of a Redis Cluster (detected on first use), lazily connected, with dedicated connections
+//!   for blocking reads.
 //! * [`redact_url`] (`redact.rs`): how any URL (Redis, RPC, webhook) reaches a log, an error or
 //!   a metric label: without its credentials, path secrets or query.
 //! * `test_utils` (feature `test-utils`): `RedisServer`, a real `redis-server` on a free
@@ -49,6 +52,7 @@
 //! job id (first final result wins).
 
 mod error;
+pub mod link;
 mod memory;
 pub mod model;
 mod queue;
@@ -58,6 +62,7 @@ mod redis_queue;
 pub mod test_utils;
 
 pub use error::{Error, Result};
+pub use link::{RedisConn, RedisLink};
 pub use memory::{MemoryQueue, DEFAULT_INTAKE_TTL};
 pub use model::{
     IntakeDelivery, IntakeItem, JobEnvelope, Lease, OutputPiece, QueueDepth, ReapReport, LANES,

@@ -5,6 +5,9 @@
 //! restarted on the same port and directory, so an append-only file written before the crash is
 //! loaded again. The process is killed when the value is dropped.
 //!
+//! [`RedisCluster`] starts a real Redis Cluster the same way: masters and replicas, each a
+//! [`RedisServer`] with `--cluster-enabled yes`, joined by `redis-cli --cluster create`.
+//!
 //! The API is synchronous (it only spawns a process and polls a socket for a few milliseconds), so
 //! it works from sync tests and from any Tokio runtime flavour alike.
 
@@ -178,6 +181,184 @@ impl Drop for RedisServer {
     }
 }
 
+/// Environment variable naming the `redis-cli` binary to run instead of the one on `PATH`.
+pub const REDIS_CLI_ENV: &str = "REDIS_CLI_BIN";
+
+/// How long a new cluster may take to agree on its slots, and a failover to promote a replica.
+const CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Redis Cluster of real `redis-server` processes on loopback ports: `masters` masters with
+/// `replicas` replicas each (node timeout 1 s, so a killed master's replica is promoted within
+/// a few seconds). Every process is killed when the value is dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts the nodes, creates the cluster and waits until every node says `cluster_state:ok`.
+    /// Panics with the reason if it cannot (e.g. `redis-cli` missing).
+    pub fn start(masters: usize, replicas: usize) -> Self {
+        let options = RedisServerOptions {
+            cluster: true,
+            ..RedisServerOptions::default()
+        };
+        let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
+            .map(|_| RedisServer::start_with(options))
+            .collect();
+        let cli = std::env::var_os(REDIS_CLI_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("redis-cli"));
+        let out = Command::new(&cli)
+            .arg("--cluster")
+            .arg("create")
+            .args(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())))
+            .arg("--cluster-replicas")
+            .arg(replicas.to_string())
+            .arg("--cluster-yes")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", cli.display()));
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cluster = Self { nodes };
+        cluster.wait_until_ok(None);
+        cluster
+    }
+
+    /// `redis://127.0.0.1:<port>/` of node `i` (any node is a valid seed for a client).
+    pub fn url(&self, i: usize) -> String {
+        self.nodes[i].url()
+    }
+
+    /// The nodes, in start order.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// The index of the node that is master of `key`'s slot now.
+    pub fn master_of(&self, key: &str) -> usize {
+        let port = self
+            .master_port_of(key)
+            .expect("the cluster knows the slot's master");
+        self.nodes
+            .iter()
+            .position(|n| n.port() == port)
+            .expect("the master is one of our nodes")
+    }
+
+    /// SIGKILLs the master of `key`'s slot, waits until one of its replicas is master of that
+    /// slot and every surviving node says `cluster_state:ok`; returns (killed, promoted) node
+    /// indices.
+    pub fn fail_over(&mut self, key: &str) -> (usize, usize) {
+        let killed = self.master_of(key);
+        self.nodes[killed].kill();
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        loop {
+            if let Some(port) = self.master_port_of(key) {
+                if port != self.nodes[killed].port() {
+                    self.wait_until_ok(Some(killed));
+                    return (killed, self.master_of(key));
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no replica was promoted within {CLUSTER_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until every running replica of `key`'s slot's master has applied everything the
+    /// master has written so far (replication is asynchronous: a failover loses what its
+    /// replica had not received).
+    pub fn wait_replicated(&self, key: &str) {
+        let master = self.master_of(key);
+        let offset = |port: u16, field: &str| -> Option<u64> {
+            let info = request(port, "INFO replication").ok()?;
+            info.lines()
+                .find_map(|l| l.trim().strip_prefix(field)?.parse().ok())
+        };
+        let target = offset(self.nodes[master].port(), "master_repl_offset:")
+            .expect("the master reports its replication offset");
+        let master_port = self.nodes[master].port().to_string();
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        for node in &self.nodes {
+            let info = request(node.port(), "INFO replication").unwrap_or_default();
+            let is_its_replica = info.lines().any(|l| l.trim() == "role:slave")
+                && info
+                    .lines()
+                    .any(|l| l.trim() == format!("master_port:{master_port}"));
+            if !is_its_replica {
+                continue;
+            }
+            while offset(node.port(), "slave_repl_offset:").unwrap_or(0) < target {
+                assert!(
+                    Instant::now() < deadline,
+                    "replica on port {} did not catch up within {CLUSTER_TIMEOUT:?}",
+                    node.port()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// The port of `key`'s slot's master as a running node sees it.
+    fn master_port_of(&self, key: &str) -> Option<u16> {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| request(n.port(), "PING").is_ok_and(|r| r == "+PONG"))?;
+        let slot: u16 = request(node.port(), &format!("CLUSTER KEYSLOT {key}"))
+            .ok()?
+            .trim_start_matches(':')
+            .parse()
+            .ok()?;
+        let nodes = request(node.port(), "CLUSTER NODES").ok()?;
+        nodes.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let flags = fields.get(2)?;
+            if !flags.split(',').any(|f| f == "master") || flags.contains("fail") {
+                return None;
+            }
+            let serves = fields.iter().skip(8).any(|range| {
+                let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+                matches!((lo.parse::<u16>(), hi.parse::<u16>()), (Ok(lo), Ok(hi)) if lo <= slot && slot <= hi)
+            });
+            if !serves {
+                return None;
+            }
+            let addr = fields.get(1)?.split(['@', ',']).next()?;
+            addr.rsplit_once(':')?.1.parse().ok()
+        })
+    }
+
+    fn wait_until_ok(&self, skip: Option<usize>) {
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            loop {
+                let info = request(node.port(), "CLUSTER INFO").unwrap_or_default();
+                if info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {i} (port {}) not cluster_state:ok within {CLUSTER_TIMEOUT:?}: {info}",
+                    node.port()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
 enum StartError {
     PortTaken,
     Failed(String),
@@ -219,7 +400,8 @@ fn spawn(port: u16, dir: &Path, options: RedisServerOptions) -> Result<Child, St
             "everysec"
         })
         .args(if options.cluster {
-            &["--cluster-enabled", "yes"][..]
+            // A node unreachable for 1 s is failed over (the default 15 s is too slow for tests).
+            &["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"][..]
         } else {
             &[]
         })

@@ -290,6 +290,9 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
                 if !queue.wait_until_ready(shutdown_signal()).await {
                     return Ok(());
                 }
+                if let Some(problem) = queue.cluster_problem().await? {
+                    anyhow::bail!("{}: {problem}", notary_queue::redact_url(url));
+                }
                 if !wait_until_allowed(&queue, &key.address().to_string()).await {
                     return Ok(());
                 }

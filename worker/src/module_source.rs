@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notary_protocol::{keys, Digest32};
+use notary_queue::link::LinkSettings;
+use notary_queue::RedisLink;
 use parking_lot::Mutex;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// Module bytes by hash.
 #[async_trait]
@@ -33,7 +34,7 @@ pub const MODULE_BYTES_CACHE: usize = 64 << 20;
 
 /// Registered modules read from the fleet's Redis.
 pub struct RedisModuleSource {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
     cache: ByteCache,
 }
@@ -74,15 +75,9 @@ impl RedisModuleSource {
     /// A source reading `<prefix>module:<hash>`; does not connect until first used. Fails only
     /// on a malformed URL. Must be called inside a Tokio runtime.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         // Modules are up to 16 MiB: a longer response timeout than the queue's.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
+        let settings = LinkSettings::new(Duration::from_secs(2), Duration::from_secs(10));
+        let conn = RedisLink::new_lazy(url, settings).map_err(|e| e.to_string())?;
         Ok(RedisModuleSource {
             conn,
             prefix: prefix.to_string(),

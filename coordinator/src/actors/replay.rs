@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use notary_queue::RedisLink;
 use rusqlite::params;
 
 use crate::db::Db;
@@ -23,7 +23,7 @@ pub trait ReplayCache: Send + Sync + 'static {
 
 /// The replay cache in Redis: `<prefix>actor-sig:<digest>` keys that expire on their own.
 pub struct RedisReplayCache {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
 }
 
@@ -31,7 +31,7 @@ impl RedisReplayCache {
     /// Builds the cache without touching Redis. Fails only on a malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<Self> {
         Ok(RedisReplayCache {
-            conn: crate::redis_conn::manager(url, Duration::from_secs(2))?,
+            conn: crate::redis_conn::link(url, Duration::from_secs(2))?,
             prefix: prefix.to_string(),
         })
     }

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use notary_protocol::Address;
 use notary_queue::Lease;
+use notary_queue::RedisLink;
 use parking_lot::Mutex;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -169,7 +169,7 @@ return 0
 
 /// Assignments in Redis: `<prefix>assignment:<id>` (JSON) with the TTL as the key's expiry.
 pub struct RedisAssignments {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
 }
 
@@ -177,7 +177,7 @@ impl RedisAssignments {
     /// Builds the store without touching Redis. Fails only on a malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<Self> {
         Ok(RedisAssignments {
-            conn: crate::redis_conn::manager(url, Duration::from_secs(2))?,
+            conn: crate::redis_conn::link(url, Duration::from_secs(2))?,
             prefix: prefix.to_string(),
         })
     }

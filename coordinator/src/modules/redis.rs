@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notary_protocol::{keys, Digest32};
-use redis::aio::ConnectionManager;
+use notary_queue::RedisLink;
 use redis::Script;
 
 use super::{ModuleStore, Put, RegisteredModule};
@@ -35,7 +35,7 @@ return 'created'
 
 /// Modules in Redis.
 pub struct RedisModules {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
     put: Script,
 }
@@ -44,7 +44,7 @@ impl RedisModules {
     /// Builds the store without touching Redis. Fails only on a malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<Self> {
         // Module uploads are up to 16 MiB: a longer response timeout than the job store's.
-        let conn = crate::redis_conn::manager(url, Duration::from_secs(10))?;
+        let conn = crate::redis_conn::link(url, Duration::from_secs(10))?;
         Ok(RedisModules {
             conn,
             prefix: prefix.to_string(),

@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use notary_queue::RedisLink;
 use serde_json::{json, Value};
 
 use super::Payments;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::record::now_ms;
 
 /// Where the number of active workers comes from.
@@ -19,7 +19,7 @@ pub enum ActiveWorkers {
     /// The consumers of the fleet's Redis job stream.
     Fleet {
         /// A connection to the fleet's Redis.
-        conn: ConnectionManager,
+        conn: RedisLink,
         /// The job stream (`<prefix>queue:jobs`).
         stream: String,
     },
@@ -30,14 +30,7 @@ pub enum ActiveWorkers {
 impl ActiveWorkers {
     /// The fleet's job-stream consumers (the connection is made on first use).
     pub fn fleet(url: &str, prefix: &str) -> Result<ActiveWorkers> {
-        let client = redis::Client::open(url).map_err(Error::redis)?;
-        let conn = ConnectionManager::new_lazy_with_config(
-            client,
-            ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(Some(Duration::from_secs(5))),
-        )
-        .map_err(Error::redis)?;
+        let conn = crate::redis_conn::link(url, Duration::from_secs(5))?;
         Ok(ActiveWorkers::Fleet {
             conn,
             stream: format!("{prefix}queue:jobs"),

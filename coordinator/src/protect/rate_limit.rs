@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use notary_queue::link::LinkSettings;
+use notary_queue::RedisLink;
 use parking_lot::Mutex;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Length of a window.
 const WINDOW_SECS: u64 = 60;
@@ -42,7 +43,7 @@ enum Backend {
     /// Counts per client, and the window of the last sweep.
     Memory(Mutex<(Counts, u64)>),
     Redis {
-        conn: ConnectionManager,
+        conn: RedisLink,
         prefix: String,
     },
 }
@@ -64,12 +65,9 @@ impl RateLimiter {
 
     /// Counts in Redis under `prefix` (fleet mode). Does not connect yet.
     pub fn redis(limit: u32, url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(Error::redis)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_BUDGET))
-            .set_response_timeout(Some(REDIS_BUDGET))
-            .set_number_of_retries(0);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(Error::redis)?;
+        let mut settings = LinkSettings::new(REDIS_BUDGET, REDIS_BUDGET);
+        settings.retries = 0;
+        let conn = crate::redis_conn::link_with(url, settings)?;
         Ok(RateLimiter {
             limit,
             backend: Backend::Redis {

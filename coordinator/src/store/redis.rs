@@ -20,8 +20,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use notary_protocol::keys;
+use notary_queue::RedisLink;
 use parking_lot::Mutex;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use uuid::Uuid;
 
@@ -61,10 +61,9 @@ const MAX_EVENT_WAIT: Duration = Duration::from_secs(2);
 
 /// Job records and the event log in Redis.
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisLink,
     /// For blocking `XREADGROUP`s only.
-    events_conn: ConnectionManager,
-    client: redis::Client,
+    events_conn: RedisLink,
     prefix: String,
     retention: Duration,
     waiters: Arc<Waiters>,
@@ -87,23 +86,12 @@ impl RedisStore {
         retention: Duration,
         reader: &str,
     ) -> Result<Arc<Self>> {
-        let client = redis::Client::open(url).map_err(Error::redis)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
-            .map_err(Error::redis)?;
-        let events_conn = ConnectionManager::new_lazy_with_config(
-            client.clone(),
-            config.set_response_timeout(Some(MAX_EVENT_WAIT + Duration::from_secs(2))),
-        )
-        .map_err(Error::redis)?;
+        let conn = crate::redis_conn::link(url, Duration::from_secs(2))?;
+        // Its own connection: event reads block for up to MAX_EVENT_WAIT.
+        let events_conn = crate::redis_conn::link(url, MAX_EVENT_WAIT + Duration::from_secs(2))?;
         let store = Arc::new(RedisStore {
             conn,
             events_conn,
-            client,
             prefix: prefix.to_string(),
             retention,
             waiters: Arc::new(Waiters::default()),
@@ -113,7 +101,7 @@ impl RedisStore {
             groups: Mutex::new(HashSet::new()),
         });
         tokio::spawn(subscribe_done(
-            store.client.clone(),
+            store.conn.clone(),
             keys::done_channel(prefix),
             store.waiters.clone(),
         ));
@@ -156,8 +144,21 @@ impl RedisStore {
 /// Forwards done-channel messages to local waiters, reconnecting forever. Waiters also re-read
 /// the record when their timeout ends, so a message lost while disconnected only delays an
 /// answer, it never loses one.
-async fn subscribe_done(client: redis::Client, channel: String, waiters: Arc<Waiters>) {
+///
+/// On a Redis Cluster a `PUBLISH` reaches the subscribers of every node, so any node will do;
+/// after losing one (it may have failed over for good) the next attempt tries the next node.
+async fn subscribe_done(link: RedisLink, channel: String, waiters: Arc<Waiters>) {
+    let mut turn = 0usize;
     loop {
+        let client = match link.nodes().await {
+            Ok(nodes) if nodes.len() > 1 => {
+                let (host, port) = &nodes[turn % nodes.len()];
+                link.client_for(host, *port)
+                    .unwrap_or_else(|_| link.client().clone())
+            }
+            _ => link.client().clone(),
+        };
+        turn = turn.wrapping_add(1);
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(&channel).await.is_ok() {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notary_protocol::{Address, Digest32};
-use redis::aio::ConnectionManager;
+use notary_queue::RedisLink;
 use redis::Script;
 
 use super::{
@@ -105,7 +105,7 @@ const REGISTRATION_FIELDS: [&str; 8] = [
 
 /// The worker book in Redis.
 pub struct RedisWorkerBook {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
     rule: SuspensionRule,
     record: Script,
@@ -118,7 +118,7 @@ impl RedisWorkerBook {
     /// Builds the book without touching Redis. Fails only on a malformed URL.
     pub fn new_lazy(url: &str, prefix: &str, rule: SuspensionRule) -> Result<Self> {
         Ok(RedisWorkerBook {
-            conn: crate::redis_conn::manager(url, Duration::from_secs(2))?,
+            conn: crate::redis_conn::link(url, Duration::from_secs(2))?,
             prefix: prefix.to_string(),
             rule,
             record: Script::new(RECORD),

@@ -4,6 +4,7 @@
 mod api;
 mod assignment_store;
 mod assignment_stream;
+mod cluster;
 mod compute;
 mod connections;
 mod embedded_restart;

@@ -192,7 +192,7 @@ pub fn cache_dir() -> PathBuf {
     dir
 }
 
-fn rand_suffix() -> u32 {
+pub fn rand_suffix() -> u32 {
     use std::time::SystemTime;
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)

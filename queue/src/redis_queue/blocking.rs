@@ -6,39 +6,37 @@
 //! therefore takes a connection of its own from this pool: response timeout disabled (the caller
 //! bounds the whole call with `tokio::time::timeout` instead), connect timeout kept. Concurrent
 //! `lease` calls each get their own connection; a connection that errored or timed out is dropped
-//! (its state is unknown), and at most `max_idle` idle ones are kept.
+//! (its state is unknown), and at most `max_idle` idle ones are kept. On a Redis Cluster each is
+//! a cluster connection of its own ([`RedisLink::dedicated`]).
+//!
+//! Not `deadpool-redis`: its pool checks every connection out with an `UNWATCH` + `PING` round
+//! trip, one more round trip per blocking lease, where a connection that failed is simply not put
+//! back here.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client};
-
+use crate::link::{RedisConn, RedisLink};
 use crate::{Error, Result};
 
 pub(crate) struct BlockingPool {
-    client: Client,
-    config: AsyncConnectionConfig,
+    link: RedisLink,
     connect_timeout: Duration,
-    idle: Mutex<Vec<MultiplexedConnection>>,
+    idle: Mutex<Vec<RedisConn>>,
     max_idle: usize,
 }
 
 /// A connection taken from the pool, and whether it was reused (a reused one may have died
 /// with a Redis restart since it was last used; a fresh one has not).
 pub(crate) struct Taken {
-    pub conn: MultiplexedConnection,
+    pub conn: RedisConn,
     pub reused: bool,
 }
 
 impl BlockingPool {
-    pub fn new(client: Client, connect_timeout: Duration, max_idle: usize) -> Self {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(None);
+    pub fn new(link: RedisLink, connect_timeout: Duration, max_idle: usize) -> Self {
         Self {
-            client,
-            config,
+            link,
             connect_timeout,
             idle: Mutex::new(Vec::new()),
             max_idle,
@@ -55,9 +53,7 @@ impl BlockingPool {
         if let Some(conn) = reused {
             return Ok(Taken { conn, reused: true });
         }
-        let connect = self
-            .client
-            .get_multiplexed_async_connection_with_config(&self.config);
+        let connect = self.link.dedicated();
         // The redis crate applies the connect timeout per address; bound the whole thing too.
         let bound = self.connect_timeout + Duration::from_millis(250);
         match tokio::time::timeout(bound, connect).await {
@@ -73,7 +69,7 @@ impl BlockingPool {
     }
 
     /// Returns a connection that finished its command cleanly.
-    pub fn put_back(&self, conn: MultiplexedConnection) {
+    pub fn put_back(&self, conn: RedisConn) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < self.max_idle {
             idle.push(conn);

@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ScriptInvocation};
 
 use super::blocking::Taken;
 use super::RedisQueue;
+use crate::link::RedisLink;
 use crate::{Error, Result};
 
 impl RedisQueue {
@@ -31,17 +31,17 @@ impl RedisQueue {
     /// `NOGROUP` re-creates the groups and runs it once more.
     pub(super) async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(RedisLink) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        match self.bounded(operation, call(self.manager.clone())).await {
+        match self.bounded(operation, call(self.link.clone())).await {
             Err(Error::Redis(e)) if is_nogroup(&e) => {
                 tracing::warn!(
                     operation,
                     "consumer group missing (Redis lost its data?): re-creating"
                 );
                 self.ensure_groups().await?;
-                self.bounded(operation, call(self.manager.clone())).await
+                self.bounded(operation, call(self.link.clone())).await
             }
             other => other,
         }

@@ -18,9 +18,10 @@
 //!   XAUTOCLAIM.
 //! * Entries are XDEL'd when acknowledged, so the streams hold live work only.
 //!
-//! Connections: ordinary commands and scripts go through one `ConnectionManager` (multiplexed,
-//! reconnects by itself); blocking reads each use a dedicated connection from
-//! `blocking::BlockingPool`. Every call is wrapped in a timeout, so a dead Redis produces an
+//! Connections: ordinary commands and scripts go through one [`RedisLink`] (multiplexed,
+//! reconnects by itself; cluster-aware on a Redis Cluster, where the key prefix must carry a
+//! hash tag so every script's keys share a slot); blocking reads each use a dedicated
+//! connection from `blocking::BlockingPool`. Every call is wrapped in a timeout, so a dead Redis produces an
 //! error within `command_timeout` (plus the wait, for blocking reads), never a hang.
 //!
 //! If Redis restarts without persistence, the streams and groups are gone: any command that
@@ -45,15 +46,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::StreamReadReply;
-use redis::Client;
 
 use self::blocking::BlockingPool;
 use self::connection::is_connection_error;
 use self::entries::{first_entry, malformed, parse_intake, parse_job};
 use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
+use crate::link::{LinkSettings, RedisLink};
 use crate::model::check_consumer_name;
 use crate::{
     Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, OutputPiece, QueueDepth,
@@ -115,7 +115,7 @@ pub struct RedisQueue {
     /// The set of identities seen leasing (see `targets`).
     alive_key: String,
     intake_key: String,
-    manager: ConnectionManager,
+    link: RedisLink,
     blocking: BlockingPool,
     scripts: Scripts,
 }
@@ -144,27 +144,38 @@ impl RedisQueue {
     /// Builds the queue without touching Redis; the first call connects, and a `NOGROUP` answer
     /// creates the groups. Fails only on a malformed URL. Must be called inside a Tokio runtime.
     pub fn new_lazy(config: RedisQueueConfig) -> Result<Self> {
-        let client = Client::open(config.url.as_str())?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(Some(config.command_timeout))
-            // Reconnect quickly once Redis is back; our own timeout bounds each call anyway.
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)?;
-        let blocking =
-            BlockingPool::new(client, config.connect_timeout, config.blocking_connections);
+        let mut settings = LinkSettings::new(config.connect_timeout, config.command_timeout);
+        // Reconnect quickly once Redis is back; our own timeout bounds each call anyway.
+        settings.retries = 1;
+        let link = RedisLink::new_lazy(config.url.as_str(), settings)?;
+        let blocking = BlockingPool::new(
+            link.clone(),
+            config.connect_timeout,
+            config.blocking_connections,
+        );
         Ok(Self {
             alive_key: keys::alive(&config.key_prefix),
             lane_keys: (0..LANES)
                 .map(|lane| keys::jobs_lane(&config.key_prefix, lane))
                 .collect(),
             intake_key: keys::intake(&config.key_prefix),
-            manager,
+            link,
             blocking,
             scripts: Scripts::new(),
             config,
         })
+    }
+
+    /// Why this queue cannot work on its Redis, if it cannot: a Redis Cluster node with a key
+    /// prefix that has no hash tag (see [`crate::link::cluster_prefix_error`]). Asks Redis
+    /// (`INFO cluster`) the first time.
+    pub async fn cluster_problem(&self) -> Result<Option<String>> {
+        let cluster = self
+            .bounded("cluster probe", self.link.is_cluster())
+            .await?;
+        Ok(cluster
+            .then(|| crate::link::cluster_prefix_error(&self.config.key_prefix))
+            .flatten())
     }
 
     /// The settings this queue runs with.
@@ -183,7 +194,7 @@ impl RedisQueue {
                 .arg(group)
                 .arg("0")
                 .arg("MKSTREAM");
-            let mut conn = self.manager.clone();
+            let mut conn = self.link.clone();
             match self
                 .bounded("create groups", cmd.query_async::<()>(&mut conn))
                 .await
@@ -212,7 +223,7 @@ impl RedisQueue {
             .ignore()
             .sadd(&key, members)
             .ignore();
-        let mut conn = self.manager.clone();
+        let mut conn = self.link.clone();
         self.bounded("publish allowed workers", pipe.query_async::<()>(&mut conn))
             .await
     }
@@ -221,7 +232,7 @@ impl RedisQueue {
     /// an allow list (an older fleet: assume yes).
     pub async fn allows_worker(&self, address: &str) -> Result<Option<bool>> {
         let key = keys::allowed_workers(&self.config.key_prefix);
-        let mut conn = self.manager.clone();
+        let mut conn = self.link.clone();
         let (exists, member): (bool, bool) = self
             .bounded(
                 "read allowed workers",

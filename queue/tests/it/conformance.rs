@@ -37,6 +37,27 @@ macro_rules! conformance_suite {
                 }
             )*
         }
+        mod cluster {
+            /// Every case on one real Redis Cluster (3 masters, 3 replicas), one after the
+            /// other, each under a hash-tagged prefix of its own: the cases' slots spread over
+            /// the masters, and a script that touched keys of two slots would fail here.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn every_case_on_a_redis_cluster() {
+                let cluster = tokio::task::spawn_blocking(|| {
+                    notary_queue::test_utils::RedisCluster::start(3, 1)
+                })
+                .await
+                .unwrap();
+                $(
+                    let prefix = concat!("{", stringify!($case), "}:");
+                    let queue = crate::support::redis_queue_at(&cluster.url(0), prefix).await;
+                    tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
+                        .await
+                        .expect(concat!(stringify!($case), " timed out on the cluster"));
+                )*
+                drop(cluster);
+            }
+        }
     };
 }
 

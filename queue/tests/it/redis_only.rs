@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notary_queue::test_utils::{RedisServer, RedisServerOptions};
-use notary_queue::{Error, JobQueue, RedisQueue, Result};
+use notary_queue::{Error, JobQueue, RedisQueue, RedisQueueConfig, Result};
 use tokio::time::Instant;
 
 use crate::support::*;
@@ -256,4 +256,71 @@ async fn hung_redis_times_out_instead_of_hanging() {
     assert!(q.heartbeat(&lease).await.unwrap());
     q.submit(&lease, "r".into()).await.unwrap();
     assert_eq!(drain_intake(&q, "c1").await.len(), 1);
+}
+
+/// A queue on a real Redis Cluster (3 masters, 3 replicas): an untagged prefix is reported, and
+/// with a tagged one the queue carries on after the master of its slot is SIGKILLed (the
+/// client is seeded with that very node): jobs that reached the replica are still there, new
+/// jobs flow once the replica is promoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_queue_carries_on_after_its_master_fails_over() {
+    let mut cluster =
+        tokio::task::spawn_blocking(|| notary_queue::test_utils::RedisCluster::start(3, 1))
+            .await
+            .unwrap();
+    let mut untagged = RedisQueueConfig::new(cluster.url(0));
+    untagged.key_prefix = "notary:".to_string();
+    let problem = RedisQueue::new_lazy(untagged)
+        .unwrap()
+        .cluster_problem()
+        .await
+        .unwrap()
+        .expect("an untagged prefix cannot work on a cluster");
+    assert!(problem.contains("hash tag"), "{problem}");
+
+    let prefix = "{fleet}:";
+    let slot_key = format!("{prefix}queue:jobs");
+    let seed = cluster.master_of(&slot_key);
+    let queue = crate::support::redis_queue_at(&cluster.url(seed), prefix).await;
+    for n in 0..4 {
+        queue.enqueue(job(n)).await.unwrap();
+    }
+    let first = lease_now(&queue, "w1").await;
+    queue.submit(&first, "done-0".into()).await.unwrap();
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.wait_replicated(&slot_key);
+        let (killed, promoted) = cluster.fail_over(&slot_key);
+        assert_ne!(killed, promoted);
+        cluster
+    })
+    .await
+    .unwrap();
+
+    // The client learns the new master by itself; give it a few seconds to.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let lease = loop {
+        match queue.lease("w2", Duration::from_millis(200)).await {
+            Ok(Some(lease)) => break lease,
+            other => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no lease after the failover: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    queue.submit(&lease, "done-1".into()).await.unwrap();
+    for _ in 0..2 {
+        let lease = lease_now(&queue, "w2").await;
+        queue.submit(&lease, "done".into()).await.unwrap();
+    }
+    queue.enqueue(job(9)).await.unwrap();
+    let last = lease_now(&queue, "w3").await;
+    assert_eq!(last.job.job_id, "job-9");
+    queue.submit(&last, "done-9".into()).await.unwrap();
+    let submitted = drain_intake(&queue, "c1").await;
+    assert_eq!(submitted.len(), 5, "{submitted:?}");
+    drop(cluster);
 }

@@ -39,6 +39,22 @@ pub async fn redis_queue(server: &RedisServer) -> Arc<dyn JobQueue> {
     )
 }
 
+/// A queue on the Redis (or Redis Cluster node) at `url`, with keys under `prefix`.
+pub async fn redis_queue_at(url: &str, prefix: &str) -> Arc<dyn JobQueue> {
+    let mut config = RedisQueueConfig::new(url.to_string());
+    config.intake_ttl = INTAKE_TTL;
+    config.key_prefix = prefix.to_string();
+    let queue = RedisQueue::connect(config)
+        .await
+        .expect("connect to the test Redis");
+    assert_eq!(
+        queue.cluster_problem().await.expect("ask"),
+        None,
+        "{prefix}"
+    );
+    Arc::new(queue)
+}
+
 pub fn job(n: usize) -> JobEnvelope {
     JobEnvelope::new(format!("job-{n}"), format!("{{\"n\":{n}}}"))
 }

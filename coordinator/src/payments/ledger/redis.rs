@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use notary_queue::RedisLink;
 use uuid::Uuid;
 
 use super::{Consumed, JobField, PaymentLedger, StatsCounters, StatsEntry};
@@ -80,7 +80,7 @@ const CLOSE_ONCHAIN: &str = r"redis.call('SADD', KEYS[2], ARGV[1])
 
 /// The payment ledger in Redis.
 pub struct RedisLedger {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
 }
 
@@ -91,15 +91,8 @@ fn redis_err(e: redis::RedisError) -> Error {
 impl RedisLedger {
     /// Connects to Redis (failing now if it cannot be reached) with keys under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisLedger> {
-        let client = redis::Client::open(url).map_err(redis_err)?;
-        let conn = ConnectionManager::new_with_config(
-            client,
-            ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(Some(Duration::from_secs(5))),
-        )
-        .await
-        .map_err(redis_err)?;
+        let conn = crate::redis_conn::link(url, Duration::from_secs(5))?;
+        conn.resolve().await.map_err(redis_err)?;
         Ok(RedisLedger {
             conn,
             prefix: prefix.to_string(),

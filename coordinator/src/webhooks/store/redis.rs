@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use notary_queue::RedisLink;
 use redis::{AsyncCommands, Script};
 use uuid::Uuid;
 
@@ -74,7 +74,7 @@ return 1
 
 /// Webhooks and their outbox in Redis.
 pub struct RedisWebhooks {
-    conn: ConnectionManager,
+    conn: RedisLink,
     prefix: String,
     enqueue: Script,
     claim: Script,
@@ -85,7 +85,7 @@ impl RedisWebhooks {
     /// Builds the store without touching Redis (the first command connects). Fails only on a
     /// malformed URL.
     pub fn new_lazy(url: &str, prefix: &str) -> Result<std::sync::Arc<Self>> {
-        let conn = crate::redis_conn::manager(url, Duration::from_secs(2))?;
+        let conn = crate::redis_conn::link(url, Duration::from_secs(2))?;
         Ok(std::sync::Arc::new(RedisWebhooks {
             conn,
             prefix: prefix.to_string(),
