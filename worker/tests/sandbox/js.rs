@@ -165,3 +165,40 @@ async fn time_and_randomness_are_deterministic_across_sandboxes() {
     assert_eq!(second.fuel_used, first.fuel_used);
     eprintln!("JS time/random output: {text}");
 }
+
+/// Every job starts from the runtime's pristine snapshot, also in a reused pool slot (whose
+/// pages written by the last job are kept resident and copied back from the image rather than
+/// released): globals, prototypes and the library's state a job changed are not seen by the next
+/// one, and the output and fuel are the same every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_slot_starts_every_job_from_the_pristine_snapshot() {
+    let Some(runtime) = js_runtime() else {
+        eprintln!("skipping: {} not built yet", js_runtime_path().display());
+        return;
+    };
+    let mut config = test_config();
+    config.js_runtime_wasm = runtime;
+    config.max_concurrent_instances = 1;
+    let sandbox = Sandbox::new(config).unwrap();
+    let source = r#"
+        console.log(typeof globalThis.leak, Array.prototype.leak, Object.keys(require('util')).length);
+        globalThis.leak = 'x'.repeat(100000);
+        Array.prototype.leak = 1;
+        require('util').leak = true;
+        const big = []; for (let i = 0; i < 20000; i++) big.push({ i, s: 'v' + i });
+        console.log(big.length, Math.random() < 1);
+    "#;
+    let first = run_js(&sandbox, source).await;
+    assert_eq!(
+        first.status,
+        GuestStatus::Exited(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("undefined undefined "));
+    for _ in 0..5 {
+        let again = run_js(&sandbox, source).await;
+        assert_eq!(again.stdout, first.stdout);
+        assert_eq!(again.fuel_used, first.fuel_used);
+    }
+}

@@ -311,3 +311,43 @@ async fn every_fault_in_a_row_then_a_normal_job() {
     ));
     still_healthy(&sandbox).await;
 }
+
+/// A module's memory is its data segments and zeros at every start, also in a reused pool slot
+/// whose written pages stay resident between runs (reset by copying the image back): the guest
+/// prints its data segment and a zero region, then overwrites both; the next run prints the
+/// pristine bytes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_slot_gives_every_run_pristine_memory() {
+    const SCRIBBLE: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 65536) "pristine")
+  (func (export "_start")
+    (local $i i32)
+    ;; print 8 bytes of the data segment and 8 bytes of never-initialized memory
+    (i32.store (i32.const 0) (i32.const 65536))
+    (i32.store (i32.const 4) (i32.const 8))
+    (i32.store (i32.const 8) (i32.const 131072))
+    (i32.store (i32.const 12) (i32.const 8))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))
+    ;; then scribble over every page
+    (local.set $i (i32.const 64))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 262144)))
+        (i64.store (local.get $i) (i64.const 0x4141414141414141))
+        (local.set $i (i32.add (local.get $i) (i32.const 512)))
+        (br $next)))))
+"#;
+    let mut config = test_config();
+    config.max_concurrent_instances = 1;
+    let sandbox = Sandbox::new(config).unwrap();
+    let module = wasm(SCRIBBLE);
+    for _ in 0..4 {
+        let out = run(&sandbox, &module).await;
+        assert_eq!(out.status, GuestStatus::Exited(0));
+        assert_eq!(out.stdout, b"pristine\0\0\0\0\0\0\0\0");
+    }
+}
