@@ -71,6 +71,9 @@ impl Db {
             }
             None => Connection::open_in_memory().map_err(sql)?,
         };
+        // Every store's statements are cached on this one connection (rusqlite keeps 16 by
+        // default, fewer than the stores use, so they would be parsed again and again).
+        conn.set_prepared_statement_cache_capacity(256);
         let sync = match durability {
             Durability::Process => "NORMAL",
             Durability::Fsync => "FULL",
@@ -157,27 +160,27 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
                 Err(_) => break,
             }
         }
-        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        let began = exec_cached(&conn, "BEGIN IMMEDIATE");
         let mut done = Vec::with_capacity(group.len());
         for work in group {
             if began.is_err() {
                 done.push(work(&conn).1);
                 continue;
             }
-            let _ = conn.execute_batch("SAVEPOINT one");
+            let _ = exec_cached(&conn, "SAVEPOINT one");
             let (ok, completion) = work(&conn);
             if !ok {
                 // The closure's error goes to its caller; its writes are undone, the others'
                 // stay.
-                let _ = conn.execute_batch("ROLLBACK TO one");
+                let _ = exec_cached(&conn, "ROLLBACK TO one");
             }
-            let _ = conn.execute_batch("RELEASE one");
+            let _ = exec_cached(&conn, "RELEASE one");
             done.push(completion);
         }
         let commit_error = match began {
             Err(e) => Some(e.to_string()),
-            Ok(()) => conn.execute_batch("COMMIT").err().map(|e| {
-                let _ = conn.execute_batch("ROLLBACK");
+            Ok(()) => exec_cached(&conn, "COMMIT").err().map(|e| {
+                let _ = exec_cached(&conn, "ROLLBACK");
                 e.to_string()
             }),
         };
@@ -185,6 +188,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
             completion(commit_error.as_deref());
         }
     }
+}
+
+/// Runs a statement without parameters or rows through the statement cache: the transaction
+/// statements run several times per job, and parsing them each time showed in profiles.
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// A SQLite error as the crate's error.

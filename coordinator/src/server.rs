@@ -250,6 +250,9 @@ pub async fn run(
     }
     let pool = match executor_for_pool {
         Some(executor) => {
+            // The in-process slots' reports are checked here: skip recovering signatures this
+            // process made itself (see notary_protocol::own_signatures).
+            notary_protocol::own_signatures::remember_own_signatures();
             let pool_config = PoolConfig {
                 concurrency: config.workers,
                 heartbeat_interval: config.lease_ttl / 3,

@@ -253,7 +253,11 @@ pub struct SignedAttestation {
 impl SignedAttestation {
     /// Recovers the signer and checks it is `worker`; returns the address.
     pub fn verify(&self, domain: &AttestationDomain) -> Result<Address> {
-        let signer = recover_signer(&self.fields.signing_hash(domain), &self.signature)?;
+        let hash = self.fields.signing_hash(domain);
+        let signer = match crate::own_signatures::take(&hash, &self.signature) {
+            Some(signer) => signer,
+            None => recover_signer(&hash, &self.signature)?,
+        };
         if signer != self.worker {
             return Err(Error::Signature(format!(
                 "signed by {signer}, but the report claims worker {}",
@@ -339,7 +343,9 @@ impl WorkerKey {
         fields: Attestation,
         domain: &AttestationDomain,
     ) -> Result<SignedAttestation> {
-        let signature = self.sign_hash(&fields.signing_hash(domain))?;
+        let hash = fields.signing_hash(domain);
+        let signature = self.sign_hash(&hash)?;
+        crate::own_signatures::record(&hash, &signature, self.address);
         Ok(SignedAttestation {
             fields,
             worker: self.address,

@@ -31,6 +31,7 @@ mod error;
 pub mod job;
 pub mod keys;
 pub mod module;
+pub mod own_signatures;
 pub mod registration;
 pub mod report;
 

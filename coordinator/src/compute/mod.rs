@@ -228,6 +228,9 @@ impl EventHandler for ChainConsumer {
     }
 
     async fn handle(&self, event: &JobEvent) -> Result<()> {
+        if event.chain_step == Some(false) {
+            return Ok(()); // not a chain step: no record read needed
+        }
         let state = &self.0;
         let store = state.jobs.store();
         let Some(record) = store.get(event.job_id).await? else {

@@ -50,6 +50,10 @@ pub struct JobEvent {
     /// The webhook the job named, so the webhook consumer skips the others without a read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<Uuid>,
+    /// Whether the job is a step of a compute chain, so the chain consumer skips the others
+    /// without a read (`None` in events written before the field: read the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_step: Option<bool>,
 }
 
 impl JobEvent {
@@ -64,6 +68,7 @@ impl JobEvent {
             result: outcome.and_then(|o| o.result),
             at_ms: outcome.map_or(record.created_at_ms, |o| o.completed_at_ms),
             webhook_id: record.webhook_id,
+            chain_step: Some(record.chain.is_some()),
         }
     }
 

@@ -10,12 +10,13 @@
 //!
 //! The event log is read with one consumer group per consumer name (`XREADGROUP`); entries a
 //! reader took and did not acknowledge within `redeliver_after` are claimed again with
-//! `XAUTOCLAIM`. Blocking reads have a connection of their own, so they never hold up the
+//! `XAUTOCLAIM` (at most every quarter of `redeliver_after` per consumer, not on every read).
+//! Blocking reads have a connection of their own, so they never hold up the
 //! job records' commands.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -73,6 +74,9 @@ pub struct RedisStore {
     reader: String,
     /// Consumer groups known to exist.
     groups: Mutex<HashSet<String>>,
+    /// When each consumer last claimed its stale entries (`XAUTOCLAIM`): at most every quarter
+    /// of its `redeliver_after`, not on every read (it was one command per read per consumer).
+    claimed_at: Mutex<HashMap<String, Instant>>,
 }
 
 impl RedisStore {
@@ -99,6 +103,7 @@ impl RedisStore {
             save_jury: Script::new(SAVE_JURY),
             reader: reader.to_string(),
             groups: Mutex::new(HashSet::new()),
+            claimed_at: Mutex::new(HashMap::new()),
         });
         tokio::spawn(subscribe_done(
             store.conn.clone(),
@@ -217,31 +222,46 @@ impl EventLog for RedisStore {
     ) -> Result<Vec<JobEvent>> {
         self.ensure_group(consumer).await?;
         let mut conn = self.events_conn.clone();
-        // Entries another reader (maybe a crashed coordinator) took and never acknowledged.
-        let claimed: redis::RedisResult<redis::Value> = redis::cmd("XAUTOCLAIM")
-            .arg(self.events_key())
-            .arg(consumer)
-            .arg(&self.reader)
-            .arg(redeliver_after.as_millis() as u64)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(max.max(1))
-            .query_async(&mut conn)
-            .await;
-        let claimed = match claimed {
-            Ok(v) => v,
-            Err(e) if e.code() == Some("NOGROUP") => {
-                // Redis lost the group (restarted without persistence): create it again.
-                self.groups.lock().remove(consumer);
-                return Ok(Vec::new());
+        let claim_due = {
+            let mut claimed_at = self.claimed_at.lock();
+            let now = Instant::now();
+            let due = claimed_at
+                .get(consumer)
+                .is_none_or(|at| now.duration_since(*at) >= redeliver_after / 4);
+            if due {
+                claimed_at.insert(consumer.to_string(), now);
             }
-            Err(e) => return Err(Error::redis(e)),
+            due
         };
-        if let redis::Value::Array(parts) = &claimed {
-            if let Some(list) = parts.get(1) {
-                let events = entries(list);
-                if !events.is_empty() {
-                    return Ok(events);
+        if claim_due {
+            // Entries another reader (maybe a crashed coordinator) took and never acknowledged.
+            let claimed: redis::RedisResult<redis::Value> = redis::cmd("XAUTOCLAIM")
+                .arg(self.events_key())
+                .arg(consumer)
+                .arg(&self.reader)
+                .arg(redeliver_after.as_millis() as u64)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(max.max(1))
+                .query_async(&mut conn)
+                .await;
+            let claimed = match claimed {
+                Ok(v) => v,
+                Err(e) if e.code() == Some("NOGROUP") => {
+                    // Redis lost the group (restarted without persistence): create it again.
+                    self.groups.lock().remove(consumer);
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(Error::redis(e)),
+            };
+            if let redis::Value::Array(parts) = &claimed {
+                if let Some(list) = parts.get(1) {
+                    let events = entries(list);
+                    if !events.is_empty() {
+                        // More may be stale: claim again on the next read.
+                        self.claimed_at.lock().remove(consumer);
+                        return Ok(events);
+                    }
                 }
             }
         }

@@ -67,13 +67,10 @@ const SWEEP_EVERY: u64 = 1024;
 
 /// `consumer`'s position: every event up to it is handled (0: none yet).
 fn cursor_of(c: &rusqlite::Connection, consumer: &str) -> rusqlite::Result<i64> {
-    c.query_row(
-        "SELECT seq FROM event_cursors WHERE consumer = ?1",
-        [consumer],
-        |r| r.get(0),
-    )
-    .optional()
-    .map(|seq| seq.unwrap_or(0))
+    c.prepare_cached("SELECT seq FROM event_cursors WHERE consumer = ?1")?
+        .query_row([consumer], |r| r.get(0))
+        .optional()
+        .map(|seq| seq.unwrap_or(0))
 }
 
 /// One consumer's events handed out but not yet reflected in its cursor.
@@ -258,11 +255,11 @@ impl EventLog for SqliteStore {
                         break;
                     }
                 }
-                c.execute(
+                c.prepare_cached(
                     "INSERT INTO event_cursors (consumer, seq) VALUES (?1, ?2)
                      ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                    params![name, cursor],
-                )?;
+                )?
+                .execute(params![name, cursor])?;
                 Ok(cursor)
             })
             .await?;
@@ -408,10 +405,10 @@ impl JobStore for SqliteStore {
         let id = id.to_string();
         self.db
             .call(move |c| {
-                c.execute(
+                c.prepare_cached(
                     "UPDATE jobs SET attempt = ?2, leased = 1 WHERE id = ?1 AND outcome IS NULL",
-                    params![id, attempt],
-                )?;
+                )?
+                .execute(params![id, attempt])?;
                 Ok(())
             })
             .await

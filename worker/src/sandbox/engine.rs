@@ -139,6 +139,19 @@ pub fn profile_text(config: &SandboxConfig) -> String {
     text
 }
 
+/// Whether the kernel has `PAGEMAP_SCAN` (Linux 6.7 and later).
+fn pagemap_scan_supported() -> bool {
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+        return false;
+    };
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (6, 7)
+}
+
 /// Builds the engine of the determinism profile.
 pub fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
     let slots = config.max_concurrent_instances.max(1);
@@ -154,7 +167,12 @@ pub fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
         .max_memory_size(config.memory_limit_bytes)
         .table_elements(TABLE_ELEMENTS_CAP)
         .max_core_instance_size(MAX_CORE_INSTANCE_BYTES)
-        .linear_memory_keep_resident(LINEAR_MEMORY_KEEP_RESIDENT_BYTES)
+        .linear_memory_keep_resident(if pagemap_scan_supported() {
+            LINEAR_MEMORY_KEEP_RESIDENT_BYTES
+        } else {
+            // Without the scan wasmtime would memset the whole bound on every reset.
+            0
+        })
         .pagemap_scan(Enabled::Auto);
 
     let mut c = wasmtime::Config::new();
