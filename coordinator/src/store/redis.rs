@@ -380,7 +380,7 @@ impl JobStore for RedisStore {
             .map_err(Error::redis)?;
         match set {
             1 => {
-                self.waiters.wake(id);
+                self.waiters.wake_final(&last);
                 Ok(Finalized::Applied(last))
             }
             -1 => Ok(Finalized::Missing),

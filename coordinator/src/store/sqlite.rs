@@ -359,7 +359,7 @@ impl JobStore for SqliteStore {
             .await?;
         match (set, stored) {
             (1, _) => {
-                self.waiters.wake(id);
+                self.waiters.wake_final(&last);
                 self.appended.notify_waiters();
                 Ok(Finalized::Applied(last))
             }

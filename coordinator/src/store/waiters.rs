@@ -7,33 +7,54 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::record::JobStatus;
+use crate::record::{JobRecord, JobStatus};
 
-/// One `Notify` per job that someone waits for. Both store backends use it: the memory store
+/// One waiter entry per job that someone waits for. Both store backends use it: the memory store
 /// wakes it on `finalize`, the Redis store also from its pub/sub subscriber, so a request on
 /// this replica wakes when another replica finalizes.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    map: Mutex<HashMap<Uuid, Arc<Notify>>>,
+    map: Mutex<HashMap<Uuid, Arc<Waiter>>>,
+}
+
+/// What a waiting request is woken by, and the final record when this process finalized the
+/// job itself (the request then answers without reading the record back).
+#[derive(Default)]
+pub(crate) struct Waiter {
+    notify: Notify,
+    last: Mutex<Option<JobRecord>>,
 }
 
 impl Waiters {
-    /// The `Notify` for `id`, created on first use.
-    pub(crate) fn get(&self, id: Uuid) -> Arc<Notify> {
+    /// The entry for `id`, created on first use.
+    pub(crate) fn get(&self, id: Uuid) -> Arc<Waiter> {
         self.map.lock().entry(id).or_default().clone()
     }
 
     /// Wakes everyone waiting for `id` and forgets the entry.
     pub(crate) fn wake(&self, id: Uuid) {
-        if let Some(n) = self.map.lock().remove(&id) {
-            n.notify_waiters();
+        if let Some(w) = self.map.lock().remove(&id) {
+            w.notify.notify_waiters();
+        }
+    }
+
+    /// Wakes everyone waiting for `last`'s job, handing them `last`, the record this process
+    /// just stored as final. Only for a job without a jury: a jury's state is saved apart, and
+    /// the caller's copy of it may be behind, so those waiters read the record back.
+    pub(crate) fn wake_final(&self, last: &JobRecord) {
+        let id = last.id();
+        if let Some(w) = self.map.lock().remove(&id) {
+            if last.jury.is_none() && last.outcome.is_some() {
+                *w.last.lock() = Some(last.clone());
+            }
+            w.notify.notify_waiters();
         }
     }
 
     /// Forgets an entry nobody waits on any more (a waiter timed out).
     pub(crate) fn forget_if_unused(&self, id: Uuid) {
         let mut map = self.map.lock();
-        if map.get(&id).is_some_and(|n| Arc::strong_count(n) == 1) {
+        if map.get(&id).is_some_and(|w| Arc::strong_count(w) == 1) {
             map.remove(&id);
         }
     }
@@ -58,9 +79,9 @@ where
     }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let notify = waiters.get(id);
+        let waiter = waiters.get(id);
         let step = {
-            let notified = notify.notified();
+            let notified = waiter.notify.notified();
             tokio::pin!(notified);
             // Register before reading, so a finalize between the read and the wait is not missed.
             notified.as_mut().enable();
@@ -68,14 +89,17 @@ where
                 // Final, or a split jury waiting for its client: done waiting.
                 Some(r) if r.outcome.is_none() && r.status() != JobStatus::Escalated => {
                     match tokio::time::timeout_at(deadline, notified).await {
-                        Ok(()) => Step::Again,
+                        Ok(()) => match waiter.last.lock().clone() {
+                            Some(last) => Step::Done(Some(Box::new(last))),
+                            None => Step::Again,
+                        },
                         Err(_) => Step::TimedOut,
                     }
                 }
                 other => Step::Done(other.map(Box::new)),
             }
         };
-        drop(notify);
+        drop(waiter);
         match step {
             Step::Again => continue,
             Step::TimedOut => {
