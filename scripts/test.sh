@@ -12,12 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# redis-cli (Debian's redis-tools) creates the Redis Cluster of the cluster tests.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing redis-server" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    echo "test.sh: installing redis-server and redis-tools" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
   else
-    echo "test.sh: redis-server is missing: sudo apt-get install -y redis-server" >&2
+    echo "test.sh: redis-server or redis-cli is missing: sudo apt-get install -y redis-server redis-tools" >&2
     exit 1
   fi
 fi
