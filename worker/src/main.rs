@@ -290,8 +290,14 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
                 if !queue.wait_until_ready(shutdown_signal()).await {
                     return Ok(());
                 }
-                if let Some(problem) = queue.cluster_problem().await? {
-                    anyhow::bail!("{}: {problem}", notary_queue::redact_url(url));
+                match queue.cluster_problem().await {
+                    Ok(Some(problem)) => {
+                        anyhow::bail!("{}: {problem}", notary_queue::redact_url(url))
+                    }
+                    Ok(None) => {}
+                    // Redis answered a moment ago: a failed probe is a blip, not a reason to
+                    // exit; a Cluster with an untagged prefix would fail every lease loudly.
+                    Err(e) => tracing::warn!(error = %e, "could not ask Redis whether it is a Cluster"),
                 }
                 if !wait_until_allowed(&queue, &key.address().to_string()).await {
                     return Ok(());
