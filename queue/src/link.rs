@@ -107,6 +107,11 @@ impl RedisLink {
         })
     }
 
+    /// The settings the link was built with.
+    pub fn settings(&self) -> LinkSettings {
+        self.shared.settings
+    }
+
     /// The redis-crate client of the node the link was given (pub/sub subscribers use it).
     pub fn client(&self) -> &Client {
         &self.shared.client

@@ -21,7 +21,6 @@ use crate::{Error, Result};
 
 pub(crate) struct BlockingPool {
     link: RedisLink,
-    connect_timeout: Duration,
     idle: Mutex<Vec<RedisConn>>,
     max_idle: usize,
 }
@@ -34,10 +33,9 @@ pub(crate) struct Taken {
 }
 
 impl BlockingPool {
-    pub fn new(link: RedisLink, connect_timeout: Duration, max_idle: usize) -> Self {
+    pub fn new(link: RedisLink, max_idle: usize) -> Self {
         Self {
             link,
-            connect_timeout,
             idle: Mutex::new(Vec::new()),
             max_idle,
         }
@@ -55,7 +53,7 @@ impl BlockingPool {
         }
         let connect = self.link.dedicated();
         // The redis crate applies the connect timeout per address; bound the whole thing too.
-        let bound = self.connect_timeout + Duration::from_millis(250);
+        let bound = self.link.settings().connect_timeout + Duration::from_millis(250);
         match tokio::time::timeout(bound, connect).await {
             Ok(conn) => Ok(Taken {
                 conn: conn?,

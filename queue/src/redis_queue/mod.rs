@@ -148,11 +148,7 @@ impl RedisQueue {
         // Reconnect quickly once Redis is back; our own timeout bounds each call anyway.
         settings.retries = 1;
         let link = RedisLink::new_lazy(config.url.as_str(), settings)?;
-        let blocking = BlockingPool::new(
-            link.clone(),
-            config.connect_timeout,
-            config.blocking_connections,
-        );
+        let blocking = BlockingPool::new(link.clone(), config.blocking_connections);
         Ok(Self {
             alive_key: keys::alive(&config.key_prefix),
             lane_keys: (0..LANES)
