@@ -2,10 +2,11 @@
 //!
 //! * A job is an entry of its lane's jobs stream (one stream per fairness lane, see
 //!   `JobEnvelope::lane`); `lease` is a script running non-blocking `XREADGROUP` on the `workers`
-//!   group lane by lane (lowest first), and waits with a blocking `XREAD` past the lanes' last ids
-//!   when all are empty. The lease *is* the entry's slot in its group's pending list (owner =
-//!   worker name, idle time = time since delivery or last heartbeat). Entry ids are the lease
-//!   tokens.
+//!   group lane by lane (lowest first), and when all are empty waits with one blocking
+//!   `XREADGROUP` on every lane at once, which leases the entry that wakes it: Redis hands a new
+//!   entry to one waiting consumer, so an idle fleet does not wake as a herd for each job. The
+//!   lease *is* the entry's slot in its group's pending list (owner = worker name, idle time =
+//!   time since delivery or last heartbeat). Entry ids are the lease tokens.
 //! * Every step that changes more than one thing is a Lua script (see `scripts.rs`): heartbeat
 //!   (XPENDING check + XCLAIM JUSTID), submit (XADD intake + XACK + XDEL), release (XACK + XDEL +
 //!   XADD same attempt), and each reaped entry (XACK + XDEL + XADD redelivery or dead letter).
@@ -89,6 +90,10 @@ pub struct RedisQueueConfig {
     /// deleted by `reap`, so ever-new names do not grow the groups forever. Default 1 h; it must
     /// stay far above any blocking wait.
     pub consumer_prune_idle: Duration,
+    /// A worker identity leasing through this queue is marked alive (for `alive` and the
+    /// reaper's absent-target check) at most this often; heartbeats of its leases mark it too.
+    /// Far below any `alive` window and the lease TTL. Default 1 s.
+    pub alive_every: Duration,
 }
 
 impl RedisQueueConfig {
@@ -102,6 +107,7 @@ impl RedisQueueConfig {
             connect_timeout: Duration::from_secs(1),
             blocking_connections: 4,
             consumer_prune_idle: Duration::from_secs(3600),
+            alive_every: Duration::from_secs(1),
         }
     }
 }
@@ -118,6 +124,7 @@ pub struct RedisQueue {
     link: RedisLink,
     blocking: BlockingPool,
     scripts: Scripts,
+    alive_marks: targets::AliveMarks,
 }
 
 impl fmt::Debug for RedisQueue {
@@ -158,6 +165,7 @@ impl RedisQueue {
             link,
             blocking,
             scripts: Scripts::new(),
+            alive_marks: targets::AliveMarks::default(),
             config,
         })
     }

@@ -121,45 +121,46 @@ return {total, pending, redis.call('XLEN', KEYS[#KEYS])}
 "#;
 
 /// Takes the oldest new entry of the first non-empty stream for a worker (non-blocking
-/// XREADGROUP, stream by stream, all in one atomic step): the identity's targeted stream (which
-/// may not exist yet) if there is an identity, then the lanes, lowest first.
+/// XREADGROUP, stream by stream, all in one atomic step): the identity's targeted stream if there
+/// is an identity, then the lanes, lowest first.
 ///
-/// KEYS: the streams in that order, then the alive set. ARGV: group, consumer, identity ('' for
-/// none: then no targeted stream is among KEYS).
-/// Marks the identity alive. Returns `{index, entry id, field, value, ...}` (index into the
-/// streams, from 0), or, when every stream is empty, `{-1, last id of each stream...}` ('0-0' for
-/// a stream that does not exist): the ids a blocking XREAD then waits past, so an entry added
-/// between this script and that wait still wakes it.
+/// KEYS: the streams in that order, then the alive set, then the targets set. ARGV: group,
+/// consumer, identity ('' for none: then no targeted stream is among KEYS), '1' to mark the
+/// identity alive now (the caller marks at most every `alive_every`, not on every lease).
+/// An identity's stream that does not exist yet is created with its group (and listed in the
+/// targets set), so the caller's blocking `XREADGROUP` can wait on it too.
+/// Returns `{index, entry id, field, value, ...}` (index into the streams, from 0), or `{-1}`
+/// when every stream is empty: the caller then waits with a blocking `XREADGROUP` on all of
+/// them, which leases an entry added meanwhile too (`>` is "not yet delivered to the group", not
+/// "newer than now"), and which Redis hands to one waiting consumer only: no herd of waiters
+/// wakes per job.
 const LEASE: &str = with_now_ms!(
     r#"
-local n = #KEYS - 1
+local n = #KEYS - 2
 local targeted = ARGV[3] ~= ''
-if targeted then
+if targeted and ARGV[4] == '1' then
   redis.call('ZADD', KEYS[n + 1], now_ms(), ARGV[3])
 end
 for i = 1, n do
-  if not (targeted and i == 1 and redis.call('EXISTS', KEYS[1]) == 0) then
-    local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[i], '>')
-    if got then
-      local entry = got[1][2][1]
-      local out = {tostring(i - 1), entry[1]}
-      for _, v in ipairs(entry[2]) do out[#out + 1] = v end
-      return out
+  local got
+  if targeted and i == 1 then
+    got = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+    if type(got) == 'table' and got.err then
+      redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+      redis.call('SADD', KEYS[n + 2], ARGV[3])
+      got = false
     end
+  else
+    got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[i], '>')
+  end
+  if got then
+    local entry = got[1][2][1]
+    local out = {tostring(i - 1), entry[1]}
+    for _, v in ipairs(entry[2]) do out[#out + 1] = v end
+    return out
   end
 end
-local out = {'-1'}
-for i = 1, n do
-  local last = '0-0'
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    local info = redis.call('XINFO', 'STREAM', KEYS[i])
-    for j = 1, #info, 2 do
-      if info[j] == 'last-generated-id' then last = info[j + 1] end
-    end
-  end
-  out[#out + 1] = last
-end
-return out
+return {'-1'}
 "#
 );
 

@@ -11,23 +11,16 @@
 //! identity.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use redis::streams::StreamId;
+use redis::streams::{StreamId, StreamReadReply};
 
 use super::connection::is_nogroup;
 use super::keys::{self, WORKERS_GROUP};
 use super::{malformed, millis, parse_job, RedisQueue};
 use crate::model::target_not_alive_reason;
 use crate::{Error, JobEnvelope, Lease, ReapReport, Result};
-
-/// What the lease script answered.
-enum LeaseReply {
-    /// An entry of the stream at `index` (of the streams passed), now pending for the worker.
-    Entry { index: usize, entry: StreamId },
-    /// Every stream was empty; the last id of each.
-    Empty { last_ids: Vec<String> },
-}
 
 impl RedisQueue {
     /// The stream a job lives in: its target's, or its lane's.
@@ -62,59 +55,116 @@ impl RedisQueue {
             .into_iter()
             .chain(lanes.iter().map(String::as_str))
             .collect();
+        let to_lease = |index: usize, entry: StreamId| -> Result<Lease> {
+            // The targeted stream is first when there is one; the lanes follow.
+            let (lane, target) = match (identity, index) {
+                (Some(identity), 0) => (0, Some(identity.to_owned())),
+                (Some(_), i) => (i - 1, None),
+                (None, i) => (i, None),
+            };
+            // A malformed entry stays pending: the reaper redelivers it and, at the delivery
+            // limit, dead-letters it, so it surfaces at the intake instead of vanishing.
+            let job = parse_job(&entry, lane as u8, target)?;
+            Ok(Lease {
+                job,
+                worker: worker.to_owned(),
+                token: entry.id,
+                identity: identity.map(str::to_owned),
+            })
+        };
         let started = tokio::time::Instant::now();
+        let mut recreated = false;
         loop {
+            let mark = identity.is_some_and(|i| self.alive_marks.due(i, self.config.alive_every));
             let mut invocation = self.scripts.lease.prepare_invoke();
             for key in &streams {
                 invocation.key(*key);
             }
             invocation
                 .key(&self.alive_key)
+                .key(keys::targets(&self.config.key_prefix))
                 .arg(WORKERS_GROUP)
                 .arg(worker)
-                .arg(identity.unwrap_or(""));
+                .arg(identity.unwrap_or(""))
+                .arg(if mark { "1" } else { "0" });
             let reply: Vec<String> = self.invoke("lease", &invocation).await?;
-            let last_ids = match leased_entry(reply, streams.len())? {
-                LeaseReply::Entry { index, entry } => {
-                    // The targeted stream is first when there is one; the lanes follow.
-                    let (lane, target) = match (identity, index) {
-                        (Some(identity), 0) => (0, Some(identity.to_owned())),
-                        (Some(_), i) => (i - 1, None),
-                        (None, i) => (i, None),
-                    };
-                    // A malformed entry stays pending: the reaper redelivers it and, at the
-                    // delivery limit, dead-letters it, so it surfaces at the intake instead of
-                    // vanishing.
-                    let job = parse_job(&entry, lane as u8, target)?;
-                    return Ok(Some(Lease {
-                        job,
-                        worker: worker.to_owned(),
-                        token: entry.id,
-                        identity: identity.map(str::to_owned),
-                    }));
-                }
-                LeaseReply::Empty { last_ids } => last_ids,
-            };
+            if let Some((index, entry)) = leased_entry(reply, streams.len())? {
+                return to_lease(index, entry).map(Some);
+            }
             let left = wait.saturating_sub(started.elapsed());
             if left.is_zero() {
                 return Ok(None);
             }
-            // Wakes when any of the streams gets an entry after the ids the script saw (a
-            // targeted stream that does not exist yet waits for its first); then the script
-            // runs again (another worker may take that entry first: then wait again).
-            let mut cmd = redis::cmd("XREAD");
-            cmd.arg("COUNT")
+            // Every stream was empty: wait on all of them at once as a consumer of the group.
+            // Redis hands each new entry to one waiting consumer (the others stay blocked), and
+            // an entry added since the script ran is leased at once.
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(WORKERS_GROUP)
+                .arg(worker)
+                .arg("COUNT")
                 .arg(1)
                 .arg("BLOCK")
                 .arg(millis(left).max(1))
                 .arg("STREAMS")
-                .arg(&streams)
-                .arg(&last_ids);
-            let woke: Option<redis::Value> = self.blocking_read("lease", &cmd, left).await?;
-            if woke.is_none() && wait.saturating_sub(started.elapsed()).is_zero() {
+                .arg(&streams);
+            for _ in &streams {
+                cmd.arg(">");
+            }
+            let read: Option<StreamReadReply> = match self.blocking_read("lease", &cmd, left).await
+            {
+                Ok(read) => read,
+                // The identity's stream went away since the script (the reaper deletes the
+                // stream of an identity it thinks gone): the script creates it again.
+                Err(Error::Redis(e)) if is_nogroup(&e) && !recreated => {
+                    recreated = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some((index, entry)) = self.first_of(read, &streams, worker).await {
+                return to_lease(index, entry).map(Some);
+            }
+            if wait.saturating_sub(started.elapsed()).is_zero() {
                 return Ok(None);
             }
         }
+    }
+
+    /// The entry of the first stream (in `streams` order) a blocking read answered; entries of
+    /// later streams (several got one at the same moment) are released to their stream's tail
+    /// at once, so no lease waits unheld behind this one.
+    async fn first_of(
+        &self,
+        read: Option<StreamReadReply>,
+        streams: &[&str],
+        worker: &str,
+    ) -> Option<(usize, StreamId)> {
+        let mut found: Vec<(usize, String, StreamId)> = read
+            .into_iter()
+            .flat_map(|reply| reply.keys)
+            .filter_map(|key| {
+                let index = streams.iter().position(|s| *s == key.key)?;
+                let entry = key.ids.into_iter().next()?;
+                Some((index, key.key, entry))
+            })
+            .collect();
+        found.sort_by_key(|(index, _, _)| *index);
+        let mut found = found.into_iter();
+        let first = found.next();
+        for (_, stream, entry) in found {
+            let mut invocation = self.scripts.release.prepare_invoke();
+            invocation
+                .key(&stream)
+                .arg(WORKERS_GROUP)
+                .arg(worker)
+                .arg(&entry.id);
+            if let Err(e) = self.invoke::<i64>("release", &invocation).await {
+                // Still pending for this worker: the reaper redelivers it after the lease TTL.
+                tracing::warn!(stream, error = %e, "could not give back a second entry read at once");
+            }
+        }
+        first.map(|(index, _, entry)| (index, entry))
     }
 
     /// Appends a targeted task to its identity's stream (created with its group if missing).
@@ -216,14 +266,38 @@ impl RedisQueue {
     }
 }
 
-/// Reads the lease script's flat answer (see `scripts::LEASE`).
-fn leased_entry(reply: Vec<String>, streams: usize) -> Result<LeaseReply> {
+/// When each identity leasing through this queue was last marked alive: the lease script marks
+/// an identity at most every `alive_every`, not on every lease (two commands per lease saved;
+/// the windows callers ask `alive` about are far longer).
+#[derive(Default)]
+pub(super) struct AliveMarks(Mutex<HashMap<String, Instant>>);
+
+impl AliveMarks {
+    /// Whether `identity` is due to be marked now (and notes that it is being marked).
+    pub(super) fn due(&self, identity: &str, every: Duration) -> bool {
+        let now = Instant::now();
+        let mut marks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match marks.get_mut(identity) {
+            Some(last) if now.duration_since(*last) < every => false,
+            Some(last) => {
+                *last = now;
+                true
+            }
+            None => {
+                marks.insert(identity.to_owned(), now);
+                true
+            }
+        }
+    }
+}
+
+/// Reads the lease script's flat answer (see `scripts::LEASE`): the stream's index and the
+/// entry, or `None` when every stream was empty.
+fn leased_entry(reply: Vec<String>, streams: usize) -> Result<Option<(usize, StreamId)>> {
     let mut parts = reply.into_iter();
     let index = parts.next().unwrap_or_default();
     if index == "-1" {
-        return Ok(LeaseReply::Empty {
-            last_ids: parts.collect(),
-        });
+        return Ok(None);
     }
     let id = parts.next().unwrap_or_default();
     let mut map = HashMap::new();
@@ -236,7 +310,7 @@ fn leased_entry(reply: Vec<String>, streams: usize) -> Result<LeaseReply> {
         ..StreamId::default()
     };
     match index.parse::<usize>() {
-        Ok(index) if index < streams => Ok(LeaseReply::Entry { index, entry }),
+        Ok(index) if index < streams => Ok(Some((index, entry))),
         _ => Err(malformed(
             &entry,
             format!("lease script answered stream {index:?}"),

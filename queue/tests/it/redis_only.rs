@@ -324,3 +324,91 @@ async fn a_cluster_queue_carries_on_after_its_master_fails_over() {
     assert_eq!(submitted.len(), 5, "{submitted:?}");
     drop(cluster);
 }
+
+/// One `INFO` field of `server` as a number (0 when absent).
+async fn info_number(
+    conn: &mut redis::aio::MultiplexedConnection,
+    section: &str,
+    field: &str,
+) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg(section)
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| {
+            v.trim()
+                .split(',')
+                .next()?
+                .trim_start_matches("calls=")
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Waiting workers do not wake as a herd: one job wakes exactly one waiting lease, the others
+/// stay blocked in Redis, and no lease script runs again (before, every waiter woke and ran it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_job_wakes_one_waiting_lease_not_the_herd() {
+    let server = RedisServer::start();
+    let q = redis_queue(&server).await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let identity = "0x00000000000000000000000000000000000000aa";
+    let waiting: Vec<_> = (0..6)
+        .map(|i| {
+            let q = q.clone();
+            tokio::spawn(async move {
+                let worker = format!("w{i}");
+                let wait = Duration::from_secs(5);
+                if i % 2 == 0 {
+                    q.lease_as(&worker, identity, wait).await
+                } else {
+                    q.lease(&worker, wait).await
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while info_number(&mut conn, "clients", "blocked_clients").await < 6 {
+        assert!(Instant::now() < deadline, "the leases did not all block");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    q.enqueue(job(1)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while waiting.iter().filter(|w| w.is_finished()).count() == 0 {
+        assert!(Instant::now() < deadline, "no lease woke for the job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(waiting.iter().filter(|w| w.is_finished()).count(), 1);
+    assert_eq!(
+        info_number(&mut conn, "clients", "blocked_clients").await,
+        5
+    );
+    assert_eq!(
+        info_number(&mut conn, "commandstats", "cmdstat_evalsha").await,
+        0,
+        "a lease script ran again after the wake-up"
+    );
+    for w in waiting {
+        if w.is_finished() {
+            let lease = w
+                .await
+                .unwrap()
+                .unwrap()
+                .expect("the woken lease has the job");
+            assert_eq!(lease.job.job_id, "job-1");
+        } else {
+            w.abort();
+        }
+    }
+}

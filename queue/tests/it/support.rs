@@ -28,6 +28,8 @@ pub fn memory_queue() -> Arc<dyn JobQueue> {
 pub fn redis_config(server: &RedisServer) -> RedisQueueConfig {
     let mut config = RedisQueueConfig::new(server.url());
     config.intake_ttl = INTAKE_TTL;
+    // The tests' alive windows are a few hundred ms.
+    config.alive_every = SHORT;
     config
 }
 
@@ -43,6 +45,8 @@ pub async fn redis_queue(server: &RedisServer) -> Arc<dyn JobQueue> {
 pub async fn redis_queue_at(url: &str, prefix: &str) -> Arc<dyn JobQueue> {
     let mut config = RedisQueueConfig::new(url.to_string());
     config.intake_ttl = INTAKE_TTL;
+    // The tests' alive windows are a few hundred ms.
+    config.alive_every = SHORT;
     config.key_prefix = prefix.to_string();
     let queue = RedisQueue::connect(config)
         .await
