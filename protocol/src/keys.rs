@@ -19,6 +19,7 @@ pub fn jobs_by_time(prefix: &str) -> String {
 
 /// Pub/sub channel on which a coordinator announces that a job reached a final state, so the
 /// coordinator holding the client's request (maybe another replica) can answer at once.
+/// Message: the job id, a space, and the sending coordinator's name.
 pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}events:done")
 }

@@ -108,6 +108,10 @@ pub(crate) async fn start(
     client: Option<&str>,
 ) -> Result<crate::record::JobRecord, ApiError> {
     let id = record.id();
+    let sync = !(prefers_async(headers) || state.sync_wait.is_zero());
+    // Registered before the job is queued: a fast worker cannot finish it unseen, and the wait
+    // starts without reading back the record just stored.
+    let watch = sync.then(|| state.jobs.watch_final(id));
     state
         .jobs
         .submit(&record, client)
@@ -118,12 +122,12 @@ pub(crate) async fn start(
             }
             other => other.into(),
         })?;
-    if prefers_async(headers) || state.sync_wait.is_zero() {
+    let Some(watch) = watch else {
         return Ok(record);
-    }
+    };
     state
         .jobs
-        .await_final(id, state.sync_wait)
+        .await_watched(watch, state.sync_wait)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("job {id} vanished (retention too short?)")))
 }

@@ -214,6 +214,21 @@ impl JobService {
         self.store.wait_final(id, wait).await
     }
 
+    /// Starts waiting for a job's final state before [`Self::submit`] queues it, so that
+    /// [`Self::await_watched`] needs no first read of a record it knows is not final.
+    pub fn watch_final(&self, id: Uuid) -> crate::store::FinalWatch {
+        self.store.watch_final(id)
+    }
+
+    /// Waits up to `wait` on a [`Self::watch_final`] registration (see [`Self::await_final`]).
+    pub async fn await_watched(
+        &self,
+        watch: crate::store::FinalWatch,
+        wait: Duration,
+    ) -> Result<Option<JobRecord>> {
+        self.store.wait_watched(watch, wait).await
+    }
+
     /// After a restart of an embedded coordinator: queues every job that was accepted and not
     /// final again (its delivery count increased), or fails it as refundable past the delivery
     /// limit. Returns how many were queued again.

@@ -23,6 +23,7 @@ use uuid::Uuid;
 pub use self::events::{EventKind, EventLog, JobEvent};
 pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
+pub use self::waiters::FinalWatch;
 use crate::error::Result;
 use crate::jury::JuryState;
 use crate::record::{JobOutcome, JobRecord};
@@ -89,6 +90,13 @@ pub trait JobStore: EventLog {
     /// Waits up to `timeout` for the job to be final (or escalated); returns the record as it is then
     /// (`None` if the job does not exist).
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;
+    /// Registers a wait for job `id`'s final state now, before the job can become final (the
+    /// caller queues it next): [`JobStore::wait_watched`] then waits without reading the record
+    /// first.
+    fn watch_final(&self, id: Uuid) -> FinalWatch;
+    /// Waits up to `timeout` on `watch` (like [`JobStore::wait_final`], from the registration).
+    async fn wait_watched(&self, watch: FinalWatch, timeout: Duration)
+        -> Result<Option<JobRecord>>;
     /// Notes that a worker leased the job as delivery `attempt` (it may be running). Only a
     /// delivery that was actually taken counts against the delivery limit after a restart: a
     /// job that was only queued keeps its count. A backend whose queue counts deliveries itself

@@ -4,7 +4,7 @@
 //! accepted job, JSON) and, once final, an `outcome` field (JSON) written with `HSETNX` inside a
 //! Lua script that also refreshes the retention, appends the job's final event to the events
 //! stream ([`notary_protocol::keys::events`], trimmed to the retention with `MINID`) and
-//! publishes the job id on the done channel. So a result is recorded once, with exactly one
+//! publishes the job id (and its sender) on the done channel. So a result is recorded once, with exactly one
 //! event, even if two workers, or two coordinators, finalize the same job, and the coordinator
 //! holding the client's request is woken at once.
 //!
@@ -27,7 +27,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::events::{EventLog, JobEvent};
-use super::waiters::{wait_until_final, Waiters};
+use super::waiters::{wait_until_final, FinalWatch, Waiters};
 use super::{Finalized, JobStore, Unfinished};
 use crate::error::{Error, Result};
 use crate::jury::JuryState;
@@ -46,7 +46,7 @@ return set
 
 /// Compare-and-set of a job's jury state (`jury`, `juryVersion`): 1 stored, 0 refused (another
 /// version, or the job is final), -1 no such job. An escalated state is announced on the done
-/// channel (ARGV[4] `1`, ARGV[5] the job id), so waiters on every replica answer.
+/// channel (ARGV[4] `1`, ARGV[5] the job id and its sender), so waiters on every replica answer.
 const SAVE_JURY: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'outcome') == 1 then return 0 end
@@ -109,8 +109,15 @@ impl RedisStore {
             store.conn.clone(),
             keys::done_channel(prefix),
             store.waiters.clone(),
+            store.reader.clone(),
         ));
         Ok(store)
+    }
+
+    /// The done channel's message for `id`: the job id, then who sent it (this process wakes
+    /// its own waiters as it writes, and skips its own messages).
+    fn done_message(&self, id: Uuid) -> String {
+        format!("{id} {}", self.reader)
     }
 
     fn key(&self, id: Uuid) -> String {
@@ -152,7 +159,7 @@ impl RedisStore {
 ///
 /// On a Redis Cluster a `PUBLISH` reaches the subscribers of every node, so any node will do;
 /// after losing one (it may have failed over for good) the next attempt tries the next node.
-async fn subscribe_done(link: RedisLink, channel: String, waiters: Arc<Waiters>) {
+async fn subscribe_done(link: RedisLink, channel: String, waiters: Arc<Waiters>, me: String) {
     let mut turn = 0usize;
     loop {
         let client = match link.nodes().await {
@@ -169,8 +176,14 @@ async fn subscribe_done(link: RedisLink, channel: String, waiters: Arc<Waiters>)
                 if pubsub.subscribe(&channel).await.is_ok() {
                     let mut messages = pubsub.into_on_message();
                     while let Some(msg) = messages.next().await {
-                        if let Ok(Ok(id)) = msg.get_payload::<String>().map(|s| Uuid::parse_str(&s))
-                        {
+                        let Ok(text) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        let mut parts = text.split(' ');
+                        let id = parts.next().and_then(|id| Uuid::parse_str(id).ok());
+                        // This process's own writes woke its waiters already (and handed
+                        // them the final record, which a wake from here would not).
+                        if let (Some(id), false) = (id, parts.next() == Some(me.as_str())) {
                             waiters.wake(id);
                         }
                     }
@@ -372,7 +385,7 @@ impl JobStore for RedisStore {
             .key(self.events_key())
             .arg(serde_json::to_string(outcome)?)
             .arg(self.retention.as_millis() as u64)
-            .arg(id.to_string())
+            .arg(self.done_message(id))
             .arg(event.body())
             .arg(min_id)
             .invoke_async(&mut conn)
@@ -401,7 +414,7 @@ impl JobStore for RedisStore {
             .arg(serde_json::to_string(state)?)
             .arg(state.version)
             .arg(if state.escalated { "1" } else { "0" })
-            .arg(id.to_string())
+            .arg(self.done_message(id))
             .invoke_async(&mut conn)
             .await
             .map_err(Error::redis)?;
@@ -413,6 +426,19 @@ impl JobStore for RedisStore {
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
         wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
+    }
+
+    fn watch_final(&self, id: Uuid) -> FinalWatch {
+        FinalWatch::new(&self.waiters, id)
+    }
+
+    async fn wait_watched(
+        &self,
+        watch: FinalWatch,
+        timeout: Duration,
+    ) -> Result<Option<JobRecord>> {
+        let id = watch.id();
+        watch.wait(timeout, || self.get(id)).await
     }
 
     async fn record_delivery(&self, _id: Uuid, _attempt: u32) -> Result<()> {

@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::events::{EventLog, JobEvent};
-use super::waiters::{wait_until_final, Waiters};
+use super::waiters::{wait_until_final, FinalWatch, Waiters};
 use super::{Finalized, JobStore, Unfinished};
 use crate::db::Db;
 use crate::error::Result;
@@ -86,7 +86,7 @@ struct Reader {
 pub struct SqliteStore {
     db: Arc<Db>,
     retention: Duration,
-    waiters: Waiters,
+    waiters: Arc<Waiters>,
     /// Woken when an event is appended.
     appended: Notify,
     readers: Mutex<HashMap<String, Reader>>,
@@ -122,7 +122,7 @@ impl SqliteStore {
         Ok(Arc::new(SqliteStore {
             db,
             retention,
-            waiters: Waiters::default(),
+            waiters: Arc::new(Waiters::default()),
             appended: Notify::new(),
             readers: Mutex::new(HashMap::new()),
             inserts: AtomicU64::new(0),
@@ -399,6 +399,19 @@ impl JobStore for SqliteStore {
 
     async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
         wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
+    }
+
+    fn watch_final(&self, id: Uuid) -> FinalWatch {
+        FinalWatch::new(&self.waiters, id)
+    }
+
+    async fn wait_watched(
+        &self,
+        watch: FinalWatch,
+        timeout: Duration,
+    ) -> Result<Option<JobRecord>> {
+        let id = watch.id();
+        watch.wait(timeout, || self.get(id)).await
     }
 
     async fn record_delivery(&self, id: Uuid, attempt: u32) -> Result<()> {

@@ -1,9 +1,11 @@
 //! Local wake-ups for requests waiting on a job's final state.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -21,7 +23,7 @@ pub(crate) struct Waiters {
 /// job itself (the request then answers without reading the record back).
 #[derive(Default)]
 pub(crate) struct Waiter {
-    notify: Notify,
+    notify: Arc<Notify>,
     last: Mutex<Option<JobRecord>>,
 }
 
@@ -111,5 +113,75 @@ where
                 return Ok(record.map(|r| *r));
             }
         }
+    }
+}
+
+/// A wait for one job's final state, registered before the job could become final (before it
+/// is queued): the wait then needs no first read of the record, which the caller knows is not
+/// final. From [`super::JobStore::watch_final`]; dropping it forgets the registration.
+pub struct FinalWatch {
+    id: Uuid,
+    waiters: Arc<Waiters>,
+    waiter: Option<Arc<Waiter>>,
+    notified: Pin<Box<OwnedNotified>>,
+}
+
+impl FinalWatch {
+    pub(crate) fn new(waiters: &Arc<Waiters>, id: Uuid) -> Self {
+        let waiter = waiters.get(id);
+        let mut notified = Box::pin(waiter.notify.clone().notified_owned());
+        notified.as_mut().enable();
+        Self {
+            id,
+            waiters: waiters.clone(),
+            waiter: Some(waiter),
+            notified,
+        }
+    }
+
+    /// The job this watch is for.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Waits up to `timeout` like [`wait_until_final`], starting from the registration: the
+    /// record handed over by this process's finalize, else `read` once woken or timed out.
+    pub(crate) async fn wait<F, Fut>(
+        mut self,
+        timeout: std::time::Duration,
+        read: F,
+    ) -> crate::error::Result<Option<JobRecord>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = crate::error::Result<Option<JobRecord>>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let woken = tokio::time::timeout_at(deadline, self.notified.as_mut())
+            .await
+            .is_ok();
+        let handed = self
+            .waiter
+            .take()
+            .and_then(|waiter| waiter.last.lock().clone());
+        let (id, waiters) = (self.id, self.waiters.clone());
+        drop(self);
+        match handed {
+            Some(last) => Ok(Some(last)),
+            None if woken => {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                wait_until_final(&waiters, id, left, read).await
+            }
+            None => {
+                let mut read = read;
+                read().await
+            }
+        }
+    }
+}
+
+impl Drop for FinalWatch {
+    fn drop(&mut self) {
+        self.waiter.take();
+        self.waiters.forget_if_unused(self.id);
     }
 }
