@@ -5,8 +5,13 @@ use redis::streams::{StreamId, StreamReadReply};
 use super::keys::field;
 use crate::{Error, IntakeItem, JobEnvelope, Result};
 
-pub(super) fn first_entry(reply: Option<StreamReadReply>) -> Option<StreamId> {
-    reply?.keys.into_iter().next()?.ids.into_iter().next()
+/// Every entry of a read's answer, stream by stream.
+pub(super) fn all_entries(reply: Option<StreamReadReply>) -> Vec<StreamId> {
+    reply
+        .into_iter()
+        .flat_map(|reply| reply.keys)
+        .flat_map(|key| key.ids)
+        .collect()
 }
 
 pub(super) fn malformed(entry: &StreamId, reason: impl Into<String>) -> Error {

@@ -15,8 +15,9 @@
 //!   `notary-reaper` consumer; XAUTOCLAIM is atomic, so two reapers never claim the same entry,
 //!   and the per-entry script only acts if its XACK succeeds.
 //! * Results and dead letters go to the intake stream, read by coordinators through the
-//!   `coordinators` group; items left unacknowledged past the intake TTL are taken over with
-//!   XAUTOCLAIM.
+//!   `coordinators` group, up to [`INTAKE_BATCH`] per read (handed out one per call); items left
+//!   unacknowledged past the intake TTL are taken over with XAUTOCLAIM (looked for at most every
+//!   quarter of the TTL).
 //! * Entries are XDEL'd when acknowledged, so the streams hold live work only.
 //!
 //! Connections: ordinary commands and scripts go through one [`RedisLink`] (multiplexed,
@@ -51,7 +52,7 @@ use redis::streams::StreamReadReply;
 
 use self::blocking::BlockingPool;
 use self::connection::is_connection_error;
-use self::entries::{first_entry, malformed, parse_intake, parse_job};
+use self::entries::{all_entries, malformed, parse_intake, parse_job};
 use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::link::{LinkSettings, RedisLink};
@@ -60,6 +61,11 @@ use crate::{
     Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, OutputPiece, QueueDepth,
     ReapReport, Result, LANES,
 };
+
+/// Most intake items one read takes (and one XAUTOCLAIM takes over); the rest wait in
+/// [`reap::IntakeBuffer`] for the same consumer's next calls. Their intake TTL runs meanwhile,
+/// so it must cover handling this many items.
+pub(crate) const INTAKE_BATCH: usize = 16;
 
 /// How many stale entries one XAUTOCLAIM round of the reaper claims.
 const REAP_BATCH: usize = 100;
@@ -125,6 +131,7 @@ pub struct RedisQueue {
     blocking: BlockingPool,
     scripts: Scripts,
     alive_marks: targets::AliveMarks,
+    intake_buffer: reap::IntakeBuffer,
 }
 
 impl fmt::Debug for RedisQueue {
@@ -166,6 +173,7 @@ impl RedisQueue {
             blocking,
             scripts: Scripts::new(),
             alive_marks: targets::AliveMarks::default(),
+            intake_buffer: reap::IntakeBuffer::default(),
             config,
         })
     }
@@ -417,17 +425,24 @@ impl JobQueue for RedisQueue {
 
     async fn next_intake(&self, consumer: &str, wait: Duration) -> Result<Option<IntakeDelivery>> {
         check_consumer_name(consumer)?;
-        let entry = match self.reclaim_intake(consumer).await? {
+        let entry = match self.intake_buffer.take(consumer) {
             Some(entry) => entry,
             None => {
-                let cmd =
-                    Self::read_group_cmd(COORDINATORS_GROUP, consumer, &self.intake_key, wait);
-                let reply: Option<StreamReadReply> =
-                    self.blocking_read("next_intake", &cmd, wait).await?;
-                match first_entry(reply) {
-                    Some(entry) => entry,
-                    None => return Ok(None),
+                let mut entries = self.reclaim_intake(consumer).await?;
+                if entries.is_empty() {
+                    let mut cmd =
+                        Self::read_group_cmd(COORDINATORS_GROUP, consumer, &self.intake_key, wait);
+                    cmd.arg(">");
+                    let reply: Option<StreamReadReply> =
+                        self.blocking_read("next_intake", &cmd, wait).await?;
+                    entries = all_entries(reply);
                 }
+                let mut entries = entries.into_iter();
+                let Some(first) = entries.next() else {
+                    return Ok(None);
+                };
+                self.intake_buffer.keep(consumer, entries);
+                first
             }
         };
         match parse_intake(&entry) {

@@ -1,12 +1,14 @@
 //! Reaping: stale leases of one stream redelivered or dead-lettered, idle consumers pruned;
 //! and the coordinators' side of the intake (taking over stale items, acknowledging).
 
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId};
 
 use super::keys::{COORDINATORS_GROUP, REAPER_CONSUMER, WORKERS_GROUP};
-use super::{millis, RedisQueue, MAX_SCAN_ROUNDS, REAP_BATCH};
+use super::{millis, RedisQueue, INTAKE_BATCH, MAX_SCAN_ROUNDS, REAP_BATCH};
 use crate::{JobEnvelope, ReapReport, Result};
 
 impl RedisQueue {
@@ -73,9 +75,17 @@ impl RedisQueue {
         Ok(removed)
     }
 
-    /// Takes over one intake item that another coordinator took and left unacknowledged for
-    /// longer than the intake TTL.
-    pub(super) async fn reclaim_intake(&self, consumer: &str) -> Result<Option<StreamId>> {
+    /// Takes over up to [`INTAKE_BATCH`] intake items that another coordinator took and left
+    /// unacknowledged for longer than the intake TTL. Looks at most every quarter of the TTL
+    /// per consumer (an abandoned item is taken over between one TTL and 1.25 TTL after it was
+    /// handed out), not on every read: it was one command per result.
+    pub(super) async fn reclaim_intake(&self, consumer: &str) -> Result<Vec<StreamId>> {
+        if !self
+            .intake_buffer
+            .claim_due(consumer, self.config.intake_ttl / 4)
+        {
+            return Ok(Vec::new());
+        }
         let min_idle = millis(self.config.intake_ttl);
         let mut cursor = "0-0".to_owned();
         for _ in 0..MAX_SCAN_ROUNDS {
@@ -86,24 +96,24 @@ impl RedisQueue {
                 .arg(min_idle)
                 .arg(&cursor)
                 .arg("COUNT")
-                .arg(1);
+                .arg(INTAKE_BATCH);
             let reply: StreamAutoClaimReply = self.query("next_intake", &cmd).await?;
-            if let Some(entry) = reply.claimed.into_iter().next() {
-                return Ok(Some(entry));
+            if !reply.claimed.is_empty() {
+                return Ok(reply.claimed);
             }
             if reply.next_stream_id == "0-0" {
                 break;
             }
             cursor = reply.next_stream_id;
         }
-        Ok(None)
+        Ok(Vec::new())
     }
 
-    /// Acknowledges and deletes one intake entry.
+    /// Acknowledges and deletes one intake entry: one pipeline, not a transaction (the delete
+    /// only keeps the stream short; an acknowledged entry is never handed out again).
     pub(super) async fn ack_intake_entry(&self, entry_id: &str) -> Result<()> {
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("XACK")
+        pipe.cmd("XACK")
             .arg(&self.intake_key)
             .arg(COORDINATORS_GROUP)
             .arg(entry_id)
@@ -117,5 +127,47 @@ impl RedisQueue {
             pipe.query_async::<()>(&mut conn).await
         })
         .await
+    }
+}
+
+/// Per coordinator consumer: intake items read in one batch and not handed out yet (they are
+/// pending for that consumer in Redis already), and when it last looked for abandoned items.
+#[derive(Default)]
+pub(super) struct IntakeBuffer(Mutex<HashMap<String, Consumer>>);
+
+#[derive(Default)]
+struct Consumer {
+    items: VecDeque<StreamId>,
+    claimed_at: Option<Instant>,
+}
+
+impl IntakeBuffer {
+    fn with<T>(&self, consumer: &str, f: impl FnOnce(&mut Consumer) -> T) -> T {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(map.entry(consumer.to_owned()).or_default())
+    }
+
+    /// The next item read earlier for `consumer`.
+    pub(super) fn take(&self, consumer: &str) -> Option<StreamId> {
+        self.with(consumer, |c| c.items.pop_front())
+    }
+
+    /// Keeps the rest of a batch for `consumer`'s next calls.
+    pub(super) fn keep(&self, consumer: &str, items: impl Iterator<Item = StreamId>) {
+        self.with(consumer, |c| c.items.extend(items));
+    }
+
+    /// Whether `consumer` is due to look for abandoned items (and notes that it does now).
+    pub(super) fn claim_due(&self, consumer: &str, every: Duration) -> bool {
+        let now = Instant::now();
+        self.with(consumer, |c| {
+            let due = c
+                .claimed_at
+                .is_none_or(|at| now.duration_since(at) >= every);
+            if due {
+                c.claimed_at = Some(now);
+            }
+            due
+        })
     }
 }

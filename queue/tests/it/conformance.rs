@@ -81,6 +81,7 @@ conformance_suite!(
     duplicate_submits_both_reach_intake_once_each,
     release_requeues_with_same_attempt,
     unacked_intake_is_redelivered_after_ttl,
+    intake_items_of_a_dead_consumer_all_reach_another,
     depth_counts_waiting_leased_and_intake,
     reserved_and_empty_names_are_refused,
     lower_lanes_are_leased_first_and_each_lane_in_order,
@@ -612,6 +613,26 @@ async fn unacked_intake_is_redelivered_after_ttl(q: Arc<dyn JobQueue>) {
     assert!(q.next_intake("c2", SHORT).await.unwrap().is_none());
     // A late ack by the crashed coordinator is harmless.
     q.ack_intake(&taken).await.unwrap();
+    assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
+}
+
+/// A coordinator that took one of several results and died: every one of them (those it may
+/// have read ahead in a batch too) reaches another coordinator, each once.
+async fn intake_items_of_a_dead_consumer_all_reach_another(q: Arc<dyn JobQueue>) {
+    for n in 0..3 {
+        q.enqueue(job(n)).await.unwrap();
+        let lease = lease_now(&q, "w1").await;
+        q.submit(&lease, format!("r{n}")).await.unwrap();
+    }
+    q.next_intake("c1", WAIT).await.unwrap().expect("item");
+    tokio::time::sleep(PAST_TTL).await;
+    let mut ids = Vec::new();
+    while let Some(delivery) = q.next_intake("c2", SHORT).await.unwrap() {
+        ids.push(delivery.item.job_id().to_owned());
+        q.ack_intake(&delivery).await.unwrap();
+    }
+    ids.sort();
+    assert_eq!(ids, ["job-0", "job-1", "job-2"]);
     assert_eq!(q.depth().await.unwrap(), QueueDepth::default());
 }
 
