@@ -179,9 +179,12 @@ impl Slot {
         let running = crate::metrics::RunningSandbox::start();
         let run = self.executor.execute(&lease.job.payload, lease.job.attempt);
         tokio::pin!(run);
-        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        // The first beat one interval from now. Not `interval()` + an awaited first tick: that
+        // tick waits for the timer wheel's next millisecond (and a hop to the thread driving
+        // it), about 1 ms before every job started.
+        let every = self.config.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        heartbeat.tick().await;
         let report = loop {
             tokio::select! {
                 report = &mut run => break report,

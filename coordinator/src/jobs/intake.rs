@@ -104,9 +104,15 @@ impl JobService {
                             .await;
                     }
                 };
-                let Some(record) = self.store.get(report.job_id).await? else {
-                    tracing::warn!(job_id, "report for an unknown or expired job dropped");
-                    return Ok(());
+                let record = match self.accepted.get(report.job_id) {
+                    Some(record) => record,
+                    None => match self.store.get(report.job_id).await? {
+                        Some(record) => record,
+                        None => {
+                            tracing::warn!(job_id, "report for an unknown or expired job dropped");
+                            return Ok(());
+                        }
+                    },
                 };
                 if record.outcome.is_some() {
                     tracing::debug!(job_id, "report for a final job ignored");

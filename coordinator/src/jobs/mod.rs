@@ -22,6 +22,8 @@
 //! final jobs are event consumers ([`consumers`]), not more callers of `finalize`.
 //!
 //! - [`intake`]: the intake loop and the checks of worker reports.
+//! - [`accepted`]: the records of jobs accepted here and not final, so the intake need not read
+//!   them back.
 //! - [`policy`]: when a job is final.
 //! - [`consumers`]: runs event consumers with retries and acknowledgements.
 //! - [`reaper`]: reclaims leases of dead workers.
@@ -30,6 +32,7 @@
 //! - [`jury`]: the completion policy of jobs with a jury (trust tier above 1): seats, sealed
 //!   results, replacements, verdicts and escalations.
 
+pub mod accepted;
 pub mod consumers;
 pub mod deliveries;
 pub mod fair;
@@ -61,6 +64,7 @@ pub struct JobService {
     policy: Arc<dyn CompletionPolicy>,
     max_deliveries: u32,
     lanes: fair::FairLanes,
+    accepted: accepted::Accepted,
     juries: Juries,
     /// Runtime ids whose reports count (empty: any).
     runtimes: HashSet<Digest32>,
@@ -86,6 +90,7 @@ impl JobService {
             policy,
             max_deliveries: max_deliveries.max(1),
             lanes: fair::FairLanes::default(),
+            accepted: accepted::Accepted::default(),
             juries,
             runtimes: HashSet::new(),
         }
@@ -153,6 +158,7 @@ impl JobService {
         if record.jury.is_some() {
             return self.seat_jury(record).await;
         }
+        self.accepted.keep(record, payload.len());
         let lane = match client {
             Some(client) => self.lanes.assign(client, id, self.store.as_ref()).await,
             None => 0,
@@ -284,6 +290,7 @@ impl JobService {
     /// the job's final event, once.
     async fn finalize(&self, record: &JobRecord, outcome: &JobOutcome) -> Result<()> {
         let finalized = self.store.finalize(record, outcome).await?;
+        self.accepted.forget(record.id());
         self.lanes.finished(record.id());
         match finalized {
             Finalized::Applied(r) => {

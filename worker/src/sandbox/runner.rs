@@ -83,7 +83,7 @@ pub struct Sandbox {
     config: SandboxConfig,
     limits: ValidationLimits,
     /// One permit per pool slot: a run waits for a free slot instead of failing.
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     _ticker: EpochTicker,
 }
 
@@ -122,7 +122,9 @@ impl Sandbox {
 
         let ticker = EpochTicker::start(engine.clone())?;
         Ok(Self {
-            slots: Semaphore::new(config.max_concurrent_instances.max(1) as usize),
+            slots: Arc::new(Semaphore::new(
+                config.max_concurrent_instances.max(1) as usize
+            )),
             runtime_id: RuntimeId::new(&config),
             engine,
             cache,
@@ -192,9 +194,10 @@ impl Sandbox {
             },
         };
 
-        let _slot = self
+        let slot = self
             .slots
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| SandboxError::Task(e.to_string()))?;
         let started = Instant::now();
@@ -231,16 +234,22 @@ impl Sandbox {
             Ok(Err(Failure::Instantiate(e))) => classify(&e, &outputs, true)?,
             Ok(Err(Failure::Run(e))) => classify(&e, &outputs, false)?,
         };
-        // Return the instance slot to the pool before handing out the output.
-        drop(store);
-
-        Ok(RunOutcome {
+        let outcome = RunOutcome {
             status,
             stdout: outputs.stdout.take(),
             stderr: outputs.stderr.take(),
             fuel_used,
             elapsed,
-        })
+        };
+        // Dropping the store resets its instance slot (the pages the guest wrote are copied
+        // back from the image: ~80 us for hello world), so it happens after the outcome is
+        // handed out, not before; the permit goes with it, so there are never more live
+        // instances than slots.
+        tokio::task::spawn_blocking(move || {
+            drop(store);
+            drop(slot);
+        });
+        Ok(outcome)
     }
 
     /// A store for one run: limiter, fuel budget, and the epoch callback that makes a running
