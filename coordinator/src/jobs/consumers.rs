@@ -3,21 +3,28 @@
 //!
 //! [`spawn`] runs one [`EventHandler`]: it reads events, handles up to `concurrency` of them at
 //! once (a settlement waits on the chain; the registry writer batches what arrives together),
-//! retries a failed one with backoff until it succeeds, and acknowledges it only then. A
-//! coordinator that dies mid-way leaves its events unacknowledged and they are handed out again
-//! (to another replica, or after the restart), so a handler sees an event at least once and must
-//! be idempotent by job id.
+//! retries a failed one with backoff until it succeeds, and acknowledges it only then. Handled
+//! events are acknowledged in batches (every [`ACK_LINGER`] or [`ACK_BATCH`] events, and at
+//! stop): one command for many events instead of one each. A coordinator that dies mid-way
+//! leaves its events unacknowledged and they are handed out again (to another replica, or after
+//! the restart), so a handler sees an event at least once and must be idempotent by job id.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::store::{EventLog, JobEvent};
+
+/// Longest a handled event waits for its acknowledgement to go out with others.
+pub const ACK_LINGER: Duration = Duration::from_millis(50);
+
+/// Most events acknowledged in one command.
+pub const ACK_BATCH: usize = 128;
 
 /// Something that reacts to final jobs.
 #[async_trait]
@@ -68,6 +75,8 @@ async fn run(
     stop: CancellationToken,
 ) {
     let name = handler.name();
+    let (acks, handled) = mpsc::unbounded_channel();
+    let acker = tokio::spawn(acknowledge(log.clone(), name, handled));
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut running = JoinSet::new();
     let mut delay = Duration::from_millis(100);
@@ -103,10 +112,12 @@ async fn run(
         };
         for event in events {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
-            let (log, handler, stop) = (log.clone(), handler.clone(), stop.clone());
+            let (handler, stop, acks) = (handler.clone(), stop.clone(), acks.clone());
             running.spawn(async move {
                 let _permit = permit;
-                handle_until_done(log.as_ref(), handler.as_ref(), &event, &stop).await;
+                if handle_until_done(handler.as_ref(), &event, &stop).await {
+                    let _ = acks.send(event);
+                }
             });
         }
     }
@@ -123,15 +134,58 @@ async fn run(
         );
         running.abort_all();
     }
+    // The acknowledgements of what was handled go out before the task ends.
+    drop(acks);
+    drop(running);
+    let _ = acker.await;
 }
 
-/// Handles one event, retrying with backoff, then acknowledges it.
+/// Acknowledges handled events in batches until every sender is gone, retrying a failed batch
+/// with backoff (an event left unacknowledged is only handled again later).
+async fn acknowledge(
+    log: Arc<dyn EventLog>,
+    name: &'static str,
+    mut handled: mpsc::UnboundedReceiver<JobEvent>,
+) {
+    let mut batch = Vec::with_capacity(ACK_BATCH);
+    while let Some(first) = handled.recv().await {
+        batch.push(first);
+        let linger = tokio::time::sleep(ACK_LINGER);
+        tokio::pin!(linger);
+        while batch.len() < ACK_BATCH {
+            tokio::select! {
+                next = handled.recv() => match next {
+                    Some(event) => batch.push(event),
+                    None => break,
+                },
+                _ = &mut linger => break,
+            }
+        }
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1.. {
+            match log.ack_many(name, &batch).await {
+                Ok(()) => break,
+                Err(e) if attempt < 8 => {
+                    tracing::warn!(consumer = name, events = batch.len(), error = %e, "event ack failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::warn!(consumer = name, events = batch.len(), error = %e, "event ack failed; these events will be handled again");
+                    break;
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Handles one event, retrying with backoff; `false` if stopped first (not to be acknowledged).
 async fn handle_until_done(
-    log: &dyn EventLog,
     handler: &dyn EventHandler,
     event: &JobEvent,
     stop: &CancellationToken,
-) {
+) -> bool {
     let name = handler.name();
     let mut delay = Duration::from_millis(250);
     loop {
@@ -142,19 +196,11 @@ async fn handle_until_done(
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     // Not acknowledged: handled again after the restart.
-                    _ = stop.cancelled() => return,
+                    _ = stop.cancelled() => return false,
                 }
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     }
-    let mut delay = Duration::from_millis(100);
-    while let Err(e) = log.ack(name, event).await {
-        tracing::warn!(consumer = name, job_id = %event.job_id, error = %e, "event ack failed; retrying");
-        if stop.is_cancelled() {
-            return;
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+    true
 }

@@ -100,4 +100,12 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Marks `event` as handled by `consumer`: it is not handed to that consumer again.
     async fn ack(&self, consumer: &str, event: &JobEvent) -> Result<()>;
+
+    /// [`EventLog::ack`] of several events at once (one command where the backend can).
+    async fn ack_many(&self, consumer: &str, events: &[JobEvent]) -> Result<()> {
+        for event in events {
+            self.ack(consumer, event).await?;
+        }
+        Ok(())
+    }
 }

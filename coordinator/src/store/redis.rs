@@ -321,6 +321,19 @@ impl EventLog for RedisStore {
             .await
             .map_err(Error::redis)
     }
+
+    async fn ack_many(&self, consumer: &str, events: &[JobEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("XACK");
+        cmd.arg(self.events_key()).arg(consumer);
+        for event in events {
+            cmd.arg(&event.id);
+        }
+        cmd.query_async::<()>(&mut conn).await.map_err(Error::redis)
+    }
 }
 
 #[async_trait]

@@ -373,6 +373,29 @@ async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
             .await
             .unwrap();
         assert!(seen(&after).is_empty(), "{}: {after:?}", b.name);
+        // Several acknowledged at once: none of them comes back either.
+        let again = s
+            .read(
+                "c",
+                100,
+                Duration::from_millis(50),
+                Duration::from_millis(200),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seen(&again), ids, "{}: redelivered to c", b.name);
+        s.ack_many("c", &again).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = s
+            .read(
+                "c",
+                100,
+                Duration::from_millis(50),
+                Duration::from_millis(200),
+            )
+            .await
+            .unwrap();
+        assert!(seen(&after).is_empty(), "{}: {after:?}", b.name);
         // An empty log read waits about its wait, not forever.
         let started = std::time::Instant::now();
         let none = s
