@@ -148,24 +148,51 @@ impl SqliteStore {
         max: usize,
         redeliver_after: Duration,
     ) -> Result<Vec<JobEvent>> {
-        let skip = {
+        // Only events past the last one handed out are new; below it, only handed-out events
+        // whose redelivery time passed are read again (a read no longer re-fetches everything
+        // in flight or acknowledged past the cursor).
+        let (high, expired) = {
+            let now = Instant::now();
             let readers = self.readers.lock();
-            readers
-                .get(consumer)
-                .map_or(0, |r| r.in_flight.len() + r.acked.len())
+            match readers.get(consumer) {
+                Some(r) => (
+                    r.in_flight
+                        .keys()
+                        .next_back()
+                        .copied()
+                        .max(r.acked.iter().next_back().copied()),
+                    r.in_flight
+                        .iter()
+                        .filter(|(_, at)| now.duration_since(**at) >= redeliver_after)
+                        .map(|(seq, _)| *seq)
+                        .take(max)
+                        .collect::<Vec<i64>>(),
+                ),
+                None => (None, Vec::new()),
+            }
         };
         let name = consumer.to_string();
-        let limit = (max + skip) as i64;
         let rows: Vec<(i64, String)> = self
             .db
             .call(move |c| {
                 let cursor = cursor_of(c, &name)?;
+                let mut rows = Vec::new();
+                let mut again =
+                    c.prepare_cached("SELECT seq, body FROM events WHERE seq = ?1 AND seq > ?2")?;
+                for seq in expired {
+                    let found = again
+                        .query_map(params![seq, cursor], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+                    rows.extend(found);
+                }
+                let from = high.map_or(cursor, |high| high.max(cursor));
                 let mut stmt = c.prepare_cached(
                     "SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )?;
-                let rows = stmt
-                    .query_map(params![cursor, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let fresh = stmt
+                    .query_map(params![from, max as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+                rows.extend(fresh);
                 Ok(rows)
             })
             .await?;
@@ -226,14 +253,24 @@ impl EventLog for SqliteStore {
     }
 
     async fn ack(&self, consumer: &str, event: &JobEvent) -> Result<()> {
-        let Ok(seq) = event.id.parse::<i64>() else {
+        self.ack_many(consumer, std::slice::from_ref(event)).await
+    }
+
+    async fn ack_many(&self, consumer: &str, events: &[JobEvent]) -> Result<()> {
+        let seqs: Vec<i64> = events
+            .iter()
+            .filter_map(|event| event.id.parse::<i64>().ok())
+            .collect();
+        if seqs.is_empty() {
             return Ok(());
-        };
+        }
         let acked: Vec<i64> = {
             let mut readers = self.readers.lock();
             let reader = readers.entry(consumer.to_string()).or_default();
-            reader.in_flight.remove(&seq);
-            reader.acked.insert(seq);
+            for seq in seqs {
+                reader.in_flight.remove(&seq);
+                reader.acked.insert(seq);
+            }
             reader.acked.iter().copied().collect()
         };
         let name = consumer.to_string();
