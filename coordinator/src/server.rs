@@ -286,7 +286,11 @@ pub async fn run(
     tasks.push(crate::jobs::consumers::spawn(
         jobs.events(),
         Arc::new(WebhookConsumer::new(store.clone(), webhooks.clone())),
-        ConsumerOptions::default(),
+        // Deliveries go through the outbox anyway: a few ms more batch the reads.
+        ConsumerOptions {
+            linger: crate::jobs::consumers::BATCH_LINGER,
+            ..ConsumerOptions::default()
+        },
         stop.clone(),
     ));
     tasks.push(tokio::spawn(
@@ -383,7 +387,10 @@ pub async fn run(
         tasks.push(consumers::spawn(
             jobs.events(),
             Arc::new(SettlementConsumer(p.clone())),
-            ConsumerOptions::default(),
+            ConsumerOptions {
+                linger: consumers::BATCH_LINGER,
+                ..ConsumerOptions::default()
+            },
             stop.clone(),
         ));
         tasks.push(tokio::spawn(p.clone().sweep(stop.clone())));

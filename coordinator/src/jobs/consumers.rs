@@ -20,6 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Result;
 use crate::store::{EventLog, JobEvent};
 
+/// The read linger of consumers whose events may wait a little (see
+/// [`ConsumerOptions::linger`]).
+pub const BATCH_LINGER: Duration = Duration::from_millis(25);
+
 /// Longest a handled event waits for its acknowledgement to go out with others.
 pub const ACK_LINGER: Duration = Duration::from_millis(50);
 
@@ -46,6 +50,11 @@ pub struct ConsumerOptions {
     /// How long a stopping consumer lets its handlers finish before it abandons them
     /// (unacknowledged, so they are handled again after the restart).
     pub drain: Duration,
+    /// After a read that found events, wait this long before the next one, so events arriving
+    /// meanwhile come in one read instead of one read each (one blocking read per job per
+    /// consumer otherwise). For consumers whose events may wait that long (webhooks, not the
+    /// next step of a chain). Zero: read again at once.
+    pub linger: Duration,
 }
 
 impl Default for ConsumerOptions {
@@ -54,6 +63,7 @@ impl Default for ConsumerOptions {
             concurrency: 32,
             redeliver_after: Duration::from_secs(300),
             drain: Duration::from_secs(10),
+            linger: Duration::ZERO,
         }
     }
 }
@@ -80,8 +90,15 @@ async fn run(
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut running = JoinSet::new();
     let mut delay = Duration::from_millis(100);
+    let mut linger_until = None;
     while !stop.is_cancelled() {
         while running.try_join_next().is_some() {}
+        if let Some(until) = linger_until.take() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = stop.cancelled() => break,
+            }
+        }
         // Read only as many as can be handled now, so none waits unacknowledged for a slot.
         let free = permits.available_permits();
         if free == 0 {
@@ -98,6 +115,9 @@ async fn run(
         let events = match read {
             Ok(events) => {
                 delay = Duration::from_millis(100);
+                if !events.is_empty() && !options.linger.is_zero() {
+                    linger_until = Some(tokio::time::Instant::now() + options.linger);
+                }
                 events
             }
             Err(e) => {
