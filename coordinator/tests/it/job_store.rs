@@ -321,6 +321,18 @@ async fn a_waiter_wakes_on_finalize_and_times_out_without_it() {
     }
 }
 
+/// The events `consumer` has not acknowledged, handed out 200 ms ago or more (or never).
+async fn read_due(s: &dyn JobStore, consumer: &str) -> Vec<notary_coordinator::store::JobEvent> {
+    s.read(
+        consumer,
+        100,
+        Duration::from_millis(50),
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
     for b in backends().await {
@@ -347,15 +359,7 @@ async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
         assert!(seen(&drain(s, "a").await).is_empty(), "{}", b.name);
         // ...then again, to a reader of the same consumer.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let again = s
-            .read(
-                "a",
-                100,
-                Duration::from_millis(50),
-                Duration::from_millis(200),
-            )
-            .await
-            .unwrap();
+        let again = read_due(s, "a").await;
         assert_eq!(seen(&again), ids, "{}: redelivered", b.name);
         // Acknowledged out of order: none of them comes back.
         let mine: Vec<_> = again.iter().filter(|e| ids.contains(&e.job_id)).collect();
@@ -363,38 +367,14 @@ async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
             s.ack("a", e).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let after = s
-            .read(
-                "a",
-                100,
-                Duration::from_millis(50),
-                Duration::from_millis(200),
-            )
-            .await
-            .unwrap();
+        let after = read_due(s, "a").await;
         assert!(seen(&after).is_empty(), "{}: {after:?}", b.name);
         // Several acknowledged at once: none of them comes back either.
-        let again = s
-            .read(
-                "c",
-                100,
-                Duration::from_millis(50),
-                Duration::from_millis(200),
-            )
-            .await
-            .unwrap();
+        let again = read_due(s, "c").await;
         assert_eq!(seen(&again), ids, "{}: redelivered to c", b.name);
         s.ack_many("c", &again).await.unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let after = s
-            .read(
-                "c",
-                100,
-                Duration::from_millis(50),
-                Duration::from_millis(200),
-            )
-            .await
-            .unwrap();
+        let after = read_due(s, "c").await;
         assert!(seen(&after).is_empty(), "{}: {after:?}", b.name);
         // An empty log read waits about its wait, not forever.
         let started = std::time::Instant::now();
