@@ -86,7 +86,7 @@ async fn run(
 ) {
     let name = handler.name();
     let (acks, handled) = mpsc::unbounded_channel();
-    let acker = tokio::spawn(acknowledge(log.clone(), name, handled));
+    let acker = tokio::spawn(acknowledge(log.clone(), name, handled, stop.clone()));
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut running = JoinSet::new();
     let mut delay = Duration::from_millis(100);
@@ -161,11 +161,13 @@ async fn run(
 }
 
 /// Acknowledges handled events in batches until every sender is gone, retrying a failed batch
-/// with backoff (an event left unacknowledged is only handled again later).
+/// with backoff, once only when stopping (an event left unacknowledged is only handled again
+/// later).
 async fn acknowledge(
     log: Arc<dyn EventLog>,
     name: &'static str,
     mut handled: mpsc::UnboundedReceiver<JobEvent>,
+    stop: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(ACK_BATCH);
     while let Some(first) = handled.recv().await {
@@ -185,7 +187,7 @@ async fn acknowledge(
         for attempt in 1.. {
             match log.ack_many(name, &batch).await {
                 Ok(()) => break,
-                Err(e) if attempt < 8 => {
+                Err(e) if attempt < 8 && !stop.is_cancelled() => {
                     tracing::warn!(consumer = name, events = batch.len(), error = %e, "event ack failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));

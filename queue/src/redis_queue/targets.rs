@@ -1,10 +1,12 @@
 //! Leasing across streams, and targeted tasks (juror seats) in Redis.
 //!
 //! A targeted task is an entry of its identity's own stream (`keys::target`), with the `workers`
-//! group, created by the first enqueue for that identity (and listed in `keys::targets` for the
-//! reaper). `lease_as` runs the lease script over that stream first, then the lanes; a worker
-//! without an identity never names a targeted stream, so it can never lease a seat. The alive
-//! set (`keys::alive`) is written by the lease script and by heartbeats of identity leases,
+//! group, created by the first enqueue for that identity or its first lease, whichever comes
+//! first (and listed in `keys::targets` for the reaper). `lease_as` runs the lease script over
+//! that stream first, then the lanes, and waits on all of them; a worker without an identity
+//! never names a targeted stream, so it can never lease a seat. The alive set (`keys::alive`) is
+//! written by the lease script (at most every `alive_every` per identity and process) and by
+//! heartbeats of identity leases,
 //! with Redis's own clock, so coordinators and workers on machines whose clocks differ agree on
 //! who is alive. The reaper treats each targeted stream like a lane (stale leases redelivered to
 //! the same stream), then dead-letters the waiting tasks of identities not alive, one script per
