@@ -18,6 +18,9 @@
 //!   entry; a lease is that entry's pending-entries-list slot; every multi-step change (submit,
 //!   release, reap, heartbeat) is one Lua script, so it is atomic even with many coordinators.
 //!   Its key names are listed in [`keys`].
+//! * [`ShardedQueue`] (`sharded.rs`): several [`RedisQueue`]s under hash-tagged prefixes of
+//!   their own (`{notary:0}:` …), jobs placed by their id's hash, leases and the intake spanning
+//!   the shards: a fleet's queue spread over the masters of a Redis Cluster.
 //! * [`MemoryQueue`] (`memory.rs`): the same semantics in one process (a mutex and two
 //!   `Notify`s), for the single-process embedded mode and for tests. It runs on
 //!   `tokio::time`, so tests can pause the clock.
@@ -58,6 +61,7 @@ pub mod model;
 mod queue;
 mod redact;
 mod redis_queue;
+mod sharded;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 
@@ -71,3 +75,4 @@ pub use model::{
 pub use queue::{JobQueue, Leases};
 pub use redact::redact_url;
 pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};
+pub use sharded::{shard_of, shard_prefix, ShardedQueue, SHARD_ROUND};

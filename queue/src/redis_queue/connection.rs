@@ -48,7 +48,7 @@ impl RedisQueue {
     }
 
     /// Runs one command, bounded by `command_timeout`, with the NOGROUP retry.
-    pub(super) async fn query<T: FromRedisValue>(
+    pub(crate) async fn query<T: FromRedisValue>(
         &self,
         operation: &'static str,
         cmd: &Cmd,

@@ -13,6 +13,7 @@
 //! | consumer `notary-reaper` | consumer | stale leases, briefly, while a reaper redelivers or dead-letters them |
 //! | `notary:queue:intake` | stream | results and dead letters: fields `kind` (`submitted` / `dead_lettered`), `job_id`, `attempt`, `payload`, and `worker` (submitted) or `reason`, `lane` and `target` (dead letter) |
 //! | group `coordinators` on it | consumer group | one consumer per coordinator name |
+//! | `notary:queue:shards` | string | the shard count the coordinators run with (`--redis-shards`); with more than one, every `queue:` key above lives under each shard's prefix instead (`crate::ShardedQueue`) |
 //! | `notary:workers:allowed` | set | the worker addresses (`0x…`, lower case) the coordinators accept; workers read it at start |
 //! | `notary:queue:out:<jobId>` | stream | a streamed job's live output: fields `kind` (`data` / `end`), `attempt`, and `offset`, `bytes` (data); expires 10 min after its last entry |
 //!
@@ -72,6 +73,11 @@ pub fn intake(prefix: &str) -> String {
 /// Stream of job `job_id`'s live output under `prefix`.
 pub fn output(prefix: &str, job_id: &str) -> String {
     format!("{prefix}queue:out:{job_id}")
+}
+
+/// The fleet's shard count (decimal), as the coordinators published it, under `prefix`.
+pub fn shards(prefix: &str) -> String {
+    format!("{prefix}queue:shards")
 }
 
 /// Set of the worker addresses the coordinators accept, under `prefix`.

@@ -162,8 +162,14 @@ impl RedisQueue {
         // Reconnect quickly once Redis is back; our own timeout bounds each call anyway.
         settings.retries = 1;
         let link = RedisLink::new_lazy(config.url.as_str(), settings)?;
+        Ok(Self::on_link(config, link))
+    }
+
+    /// The queue under `config.key_prefix` on an existing link (the shards of a
+    /// [`ShardedQueue`](crate::ShardedQueue) share one); `config.url` is only reported.
+    pub(crate) fn on_link(config: RedisQueueConfig, link: RedisLink) -> Self {
         let blocking = BlockingPool::new(link.clone(), config.blocking_connections);
-        Ok(Self {
+        Self {
             alive_key: keys::alive(&config.key_prefix),
             lane_keys: (0..LANES)
                 .map(|lane| keys::jobs_lane(&config.key_prefix, lane))
@@ -175,7 +181,12 @@ impl RedisQueue {
             alive_marks: targets::AliveMarks::default(),
             intake_buffer: reap::IntakeBuffer::default(),
             config,
-        })
+        }
+    }
+
+    /// The link this queue reaches Redis through.
+    pub(crate) fn link(&self) -> &RedisLink {
+        &self.link
     }
 
     /// Why this queue cannot work on its Redis, if it cannot: a Redis Cluster node with a key

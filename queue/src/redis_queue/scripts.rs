@@ -41,6 +41,16 @@ return kept
 "#
 );
 
+/// Marks an identity alive now (Redis's clock).
+///
+/// KEYS: alive. ARGV: identity.
+const MARK_ALIVE: &str = with_now_ms!(
+    r#"
+redis.call('ZADD', KEYS[1], now_ms(), ARGV[1])
+return 1
+"#
+);
+
 /// Records a result in the intake, then acknowledges and deletes the job entry.
 ///
 /// KEYS: jobs, intake. ARGV: group, entry id, job id, worker, attempt, result payload.
@@ -269,6 +279,7 @@ return removed
 /// re-loads it after a Redis restart emptied the script cache).
 pub(crate) struct Scripts {
     pub heartbeat: Script,
+    pub mark_alive: Script,
     pub submit: Script,
     pub release: Script,
     pub reap_one: Script,
@@ -284,6 +295,7 @@ impl Scripts {
     pub fn new() -> Self {
         Self {
             heartbeat: Script::new(HEARTBEAT),
+            mark_alive: Script::new(MARK_ALIVE),
             submit: Script::new(SUBMIT),
             release: Script::new(RELEASE),
             reap_one: Script::new(REAP_ONE),

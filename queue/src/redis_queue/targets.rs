@@ -251,6 +251,18 @@ impl RedisQueue {
 
     /// The identities seen within `within` (sorted); forgets those unseen for longer than
     /// `forget_after` (zero: none).
+    /// Marks `identity` alive here at most every `alive_every` (a sharded queue's heartbeat of
+    /// a lease in another shard than the identity's own).
+    pub(crate) async fn mark_alive(&self, identity: &str) -> Result<()> {
+        if !self.alive_marks.due(identity, self.config.alive_every) {
+            return Ok(());
+        }
+        let mut invocation = self.scripts.mark_alive.prepare_invoke();
+        invocation.key(&self.alive_key).arg(identity);
+        self.invoke::<i64>("mark alive", &invocation).await?;
+        Ok(())
+    }
+
     pub(super) async fn alive_within(
         &self,
         within: Duration,

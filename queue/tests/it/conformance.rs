@@ -1,5 +1,7 @@
-//! The conformance suite: every case runs against `MemoryQueue` (on a paused clock) and against
-//! `RedisQueue` (on a fresh `redis-server`). Both backends must behave identically.
+//! The conformance suite: every case runs against `MemoryQueue` (on a paused clock), against
+//! `RedisQueue` (on a fresh `redis-server`; and all on one Redis Cluster) and, but for the cases
+//! about queue order across jobs, against a `ShardedQueue` of 3 shards. All must behave
+//! identically.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,31 +13,23 @@ use tokio::time::Instant;
 
 use crate::support::*;
 
-/// Generates `memory::<case>` and `redis::<case>` tests for each case function.
+/// Generates `memory::<case>`, `redis::<case>` and `sharded::<case>` tests for each case
+/// function, and one `cluster` test running every case on a Redis Cluster. The `in_order`
+/// cases assert queue order across jobs, which a sharded queue keeps within a shard only
+/// (`tests/it/sharded.rs` checks that), so they do not run on it.
 macro_rules! conformance_suite {
-    ($($case:ident),* $(,)?) => {
+    (in_order: [$($ordered:ident),* $(,)?], any_order: [$($case:ident),* $(,)?] $(,)?) => {
         mod memory {
-            $(
-                #[tokio::test(start_paused = true)]
-                async fn $case() {
-                    let queue = crate::support::memory_queue();
-                    tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
-                        .await
-                        .expect("case timed out");
-                }
-            )*
+            $(crate::conformance::case!($ordered, [start_paused = true], crate::support::memory_queue());)*
+            $(crate::conformance::case!($case, [start_paused = true], crate::support::memory_queue());)*
         }
         mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let server = notary_queue::test_utils::RedisServer::start();
-                    let queue = crate::support::redis_queue(&server).await;
-                    tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
-                        .await
-                        .expect("case timed out");
-                }
-            )*
+            $(crate::conformance::case!($ordered, [flavor = "multi_thread", worker_threads = 2], server => crate::support::redis_queue(&server).await);)*
+            $(crate::conformance::case!($case, [flavor = "multi_thread", worker_threads = 2], server => crate::support::redis_queue(&server).await);)*
+        }
+        mod sharded {
+            $(crate::conformance::case!($case, [flavor = "multi_thread", worker_threads = 2], server =>
+                crate::support::sharded_queue(&server.url(), "notary:", 3).await);)*
         }
         mod cluster {
             /// Every case on one real Redis Cluster (3 masters, 3 replicas), one after the
@@ -48,59 +42,95 @@ macro_rules! conformance_suite {
                 })
                 .await
                 .unwrap();
-                $(
-                    let prefix = concat!("{", stringify!($case), "}:");
-                    let queue = crate::support::redis_queue_at(&cluster.url(0), prefix).await;
-                    tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
-                        .await
-                        .expect(concat!(stringify!($case), " timed out on the cluster"));
-                )*
+                $(crate::conformance::on_cluster!(cluster, $ordered);)*
+                $(crate::conformance::on_cluster!(cluster, $case);)*
                 drop(cluster);
             }
         }
     };
 }
 
+/// One test of one case: on a fresh queue from `$make` (with `server =>`: a fresh
+/// `redis-server` named `server` first).
+macro_rules! case {
+    ($case:ident, [$($attr:tt)*], $server:ident => $make:expr) => {
+        #[tokio::test($($attr)*)]
+        async fn $case() {
+            let $server = notary_queue::test_utils::RedisServer::start();
+            let queue = $make;
+            tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
+                .await
+                .expect("case timed out");
+        }
+    };
+    ($case:ident, [$($attr:tt)*], $make:expr) => {
+        #[tokio::test($($attr)*)]
+        async fn $case() {
+            let queue = $make;
+            tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
+                .await
+                .expect("case timed out");
+        }
+    };
+}
+pub(crate) use case;
+
+/// One case on the cluster, under a prefix of its own.
+macro_rules! on_cluster {
+    ($cluster:ident, $case:ident) => {
+        let prefix = concat!("{", stringify!($case), "}:");
+        let queue = crate::support::redis_queue_at(&$cluster.url(0), prefix).await;
+        tokio::time::timeout(super::CASE_TIMEOUT, super::$case(queue))
+            .await
+            .expect(concat!(stringify!($case), " timed out on the cluster"));
+    };
+}
+pub(crate) use on_cluster;
+
 const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 conformance_suite!(
-    output_logs_keep_order_per_job_and_wake_readers,
-    output_logs_drop_their_oldest_pieces_past_the_bound,
-    submit_reaches_intake,
-    payloads_are_opaque,
-    lease_on_empty_queue_returns_none_after_wait,
-    lease_wakes_up_on_enqueue,
-    leases_in_fifo_order,
-    concurrent_workers_lease_each_job_once,
-    concurrent_blocking_leases_do_not_stall_other_calls,
-    stale_lease_is_redelivered_with_next_attempt,
-    heartbeat_keeps_lease_alive,
-    heartbeat_after_reap_or_submit_is_false,
-    max_deliveries_dead_letters_once,
-    concurrent_reapers_handle_each_stale_lease_once,
-    duplicate_submits_both_reach_intake_once_each,
-    release_requeues_with_same_attempt,
-    unacked_intake_is_redelivered_after_ttl,
-    intake_items_of_a_dead_consumer_all_reach_another,
-    depth_counts_waiting_leased_and_intake,
-    reserved_and_empty_names_are_refused,
-    lower_lanes_are_leased_first_and_each_lane_in_order,
-    a_lane_survives_redelivery_release_and_submit,
-    a_blocked_lease_wakes_for_any_lane,
-    targeted_task_is_leased_only_by_its_identity,
-    lease_as_takes_targeted_tasks_first_in_order,
-    lease_as_wakes_for_targeted_and_shared_jobs,
-    lease_seats_takes_targeted_tasks_only,
-    targeted_lease_heartbeat_submit_and_release,
-    stale_targeted_lease_is_redelivered_to_the_same_target,
-    targeted_max_deliveries_dead_letters_with_target,
-    waiting_task_of_absent_target_is_dead_lettered,
-    heartbeats_keep_an_identity_alive,
-    alive_lists_recent_identities_sorted,
-    depth_counts_targeted_tasks,
-    concurrent_reapers_dead_letter_each_absent_task_once,
-    concurrent_lease_as_lease_each_targeted_task_once,
-    empty_identity_is_refused,
+    in_order: [
+        leases_in_fifo_order,
+        lower_lanes_are_leased_first_and_each_lane_in_order,
+        lease_as_takes_targeted_tasks_first_in_order,
+    ],
+    any_order: [
+        output_logs_keep_order_per_job_and_wake_readers,
+        output_logs_drop_their_oldest_pieces_past_the_bound,
+        submit_reaches_intake,
+        payloads_are_opaque,
+        lease_on_empty_queue_returns_none_after_wait,
+        lease_wakes_up_on_enqueue,
+        concurrent_workers_lease_each_job_once,
+        concurrent_blocking_leases_do_not_stall_other_calls,
+        stale_lease_is_redelivered_with_next_attempt,
+        heartbeat_keeps_lease_alive,
+        heartbeat_after_reap_or_submit_is_false,
+        max_deliveries_dead_letters_once,
+        concurrent_reapers_handle_each_stale_lease_once,
+        duplicate_submits_both_reach_intake_once_each,
+        release_requeues_with_same_attempt,
+        unacked_intake_is_redelivered_after_ttl,
+        intake_items_of_a_dead_consumer_all_reach_another,
+        depth_counts_waiting_leased_and_intake,
+        reserved_and_empty_names_are_refused,
+        a_lane_survives_redelivery_release_and_submit,
+        a_blocked_lease_wakes_for_any_lane,
+        targeted_task_is_leased_only_by_its_identity,
+        lease_as_wakes_for_targeted_and_shared_jobs,
+        lease_seats_takes_targeted_tasks_only,
+        targeted_lease_heartbeat_submit_and_release,
+        stale_targeted_lease_is_redelivered_to_the_same_target,
+        targeted_max_deliveries_dead_letters_with_target,
+        waiting_task_of_absent_target_is_dead_lettered,
+        heartbeats_keep_an_identity_alive,
+        alive_lists_recent_identities_sorted,
+        depth_counts_targeted_tasks,
+        concurrent_reapers_dead_letter_each_absent_task_once,
+        concurrent_lease_as_lease_each_targeted_task_once,
+        empty_identity_is_refused,
+    ],
 );
 
 async fn submit_reaches_intake(q: Arc<dyn JobQueue>) {
@@ -147,22 +177,26 @@ async fn payloads_are_opaque(q: Arc<dyn JobQueue>) {
             .await
             .unwrap();
     }
-    for (n, payload) in payloads.iter().enumerate() {
+    for _ in &payloads {
         let lease = lease_now(&q, "w1").await;
-        assert_eq!(lease.job.job_id, format!("job-{n}"));
-        assert_eq!(&lease.job.payload, payload);
-        q.submit(&lease, payload.clone()).await.unwrap();
+        let n: usize = lease.job.job_id["job-".len()..].parse().unwrap();
+        assert_eq!(lease.job.payload, payloads[n]);
+        q.submit(&lease, payloads[n].clone()).await.unwrap();
     }
     let results = drain_intake(&q, "c1").await;
-    let got: Vec<&str> = results
+    let got: BTreeMap<&str, &str> = results
         .iter()
         .map(|item| match item {
-            IntakeItem::Submitted { payload, .. } => payload.as_str(),
+            IntakeItem::Submitted {
+                job_id, payload, ..
+            } => (job_id.as_str(), payload.as_str()),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    let want: Vec<&str> = payloads.iter().map(String::as_str).collect();
-    assert_eq!(got, want);
+    assert_eq!(got.len(), payloads.len());
+    for (n, payload) in payloads.iter().enumerate() {
+        assert_eq!(got[format!("job-{n}").as_str()], payload.as_str());
+    }
 }
 
 async fn lease_on_empty_queue_returns_none_after_wait(q: Arc<dyn JobQueue>) {

@@ -3,4 +3,5 @@
 
 mod conformance;
 mod redis_only;
+mod sharded;
 mod support;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use notary_queue::test_utils::RedisServer;
 use notary_queue::{
     IntakeItem, JobEnvelope, JobQueue, Lease, MemoryQueue, RedisQueue, RedisQueueConfig,
+    ShardedQueue,
 };
 
 /// Lease TTL the tests reap with.
@@ -56,6 +57,19 @@ pub async fn redis_queue_at(url: &str, prefix: &str) -> Arc<dyn JobQueue> {
         None,
         "{prefix}"
     );
+    Arc::new(queue)
+}
+
+/// A queue of `shards` shards of `prefix` on the Redis (or Redis Cluster node) at `url`.
+pub async fn sharded_queue(url: &str, prefix: &str, shards: usize) -> Arc<dyn JobQueue> {
+    let mut config = RedisQueueConfig::new(url.to_string());
+    config.intake_ttl = INTAKE_TTL;
+    config.alive_every = SHORT;
+    config.key_prefix = prefix.to_string();
+    let queue = ShardedQueue::connect(config, shards)
+        .await
+        .expect("connect to the test Redis");
+    assert_eq!(queue.shard_count(), shards);
     Arc::new(queue)
 }
 
