@@ -48,6 +48,11 @@ pub struct Settings {
     /// Key prefix in Redis (default `notary:`).
     #[arg(long, env = "NOTARY_REDIS_PREFIX")]
     pub redis_prefix: Option<String>,
+    /// Spread the job queue over this many hash-tagged key spaces (`{notary:0}:` ...), i.e. over
+    /// the masters of a Redis Cluster (default 1: one). Every coordinator and worker of a fleet
+    /// must use the same count.
+    #[arg(long, env = "NOTARY_REDIS_SHARDS")]
+    pub redis_shards: Option<usize>,
     /// In-process worker slots (default: one per core; 0 for a coordinator that only serves a
     /// fleet of `notary-worker` processes).
     #[arg(long, env = "NOTARY_WORKERS")]
@@ -149,6 +154,7 @@ impl Settings {
             listen: self.listen.or(file.listen),
             redis: self.redis.or(file.redis),
             redis_prefix: self.redis_prefix.or(file.redis_prefix),
+            redis_shards: self.redis_shards.or(file.redis_shards),
             data_dir: self.data_dir.or(file.data_dir),
             fsync: self.fsync.or(file.fsync),
             workers: self.workers.or(file.workers),
@@ -183,6 +189,9 @@ impl Settings {
     }
 
     /// Applies defaults and checks ranges.
+    ///
+    /// `--redis-shards` above [`notary_queue::MAX_SHARDS`] is refused: every idle lease looks at every
+    /// shard each round, so the count is a few per master, not thousands.
     pub fn resolve(self) -> Result<Config> {
         let lease_ttl = Duration::from_millis(self.lease_ttl_ms.unwrap_or(15_000));
         if lease_ttl < Duration::from_millis(100) {
@@ -191,6 +200,19 @@ impl Settings {
         let max_deliveries = self.max_deliveries.unwrap_or(3);
         if max_deliveries == 0 {
             return Err(Error::Config("max-deliveries must be at least 1".into()));
+        }
+        if let Some(shards) = self.redis_shards {
+            if !(1..=notary_queue::MAX_SHARDS).contains(&shards) {
+                return Err(Error::Config(format!(
+                    "redis-shards must be 1 to {}, not {shards}",
+                    notary_queue::MAX_SHARDS
+                )));
+            }
+            if shards > 1 && self.redis.is_none() {
+                return Err(Error::Config(
+                    "--redis-shards spreads a fleet's Redis queue: it needs --redis".into(),
+                ));
+            }
         }
         let payments = self.payments.resolve()?;
         let data_dir = match self.data_dir.as_deref() {
@@ -223,6 +245,7 @@ impl Settings {
             redis_prefix: self
                 .redis_prefix
                 .unwrap_or_else(|| notary_protocol::keys::DEFAULT_PREFIX.to_string()),
+            redis_shards: self.redis_shards.unwrap_or(1),
             workers: self.workers.unwrap_or_else(num_cpus::get),
             allowed_workers: self.allow_worker,
             accepted_runtimes: self
@@ -297,6 +320,8 @@ pub struct Config {
     pub redis: Option<String>,
     /// Redis key prefix.
     pub redis_prefix: String,
+    /// Key spaces the job queue is spread over (1: not sharded).
+    pub redis_shards: usize,
     /// In-process worker slots.
     pub workers: usize,
     /// Accepted worker addresses (the in-process workers' own address is added at start).
@@ -397,6 +422,28 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.to_string().contains("max-deliveries"));
+    }
+
+    #[test]
+    fn redis_shards_need_redis_and_a_sane_count() {
+        let f = file("redis = \"redis://127.0.0.1:1\"\nredis-shards = 4\n");
+        let cli = Settings::parse_from(["x", "--config", f.path().to_str().unwrap()]);
+        assert_eq!(cli.with_file().unwrap().resolve().unwrap().redis_shards, 4);
+        assert_eq!(Settings::default().resolve().unwrap().redis_shards, 1);
+        for (redis, shards, complaint) in [
+            (None, 2, "needs --redis"),
+            (Some("redis://127.0.0.1:1"), 0, "must be 1 to 64"),
+            (Some("redis://127.0.0.1:1"), 65, "must be 1 to 64"),
+        ] {
+            let err = Settings {
+                redis: redis.map(str::to_owned),
+                redis_shards: Some(shards),
+                ..Settings::default()
+            }
+            .resolve()
+            .unwrap_err();
+            assert!(err.to_string().contains(complaint), "{err}");
+        }
     }
 
     #[test]

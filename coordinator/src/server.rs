@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notary_protocol::WorkerKey;
-use notary_queue::{redact_url, JobQueue, MemoryQueue, RedisQueue, RedisQueueConfig};
+use notary_queue::{redact_url, JobQueue, MemoryQueue, RedisQueue, RedisQueueConfig, ShardedQueue};
 use notary_worker::sandbox::Sandbox;
 use notary_worker::{JobExecutor, PoolConfig, WorkerPool};
 use tokio::net::TcpListener;
@@ -69,7 +69,11 @@ impl Backends {
             Some(url) => {
                 let mut qc = RedisQueueConfig::new(url.clone());
                 qc.key_prefix = config.redis_prefix.clone();
-                let queue = Arc::new(RedisQueue::new_lazy(qc)?);
+                let queue: Arc<dyn JobQueue> = if config.redis_shards > 1 {
+                    Arc::new(ShardedQueue::new_lazy(qc, config.redis_shards)?)
+                } else {
+                    Arc::new(RedisQueue::new_lazy(qc)?)
+                };
                 let store =
                     RedisStore::new_lazy(url, &config.redis_prefix, config.retention, instance)?;
                 let modules = Arc::new(RedisModules::new_lazy(url, &config.redis_prefix)?);
@@ -317,7 +321,9 @@ pub async fn run(
         // first contact creates the streams and groups, retried with logs until it works.
         let mut qc = RedisQueueConfig::new(url.clone());
         qc.key_prefix = config.redis_prefix.clone();
-        let contact = RedisQueue::new_lazy(qc)?;
+        // Creates every shard's groups; publishes the allow list and the shard count (workers
+        // check both at start).
+        let contact = ShardedQueue::new_lazy(qc, config.redis_shards)?;
         // Workers read the allow list at start and refuse to lease with a key it lacks.
         let allow: Vec<String> = config
             .allowed_workers
@@ -332,9 +338,7 @@ pub async fn run(
         }
         let first = tokio::time::timeout(Duration::from_secs(3), contact.ensure_groups()).await;
         if matches!(first, Ok(Ok(()))) {
-            if let Err(e) = contact.publish_allowed_workers(&allow).await {
-                tracing::warn!(error = %e, "could not publish the worker allow list");
-            }
+            publish_fleet(&contact, &allow).await;
             protect.set_backends_up(true);
         } else {
             let protect = protect.clone();
@@ -346,9 +350,7 @@ pub async fn run(
                     tracing::error!(redis = %redact_url(&url), problem, "refusing to use this Redis");
                     return;
                 }
-                if let Err(e) = contact.publish_allowed_workers(&allow).await {
-                    tracing::warn!(error = %e, "could not publish the worker allow list");
-                }
+                publish_fleet(&contact, &allow).await;
                 protect.set_backends_up(true);
             });
         }
@@ -362,7 +364,7 @@ pub async fn run(
             // Active workers of the stats: the fleet's stream consumers, or this process's
             // worker slots.
             let active = match &config.redis {
-                Some(url) => ActiveWorkers::fleet(url, &config.redis_prefix)?,
+                Some(url) => ActiveWorkers::fleet(url, &config.redis_prefix, config.redis_shards)?,
                 None => ActiveWorkers::InProcess(config.workers),
             };
             let p = Payments::start(
@@ -481,4 +483,15 @@ pub async fn run(
     }
     tracing::info!("coordinator stopped");
     Ok(())
+}
+
+/// Publishes what a fleet's workers check at start: the worker allow list and the queue's
+/// shard count. A failure is logged (workers then wait or assume an older fleet).
+async fn publish_fleet(contact: &ShardedQueue, allow: &[String]) {
+    if let Err(e) = contact.base().publish_allowed_workers(allow).await {
+        tracing::warn!(error = %e, "could not publish the worker allow list");
+    }
+    if let Err(e) = contact.publish_shards().await {
+        tracing::warn!(error = %e, "could not publish the queue's shard count");
+    }
 }

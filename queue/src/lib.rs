@@ -75,4 +75,4 @@ pub use model::{
 pub use queue::{JobQueue, Leases};
 pub use redact::redact_url;
 pub use redis_queue::{keys, RedisQueue, RedisQueueConfig};
-pub use sharded::{shard_of, shard_prefix, ShardedQueue, SHARD_ROUND};
+pub use sharded::{shard_of, shard_prefix, ShardedQueue, MAX_SHARDS, SHARD_ROUND};

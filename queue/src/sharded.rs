@@ -20,15 +20,20 @@
 //!   queue order holds within a shard only.
 //! * **Targeted tasks** (juror seats) live in their identity's *home* shard ([`shard_of`] of the
 //!   identity), so an identity's seats stay in order and its alive mark is where the reaper of
-//!   its seats looks: `lease_as` looks at the home shard first (seats first, then its lanes),
-//!   then at the others' lanes, and keeps the home shard watched while any of its leases
-//!   waits; `lease_seats` waits on the home shard only; a heartbeat of a lease taken elsewhere
-//!   also marks the identity alive at home.
+//!   its seats looks: `lease_as` takes seats first when its rotation reaches the home shard
+//!   (then that shard's lanes; elsewhere lanes only), so while every shard is busy a seat waits
+//!   at most one rotation, and it keeps the home shard watched while any of its leases waits,
+//!   so an idle worker takes a seat at once; `lease_seats` waits on the home shard only; a
+//!   heartbeat of a lease taken elsewhere also marks the identity alive at home.
 //! * **The intake** (coordinators): per consumer name and shard, a background task reads the
 //!   shard's intake while a `next_intake` call of that consumer is waiting, and hands items over
 //!   through a small channel; an item read but not yet taken is unacknowledged like any other,
 //!   so a coordinator that dies with items in its channel loses none (another takes them over
 //!   after the intake TTL).
+//! * **A shard away** (its master failing over): leases skip a shard that answered
+//!   "unavailable" for half a second and report the error only if no shard answered during
+//!   the call; intake readers report it only while every shard fails. So the other shards'
+//!   jobs go on, and the callers back off only when Redis as a whole is away.
 //! * `reap`, `depth`, `alive` and `ping` go to every shard and add up (`alive`: the union).
 //!
 //! With one shard every call goes straight to the one [`RedisQueue`] under the prefix itself,
@@ -37,7 +42,7 @@
 //! [`ShardedQueue::publish_shards`] and [`ShardedQueue::shards_mismatch`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -51,6 +56,10 @@ use crate::{
     Error, IntakeDelivery, JobEnvelope, JobQueue, Lease, Leases, OutputPiece, QueueDepth,
     ReapReport, RedisQueue, RedisQueueConfig, Result,
 };
+
+/// Most shards a [`ShardedQueue`] takes: every idle lease looks at every shard each round, so
+/// the count is a few per Redis master, not thousands.
+pub const MAX_SHARDS: usize = 64;
 
 /// Longest a lease blocks on one shard before it looks at all of them again.
 pub const SHARD_ROUND: Duration = Duration::from_millis(100);
@@ -101,6 +110,8 @@ pub struct ShardedQueue {
     rotation: AtomicUsize,
     /// This process's leases blocked on each shard right now.
     watchers: Vec<AtomicUsize>,
+    /// Which shards failed a moment ago.
+    health: Arc<Health>,
     /// Per consumer name: the intake reader tasks and their channel.
     intake: Mutex<HashMap<String, Arc<IntakePumps>>>,
 }
@@ -115,10 +126,15 @@ impl std::fmt::Debug for ShardedQueue {
 }
 
 impl ShardedQueue {
-    /// `shards` shards (at least 1) of `config.key_prefix`, on one link; nothing is sent to
+    /// `shards` shards (1 to [`MAX_SHARDS`]; 0 counts as 1) of `config.key_prefix`, on one link; nothing is sent to
     /// Redis yet (as [`RedisQueue::new_lazy`]). Fails only on a malformed URL. Must be called
     /// inside a Tokio runtime.
     pub fn new_lazy(config: RedisQueueConfig, shards: usize) -> Result<Self> {
+        if shards > MAX_SHARDS {
+            return Err(Error::InvalidArgument(format!(
+                "{shards} shards: at most {MAX_SHARDS}"
+            )));
+        }
         let base = RedisQueue::new_lazy(config)?;
         let count = shards.max(1);
         let shards = if count == 1 {
@@ -140,6 +156,7 @@ impl ShardedQueue {
             base,
             shards,
             rotation: AtomicUsize::new(0),
+            health: Arc::new(Health::new(count)),
             intake: Mutex::new(HashMap::new()),
         })
     }
@@ -270,17 +287,28 @@ impl ShardedQueue {
             return self.take(&self.shards[home], take, worker, wait).await;
         }
         let deadline = Instant::now() + wait;
+        // Whether any shard answered during this call: one shard away (its master failing
+        // over) must not stop the others, nor make the caller back off while they serve.
+        let mut answered = false;
+        let mut failure = None;
         loop {
             let start = self.rotation.fetch_add(1, Ordering::Relaxed) % n;
-            // The identity's home shard (its seats, which come first) is looked at first and
-            // watched whenever none of our leases watches it; otherwise block on the shard the
-            // fewest of our leases watch (ties: the rotation's order).
-            let order: Vec<usize> = home
-                .into_iter()
-                .chain((0..n).map(|k| (start + k) % n).filter(|i| Some(*i) != home))
-                .collect();
+            // Shards in the rotation's order (the home shard too: always first, it would
+            // starve the others' jobs while busy); shards that just failed are skipped for a
+            // moment (all of them, if all failed).
+            let mut order: Vec<usize> = (0..n).map(|k| (start + k) % n).collect();
+            if order.iter().any(|i| self.health.up(*i)) {
+                order.retain(|i| self.health.up(*i));
+            }
+            // Watch the home shard whenever none of our leases watches it; otherwise the
+            // shard the fewest of our leases watch (ties: the rotation's order).
             let watched = match home {
-                Some(home) if self.watchers[home].load(Ordering::Relaxed) == 0 => home,
+                Some(home)
+                    if order.contains(&home)
+                        && self.watchers[home].load(Ordering::Relaxed) == 0 =>
+                {
+                    home
+                }
                 _ => order
                     .iter()
                     .copied()
@@ -295,34 +323,53 @@ impl ShardedQueue {
                     Take::Shared
                 }
             };
-            let mut failure = None;
-            // Every shard without waiting first (home first: seats come before shared jobs),
-            // then a wait on the watched one (whose script looks once more before it blocks).
+            // Every shard without waiting first (at home: seats before its shared jobs), then
+            // a wait on the watched one (the home shard's script looks once more, for the
+            // seats' order and the alive mark; any other shard's wait is the blocking read).
             for index in order.iter().copied() {
                 match self
                     .take(&self.shards[index], take_in(index), worker, Duration::ZERO)
                     .await
                 {
                     Ok(Some(lease)) => return Ok(Some(self.owned(lease, take))),
-                    Ok(None) => {}
-                    // One shard away (its master failing over) must not stop the others.
-                    Err(e) if e.is_unavailable() => failure = Some(e),
+                    Ok(None) => answered = true,
+                    Err(e) if e.is_unavailable() => {
+                        self.health.failed(index);
+                        failure = Some(e);
+                    }
                     Err(e) => return Err(e),
                 }
             }
             let round = deadline
                 .saturating_duration_since(Instant::now())
                 .min(SHARD_ROUND);
-            let watching = Watching::new(&self.watchers[watched]);
-            let lease = self
-                .take(&self.shards[watched], take_in(watched), worker, round)
-                .await?;
-            drop(watching);
-            if let Some(lease) = lease {
-                return Ok(Some(self.owned(lease, take)));
+            if self.health.up(watched) {
+                let watching = Watching::new(&self.watchers[watched]);
+                let shard = &self.shards[watched];
+                // Just looked at: a plain wait need not run the lease script again first.
+                let lease = match take_in(watched) {
+                    Take::Shared => shard.lease_waiting(worker, round).await,
+                    own => self.take(shard, own, worker, round).await,
+                };
+                drop(watching);
+                match lease {
+                    Ok(Some(lease)) => return Ok(Some(self.owned(lease, take))),
+                    Ok(None) => answered = true,
+                    Err(e) if e.is_unavailable() => {
+                        self.health.failed(watched);
+                        failure = Some(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                // Every shard is failing: pause a round rather than spin.
+                tokio::time::sleep(round).await;
             }
             if Instant::now() >= deadline {
-                return failure.map_or(Ok(None), Err);
+                return match failure {
+                    Some(e) if !answered => Err(e),
+                    _ => Ok(None),
+                };
             }
         }
     }
@@ -339,7 +386,7 @@ impl ShardedQueue {
     fn pumps(&self, consumer: &str) -> Arc<IntakePumps> {
         let mut all = self.intake.lock().unwrap_or_else(PoisonError::into_inner);
         all.entry(consumer.to_owned())
-            .or_insert_with(|| Arc::new(IntakePumps::start(&self.shards, consumer)))
+            .or_insert_with(|| Arc::new(IntakePumps::start(&self.shards, &self.health, consumer)))
             .clone()
     }
 }
@@ -355,6 +402,48 @@ impl Drop for ShardedQueue {
                 task.abort();
             }
         }
+    }
+}
+
+/// Which shards answered "unavailable" within the last [`SHARD_DOWN`]: leases skip them (a
+/// partitioned master would otherwise hold every sweep for a command timeout), and their intake
+/// readers' errors reach a caller only while every shard fails.
+struct Health {
+    epoch: std::time::Instant,
+    /// Per shard: until when (ms since `epoch`) it counts as failing; 0: up.
+    down_until: Vec<AtomicU64>,
+}
+
+/// How long a shard that failed is skipped.
+const SHARD_DOWN: Duration = Duration::from_millis(500);
+
+impl Health {
+    fn new(shards: usize) -> Self {
+        Self {
+            epoch: std::time::Instant::now(),
+            down_until: (0..shards).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn up(&self, shard: usize) -> bool {
+        self.down_until[shard].load(Ordering::Relaxed) <= self.now_ms()
+    }
+
+    fn all_down(&self) -> bool {
+        (0..self.down_until.len()).all(|shard| !self.up(shard))
+    }
+
+    fn failed(&self, shard: usize) {
+        let until = self.now_ms() + SHARD_DOWN.as_millis() as u64;
+        self.down_until[shard].store(until, Ordering::Relaxed);
+    }
+
+    fn answered(&self, shard: usize) {
+        self.down_until[shard].store(0, Ordering::Relaxed);
     }
 }
 
@@ -383,7 +472,7 @@ struct IntakePumps {
 }
 
 impl IntakePumps {
-    fn start(shards: &[Arc<RedisQueue>], consumer: &str) -> Self {
+    fn start(shards: &[Arc<RedisQueue>], health: &Arc<Health>, consumer: &str) -> Self {
         let (demand, _) = watch::channel(0usize);
         let (sender, items) = mpsc::channel(shards.len());
         let tasks = shards
@@ -394,26 +483,36 @@ impl IntakePumps {
                 let sender = sender.clone();
                 let mut demand = demand.subscribe();
                 let consumer = consumer.to_owned();
+                let health = health.clone();
                 tokio::spawn(async move {
                     loop {
                         if demand.wait_for(|waiting| *waiting > 0).await.is_err() {
                             return;
                         }
-                        let read = shard.next_intake(&consumer, INTAKE_PUMP_WAIT).await;
-                        let failed = read.is_err();
-                        let item = match read {
-                            Ok(None) => continue,
+                        let item = match shard.next_intake(&consumer, INTAKE_PUMP_WAIT).await {
+                            Ok(None) => {
+                                health.answered(index);
+                                continue;
+                            }
                             Ok(Some(mut item)) => {
+                                health.answered(index);
                                 item.token = format!("{index}/{}", item.token);
                                 Ok(item)
                             }
-                            Err(e) => Err(e),
+                            Err(e) => {
+                                if e.is_unavailable() {
+                                    health.failed(index);
+                                }
+                                tokio::time::sleep(INTAKE_PUMP_BACKOFF).await;
+                                // One shard away is not the intake away: the others go on.
+                                if e.is_unavailable() && !health.all_down() {
+                                    continue;
+                                }
+                                Err(e)
+                            }
                         };
                         if sender.send(item).await.is_err() {
                             return;
-                        }
-                        if failed {
-                            tokio::time::sleep(INTAKE_PUMP_BACKOFF).await;
                         }
                     }
                 })

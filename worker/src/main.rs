@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use notary_protocol::WorkerKey;
-use notary_queue::{Leases, RedisQueue, RedisQueueConfig};
+use notary_queue::{Leases, RedisQueue, RedisQueueConfig, ShardedQueue};
 use notary_worker::execute::Fault;
 use notary_worker::module_source::ModuleSource;
 use notary_worker::remote::{Coordinator, RemoteLeases, RemoteModules};
@@ -103,6 +103,10 @@ struct RunSettings {
     /// Key prefix in Redis (default `notary:`).
     #[arg(long, env = "NOTARY_REDIS_PREFIX")]
     redis_prefix: Option<String>,
+    /// Key spaces the fleet's job queue is spread over (default 1); must be the coordinators'
+    /// `--redis-shards` (checked at start).
+    #[arg(long, env = "NOTARY_REDIS_SHARDS")]
+    redis_shards: Option<usize>,
     /// File holding this worker's secret key (hex); see `notary-worker keygen`.
     #[arg(long, env = "NOTARY_WORKER_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
@@ -142,6 +146,7 @@ impl RunSettings {
                 self.register
             },
             redis_prefix: self.redis_prefix.or(file.redis_prefix),
+            redis_shards: self.redis_shards.or(file.redis_shards),
             key_file: self.key_file.or(file.key_file),
             concurrency: self.concurrency.or(file.concurrency),
             heartbeat_ms: self.heartbeat_ms.or(file.heartbeat_ms),
@@ -284,7 +289,14 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
                     queue_config.key_prefix = prefix.clone();
                 }
                 let prefix = queue_config.key_prefix.clone();
-                let queue = Arc::new(RedisQueue::new_lazy(queue_config)?);
+                let shards = settings.redis_shards.unwrap_or(1);
+                if !(1..=notary_queue::MAX_SHARDS).contains(&shards) {
+                    anyhow::bail!(
+                        "--redis-shards must be 1 to {}, not {shards}",
+                        notary_queue::MAX_SHARDS
+                    );
+                }
+                let queue = Arc::new(ShardedQueue::new_lazy(queue_config, shards)?);
                 // Wait for Redis with clear logs rather than exiting: workers often start
                 // before it.
                 if !queue.wait_until_ready(shutdown_signal()).await {
@@ -299,7 +311,16 @@ async fn run(cli: RunSettings) -> anyhow::Result<()> {
                     // exit; a Cluster with an untagged prefix would fail every lease loudly.
                     Err(e) => tracing::warn!(error = %e, "could not ask Redis whether it is a Cluster"),
                 }
-                if !wait_until_allowed(&queue, &key.address().to_string()).await {
+                match queue.shards_mismatch().await {
+                    Ok(Some(theirs)) => anyhow::bail!(
+                        "the fleet's coordinators spread the queue over {theirs} shard(s) \
+                         (--redis-shards), this worker over {shards}: it would never see \
+                         their jobs. Start it with --redis-shards {theirs}"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read the fleet's shard count"),
+                }
+                if !wait_until_allowed(queue.base(), &key.address().to_string()).await {
                     return Ok(());
                 }
                 let modules = RedisModuleSource::new_lazy(url, &prefix)

@@ -29,11 +29,17 @@ pub enum ActiveWorkers {
 
 impl ActiveWorkers {
     /// The fleet's job-stream consumers (the connection is made on first use).
-    pub fn fleet(url: &str, prefix: &str) -> Result<ActiveWorkers> {
+    pub fn fleet(url: &str, prefix: &str, shards: usize) -> Result<ActiveWorkers> {
         let conn = crate::redis_conn::link(url, Duration::from_secs(5))?;
+        // Every lease looks at every shard, so shard 0's consumers are all the workers.
+        let queue_prefix = if shards > 1 {
+            notary_queue::shard_prefix(prefix, 0)
+        } else {
+            prefix.to_owned()
+        };
         Ok(ActiveWorkers::Fleet {
             conn,
-            stream: format!("{prefix}queue:jobs"),
+            stream: notary_queue::keys::jobs(&queue_prefix),
         })
     }
 

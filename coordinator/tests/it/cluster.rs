@@ -1,7 +1,8 @@
 //! A fleet on a real Redis Cluster (3 masters, 3 replicas on loopback ports): a coordinator and
-//! a `notary-worker` process, both given the node that is master of their hash-tagged prefix's
-//! slot, verify jobs; that master is SIGKILLed, its replica is promoted, and the same processes
-//! carry on (the clients learn the new master by themselves).
+//! a `notary-worker` process with the job queue spread over 3 shards (`--redis-shards 3`),
+//! both given the node that is master of their hash-tagged prefix's slot, verify jobs (each
+//! shard's stream delivers its share); that master is SIGKILLed, its replica is promoted, and
+//! the same processes carry on (the clients learn the new master by themselves).
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,24 @@ use notary_queue::test_utils::RedisCluster;
 use serde_json::{json, Value};
 
 use crate::support::*;
+
+/// Shards of the fleet's job queue.
+const SHARDS: usize = 3;
+
+/// How many entries were ever added to `stream` (one lane of a shard) (`XINFO STREAM`'s `entries-added`: deleting
+/// acknowledged entries does not lower it), asked of the node at `url` (its slot's master).
+fn entries_added(url: &str, stream: &str) -> u64 {
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let info: std::collections::HashMap<String, redis::Value> = redis::cmd("XINFO")
+        .arg("STREAM")
+        .arg(stream)
+        .query(&mut conn)
+        .unwrap();
+    match info.get("entries-added") {
+        Some(redis::Value::Int(n)) => *n as u64,
+        other => panic!("entries-added of {stream}: {other:?}"),
+    }
+}
 
 fn numbered_job(n: usize) -> Value {
     json!({
@@ -49,8 +68,10 @@ async fn a_fleet_on_a_redis_cluster_carries_on_after_its_master_fails_over() {
     let key = WorkerKey::generate();
     let mut config = test_config(Some(seed.clone()), 0, vec![key.address()]);
     config.redis_prefix = prefix.clone();
+    config.redis_shards = SHARDS;
     let c = Coordinator::start(config).await;
-    let _worker = WorkerProcess::spawn(&seed, &prefix, 1, &key);
+    let shards = SHARDS.to_string();
+    let _worker = WorkerProcess::spawn_with(&seed, &prefix, 2, &key, &["--redis-shards", &shards]);
 
     let mut before = Vec::new();
     for n in 0..10 {
@@ -60,6 +81,37 @@ async fn a_fleet_on_a_redis_cluster_carries_on_after_its_master_fails_over() {
         let body = c.wait_final(id, Duration::from_secs(60)).await;
         assert_eq!(body["result"], "VALID", "job {n}: {body}");
     }
+    // Each job went through its shard's streams (the lane its client's share put it in), on whichever master holds that shard's slot.
+    let spread = tokio::task::spawn_blocking({
+        let urls: Vec<String> = (0..SHARDS)
+            .map(|shard| {
+                let stream = notary_queue::keys::jobs(&notary_queue::shard_prefix(&prefix, shard));
+                cluster.url(cluster.master_of(&stream))
+            })
+            .collect();
+        let prefix = prefix.clone();
+        move || {
+            (0..SHARDS)
+                .map(|shard| {
+                    let prefix = notary_queue::shard_prefix(&prefix, shard);
+                    let lanes = (0..notary_queue::LANES).map(|lane| {
+                        entries_added(&urls[shard], &notary_queue::keys::jobs_lane(&prefix, lane))
+                    });
+                    (urls[shard].clone(), lanes.sum::<u64>())
+                })
+                .collect::<Vec<_>>()
+        }
+    })
+    .await
+    .unwrap();
+    let mut expected = vec![0u64; SHARDS];
+    for (_, id) in &before {
+        expected[notary_queue::shard_of(id, SHARDS)] += 1;
+    }
+    let read: Vec<u64> = spread.iter().map(|(_, read)| *read).collect();
+    assert_eq!(read, expected, "jobs added per shard stream");
+    assert!(read.iter().filter(|r| **r > 0).count() >= 2, "{read:?}");
+    let masters: std::collections::BTreeSet<&String> = spread.iter().map(|(url, _)| url).collect();
 
     let (cluster, killed, promoted, promotion) = tokio::task::spawn_blocking(move || {
         let mut cluster = cluster;
@@ -92,8 +144,10 @@ async fn a_fleet_on_a_redis_cluster_carries_on_after_its_master_fails_over() {
         assert_eq!(body["actualHash"], sha256_hex(format!("{n}\n").as_bytes()));
     }
     eprintln!(
-        "MEASURE cluster failover: node {killed} killed, node {promoted} promoted {promotion:?} \
-         later; 20 jobs verified {:?} after the promotion",
+        "MEASURE cluster failover: {SHARDS} shards on {} master(s), jobs per shard {read:?}; \
+         node {killed} killed, node {promoted} promoted {promotion:?} later; 20 jobs verified \
+         {:?} after the promotion",
+        masters.len(),
         failed_over.elapsed()
     );
     let (status, body) = c.get("/ready").await;

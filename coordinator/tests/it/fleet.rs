@@ -224,3 +224,60 @@ async fn fleet_mode_on_the_shared_test_redis() {
     );
     c.shutdown().await;
 }
+
+/// A fleet with its queue over 2 shards on a plain Redis: a worker started with the same count
+/// verifies jobs of both shards; one started without `--redis-shards` refuses to run (it would
+/// lease from key spaces nobody fills) and says which count to use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sharded_fleet_runs_and_a_worker_with_another_shard_count_refuses() {
+    let redis = RedisServer::start();
+    let key = WorkerKey::generate();
+    let mut config = test_config(Some(redis.url()), 0, vec![key.address()]);
+    config.redis_shards = 2;
+    let prefix = config.redis_prefix.clone();
+    let c = Coordinator::start(config).await;
+    let _worker =
+        WorkerProcess::spawn_with(&redis.url(), &prefix, 2, &key, &["--redis-shards", "2"]);
+    let ids: Vec<(usize, String)> = futures_ids(&c, 0..8).await;
+    let mut shards = HashSet::new();
+    for (n, id) in &ids {
+        let body = c.wait_final(id, Duration::from_secs(60)).await;
+        assert_eq!(body["result"], "VALID", "job {n}: {body}");
+        shards.insert(notary_queue::shard_of(id, 2));
+    }
+    assert_eq!(shards.len(), 2, "8 jobs all in one shard: {ids:?}");
+
+    let mut refused = std::process::Command::new(worker_bin())
+        .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
+        .env("NOTARY_WORKER_KEY", key.to_hex())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = refused.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the mismatched worker kept running"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("--redis-shards 2"), "{stderr}");
+    c.shutdown().await;
+}
+
+/// Submits `numbers`' jobs (async) and returns their ids.
+async fn futures_ids(c: &Coordinator, numbers: std::ops::Range<usize>) -> Vec<(usize, String)> {
+    let mut ids = Vec::new();
+    for n in numbers {
+        ids.push((n, submit_async(c, numbered_job(n)).await));
+    }
+    ids
+}

@@ -322,7 +322,7 @@ impl RedisQueue {
 #[async_trait]
 impl Leases for RedisQueue {
     async fn lease(&self, worker: &str, wait: Duration) -> Result<Option<Lease>> {
-        self.lease_from(worker, None, false, wait).await
+        self.lease_from(worker, None, false, wait, true).await
     }
 
     async fn lease_as(
@@ -331,7 +331,8 @@ impl Leases for RedisQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        self.lease_from(worker, Some(identity), false, wait).await
+        self.lease_from(worker, Some(identity), false, wait, true)
+            .await
     }
 
     async fn lease_seats(
@@ -340,7 +341,8 @@ impl Leases for RedisQueue {
         identity: &str,
         wait: Duration,
     ) -> Result<Option<Lease>> {
-        self.lease_from(worker, Some(identity), true, wait).await
+        self.lease_from(worker, Some(identity), true, wait, true)
+            .await
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<bool> {

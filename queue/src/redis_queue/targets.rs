@@ -41,6 +41,7 @@ impl RedisQueue {
         identity: Option<&str>,
         seats_only: bool,
         wait: Duration,
+        look_first: bool,
     ) -> Result<Option<Lease>> {
         crate::model::check_consumer_name(worker)?;
         if let Some(identity) = identity {
@@ -76,22 +77,28 @@ impl RedisQueue {
         };
         let started = tokio::time::Instant::now();
         let mut recreated = false;
+        let mut look = look_first;
         loop {
-            let mark = identity.is_some_and(|i| self.alive_marks.due(i, self.config.alive_every));
-            let mut invocation = self.scripts.lease.prepare_invoke();
-            for key in &streams {
-                invocation.key(*key);
-            }
-            invocation
-                .key(&self.alive_key)
-                .key(keys::targets(&self.config.key_prefix))
-                .arg(WORKERS_GROUP)
-                .arg(worker)
-                .arg(identity.unwrap_or(""))
-                .arg(if mark { "1" } else { "0" });
-            let reply: Vec<String> = self.invoke("lease", &invocation).await?;
-            if let Some((index, entry)) = leased_entry(reply, streams.len())? {
-                return to_lease(index, entry).map(Some);
+            if !look {
+                look = true;
+            } else {
+                let mark =
+                    identity.is_some_and(|i| self.alive_marks.due(i, self.config.alive_every));
+                let mut invocation = self.scripts.lease.prepare_invoke();
+                for key in &streams {
+                    invocation.key(*key);
+                }
+                invocation
+                    .key(&self.alive_key)
+                    .key(keys::targets(&self.config.key_prefix))
+                    .arg(WORKERS_GROUP)
+                    .arg(worker)
+                    .arg(identity.unwrap_or(""))
+                    .arg(if mark { "1" } else { "0" });
+                let reply: Vec<String> = self.invoke("lease", &invocation).await?;
+                if let Some((index, entry)) = leased_entry(reply, streams.len())? {
+                    return to_lease(index, entry).map(Some);
+                }
             }
             let left = wait.saturating_sub(started.elapsed());
             if left.is_zero() {
@@ -251,6 +258,20 @@ impl RedisQueue {
 
     /// The identities seen within `within` (sorted); forgets those unseen for longer than
     /// `forget_after` (zero: none).
+    /// A plain lease that waits on the lanes at once without looking first (a sharded queue's
+    /// wait on a shard it has just looked at): a new or undelivered entry still answers the
+    /// blocking read at once, only the lanes' order among several such is not the script's.
+    pub(crate) async fn lease_waiting(
+        &self,
+        worker: &str,
+        wait: Duration,
+    ) -> Result<Option<Lease>> {
+        if wait.is_zero() {
+            return self.lease_from(worker, None, false, wait, true).await;
+        }
+        self.lease_from(worker, None, false, wait, false).await
+    }
+
     /// Marks `identity` alive here at most every `alive_every` (a sharded queue's heartbeat of
     /// a lease in another shard than the identity's own).
     pub(crate) async fn mark_alive(&self, identity: &str) -> Result<()> {

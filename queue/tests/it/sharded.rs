@@ -71,6 +71,17 @@ async fn jobs_spread_over_the_shards_and_keep_their_order_within_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_shards_are_leased_round_robin() {
+    busy_shards_round_robin(None).await;
+}
+
+/// A juror's home shard is one of the rotation, not first: while every shard is busy it would
+/// starve the others' jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_shards_are_leased_round_robin_by_a_juror_too() {
+    busy_shards_round_robin(Some("0x00000000000000000000000000000000000000aa")).await;
+}
+
+async fn busy_shards_round_robin(identity: Option<&str>) {
     let server = RedisServer::start();
     let q = sharded_queue(&server.url(), "notary:", SHARDS).await;
     // Shard 0 gets far more jobs than the others: it must not be served first until empty.
@@ -88,8 +99,11 @@ async fn busy_shards_are_leased_round_robin() {
     }
     let mut first = Vec::new();
     for _ in 0..3 * SHARDS {
-        let lease = lease_now(&q, "w1").await;
-        first.push(shard_of(&lease.job.job_id, SHARDS));
+        let lease = match identity {
+            Some(identity) => q.lease_as("w1", identity, WAIT).await.unwrap(),
+            None => q.lease("w1", WAIT).await.unwrap(),
+        };
+        first.push(shard_of(&lease.expect("a job").job.job_id, SHARDS));
     }
     for shard in 0..SHARDS {
         let taken = first.iter().filter(|s| **s == shard).count();
