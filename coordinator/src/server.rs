@@ -42,6 +42,9 @@ use crate::webhooks::guard::AddressPolicy;
 use crate::webhooks::{RedisWebhooks, SqliteWebhooks, WebhookStore};
 use crate::workers::{RedisWorkerBook, SqliteWorkerBook, WorkerBook};
 
+/// Intake tasks per coordinator (see where they start).
+const INTAKE_TASKS: usize = 4;
+
 /// The stores and the queue, chosen once from the configuration.
 struct Backends {
     store: Arc<dyn JobStore>,
@@ -272,7 +275,11 @@ pub async fn run(
     };
 
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-    {
+    // Several intake tasks: handling one result waits on the store (the final write), so one
+    // task alone would cap the results handled per second at one store round trip each. They
+    // share the consumer name (one coordinator); the handling is safe to run at once, as it is
+    // across coordinators (compare-and-set final write, versioned jury state).
+    for _ in 0..INTAKE_TASKS {
         let (jobs, stop, instance) = (jobs.clone(), stop.clone(), instance.clone());
         tasks.push(tokio::spawn(async move {
             jobs.run_intake(&instance, stop).await
