@@ -382,7 +382,9 @@ impl Leases for MemoryQueue {
                 state.leased.remove(&token);
             }
         }
-        self.intake_ready.notify_waiters();
+        // One item, one waiter: a coordinator runs several intake tasks, and waking them all
+        // for each result is a herd (a waiter that finds nothing waits again).
+        self.intake_ready.notify_one();
         Ok(())
     }
 
