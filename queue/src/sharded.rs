@@ -287,10 +287,7 @@ impl ShardedQueue {
             return self.take(&self.shards[home], take, worker, wait).await;
         }
         let deadline = Instant::now() + wait;
-        // Whether any shard answered during this call: one shard away (its master failing
-        // over) must not stop the others, nor make the caller back off while they serve.
-        let mut answered = false;
-        let mut failure = None;
+        let mut calls = ShardCalls::default();
         loop {
             let start = self.rotation.fetch_add(1, Ordering::Relaxed) % n;
             // Shards in the rotation's order (the home shard too: always first, it would
@@ -327,17 +324,11 @@ impl ShardedQueue {
             // a wait on the watched one (the home shard's script looks once more, for the
             // seats' order and the alive mark; any other shard's wait is the blocking read).
             for index in order.iter().copied() {
-                match self
+                let got = self
                     .take(&self.shards[index], take_in(index), worker, Duration::ZERO)
-                    .await
-                {
-                    Ok(Some(lease)) => return Ok(Some(self.owned(lease, take))),
-                    Ok(None) => answered = true,
-                    Err(e) if e.is_unavailable() => {
-                        self.health.failed(index);
-                        failure = Some(e);
-                    }
-                    Err(e) => return Err(e),
+                    .await;
+                if let Some(lease) = calls.note(&self.health, index, got)? {
+                    return Ok(Some(self.owned(lease, take)));
                 }
             }
             let round = deadline
@@ -352,24 +343,15 @@ impl ShardedQueue {
                     own => self.take(shard, own, worker, round).await,
                 };
                 drop(watching);
-                match lease {
-                    Ok(Some(lease)) => return Ok(Some(self.owned(lease, take))),
-                    Ok(None) => answered = true,
-                    Err(e) if e.is_unavailable() => {
-                        self.health.failed(watched);
-                        failure = Some(e);
-                    }
-                    Err(e) => return Err(e),
+                if let Some(lease) = calls.note(&self.health, watched, lease)? {
+                    return Ok(Some(self.owned(lease, take)));
                 }
             } else {
                 // Every shard is failing: pause a round rather than spin.
                 tokio::time::sleep(round).await;
             }
             if Instant::now() >= deadline {
-                return match failure {
-                    Some(e) if !answered => Err(e),
-                    _ => Ok(None),
-                };
+                return calls.finish();
             }
         }
     }
@@ -444,6 +426,48 @@ impl Health {
 
     fn answered(&self, shard: usize) {
         self.down_until[shard].store(0, Ordering::Relaxed);
+    }
+}
+
+/// What one lease call's tries of the shards gave: whether any shard answered, and the last
+/// "unavailable". One shard away (its master failing over) must not stop the others, nor make
+/// the caller back off while they serve.
+#[derive(Default)]
+struct ShardCalls {
+    answered: bool,
+    failure: Option<Error>,
+}
+
+impl ShardCalls {
+    /// Notes one try of shard `index`: a lease to hand out, nothing, or an error that ends the
+    /// call (anything but "unavailable", which marks the shard failing and goes on).
+    fn note(
+        &mut self,
+        health: &Health,
+        index: usize,
+        got: Result<Option<Lease>>,
+    ) -> Result<Option<Lease>> {
+        match got {
+            Ok(Some(lease)) => Ok(Some(lease)),
+            Ok(None) => {
+                self.answered = true;
+                Ok(None)
+            }
+            Err(e) if e.is_unavailable() => {
+                health.failed(index);
+                self.failure = Some(e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The call's answer once its wait is over: nothing, or the failure if no shard answered.
+    fn finish(self) -> Result<Option<Lease>> {
+        match self.failure {
+            Some(e) if !self.answered => Err(e),
+            _ => Ok(None),
+        }
     }
 }
 
