@@ -223,9 +223,7 @@ impl ShardedQueue {
         let mut cmd = redis::cmd("GET");
         cmd.arg(keys::shards(&self.base.config().key_prefix));
         let published: Option<usize> = self.base.query("read shards", &cmd).await?;
-        Ok(published.filter(|count| {
-            *count != self.shards.len() && !(*count <= 1 && self.shards.len() == 1)
-        }))
+        Ok(published.filter(|count| *count != self.shards.len()))
     }
 
     fn shard(&self, job_id: &str) -> &RedisQueue {
