@@ -15,6 +15,7 @@ mod redis;
 mod sqlite;
 mod waiters;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +24,7 @@ use uuid::Uuid;
 pub use self::events::{EventKind, EventLog, JobEvent};
 pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
-pub use self::waiters::FinalWatch;
+pub use self::waiters::{FinalWatch, Waiters};
 use crate::error::Result;
 use crate::jury::JuryState;
 use crate::record::{JobOutcome, JobRecord};
@@ -87,16 +88,29 @@ pub trait JobStore: EventLog {
     /// first, or the job is final or gone); read the record again. A stored escalated state
     /// wakes the job's waiters (on every replica), as a final write does.
     async fn save_jury(&self, id: Uuid, state: &JuryState) -> Result<bool>;
+    /// This store's local wake-ups for requests waiting on a job's final state: woken by its
+    /// final writes (and escalations), and by whatever tells it of another replica's.
+    fn waiters(&self) -> &Arc<Waiters>;
     /// Waits up to `timeout` for the job to be final (or escalated); returns the record as it is then
     /// (`None` if the job does not exist).
-    async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>>;
+    async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
+        waiters::wait_until_final(self.waiters(), id, timeout, || self.get(id)).await
+    }
     /// Registers a wait for job `id`'s final state now, before the job can become final (the
     /// caller queues it next): [`JobStore::wait_watched`] then waits without reading the record
     /// first.
-    fn watch_final(&self, id: Uuid) -> FinalWatch;
+    fn watch_final(&self, id: Uuid) -> FinalWatch {
+        FinalWatch::new(self.waiters(), id)
+    }
     /// Waits up to `timeout` on `watch` (like [`JobStore::wait_final`], from the registration).
-    async fn wait_watched(&self, watch: FinalWatch, timeout: Duration)
-        -> Result<Option<JobRecord>>;
+    async fn wait_watched(
+        &self,
+        watch: FinalWatch,
+        timeout: Duration,
+    ) -> Result<Option<JobRecord>> {
+        let id = watch.id();
+        watch.wait(timeout, || self.get(id)).await
+    }
     /// Notes that a worker leased the job as delivery `attempt` (it may be running). Only a
     /// delivery that was actually taken counts against the delivery limit after a restart: a
     /// job that was only queued keeps its count. A backend whose queue counts deliveries itself

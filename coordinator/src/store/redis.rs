@@ -27,7 +27,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::events::{EventLog, JobEvent};
-use super::waiters::{wait_until_final, FinalWatch, Waiters};
+use super::waiters::Waiters;
 use super::{Finalized, JobStore, Unfinished};
 use crate::error::{Error, Result};
 use crate::jury::JuryState;
@@ -449,21 +449,8 @@ impl JobStore for RedisStore {
         Ok(set == 1)
     }
 
-    async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
-        wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
-    }
-
-    fn watch_final(&self, id: Uuid) -> FinalWatch {
-        FinalWatch::new(&self.waiters, id)
-    }
-
-    async fn wait_watched(
-        &self,
-        watch: FinalWatch,
-        timeout: Duration,
-    ) -> Result<Option<JobRecord>> {
-        let id = watch.id();
-        watch.wait(timeout, || self.get(id)).await
+    fn waiters(&self) -> &Arc<Waiters> {
+        &self.waiters
     }
 
     async fn record_delivery(&self, _id: Uuid, _attempt: u32) -> Result<()> {

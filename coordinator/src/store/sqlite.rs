@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::events::{EventLog, JobEvent};
-use super::waiters::{wait_until_final, FinalWatch, Waiters};
+use super::waiters::Waiters;
 use super::{Finalized, JobStore, Unfinished};
 use crate::db::Db;
 use crate::error::Result;
@@ -434,21 +434,8 @@ impl JobStore for SqliteStore {
         Ok(changed == 1)
     }
 
-    async fn wait_final(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRecord>> {
-        wait_until_final(&self.waiters, id, timeout, || self.get(id)).await
-    }
-
-    fn watch_final(&self, id: Uuid) -> FinalWatch {
-        FinalWatch::new(&self.waiters, id)
-    }
-
-    async fn wait_watched(
-        &self,
-        watch: FinalWatch,
-        timeout: Duration,
-    ) -> Result<Option<JobRecord>> {
-        let id = watch.id();
-        watch.wait(timeout, || self.get(id)).await
+    fn waiters(&self) -> &Arc<Waiters> {
+        &self.waiters
     }
 
     async fn record_delivery(&self, id: Uuid, attempt: u32) -> Result<()> {

@@ -15,7 +15,7 @@ use crate::record::{JobRecord, JobStatus};
 /// wakes it on `finalize`, the Redis store also from its pub/sub subscriber, so a request on
 /// this replica wakes when another replica finalizes.
 #[derive(Default)]
-pub(crate) struct Waiters {
+pub struct Waiters {
     map: Mutex<HashMap<Uuid, Arc<Waiter>>>,
 }
 
