@@ -54,6 +54,7 @@
 //! coordinator after the intake TTL. The intake consumer must therefore be idempotent per
 //! job id (first final result wins).
 
+pub mod blocking;
 mod error;
 pub mod link;
 mod memory;

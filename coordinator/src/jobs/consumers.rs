@@ -9,6 +9,7 @@
 //! leaves its events unacknowledged and they are handed out again (to another replica, or after
 //! the restart), so a handler sees an event at least once and must be idempotent by job id.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,9 @@ async fn run(
     let acker = tokio::spawn(acknowledge(log.clone(), name, handled, stop.clone()));
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut running = JoinSet::new();
+    // Events being handled: a log may hand one out again while it is (a Redis reader taking
+    // back its own pending entries after a failed read), and it must not run twice at once.
+    let in_flight = Arc::new(parking_lot::Mutex::new(HashSet::<String>::new()));
     let mut delay = Duration::from_millis(100);
     let mut linger_until = None;
     while !stop.is_cancelled() {
@@ -131,11 +135,17 @@ async fn run(
             }
         };
         for event in events {
+            if !in_flight.lock().insert(event.id.clone()) {
+                continue;
+            }
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let (handler, stop, acks) = (handler.clone(), stop.clone(), acks.clone());
+            let in_flight = in_flight.clone();
             running.spawn(async move {
                 let _permit = permit;
-                if handle_until_done(handler.as_ref(), &event, &stop).await {
+                let done = handle_until_done(handler.as_ref(), &event, &stop).await;
+                in_flight.lock().remove(&event.id);
+                if done {
                     let _ = acks.send(event);
                 }
             });

@@ -11,8 +11,11 @@
 //! The event log is read with one consumer group per consumer name (`XREADGROUP`); entries a
 //! reader took and did not acknowledge within `redeliver_after` are claimed again with
 //! `XAUTOCLAIM` (at most every quarter of `redeliver_after` per consumer, not on every read).
-//! Blocking reads have a connection of their own, so they never hold up the
-//! job records' commands.
+//! Each blocking read has a connection of its own ([`BlockingPool`]): it never holds up the job
+//! records' commands nor another consumer's read. A read that failed (timed out, connection
+//! lost) may still have been served by Redis, its entries then pending for this reader with
+//! nobody handling them: the consumer's next read first takes back its own pending entries
+//! (`XREADGROUP ... 0`) instead of waiting `redeliver_after` for them.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::StreamExt;
 use notary_protocol::keys;
+use notary_queue::blocking::BlockingPool;
 use notary_queue::RedisLink;
 use parking_lot::Mutex;
 use redis::Script;
@@ -71,11 +75,17 @@ return 1
 /// Longest a blocking event read waits.
 const MAX_EVENT_WAIT: Duration = Duration::from_secs(2);
 
+/// How long an event read's answer may take past its block time.
+const EVENT_ANSWER: Duration = Duration::from_secs(2);
+
+/// Idle blocking connections kept (about one per consumer of a coordinator).
+const EVENT_CONNECTIONS: usize = 8;
+
 /// Job records and the event log in Redis.
 pub struct RedisStore {
     conn: RedisLink,
-    /// For blocking `XREADGROUP`s only.
-    events_conn: RedisLink,
+    /// Connections of their own for blocking `XREADGROUP`s.
+    blocking: BlockingPool,
     prefix: String,
     retention: Duration,
     waiters: Arc<Waiters>,
@@ -86,6 +96,9 @@ pub struct RedisStore {
     reader: String,
     /// Consumer groups known to exist.
     groups: Mutex<HashSet<String>>,
+    /// Consumers whose last read failed, with the id past which their own pending entries are
+    /// to be read back (`0` first).
+    recover: Mutex<HashMap<String, String>>,
     /// When each consumer last claimed its stale entries (`XAUTOCLAIM`): at most every quarter
     /// of its `redeliver_after`, not on every read (it was one command per read per consumer).
     claimed_at: Mutex<HashMap<String, Instant>>,
@@ -103,11 +116,10 @@ impl RedisStore {
         reader: &str,
     ) -> Result<Arc<Self>> {
         let conn = crate::redis_conn::link(url, Duration::from_secs(2))?;
-        // Its own connection: event reads block for up to MAX_EVENT_WAIT.
-        let events_conn = crate::redis_conn::link(url, MAX_EVENT_WAIT + Duration::from_secs(2))?;
+        let blocking = BlockingPool::new(conn.clone(), EVENT_CONNECTIONS);
         let store = Arc::new(RedisStore {
             conn,
-            events_conn,
+            blocking,
             prefix: prefix.to_string(),
             retention,
             waiters: Arc::new(Waiters::default()),
@@ -116,6 +128,7 @@ impl RedisStore {
             save_jury: Script::new(SAVE_JURY),
             reader: reader.to_string(),
             groups: Mutex::new(HashSet::new()),
+            recover: Mutex::new(HashMap::new()),
             claimed_at: Mutex::new(HashMap::new()),
         });
         tokio::spawn(subscribe_done(
@@ -237,17 +250,35 @@ fn entries(value: &redis::Value) -> Vec<JobEvent> {
         .collect()
 }
 
-#[async_trait]
-impl EventLog for RedisStore {
-    async fn read(
+impl RedisStore {
+    /// One read of [`EventLog::read`]: this reader's own pending entries after a failed read,
+    /// else stale entries of other readers when a claim is due, else new entries (blocking).
+    async fn read_once(
         &self,
         consumer: &str,
         max: usize,
         wait: Duration,
         redeliver_after: Duration,
     ) -> Result<Vec<JobEvent>> {
-        self.ensure_group(consumer).await?;
-        let mut conn = self.events_conn.clone();
+        let max = max.max(1);
+        let recover_from = self.recover.lock().get(consumer).cloned();
+        if let Some(from) = recover_from {
+            let mut cmd = self.read_group_cmd(consumer, max, None);
+            let reply = cmd.arg(&from).query_async(&mut self.conn.clone()).await;
+            let events = self.events_of(reply, consumer)?;
+            let mut recover = self.recover.lock();
+            match events.last() {
+                Some(last) if events.len() == max => {
+                    recover.insert(consumer.to_string(), last.id.clone());
+                }
+                _ => {
+                    recover.remove(consumer);
+                }
+            }
+            if !events.is_empty() {
+                return Ok(events);
+            }
+        }
         let claim_due = {
             let mut claimed_at = self.claimed_at.lock();
             let now = Instant::now();
@@ -268,8 +299,8 @@ impl EventLog for RedisStore {
                 .arg(redeliver_after.as_millis() as u64)
                 .arg("0-0")
                 .arg("COUNT")
-                .arg(max.max(1))
-                .query_async(&mut conn)
+                .arg(max)
+                .query_async(&mut self.conn.clone())
                 .await;
             let claimed = match claimed {
                 Ok(v) => v,
@@ -291,19 +322,44 @@ impl EventLog for RedisStore {
                 }
             }
         }
-        let reply: redis::RedisResult<redis::Value> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
+        let block = wait.min(MAX_EVENT_WAIT);
+        let mut cmd = self.read_group_cmd(consumer, max, Some(block));
+        cmd.arg(">");
+        let reply = match self
+            .blocking
+            .query("read events", &cmd, block + EVENT_ANSWER)
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(notary_queue::Error::Redis(e)) => Err(e),
+            Err(e) => return Err(e.into()),
+        };
+        self.events_of(reply, consumer)
+    }
+
+    /// `XREADGROUP` of up to `max` entries as this reader of `consumer`'s group, blocking for
+    /// `block` if given; the caller appends the id (`>` new, else past that id of its own).
+    fn read_group_cmd(&self, consumer: &str, max: usize, block: Option<Duration>) -> redis::Cmd {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
             .arg(consumer)
             .arg(&self.reader)
             .arg("COUNT")
-            .arg(max.max(1))
-            .arg("BLOCK")
-            .arg(wait.min(MAX_EVENT_WAIT).as_millis().max(1) as u64)
-            .arg("STREAMS")
-            .arg(self.events_key())
-            .arg(">")
-            .query_async(&mut conn)
-            .await;
+            .arg(max);
+        if let Some(block) = block {
+            cmd.arg("BLOCK").arg(block.as_millis().max(1) as u64);
+        }
+        cmd.arg("STREAMS").arg(self.events_key());
+        cmd
+    }
+
+    /// The events of an `XREADGROUP` answer (none when Redis lost the group: it is created
+    /// again on the next read).
+    fn events_of(
+        &self,
+        reply: redis::RedisResult<redis::Value>,
+        consumer: &str,
+    ) -> Result<Vec<JobEvent>> {
         let reply = match reply {
             Ok(v) => v,
             Err(e) if e.code() == Some("NOGROUP") => {
@@ -322,6 +378,28 @@ impl EventLog for RedisStore {
             _ => None,
         };
         Ok(list.map(|l| entries(&l)).unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl EventLog for RedisStore {
+    async fn read(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+        redeliver_after: Duration,
+    ) -> Result<Vec<JobEvent>> {
+        self.ensure_group(consumer).await?;
+        let result = self.read_once(consumer, max, wait, redeliver_after).await;
+        if result.is_err() {
+            // Redis may have served the read anyway: take back this reader's entries next.
+            self.recover
+                .lock()
+                .entry(consumer.to_string())
+                .or_insert_with(|| "0".to_string());
+        }
+        result
     }
 
     async fn ack(&self, consumer: &str, event: &JobEvent) -> Result<()> {

@@ -387,6 +387,122 @@ async fn every_consumer_sees_every_event_until_it_acknowledges_it() {
     }
 }
 
+/// Consumers reading at once each wait on their own: every read of an idle log ends after
+/// about its wait (on Redis they once shared one blocking connection, so the sixth read waited
+/// for the five before it, timed out, and what Redis then read for it was lost for the
+/// redelivery time: a settlement stuck "pending"), and an event wakes every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_reading_at_once_each_wait_on_their_own() {
+    const CONSUMERS: usize = 6;
+    for b in backends().await {
+        let s = b.store.clone();
+        let names: Vec<String> = (0..CONSUMERS).map(|i| format!("k{i}")).collect();
+        for name in &names {
+            drain(s.as_ref(), name).await;
+        }
+        let read_all = |wait: Duration| {
+            let tasks: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let (s, name) = (s.clone(), name.clone());
+                    tokio::spawn(async move {
+                        let started = std::time::Instant::now();
+                        let got = s.read(&name, 10, wait, Duration::from_secs(60)).await;
+                        (got, started.elapsed())
+                    })
+                })
+                .collect();
+            futures::future::join_all(tasks)
+        };
+        for read in read_all(Duration::from_millis(1000)).await {
+            let (got, took) = read.unwrap();
+            let got = got.unwrap();
+            assert!(got.is_empty(), "{}: {got:?}", b.name);
+            assert!(took < Duration::from_millis(2500), "{}: {took:?}", b.name);
+        }
+        let r = record();
+        s.insert(&r).await.unwrap();
+        let waiting = read_all(Duration::from_secs(2));
+        let finalize = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            s.finalize(&r, &valid(&r, 1)).await.unwrap();
+        };
+        let (reads, ()) = tokio::join!(waiting, finalize);
+        for read in reads {
+            let (got, took) = read.unwrap();
+            let got = got.unwrap();
+            assert!(
+                got.iter().any(|e| e.job_id == r.id()),
+                "{}: {got:?} after {took:?}",
+                b.name
+            );
+        }
+    }
+}
+
+/// A Redis read that failed may still have been served: the entries Redis handed to this
+/// reader are not lost until the redelivery time, the consumer's next read takes them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_redis_read_does_not_strand_what_redis_handed_out() {
+    let redis = RedisServer::start();
+    let prefix = format!("jr{}:", Uuid::new_v4().simple());
+    let s = RedisStore::new_lazy(&redis.url(), &prefix, RETENTION, "reader-1").unwrap();
+    assert!(drain(s.as_ref(), "c").await.is_empty());
+    let r = record();
+    s.insert(&r).await.unwrap();
+    s.finalize(&r, &valid(&r, 1)).await.unwrap();
+    // A read whose answer never arrived: Redis handed the event to this reader.
+    let mut raw = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("c")
+        .arg("reader-1")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(notary_protocol::keys::events(&prefix))
+        .arg(">")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    // The store's own read fails (Redis frozen past the read's bound)...
+    let pid = redis.pid().unwrap().to_string();
+    let signal = |sig: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    let failed = s
+        .read("c", 10, Duration::from_millis(100), Duration::from_secs(60))
+        .await;
+    signal("-CONT");
+    assert!(failed.is_err(), "{failed:?}");
+    // ...and the next one takes the event back at once, not after the 60 s redelivery time.
+    let started = std::time::Instant::now();
+    let back = s
+        .read("c", 10, Duration::from_millis(100), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        back.iter().map(|e| e.job_id).collect::<Vec<_>>(),
+        vec![r.id()]
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // Taken back once: then only new events.
+    assert!(s
+        .read("c", 10, Duration::from_millis(100), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_expire_after_their_retention() {
     let redis = RedisServer::start();

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ScriptInvocation};
 
-use super::blocking::Taken;
 use super::RedisQueue;
 use crate::link::RedisLink;
 use crate::{Error, Result};
@@ -72,8 +71,7 @@ impl RedisQueue {
     }
 
     /// Runs a blocking read (`XREADGROUP ... BLOCK`) on a dedicated connection, bounded by
-    /// `wait + command_timeout`. A reused connection that turns out dead (Redis restarted since)
-    /// is replaced once; NOGROUP re-creates the groups once.
+    /// `wait + command_timeout`; NOGROUP re-creates the groups once.
     pub(super) async fn blocking_read<T: FromRedisValue>(
         &self,
         operation: &'static str,
@@ -81,44 +79,16 @@ impl RedisQueue {
         wait: Duration,
     ) -> Result<T> {
         let bound = wait.saturating_add(self.config.command_timeout);
-        let mut groups_recreated = false;
-        let mut stale_replaced = false;
-        loop {
-            let Taken { mut conn, reused } = self.blocking.take().await?;
-            let result = match tokio::time::timeout(bound, cmd.query_async::<T>(&mut conn)).await {
-                Ok(result) => result,
-                // The connection is dropped here: its state is unknown.
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        operation,
-                        after: bound,
-                    })
-                }
-            };
-            match result {
-                Ok(value) => {
-                    self.blocking.put_back(conn);
-                    return Ok(value);
-                }
-                Err(e) if is_nogroup(&e) && !groups_recreated => {
-                    self.blocking.put_back(conn);
-                    tracing::warn!(
-                        operation,
-                        "consumer group missing (Redis lost its data?): re-creating"
-                    );
-                    groups_recreated = true;
-                    self.ensure_groups().await?;
-                }
-                Err(e) if is_connection_error(&e) => {
-                    self.blocking.clear();
-                    if reused && !stale_replaced {
-                        stale_replaced = true;
-                        continue;
-                    }
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e.into()),
+        match self.blocking.query(operation, cmd, bound).await {
+            Err(Error::Redis(e)) if is_nogroup(&e) => {
+                tracing::warn!(
+                    operation,
+                    "consumer group missing (Redis lost its data?): re-creating"
+                );
+                self.ensure_groups().await?;
+                self.blocking.query(operation, cmd, bound).await
             }
+            other => other,
         }
     }
 
@@ -143,9 +113,4 @@ impl RedisQueue {
 
 pub(super) fn is_nogroup(e: &RedisError) -> bool {
     e.code() == Some("NOGROUP")
-}
-
-/// Errors after which a connection is not worth reusing.
-pub(super) fn is_connection_error(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
 }

@@ -23,7 +23,7 @@
 //! Connections: ordinary commands and scripts go through one [`RedisLink`] (multiplexed,
 //! reconnects by itself; cluster-aware on a Redis Cluster, where the key prefix must carry a
 //! hash tag so every script's keys share a slot); blocking reads each use a dedicated
-//! connection from `blocking::BlockingPool`. Every call is wrapped in a timeout, so a dead Redis produces an
+//! connection from [`BlockingPool`]. Every call is wrapped in a timeout, so a dead Redis produces an
 //! error within `command_timeout` (plus the wait, for blocking reads), never a hang.
 //!
 //! If Redis restarts without persistence, the streams and groups are gone: any command that
@@ -34,7 +34,6 @@
 //! targeted tasks), `reap` (the reaper and the intake's bookkeeping), `entries` (decoding),
 //! `output` (streamed jobs' live output logs).
 
-mod blocking;
 mod connection;
 mod entries;
 pub mod keys;
@@ -50,11 +49,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::streams::StreamReadReply;
 
-use self::blocking::BlockingPool;
-use self::connection::is_connection_error;
 use self::entries::{all_entries, malformed, parse_intake, parse_job};
 use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
+use crate::blocking::is_connection_error;
+use crate::blocking::BlockingPool;
 use crate::link::{LinkSettings, RedisLink};
 use crate::model::check_consumer_name;
 use crate::{
