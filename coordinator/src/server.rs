@@ -405,10 +405,14 @@ pub async fn run(
         tasks.push(tokio::spawn(p.clone().sweep(stop.clone())));
         if p.config.validation_registry.is_some() {
             // Verdicts of jobs that name an ERC-8004 validation request, posted there.
+            // A verdict goes on chain: a few ms more batch the reads.
             tasks.push(consumers::spawn(
                 jobs.events(),
                 Arc::new(ValidationConsumer(p)),
-                ConsumerOptions::default(),
+                ConsumerOptions {
+                    linger: consumers::BATCH_LINGER,
+                    ..ConsumerOptions::default()
+                },
                 stop.clone(),
             ));
         }
@@ -437,10 +441,17 @@ pub async fn run(
         onchain_pending: Default::default(),
     });
     // Chain steps are built like any job (the API's defaults), so this consumer needs the state.
+    // It reads many events at once (most jobs are not chain steps: one read per job otherwise,
+    // the busiest reader of the log), and a step this replica finalizes ends the linger, so the
+    // next step does not wait for it.
     tasks.push(consumers::spawn(
         state.jobs.events(),
         Arc::new(crate::compute::ChainConsumer(state.clone())),
-        ConsumerOptions::default(),
+        ConsumerOptions {
+            linger: consumers::BATCH_LINGER,
+            wake: Some(state.jobs.wake_on_final(|r| r.chain.is_some())),
+            ..ConsumerOptions::default()
+        },
         stop.clone(),
     ));
     if let Some(p) = state
@@ -458,7 +469,11 @@ pub async fn run(
                 payments: p,
                 store: state.jobs.store().clone(),
             }),
-            ConsumerOptions::default(),
+            // Deliveries go on chain: a few ms more batch the reads.
+            ConsumerOptions {
+                linger: consumers::BATCH_LINGER,
+                ..ConsumerOptions::default()
+            },
             stop.clone(),
         ));
     }

@@ -41,7 +41,7 @@ pub trait EventHandler: Send + Sync + 'static {
 }
 
 /// How a consumer runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConsumerOptions {
     /// Events handled at once.
     pub concurrency: usize,
@@ -53,9 +53,12 @@ pub struct ConsumerOptions {
     pub drain: Duration,
     /// After a read that found events, wait this long before the next one, so events arriving
     /// meanwhile come in one read instead of one read each (one blocking read per job per
-    /// consumer otherwise). For consumers whose events may wait that long (webhooks, not the
-    /// next step of a chain). Zero: read again at once.
+    /// consumer otherwise). For consumers whose events may wait that long (webhooks), or
+    /// whose urgent events end the linger through `wake`. Zero: read again at once.
     pub linger: Duration,
+    /// Ends a linger early (e.g. [`super::JobService::wake_on_final`] for the jobs whose
+    /// events must not wait).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ConsumerOptions {
@@ -65,6 +68,7 @@ impl Default for ConsumerOptions {
             redeliver_after: Duration::from_secs(300),
             drain: Duration::from_secs(10),
             linger: Duration::ZERO,
+            wake: None,
         }
     }
 }
@@ -98,8 +102,15 @@ async fn run(
     while !stop.is_cancelled() {
         while running.try_join_next().is_some() {}
         if let Some(until) = linger_until.take() {
+            let woken = async {
+                match &options.wake {
+                    Some(wake) => wake.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => {}
+                _ = woken => {}
                 _ = stop.cancelled() => break,
             }
         }

@@ -57,6 +57,9 @@ use crate::record::{JobOutcome, JobRecord};
 use crate::store::{EventLog, Finalized, JobStore};
 use crate::workers::WorkerBook;
 
+/// Which finalized jobs raise which notification ([`JobService::wake_on_final`]).
+type FinalWatch = (fn(&JobRecord) -> bool, Arc<tokio::sync::Notify>);
+
 /// The job service (see the module docs).
 pub struct JobService {
     store: Arc<dyn JobStore>,
@@ -68,6 +71,9 @@ pub struct JobService {
     juries: Juries,
     /// Runtime ids whose reports count (empty: any).
     runtimes: HashSet<Digest32>,
+    /// Who wants to hear at once of jobs this replica finalizes (see
+    /// [`JobService::wake_on_final`]).
+    final_watches: parking_lot::RwLock<Vec<FinalWatch>>,
 }
 
 impl JobService {
@@ -93,7 +99,17 @@ impl JobService {
             accepted: accepted::Accepted::default(),
             juries,
             runtimes: HashSet::new(),
+            final_watches: Default::default(),
         }
+    }
+
+    /// A notification raised each time this replica finalizes a job that `wanted` picks: an
+    /// event consumer that lingers between reads (to take many events per read) ends its
+    /// linger for the events that must not wait (the next step of a chain).
+    pub fn wake_on_final(&self, wanted: fn(&JobRecord) -> bool) -> Arc<tokio::sync::Notify> {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        self.final_watches.write().push((wanted, notify.clone()));
+        notify
     }
 
     /// Accepts reports of these runtime ids only (empty: any): a report of another runtime is
@@ -295,6 +311,11 @@ impl JobService {
         match finalized {
             Finalized::Applied(r) => {
                 crate::metrics::job_final(&r);
+                for (wanted, notify) in self.final_watches.read().iter() {
+                    if wanted(&r) {
+                        notify.notify_one();
+                    }
+                }
                 let o = r.outcome.as_ref().expect("applied outcome");
                 tracing::info!(
                     job_id = %r.id(),

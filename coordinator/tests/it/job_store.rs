@@ -440,6 +440,82 @@ async fn consumers_reading_at_once_each_wait_on_their_own() {
     }
 }
 
+/// The next job id a test handler saw within `within`, if any.
+async fn next(
+    seen: &mut tokio::sync::mpsc::UnboundedReceiver<Uuid>,
+    within: Duration,
+) -> Option<Uuid> {
+    tokio::time::timeout(within, seen.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The consumer runner on every backend: after a read that found events it lingers (more
+/// events per read), and its wake ends the linger at once (the chain consumer's wake is a
+/// chain step this replica finalized, so the next step does not wait).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lingering_consumer_is_woken_for_the_events_that_must_not_wait() {
+    use notary_coordinator::jobs::consumers::{spawn, ConsumerOptions, EventHandler};
+    use notary_coordinator::store::JobEvent;
+
+    struct Seen(tokio::sync::mpsc::UnboundedSender<Uuid>);
+    #[async_trait::async_trait]
+    impl EventHandler for Seen {
+        fn name(&self) -> &'static str {
+            "lingering"
+        }
+        async fn handle(&self, event: &JobEvent) -> notary_coordinator::Result<()> {
+            let _ = self.0.send(event.job_id);
+            Ok(())
+        }
+    }
+
+    for b in backends().await {
+        let s = b.store.clone();
+        let final_job = || async {
+            let r = record();
+            s.insert(&r).await.unwrap();
+            s.finalize(&r, &valid(&r, 1)).await.unwrap();
+            r.id()
+        };
+        let (tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let log: Arc<dyn EventLog> = s.clone();
+        let task = spawn(
+            log,
+            Arc::new(Seen(tx)),
+            ConsumerOptions {
+                linger: Duration::from_secs(5),
+                wake: Some(wake.clone()),
+                ..ConsumerOptions::default()
+            },
+            stop.clone(),
+        );
+        let first = final_job().await;
+        assert_eq!(next(&mut seen, Duration::from_secs(3)).await, Some(first));
+        // Lingering now: a new event waits...
+        let second = final_job().await;
+        assert_eq!(
+            next(&mut seen, Duration::from_millis(500)).await,
+            None,
+            "{}",
+            b.name
+        );
+        // ...until the wake.
+        wake.notify_one();
+        assert_eq!(
+            next(&mut seen, Duration::from_secs(2)).await,
+            Some(second),
+            "{}",
+            b.name
+        );
+        stop.cancel();
+        task.await.unwrap();
+    }
+}
+
 /// A Redis read that failed may still have been served: the entries Redis handed to this
 /// reader are not lost until the redelivery time, the consumer's next read takes them back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
