@@ -61,5 +61,22 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same failure for another caller that shared the call (e.g. one pipeline of several
+    /// callers' acknowledgements): a timeout as it was, anything else as an I/O error with this
+    /// one's text (so it stays "unavailable").
+    pub(crate) fn again(&self) -> Error {
+        match self {
+            Error::Timeout { operation, after } => Error::Timeout {
+                operation,
+                after: *after,
+            },
+            other => Error::Redis(redis::RedisError::from(std::io::Error::other(
+                other.to_string(),
+            ))),
+        }
+    }
+}
+
 /// Result of every queue operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

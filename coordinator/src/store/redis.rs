@@ -37,11 +37,15 @@ use crate::error::{Error, Result};
 use crate::jury::JuryState;
 use crate::record::{now_ms, JobOutcome, JobRecord};
 
+/// Sets a job's outcome once: 1 set (with its event and done message), 0 final already, -1 no
+/// such job. The retention is refreshed first, which also tells whether the record exists (one
+/// command instead of an `EXISTS` as well; a late duplicate report refreshes it too).
+/// KEYS: the job's hash, the done channel, the events stream. ARGV: outcome JSON, retention
+/// ms, done message, event body, the events' trim id.
 const FINALIZE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('PEXPIRE', KEYS[1], ARGV[2]) == 0 then return -1 end
 local set = redis.call('HSETNX', KEYS[1], 'outcome', ARGV[1])
 if set == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[5], '*', 'body', ARGV[4])
   redis.call('PUBLISH', KEYS[2], ARGV[3])
 end

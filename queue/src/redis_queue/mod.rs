@@ -131,6 +131,7 @@ pub struct RedisQueue {
     scripts: Scripts,
     alive_marks: targets::AliveMarks,
     intake_buffer: reap::IntakeBuffer,
+    intake_acks: reap::IntakeAcks,
 }
 
 impl fmt::Debug for RedisQueue {
@@ -179,6 +180,7 @@ impl RedisQueue {
             scripts: Scripts::new(),
             alive_marks: targets::AliveMarks::default(),
             intake_buffer: reap::IntakeBuffer::default(),
+            intake_acks: reap::IntakeAcks::default(),
             config,
         }
     }

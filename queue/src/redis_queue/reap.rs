@@ -6,6 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId};
+use tokio::sync::oneshot::error::TryRecvError;
 
 use super::keys::{COORDINATORS_GROUP, REAPER_CONSUMER, WORKERS_GROUP};
 use super::{millis, RedisQueue, INTAKE_BATCH, MAX_SCAN_ROUNDS, REAP_BATCH};
@@ -109,18 +110,56 @@ impl RedisQueue {
         Ok(Vec::new())
     }
 
-    /// Acknowledges and deletes one intake entry: one pipeline, not a transaction (the delete
-    /// only keeps the stream short; an acknowledged entry is never handed out again).
+    /// Acknowledges and deletes one intake entry. Acknowledgements asked for while another
+    /// one is on its way go out together in the next pipeline (group commit, no added wait):
+    /// one `XACK` and one `XDEL` for all of them instead of two commands each.
     pub(super) async fn ack_intake_entry(&self, entry_id: &str) -> Result<()> {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.intake_acks
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((entry_id.to_owned(), tx));
+        let _turn = self.intake_acks.turn.lock().await;
+        match rx.try_recv() {
+            // Sent by the holder of the turn before this one.
+            Ok(result) => return result,
+            // That holder was cancelled with this entry in its batch: send it alone.
+            Err(TryRecvError::Closed) => {
+                return self.ack_intake_entries(&[entry_id.to_owned()]).await
+            }
+            Err(TryRecvError::Empty) => {}
+        }
+        let batch: Vec<_> = std::mem::take(
+            &mut *self
+                .intake_acks
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+        let result = self.ack_intake_entries(&ids).await;
+        for (_, reply) in batch {
+            let _ = reply.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(e.again()),
+            });
+        }
+        rx.try_recv().unwrap_or(result)
+    }
+
+    /// Acknowledges and deletes intake entries: one pipeline, not a transaction (the delete
+    /// only keeps the stream short; an acknowledged entry is never handed out again).
+    async fn ack_intake_entries(&self, ids: &[String]) -> Result<()> {
         let mut pipe = redis::pipe();
         pipe.cmd("XACK")
             .arg(&self.intake_key)
             .arg(COORDINATORS_GROUP)
-            .arg(entry_id)
+            .arg(ids)
             .ignore()
             .cmd("XDEL")
             .arg(&self.intake_key)
-            .arg(entry_id)
+            .arg(ids)
             .ignore();
         let pipe = &pipe;
         self.call("ack_intake", move |mut conn| async move {
@@ -129,6 +168,15 @@ impl RedisQueue {
         .await
     }
 }
+
+/// Intake acknowledgements waiting to go out, and whose turn it is to send them.
+#[derive(Default)]
+pub(super) struct IntakeAcks {
+    waiting: Mutex<Vec<(String, Reply)>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<()>>;
 
 /// Per coordinator consumer: intake items read in one batch and not handed out yet (they are
 /// pending for that consumer in Redis already), and when it last looked for abandoned items.

@@ -412,3 +412,47 @@ async fn one_job_wakes_one_waiting_lease_not_the_herd() {
         }
     }
 }
+
+/// Intake acknowledgements asked for together go out together: twenty results acknowledged
+/// at once cost a few `XACK`s and `XDEL`s, not twenty of each, and every one is gone for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_acknowledgements_asked_together_go_out_together() {
+    const N: usize = 20;
+    let server = RedisServer::start();
+    let q = redis_queue(&server).await;
+    for n in 0..N {
+        q.enqueue(job(n)).await.unwrap();
+        let lease = lease_now(&q, "w").await;
+        q.submit(&lease, format!("r{n}")).await.unwrap();
+    }
+    let mut deliveries = Vec::new();
+    while deliveries.len() < N {
+        let next = q.next_intake("c1", WAIT).await.unwrap();
+        deliveries.push(next.expect("a result"));
+    }
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let acks = futures::future::join_all(deliveries.iter().map(|d| q.ack_intake(d))).await;
+    assert!(acks.iter().all(|a| a.is_ok()), "{acks:?}");
+    for command in ["cmdstat_xack", "cmdstat_xdel"] {
+        let calls = info_number(&mut conn, "commandstats", command).await;
+        assert!(
+            (1..=3).contains(&calls),
+            "{command}: {calls} calls for {N} acks"
+        );
+    }
+    let intake = notary_queue::keys::intake(notary_queue::keys::DEFAULT_PREFIX);
+    let left: usize = redis::cmd("XLEN")
+        .arg(&intake)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    tokio::time::sleep(INTAKE_TTL + SHORT).await;
+    assert!(q.next_intake("c2", SHORT).await.unwrap().is_none());
+}
