@@ -35,8 +35,8 @@ pub struct BlockingPool {
 /// A connection taken from the pool, and whether it was reused (a reused one may have died
 /// with a Redis restart since it was last used; a fresh one has not).
 struct Taken {
-    pub conn: RedisConn,
-    pub reused: bool,
+    conn: RedisConn,
+    reused: bool,
 }
 
 impl BlockingPool {

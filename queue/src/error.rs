@@ -59,12 +59,11 @@ impl Error {
             Error::Malformed { .. } | Error::InvalidArgument(_) => false,
         }
     }
-}
 
-impl Error {
     /// The same failure for another caller that shared the call (e.g. one pipeline of several
-    /// callers' acknowledgements): a timeout as it was, anything else as an I/O error with this
-    /// one's text (so it stays "unavailable").
+    /// callers' acknowledgements): a timeout as it was, anything else as an I/O error carrying
+    /// this one's text (the redis crate's errors cannot be cloned; the acknowledgements' callers
+    /// only log a failure, and an unacknowledged item is handed out again anyway).
     pub(crate) fn again(&self) -> Error {
         match self {
             Error::Timeout { operation, after } => Error::Timeout {
