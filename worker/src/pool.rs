@@ -1,5 +1,8 @@
 //! The lease loop: job slots that lease, run, heartbeat and submit.
 //!
+//! A slot submits a job's result while it already asks for its next job (the two calls go out
+//! together: on Redis one network round trip instead of two between jobs).
+//!
 //! A pool owns its own multi-threaded tokio runtime with one thread per slot. Guests execute
 //! inside futures (wasmtime's async mode, yielding every epoch tick), so running them on a
 //! runtime of their own keeps CPU-heavy guests from delaying an API server in the same process
@@ -143,14 +146,22 @@ struct Slot {
 impl Slot {
     async fn run(self) {
         let mut backoff = Backoff::default();
+        // The last job's result, submitted while the next lease is asked for.
+        let mut finished: Option<(Lease, String)> = None;
         while !self.stop.is_cancelled() {
             // The lease call is never cancelled half-way (an entry read but dropped would wait
             // a whole lease TTL to be reclaimed); a short wait bounds how long a stop takes.
-            let lease = match self
-                .queue
-                .lease_as(&self.name, &self.identity, self.config.lease_wait)
-                .await
-            {
+            let submit = finished.take();
+            let (leased, ()) = tokio::join!(
+                self.queue
+                    .lease_as(&self.name, &self.identity, self.config.lease_wait),
+                async {
+                    if let Some((lease, payload)) = submit {
+                        self.submit(&lease, payload).await;
+                    }
+                }
+            );
+            let lease = match leased {
                 Ok(Some(lease)) => lease,
                 Ok(None) => {
                     backoff.reset();
@@ -171,34 +182,43 @@ impl Slot {
                 }
                 break;
             }
-            self.work(lease).await;
+            finished = self.work(lease).await;
+        }
+        if let Some((lease, payload)) = finished {
+            self.submit(&lease, payload).await;
         }
     }
 
-    async fn work(&self, lease: Lease) {
+    /// Runs a leased job; its lease and the result to submit (`None` when there is nothing
+    /// more to send).
+    async fn work(&self, lease: Lease) -> Option<(Lease, String)> {
         let running = crate::metrics::RunningSandbox::start();
-        let run = self.executor.execute(&lease.job.payload, lease.job.attempt);
-        tokio::pin!(run);
-        // The first beat one interval from now. Not `interval()` + an awaited first tick: that
-        // tick waits for the timer wheel's next millisecond (and a hop to the thread driving
-        // it), about 1 ms before every job started.
-        let every = self.config.heartbeat_interval;
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let report = loop {
-            tokio::select! {
-                report = &mut run => break report,
-                _ = heartbeat.tick() => match self.queue.heartbeat(&lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        crate::metrics::lease_lost();
-                        tracing::warn!(job_id = %lease.job.job_id, "lease lost (reclaimed); finishing anyway, the first result wins");
-                    }
-                    Err(e) => {
-                        crate::metrics::queue_error("heartbeat");
-                        tracing::warn!(job_id = %lease.job.job_id, error = %e, "heartbeat failed");
-                    }
-                },
+        // In a block of its own: the running job borrows the lease.
+        let report = {
+            let run = self.executor.execute(&lease.job.payload, lease.job.attempt);
+            tokio::pin!(run);
+            // The first beat one interval from now. Not `interval()` + an awaited first tick:
+            // that tick waits for the timer wheel's next millisecond (and a hop to the thread
+            // driving it), about 1 ms before every job started.
+            let every = self.config.heartbeat_interval;
+            let mut heartbeat =
+                tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    report = &mut run => break report,
+                    _ = heartbeat.tick() => match self.queue.heartbeat(&lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            crate::metrics::lease_lost();
+                            tracing::warn!(job_id = %lease.job.job_id, "lease lost (reclaimed); finishing anyway, the first result wins");
+                        }
+                        Err(e) => {
+                            crate::metrics::queue_error("heartbeat");
+                            tracing::warn!(job_id = %lease.job.job_id, error = %e, "heartbeat failed");
+                        }
+                    },
+                }
             }
         };
         drop(running);
@@ -206,13 +226,13 @@ impl Slot {
             crate::metrics::not_a_job();
             // Not a job: acknowledge it away so it does not loop through the reaper forever.
             let _ = self.queue.submit(&lease, String::new()).await;
-            return;
+            return None;
         };
         let payload = match serde_json::to_string(&report) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(job_id = %lease.job.job_id, error = %e, "could not encode report");
-                return;
+                return None;
             }
         };
         crate::metrics::job_done(
@@ -220,11 +240,15 @@ impl Slot {
             report.execution_ms,
             report.attestation.fields.fuel_used,
         );
-        // Redis may be briefly away; keep trying for about a lease TTL. If it stays away the
-        // lease expires and another worker runs the job again, which is safe.
+        Some((lease, payload))
+    }
+
+    /// Submits a result. Redis may be briefly away; keep trying for about a lease TTL. If it
+    /// stays away the lease expires and another worker runs the job again, which is safe.
+    async fn submit(&self, lease: &Lease, payload: String) {
         let mut backoff = Backoff::default();
         for _ in 0..12 {
-            match self.queue.submit(&lease, payload.clone()).await {
+            match self.queue.submit(lease, payload.clone()).await {
                 Ok(()) => return,
                 Err(e) => {
                     crate::metrics::queue_error("submit");
