@@ -136,6 +136,30 @@ impl BlockingPool {
     }
 }
 
+/// `XREADGROUP GROUP <group> <consumer> COUNT <count> [BLOCK <wait>] STREAMS <streams>`: the
+/// caller appends one id per stream (`>` for entries never handed out). A zero wait is a plain
+/// read (`BLOCK 0` would mean "forever"); a blocking one goes through [`BlockingPool::query`].
+pub fn read_group(
+    group: &str,
+    consumer: &str,
+    count: usize,
+    wait: Duration,
+    streams: &[&str],
+) -> Cmd {
+    let mut cmd = redis::cmd("XREADGROUP");
+    cmd.arg("GROUP")
+        .arg(group)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(count.max(1));
+    if !wait.is_zero() {
+        let millis = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
+        cmd.arg("BLOCK").arg(millis);
+    }
+    cmd.arg("STREAMS").arg(streams);
+    cmd
+}
+
 /// Errors after which a connection is not worth reusing.
 pub fn is_connection_error(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()

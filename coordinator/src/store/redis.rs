@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::StreamExt;
 use notary_protocol::keys;
-use notary_queue::blocking::BlockingPool;
+use notary_queue::blocking::{read_group, BlockingPool};
 use notary_queue::RedisLink;
 use parking_lot::Mutex;
 use redis::Script;
@@ -265,9 +265,10 @@ impl RedisStore {
         redeliver_after: Duration,
     ) -> Result<Vec<JobEvent>> {
         let max = max.max(1);
+        let stream = self.events_key();
         let recover_from = self.recover.lock().get(consumer).cloned();
         if let Some(from) = recover_from {
-            let mut cmd = self.read_group_cmd(consumer, max, None);
+            let mut cmd = read_group(consumer, &self.reader, max, Duration::ZERO, &[&stream]);
             let reply = cmd.arg(&from).query_async(&mut self.conn.clone()).await;
             let events = self.events_of(reply, consumer)?;
             let mut recover = self.recover.lock();
@@ -297,7 +298,7 @@ impl RedisStore {
         if claim_due {
             // Entries another reader (maybe a crashed coordinator) took and never acknowledged.
             let claimed: redis::RedisResult<redis::Value> = redis::cmd("XAUTOCLAIM")
-                .arg(self.events_key())
+                .arg(&stream)
                 .arg(consumer)
                 .arg(&self.reader)
                 .arg(redeliver_after.as_millis() as u64)
@@ -327,7 +328,7 @@ impl RedisStore {
             }
         }
         let block = wait.min(MAX_EVENT_WAIT);
-        let mut cmd = self.read_group_cmd(consumer, max, Some(block));
+        let mut cmd = read_group(consumer, &self.reader, max, block, &[&stream]);
         cmd.arg(">");
         let reply = match self
             .blocking
@@ -339,22 +340,6 @@ impl RedisStore {
             Err(e) => return Err(e.into()),
         };
         self.events_of(reply, consumer)
-    }
-
-    /// `XREADGROUP` of up to `max` entries as this reader of `consumer`'s group, blocking for
-    /// `block` if given; the caller appends the id (`>` new, else past that id of its own).
-    fn read_group_cmd(&self, consumer: &str, max: usize, block: Option<Duration>) -> redis::Cmd {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(consumer)
-            .arg(&self.reader)
-            .arg("COUNT")
-            .arg(max);
-        if let Some(block) = block {
-            cmd.arg("BLOCK").arg(block.as_millis().max(1) as u64);
-        }
-        cmd.arg("STREAMS").arg(self.events_key());
-        cmd
     }
 
     /// The events of an `XREADGROUP` answer (none when Redis lost the group: it is created

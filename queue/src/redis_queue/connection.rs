@@ -91,24 +91,6 @@ impl RedisQueue {
             other => other,
         }
     }
-
-    /// XREADGROUP for up to [`super::INTAKE_BATCH`] new entries of `stream` as `consumer` of
-    /// `group`, waiting up to `wait`; the caller appends the id (`>`).
-    pub(super) fn read_group_cmd(group: &str, consumer: &str, stream: &str, wait: Duration) -> Cmd {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(group)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(super::INTAKE_BATCH);
-        // BLOCK 0 would mean "forever": a zero wait is a plain non-blocking read.
-        if !wait.is_zero() {
-            let millis = wait.as_millis().clamp(1, u64::MAX as u128) as u64;
-            cmd.arg("BLOCK").arg(millis);
-        }
-        cmd.arg("STREAMS").arg(stream);
-        cmd
-    }
 }
 
 pub(super) fn is_nogroup(e: &RedisError) -> bool {

@@ -53,7 +53,7 @@ use self::entries::{all_entries, malformed, parse_intake, parse_job};
 use self::keys::{field, COORDINATORS_GROUP, WORKERS_GROUP};
 use self::scripts::Scripts;
 use crate::blocking::is_connection_error;
-use crate::blocking::BlockingPool;
+use crate::blocking::{read_group, BlockingPool};
 use crate::link::{LinkSettings, RedisLink};
 use crate::model::check_consumer_name;
 use crate::{
@@ -444,8 +444,13 @@ impl JobQueue for RedisQueue {
             None => {
                 let mut entries = self.reclaim_intake(consumer).await?;
                 if entries.is_empty() {
-                    let mut cmd =
-                        Self::read_group_cmd(COORDINATORS_GROUP, consumer, &self.intake_key, wait);
+                    let mut cmd = read_group(
+                        COORDINATORS_GROUP,
+                        consumer,
+                        INTAKE_BATCH,
+                        wait,
+                        &[&self.intake_key],
+                    );
                     cmd.arg(">");
                     let reply: Option<StreamReadReply> =
                         self.blocking_read("next_intake", &cmd, wait).await?;

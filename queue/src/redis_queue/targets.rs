@@ -21,6 +21,7 @@ use redis::streams::{StreamId, StreamReadReply};
 use super::connection::is_nogroup;
 use super::keys::{self, WORKERS_GROUP};
 use super::{malformed, millis, parse_job, RedisQueue};
+use crate::blocking::read_group;
 use crate::model::target_not_alive_reason;
 use crate::{Error, JobEnvelope, Lease, ReapReport, Result};
 
@@ -107,16 +108,7 @@ impl RedisQueue {
             // Every stream was empty: wait on all of them at once as a consumer of the group.
             // Redis hands each new entry to one waiting consumer (the others stay blocked), and
             // an entry added since the script ran is leased at once.
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP")
-                .arg(WORKERS_GROUP)
-                .arg(worker)
-                .arg("COUNT")
-                .arg(1)
-                .arg("BLOCK")
-                .arg(millis(left).max(1))
-                .arg("STREAMS")
-                .arg(&streams);
+            let mut cmd = read_group(WORKERS_GROUP, worker, 1, left, &streams);
             for _ in &streams {
                 cmd.arg(">");
             }
