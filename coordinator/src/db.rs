@@ -51,6 +51,7 @@ type Work = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 pub struct Db {
     work: mpsc::Sender<Work>,
     path: Option<PathBuf>,
+    durability: Durability,
 }
 
 impl std::fmt::Debug for Db {
@@ -108,12 +109,18 @@ impl Db {
         Ok(Db {
             work,
             path: path.map(Path::to_path_buf),
+            durability,
         })
     }
 
     /// The file, if the database is not in memory.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// How hard commits are pushed to the disk.
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// Runs `f` on the database thread inside a transaction and returns its result once that

@@ -11,6 +11,7 @@
 //! [`JobStore::wait_final`], whichever coordinator replica finalized the job.
 
 pub mod events;
+mod journal;
 mod redis;
 mod sqlite;
 mod waiters;

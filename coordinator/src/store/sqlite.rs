@@ -9,10 +9,15 @@
 //! out of order, and the cursor moves over the longest run of handled events, so at most the
 //! events in flight when the process died are handed out twice.
 //!
+//! A delivery ([`JobStore::record_delivery`]) is noted in the delivery journal ([`super::journal`],
+//! one `write` to a file next to the database) and folded into `jobs` later in batches; with
+//! `--fsync` it is an `UPDATE` of its own.
+//!
 //! This is the single-process embedded mode: waiters and the in-flight bookkeeping are in this
 //! process, and the database file is locked against a second coordinator ([`crate::db`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,9 +29,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::events::{EventLog, JobEvent};
+use super::journal::DeliveryJournal;
 use super::waiters::Waiters;
 use super::{Finalized, JobStore, Unfinished};
-use crate::db::Db;
+use crate::db::{Db, Durability};
 use crate::error::Result;
 use crate::jury::JuryState;
 use crate::record::{now_ms, JobOutcome, JobRecord};
@@ -91,7 +97,14 @@ pub struct SqliteStore {
     appended: Notify,
     readers: Mutex<HashMap<String, Reader>>,
     inserts: AtomicU64,
+    /// Where deliveries are noted (a file-backed database without `--fsync`).
+    journal: Option<Arc<DeliveryJournal>>,
 }
+
+/// A journal file is sealed and folded into the database at this size (~25,000 notes).
+const JOURNAL_FILE_BYTES: u64 = 1 << 20;
+/// Notes folded in per transaction (a millisecond or so of the database thread).
+const FOLD_BATCH: usize = 256;
 
 impl SqliteStore {
     /// The store in `db` (tables created if missing), keeping records for `retention`.
@@ -119,6 +132,17 @@ impl SqliteStore {
             Ok(())
         })
         .await?;
+        let journal = match db.path() {
+            Some(path) if db.durability() == Durability::Process => {
+                let mut dir = path.as_os_str().to_owned();
+                dir.push(".deliveries");
+                Some(Arc::new(DeliveryJournal::open(
+                    Path::new(&dir),
+                    JOURNAL_FILE_BYTES,
+                )?))
+            }
+            _ => None,
+        };
         Ok(Arc::new(SqliteStore {
             db,
             retention,
@@ -126,7 +150,36 @@ impl SqliteStore {
             appended: Notify::new(),
             readers: Mutex::new(HashMap::new()),
             inserts: AtomicU64::new(0),
+            journal,
         }))
+    }
+
+    /// Folds the delivery journal's sealed files into `jobs` (each note as
+    /// [`JobStore::record_delivery`] would have written it; nothing for a final job), then
+    /// deletes them.
+    async fn fold(db: &Db, journal: &DeliveryJournal) -> Result<()> {
+        let _turn = journal.folding().await;
+        for (path, notes) in journal.sealed()? {
+            for batch in notes.chunks(FOLD_BATCH) {
+                let batch: Vec<(String, u32)> = batch
+                    .iter()
+                    .map(|(id, attempt)| (id.to_string(), *attempt))
+                    .collect();
+                db.call(move |c| {
+                    let mut update = c.prepare_cached(
+                        "UPDATE jobs SET attempt = MAX(attempt, ?2), leased = 1
+                         WHERE id = ?1 AND outcome IS NULL",
+                    )?;
+                    for (id, attempt) in &batch {
+                        update.execute(params![id, attempt])?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            }
+            DeliveryJournal::remove(&path)?;
+        }
+        Ok(())
     }
 
     async fn sweep(&self) -> Result<()> {
@@ -439,6 +492,18 @@ impl JobStore for SqliteStore {
     }
 
     async fn record_delivery(&self, id: Uuid, attempt: u32) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            if journal.note(id, attempt)? {
+                // A file filled up: fold it in off the job's path.
+                let (db, journal) = (self.db.clone(), journal.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = Self::fold(&db, &journal).await {
+                        tracing::warn!(error = %e, "could not fold the delivery journal in (again at the next fill or restart)");
+                    }
+                });
+            }
+            return Ok(());
+        }
         let id = id.to_string();
         self.db
             .call(move |c| {
@@ -452,6 +517,10 @@ impl JobStore for SqliteStore {
     }
 
     async fn take_unfinished(&self) -> Result<Vec<Unfinished>> {
+        if let Some(journal) = &self.journal {
+            journal.seal()?;
+            Self::fold(&self.db, journal).await?;
+        }
         let now = now_ms() as i64;
         let rows: Vec<(String, i64, Option<String>)> = self
             .db

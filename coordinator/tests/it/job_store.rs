@@ -662,6 +662,78 @@ async fn the_sqlite_file_survives_a_reopen() {
     drop(dir);
 }
 
+/// Deliveries go to the delivery journal next to the file: a full journal file is folded into
+/// the database in the background and deleted, and what the journal holds at a restart still
+/// counts (with `--fsync` a delivery is a transaction of its own, no journal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_journal_folds_full_files_in_and_counts_at_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notary.sqlite3");
+    let journal = dir.path().join("notary.sqlite3.deliveries");
+    let store = sqlite_at(Some(&path), RETENTION).await;
+    let (busy, done) = (record(), record());
+    for r in [&busy, &done] {
+        store.insert(r).await.unwrap();
+    }
+    store.finalize(&done, &valid(&done, 1)).await.unwrap();
+    // About 40 bytes a note: more than one 1 MiB file's worth.
+    let notes = 30_000u32;
+    for attempt in 1..=notes {
+        let id = if attempt % 2 == 0 {
+            busy.id()
+        } else {
+            done.id()
+        };
+        store.record_delivery(id, attempt).await.unwrap();
+    }
+    let files = || std::fs::read_dir(&journal).unwrap().count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while files() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} journal files",
+            files()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(store);
+    let s = SqliteStore::open(crate::support::reopen_db(&path), RETENTION)
+        .await
+        .unwrap();
+    let unfinished = s.take_unfinished().await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].record, busy);
+    assert_eq!(unfinished[0].attempt, notes + 1);
+    // Everything folded in and deleted; the final job kept its outcome.
+    assert!(s.get(done.id()).await.unwrap().unwrap().outcome.is_some());
+    let left: u64 = std::fs::read_dir(&journal)
+        .unwrap()
+        .map(|f| f.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(left, 0);
+    drop(s);
+
+    let fsynced = tempfile::tempdir().unwrap();
+    let db =
+        Arc::new(Db::open(Some(&fsynced.path().join("n.sqlite3")), Durability::Fsync).unwrap());
+    let s = SqliteStore::open(db, RETENTION).await.unwrap();
+    s.insert(&busy).await.unwrap();
+    s.record_delivery(busy.id(), 1).await.unwrap();
+    assert_eq!(
+        std::fs::read_dir(fsynced.path())
+            .unwrap()
+            .filter(|f| f
+                .as_ref()
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .ends_with(".deliveries"))
+            .count(),
+        0
+    );
+    assert_eq!(s.take_unfinished().await.unwrap()[0].attempt, 2);
+}
+
 /// Two stores on one file: the second is refused at once (it could not see the first's
 /// waiters or event positions).
 #[tokio::test]
