@@ -130,6 +130,19 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        self.issue(f)?.await
+    }
+
+    /// Sends `f` to the database thread now, before any call made after this one (the thread
+    /// runs them in order), and returns the future of its result after the commit.
+    pub fn issue<T, F>(
+        &self,
+        f: F,
+    ) -> Result<impl std::future::Future<Output = Result<T>> + Send + 'static>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
         let (reply, rx) = oneshot::channel::<Result<T>>();
         let work: Work = Box::new(move |conn| {
             let result = f(conn);
@@ -147,8 +160,10 @@ impl Db {
         self.work
             .send(work)
             .map_err(|_| Error::Store("the database thread stopped".into()))?;
-        rx.await
-            .map_err(|_| Error::Store("the database thread stopped".into()))?
+        Ok(async move {
+            rx.await
+                .map_err(|_| Error::Store("the database thread stopped".into()))?
+        })
     }
 
     /// Creates tables and indexes (idempotent `CREATE … IF NOT EXISTS` statements).
@@ -206,4 +221,37 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// A SQLite error as the crate's error.
 pub fn sql(e: rusqlite::Error) -> Error {
     Error::Store(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An issued write is on its way before its future is polled: a call made after it sees
+    /// it, which is what lets an unpaid job run while its record commits.
+    #[tokio::test]
+    async fn an_issued_write_comes_before_every_later_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(Some(&dir.path().join("t.sqlite3")), Durability::Process).unwrap();
+        db.call(|c| c.execute_batch("CREATE TABLE t (v INTEGER)"))
+            .await
+            .unwrap();
+        let issued = db
+            .issue(|c| c.execute("INSERT INTO t (v) VALUES (7)", []).map(|_| ()))
+            .unwrap();
+        let seen: i64 = db
+            .call(|c| c.query_row("SELECT v FROM t", [], |r| r.get(0)))
+            .await
+            .unwrap();
+        assert_eq!(seen, 7);
+        issued.await.unwrap();
+        // A failed write says so through its future.
+        let failed = db
+            .issue(|c| {
+                c.execute("INSERT INTO missing (v) VALUES (1)", [])
+                    .map(|_| ())
+            })
+            .unwrap();
+        assert!(failed.await.is_err());
+    }
 }

@@ -447,6 +447,6 @@ async fn confirm_detached(
     let mut headers = HeaderMap::new();
     headers.insert("prefer", HeaderValue::from_static("respond-async"));
     let payer_key = format!("{payer:#x}");
-    let record = start(&state, pending.record, &headers, Some(&payer_key)).await?;
+    let record = start(&state, pending.record, &headers, Some(&payer_key), true).await?;
     Ok((StatusCode::ACCEPTED, Json(JobView::from(&record))).into_response())
 }

@@ -376,7 +376,7 @@ async fn submit_detached(
     crate::metrics::payment_check("valid");
     // On the paid flow the client is who pays.
     let payer = format!("{:#x}", payment.payer);
-    let record = start(&state, record, &headers, Some(&payer)).await?;
+    let record = start(&state, record, &headers, Some(&payer), true).await?;
     let settlement = if record.status() == JobStatus::Running {
         Settlement::default()
     } else {

@@ -49,7 +49,7 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let record = accept(&state, &headers, body).await?;
     let client = client.map(|Extension(ClientKey(key))| key);
-    let record = start(&state, record, &headers, client.as_deref()).await?;
+    let record = start(&state, record, &headers, client.as_deref(), false).await?;
     let view = JobView::from(&record);
     answer(&record, view)
 }
@@ -100,28 +100,31 @@ pub(crate) async fn accept(
 
 /// Submits an accepted job of `client` (who shares the slots fairly with others) to the job
 /// service, then waits up to the sync wait (none with `Prefer: respond-async`); returns the
-/// record as it is then.
+/// record as it is then. A job nobody `paid` for may start running while its record is stored
+/// ([`crate::jobs::JobService::submit_unpaid`]).
 pub(crate) async fn start(
     state: &AppState,
     record: crate::record::JobRecord,
     headers: &HeaderMap,
     client: Option<&str>,
+    paid: bool,
 ) -> Result<crate::record::JobRecord, ApiError> {
     let id = record.id();
     let sync = !(prefers_async(headers) || state.sync_wait.is_zero());
     // Registered before the job is queued: a fast worker cannot finish it unseen, and the wait
     // starts without reading back the record just stored.
     let watch = sync.then(|| state.jobs.watch_final(id));
-    state
-        .jobs
-        .submit(&record, client)
-        .await
-        .map_err(|e| match e {
-            crate::error::Error::Queue(_) => {
-                ApiError::Unavailable("the job queue is unavailable; retry later".into())
-            }
-            other => other.into(),
-        })?;
+    let submitted = if paid {
+        state.jobs.submit(&record, client).await
+    } else {
+        state.jobs.submit_unpaid(&record, client).await
+    };
+    submitted.map_err(|e| match e {
+        crate::error::Error::Queue(_) => {
+            ApiError::Unavailable("the job queue is unavailable; retry later".into())
+        }
+        other => other.into(),
+    })?;
     let Some(watch) = watch else {
         return Ok(record);
     };

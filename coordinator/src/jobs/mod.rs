@@ -168,9 +168,28 @@ impl JobService {
     /// an infrastructure failure (so nobody sees it running forever) and the error returned;
     /// nothing ran.
     pub async fn submit(&self, record: &JobRecord, client: Option<&str>) -> Result<()> {
+        self.accept(record, client, false).await
+    }
+
+    /// Accepts a job nobody paid for, like [`JobService::submit`], but queues it as soon as its
+    /// record's write is issued ([`JobStore::insert_issued`]): on the embedded database the job
+    /// runs while that write commits, and its final write is applied after it. Returns once
+    /// the record is stored; if it could not be, the error (the caller was promised nothing,
+    /// and a result that came anyway finds no record). A paid job must not run before its
+    /// record is stored: a crash in between would lose a job that was paid for.
+    pub async fn submit_unpaid(&self, record: &JobRecord, client: Option<&str>) -> Result<()> {
+        self.accept(record, client, true).await
+    }
+
+    async fn accept(&self, record: &JobRecord, client: Option<&str>, overlap: bool) -> Result<()> {
         let id = record.id();
         let payload = serde_json::to_string(&record.spec)?;
-        self.store.insert(record).await?;
+        let mut stored = Some(self.store.insert_issued(record).await?);
+        if !overlap || record.jury.is_some() {
+            if let Some(stored) = stored.take() {
+                stored.await?;
+            }
+        }
         if record.jury.is_some() {
             return self.seat_jury(record).await;
         }
@@ -193,6 +212,13 @@ impl JobService {
             );
             let _ = self.finalize(record, &outcome).await;
             return Err(Error::Queue(e));
+        }
+        if let Some(stored) = stored {
+            if let Err(e) = stored.await {
+                tracing::error!(job_id = %id, error = %e, "the record of a queued job could not be stored; its result will find none");
+                self.accepted.forget(id);
+                return Err(e);
+            }
         }
         tracing::info!(job_id = %id, language = record.language.as_str(), lane, "job queued");
         Ok(())

@@ -27,6 +27,9 @@ pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
 pub use self::waiters::{FinalWatch, Waiters};
 use crate::error::Result;
+
+/// A write issued to a store: resolves once it is committed (or failed).
+pub type Issued = futures::future::BoxFuture<'static, Result<()>>;
 use crate::jury::JuryState;
 use crate::record::{JobOutcome, JobRecord};
 
@@ -77,6 +80,14 @@ pub(crate) fn with_outcome(record: &JobRecord, outcome: &JobOutcome) -> (JobReco
 pub trait JobStore: EventLog {
     /// Stores a newly accepted job (attempt 1).
     async fn insert(&self, record: &JobRecord) -> Result<()>;
+    /// Stores a newly accepted job like [`JobStore::insert`], but returns once the write is
+    /// issued: whatever this store is asked afterwards (the job's final write included) is
+    /// applied after it, and the returned future says whether it was stored. A backend that
+    /// cannot order later calls behind an unfinished write finishes it first (the default).
+    async fn insert_issued(&self, record: &JobRecord) -> Result<Issued> {
+        self.insert(record).await?;
+        Ok(Box::pin(std::future::ready(Ok(()))))
+    }
     /// Reads a job.
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>>;
     /// Sets the job's outcome if it has none yet, appends its final event and wakes its

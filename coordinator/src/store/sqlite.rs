@@ -365,6 +365,10 @@ impl EventLog for SqliteStore {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn insert(&self, record: &JobRecord) -> Result<()> {
+        self.insert_issued(record).await?.await
+    }
+
+    async fn insert_issued(&self, record: &JobRecord) -> Result<super::Issued> {
         if self.inserts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep().await?;
         }
@@ -372,16 +376,15 @@ impl JobStore for SqliteStore {
         let json = serde_json::to_string(record)?;
         let created = record.created_at_ms as i64;
         let expires = (now_ms() + self.retention.as_millis() as u64) as i64;
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "INSERT OR REPLACE INTO jobs (id, record, outcome, attempt, created_ms, expires_ms)
-                     VALUES (?1, ?2, NULL, 1, ?3, ?4)",
-                )?
-                .execute(params![id, json, created, expires])?;
-                Ok(())
-            })
-            .await
+        let issued = self.db.issue(move |c| {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO jobs (id, record, outcome, attempt, created_ms, expires_ms)
+                 VALUES (?1, ?2, NULL, 1, ?3, ?4)",
+            )?
+            .execute(params![id, json, created, expires])?;
+            Ok(())
+        })?;
+        Ok(Box::pin(issued))
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<JobRecord>> {
