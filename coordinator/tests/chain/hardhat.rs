@@ -39,7 +39,10 @@ fn free_port() -> u16 {
 }
 
 impl Hardhat {
-    /// Starts a node and waits until it answers `eth_chainId`.
+    /// Starts a node and waits until it answers `eth_chainId`. The port is free when chosen,
+    /// but something else (an outgoing connection's ephemeral port, another test's server) may
+    /// take it before Hardhat binds it: a node that exits is started again on another port. Its
+    /// stderr goes to a file, shown if it never answers.
     pub async fn start() -> Hardhat {
         let dir = contracts_dir();
         let bin = dir.join("node_modules/.bin/hardhat");
@@ -48,34 +51,53 @@ impl Hardhat {
             "{} missing: run `npm ci` in contracts/",
             bin.display()
         );
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args([
-                "node",
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .current_dir(&dir)
-            .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let node = Hardhat {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(v) = node.rpc("eth_chainId", json!([])).await {
-                assert_eq!(v, json!("0x14a34"), "chain id must be 84532");
-                return node;
+        let mut tries = 0;
+        'start: loop {
+            tries += 1;
+            let port = free_port();
+            let log = tempfile::NamedTempFile::new().unwrap();
+            let child = Command::new(&bin)
+                .args([
+                    "node",
+                    "--hostname",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                ])
+                .current_dir(&dir)
+                .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
+                .stdin(Stdio::null())
+                // Its log of every call would grow with the test; errors go to stderr.
+                .stdout(Stdio::null())
+                .stderr(log.reopen().unwrap())
+                .spawn()
+                .unwrap();
+            let mut node = Hardhat {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let output = || std::fs::read_to_string(log.path()).unwrap_or_default();
+            let deadline = Instant::now() + Duration::from_secs(90);
+            loop {
+                if let Ok(v) = node.rpc("eth_chainId", json!([])).await {
+                    assert_eq!(v, json!("0x14a34"), "chain id must be 84532");
+                    return node;
+                }
+                if let Ok(Some(status)) = node.child.try_wait() {
+                    assert!(
+                        tries < 5,
+                        "hardhat exited ({status}) {tries} times; last output:\n{}",
+                        output()
+                    );
+                    continue 'start;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "hardhat did not answer on port {port} within 90 s; its output:\n{}",
+                    output()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            assert!(Instant::now() < deadline, "hardhat did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
