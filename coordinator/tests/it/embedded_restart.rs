@@ -156,3 +156,35 @@ async fn restarts_do_not_count_as_deliveries_of_jobs_that_never_ran() {
         assert_eq!(v["attempts"], 1, "{v}");
     }
 }
+
+/// A job running at every stop (as one that kills its host would be) counts a delivery each
+/// time, noted in the delivery journal before its guest runs, so a SIGKILL loses none: past
+/// the delivery limit (3) the restart fails it as refundable instead of running it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_at_every_kill_fails_past_the_delivery_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("notary.sqlite3.deliveries");
+    let (mut process, mut url) = start(dir.path()).await;
+    let id = post_async(&url, &busy_guest(5000, 60)).await;
+    for attempt in 1..=3 {
+        // Leased (noted) and so running on the only slot: a 5 s guest.
+        let note = format!("{id} {attempt}\n");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_dir(&journal)
+            .unwrap()
+            .any(|f| std::fs::read_to_string(f.unwrap().path()).is_ok_and(|t| t.contains(&note)))
+        {
+            assert!(Instant::now() < deadline, "delivery {attempt} never noted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status(&url, &id).await.0, 202);
+        process.0.kill().unwrap();
+        process.0.wait().unwrap();
+        (process, url) = start(dir.path()).await;
+    }
+    let v = final_view(&url, &id).await;
+    assert_eq!(v["status"], "error", "{v}");
+    assert_eq!(v["errorCode"], "VM Spawn Failed", "{v}");
+    assert_eq!(v["refundEligible"], true, "{v}");
+    assert_eq!(v["attempts"], 3, "{v}");
+}
