@@ -155,42 +155,28 @@ pub async fn spawn_coordinator(
     let key = dir.join("chain.key");
     std::fs::write(&key, DEV_KEYS[0]).unwrap();
     worker_bin(); // builds the workspace's binaries
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(target_dir().join("notary-coordinator"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--data-dir", &dir.join("data").display().to_string()])
-        .args(["--workers", "1", "--rate-limit-per-minute", "0"])
-        .args(["--module-cache-dir", &cache_dir().display().to_string()])
-        .args(["--payments", "x402", "--rpc-url", &env.node.url])
-        .args(["--chain-key-file", &key.display().to_string()])
-        .args(["--registry", &env.d.registry.to_string()])
-        .args([
-            "--pay-to",
-            &addr(0).to_string(),
-            "--price-wei",
-            &PRICE.to_string(),
-        ])
-        .args(["--registry-batch-wait-ms", "50"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !matches!(client().get(format!("{url}/health")).send().await, Ok(r) if r.status().is_success())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "coordinator did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (child, url)
+    crate::support::spawn_serving(|port| {
+        let mut c = std::process::Command::new(target_dir().join("notary-coordinator"));
+        c.args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data-dir", &dir.join("data").display().to_string()])
+            .args(["--workers", "1", "--rate-limit-per-minute", "0"])
+            .args(["--module-cache-dir", &cache_dir().display().to_string()])
+            .args(["--payments", "x402", "--rpc-url", &env.node.url])
+            .args(["--chain-key-file", &key.display().to_string()])
+            .args(["--registry", &env.d.registry.to_string()])
+            .args([
+                "--pay-to",
+                &addr(0).to_string(),
+                "--price-wei",
+                &PRICE.to_string(),
+            ])
+            .args(["--registry-batch-wait-ms", "50"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        c
+    })
+    .await
 }
 
 pub async fn paid_post(c: &Coordinator, body: Value, job: &str, tx: &str) -> (u16, Value) {

@@ -182,40 +182,23 @@ async fn one_client_cannot_take_every_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_raises_its_descriptor_limit() {
     worker_bin(); // builds the coordinator too
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let hard = std::fs::read_to_string("/proc/self/limits")
         .unwrap()
         .lines()
         .find(|l| l.starts_with("Max open files"))
         .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
         .unwrap();
-    let mut child = std::process::Command::new("prlimit")
-        .arg(format!("--nofile=256:{hard}"))
-        .arg(target_dir().join("notary-coordinator"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--data-dir", "none", "--workers", "0"])
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client()
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "coordinator did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut child, _url) = spawn_serving(|port| {
+        let mut c = std::process::Command::new("prlimit");
+        c.arg(format!("--nofile=256:{hard}"))
+            .arg(target_dir().join("notary-coordinator"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--data-dir", "none", "--workers", "0"])
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        c
+    })
+    .await;
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
     let _ = child.kill();
     let _ = child.wait();

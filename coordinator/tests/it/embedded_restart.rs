@@ -18,28 +18,17 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the real binary embedded on `data_dir` with one worker slot; waits until it serves.
 async fn start(data_dir: &std::path::Path) -> (Process, String) {
     start_with(data_dir, 1).await
 }
 
-/// [`start`] with `workers` in-process worker slots (0: jobs are accepted and wait). A process
-/// that exits before it serves (its free port taken by something else before it bound it) is
-/// started again on another port.
+/// [`start`] with `workers` in-process worker slots (0: jobs are accepted and wait).
 async fn start_with(data_dir: &std::path::Path, workers: usize) -> (Process, String) {
     worker_bin(); // builds the workspace's binaries, the coordinator's included
-    for _ in 0..5 {
-        let port = free_port();
-        let child = Command::new(target_dir().join("notary-coordinator"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+    let (child, url) = spawn_serving(|port| {
+        let mut c = Command::new(target_dir().join("notary-coordinator"));
+        c.args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--data-dir", &data_dir.display().to_string()])
             .args([
                 "--workers",
@@ -49,26 +38,11 @@ async fn start_with(data_dir: &std::path::Path, workers: usize) -> (Process, Str
             ])
             .args(["--module-cache-dir", &cache_dir().display().to_string()])
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut process = Process(child);
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = client().get(format!("{url}/health")).send().await {
-                if r.status().is_success() {
-                    return (process, url);
-                }
-            }
-            if let Ok(Some(_)) = process.0.try_wait() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "coordinator did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    panic!("the coordinator exited at start five times (see its log above)");
+            .stdin(Stdio::null());
+        c
+    })
+    .await;
+    (Process(child), url)
 }
 
 async fn post_async(url: &str, body: &Value) -> String {

@@ -561,3 +561,35 @@ pub async fn publish_file(c: &Coordinator, name: &str, extension: &str, source: 
     assert!(status == 201 || status == 200, "{status} {body}");
     body["moduleHash"].as_str().unwrap().to_string()
 }
+
+/// Starts a server process (`command(port)`) on a free loopback port and waits (60 s) until its
+/// `/health` answers. A process that exits first (its port taken by something else between
+/// choosing and binding it) is started again on another port, up to five times.
+pub async fn spawn_serving(command: impl Fn(u16) -> Command) -> (Child, String) {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = command(port).spawn().unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client().get(format!("{url}/health")).send().await {
+                if r.status().is_success() {
+                    return (child, url);
+                }
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("{url} did not start within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("the server exited at start five times (see its log above)");
+}
