@@ -27,11 +27,11 @@ pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteStore;
 pub use self::waiters::{FinalWatch, Waiters};
 use crate::error::Result;
+use crate::jury::JuryState;
+use crate::record::{JobOutcome, JobRecord};
 
 /// A write issued to a store: resolves once it is committed (or failed).
 pub type Issued = futures::future::BoxFuture<'static, Result<()>>;
-use crate::jury::JuryState;
-use crate::record::{JobOutcome, JobRecord};
 
 /// What [`JobStore::finalize`] did.
 #[derive(Debug)]
