@@ -439,10 +439,13 @@ async fn intake_acknowledgements_asked_together_go_out_together() {
         .unwrap();
     let acks = futures::future::join_all(deliveries.iter().map(|d| q.ack_intake(d))).await;
     assert!(acks.iter().all(|a| a.is_ok()), "{acks:?}");
+    // One at a time would be N of each; together, usually two (the first alone, the rest in
+    // the next). `INFO commandstats` counts the whole server, so the bound leaves room for a
+    // loaded machine's extra rounds (CI once saw 6) while still failing without the batching.
     for command in ["cmdstat_xack", "cmdstat_xdel"] {
         let calls = info_number(&mut conn, "commandstats", command).await;
         assert!(
-            (1..=3).contains(&calls),
+            (1..=(N / 2) as u64).contains(&calls),
             "{command}: {calls} calls for {N} acks"
         );
     }
