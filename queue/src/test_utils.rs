@@ -364,8 +364,10 @@ enum StartError {
     Failed(String),
 }
 
-/// A port that was free a moment ago (the OS picks it for a bind to port 0).
-fn free_port() -> u16 {
+/// A loopback port that was free a moment ago (the OS picks it for a bind to port 0): the
+/// one port picker of the workspace's tests. Something else may take it before the caller
+/// binds it, so a server started on it must be started again on another if it exits.
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())

@@ -2,10 +2,9 @@
 //! port, started directly from `contracts/node_modules/.bin/hardhat` (not through npx, whose
 //! parent would survive a kill) and stopped by PID when dropped.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -30,19 +29,11 @@ pub fn contracts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Hardhat {
-    /// Starts a node and waits until it answers `eth_chainId`. The port is free when chosen,
-    /// but something else (an outgoing connection's ephemeral port, another test's server) may
-    /// take it before Hardhat binds it: a node that exits is started again on another port. Its
-    /// stderr goes to a file, shown if it never answers.
+    /// Starts a node and waits (90 s) until it answers `eth_chainId`, through the tests' one
+    /// start loop ([`crate::support::spawn_until_ready`]: a node that exits at once, its port
+    /// taken meanwhile, is started again on another). Its stderr goes to a file, shown if it
+    /// never answers.
     pub async fn start() -> Hardhat {
         let dir = contracts_dir();
         let bin = dir.join("node_modules/.bin/hardhat");
@@ -51,12 +42,10 @@ impl Hardhat {
             "{} missing: run `npm ci` in contracts/",
             bin.display()
         );
-        let mut tries = 0;
-        'start: loop {
-            tries += 1;
-            let port = free_port();
-            let log = tempfile::NamedTempFile::new().unwrap();
-            let child = Command::new(&bin)
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let command = |port: u16| {
+            let mut command = Command::new(&bin);
+            command
                 .args([
                     "node",
                     "--hostname",
@@ -69,51 +58,32 @@ impl Hardhat {
                 .stdin(Stdio::null())
                 // Its log of every call would grow with the test; errors go to stderr.
                 .stdout(Stdio::null())
-                .stderr(log.reopen().unwrap())
-                .spawn()
-                .unwrap();
-            let mut node = Hardhat {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            };
-            let output = || std::fs::read_to_string(log.path()).unwrap_or_default();
-            let deadline = Instant::now() + Duration::from_secs(90);
-            loop {
-                if let Ok(v) = node.rpc("eth_chainId", json!([])).await {
-                    assert_eq!(v, json!("0x14a34"), "chain id must be 84532");
-                    return node;
-                }
-                if let Ok(Some(status)) = node.child.try_wait() {
-                    assert!(
-                        tries < 5,
-                        "hardhat exited ({status}) {tries} times; last output:\n{}",
-                        output()
-                    );
-                    continue 'start;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "hardhat did not answer on port {port} within 90 s; its output:\n{}",
-                    output()
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+                .stderr(log.reopen().unwrap());
+            command
+        };
+        let ready = |port: u16| async move { chain_id(&url_of(port)).await.is_ok() };
+        let (child, port) =
+            crate::support::spawn_until_ready(command, ready, Duration::from_secs(90))
+                .await
+                .unwrap_or_else(|e| {
+                    let output = std::fs::read_to_string(log.path()).unwrap_or_default();
+                    panic!("hardhat: {e}; its output:\n{output}")
+                });
+        let node = Hardhat {
+            child,
+            url: url_of(port),
+        };
+        assert_eq!(
+            chain_id(&node.url).await.unwrap(),
+            json!("0x14a34"),
+            "chain id must be 84532"
+        );
+        node
     }
 
     /// A raw JSON-RPC call (params always an array: Hardhat rejects `null`).
     pub async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-        let resp = reqwest::Client::new()
-            .post(&self.url)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-        match v.get("error") {
-            Some(e) => Err(e.to_string()),
-            None => Ok(v["result"].clone()),
-        }
+        rpc_at(&self.url, method, params).await
     }
 
     /// Mines `n` empty blocks.
@@ -126,6 +96,30 @@ impl Hardhat {
     /// Turns automatic mining on or off.
     pub async fn automine(&self, on: bool) {
         self.rpc("evm_setAutomine", json!([on])).await.unwrap();
+    }
+}
+
+fn url_of(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The node's chain id (`eth_chainId`).
+async fn chain_id(url: &str) -> Result<Value, String> {
+    rpc_at(url, "eth_chainId", json!([])).await
+}
+
+/// A raw JSON-RPC call to the node at `url`.
+async fn rpc_at(url: &str, method: &str, params: Value) -> Result<Value, String> {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
+    match v.get("error") {
+        Some(e) => Err(e.to_string()),
+        None => Ok(v["result"].clone()),
     }
 }
 

@@ -939,11 +939,7 @@ async fn facilitator_routes_verify_and_settle_for_other_servers() {
 #[tokio::test]
 async fn the_chain_key_never_reaches_a_log_or_a_response() {
     let env = PaidEnv::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = notary_queue::test_utils::free_port();
     let url = format!("http://127.0.0.1:{port}");
     crate::support::warm_module_cache();
     // The real binary, key in the environment, the most verbose logs.

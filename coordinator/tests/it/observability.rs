@@ -112,11 +112,7 @@ async fn a_worker_process_serves_its_metrics() {
     let config = test_config(Some(redis.url()), 0, vec![key.address()]);
     let prefix = config.redis_prefix.clone();
     let c = Coordinator::start(config).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = notary_queue::test_utils::free_port();
     let mut child = std::process::Command::new(worker_bin())
         .args(["--redis", &redis.url(), "--redis-prefix", &prefix])
         .args(["--concurrency", "1", "--heartbeat-ms", "400"])

@@ -566,30 +566,54 @@ pub async fn publish_file(c: &Coordinator, name: &str, extension: &str, source: 
 /// `/health` answers. A process that exits first (its port taken by something else between
 /// choosing and binding it) is started again on another port, up to five times.
 pub async fn spawn_serving(command: impl Fn(u16) -> Command) -> (Child, String) {
+    let ready = |port: u16| async move {
+        client()
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    };
+    match spawn_until_ready(command, ready, Duration::from_secs(60)).await {
+        Ok((child, port)) => (child, format!("http://127.0.0.1:{port}")),
+        Err(e) => panic!("{e} (see its log above)"),
+    }
+}
+
+/// The one start loop of every server a test spawns (coordinators, Hardhat): starts
+/// `command(port)` on a port free a moment ago and polls `ready(port)` every 50 ms. The port
+/// can be taken between choosing and binding it (an outgoing connection's ephemeral port,
+/// another test's server), and the process then exits at once: it is started again on another
+/// port, up to five times. A process still alive but not ready within `within` is killed.
+/// `Err` says which of the two happened, for the caller's message.
+pub async fn spawn_until_ready<Ready, Answer>(
+    command: impl Fn(u16) -> Command,
+    ready: Ready,
+    within: Duration,
+) -> Result<(Child, u16), String>
+where
+    Ready: Fn(u16) -> Answer,
+    Answer: std::future::Future<Output = bool>,
+{
     for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = notary_queue::test_utils::free_port();
         let mut child = command(port).spawn().unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + within;
         loop {
-            if let Ok(r) = client().get(format!("{url}/health")).send().await {
-                if r.status().is_success() {
-                    return (child, url);
-                }
+            if ready(port).await {
+                return Ok((child, port));
             }
             if let Ok(Some(_)) = child.try_wait() {
                 break;
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();
-                panic!("{url} did not start within 60 s");
+                let _ = child.wait();
+                return Err(format!(
+                    "the server on port {port} was not ready within {within:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    panic!("the server exited at start five times (see its log above)");
+    Err("the server exited at start five times".into())
 }

@@ -122,11 +122,7 @@ async fn a_poison_job_is_dead_lettered_at_the_delivery_limit_and_never_loops() {
 #[test]
 fn a_worker_waiting_for_redis_never_logs_its_password() {
     // A loopback port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = notary_queue::test_utils::free_port();
     let url = format!("redis://default:hunter2-secret@127.0.0.1:{port}/0");
     let (mut child, rx) = spawn_logged_worker(&["--redis", &url], &WorkerKey::generate(), "info");
     let deadline = Instant::now() + Duration::from_secs(60);
