@@ -379,7 +379,7 @@ pub fn recover_signer(hash: &Digest32, signature: &str) -> Result<Address> {
         RecoveryId::from_byte(v).ok_or_else(|| Error::Signature("bad recovery id".into()))?;
     let key = recover_key(hash, &sig, recid)
         .ok_or_else(|| Error::Signature("the signature recovers to no key".into()))?;
-    Ok(address_of(&key))
+    Ok(address_of_uncompressed(&key))
 }
 
 /// The public key `signature` over `prehash` recovers to, through libsecp256k1 (the
@@ -389,8 +389,9 @@ pub fn recover_signer(hash: &Digest32, signature: &str) -> Result<Address> {
 /// recovered that way), then, without it, still about 9 % of the machine. Nothing secret is
 /// involved, so libsecp256k1's variable-time arithmetic and precomputed tables are sound here.
 /// The caller has refused a high `s` and accepts only recovery ids 0 and 1 (an `R` whose x is
-/// `r` itself), as `k256` does.
-fn recover_key(prehash: &Digest32, sig: &Signature, recid: RecoveryId) -> Option<VerifyingKey> {
+/// `r` itself), as `k256` does. Answers the key's uncompressed SEC1 encoding (`04 || x || y`),
+/// which is what the address hashes: no round trip through a `k256` key.
+fn recover_key(prehash: &Digest32, sig: &Signature, recid: RecoveryId) -> Option<[u8; 65]> {
     use secp256k1::ecdsa::{RecoverableSignature, RecoveryId as Id};
     static VERIFIER: std::sync::LazyLock<secp256k1::Secp256k1<secp256k1::VerifyOnly>> =
         std::sync::LazyLock::new(secp256k1::Secp256k1::verification_only);
@@ -401,12 +402,17 @@ fn recover_key(prehash: &Digest32, sig: &Signature, recid: RecoveryId) -> Option
     let sig = RecoverableSignature::from_compact(&sig.to_bytes(), id).ok()?;
     let message = secp256k1::Message::from_digest(prehash.0);
     let key = VERIFIER.recover_ecdsa(message, &sig).ok()?;
-    VerifyingKey::from_sec1_bytes(&key.serialize_uncompressed()).ok()
+    Some(key.serialize_uncompressed())
 }
 
 fn address_of(key: &VerifyingKey) -> Address {
-    let point = key.to_encoded_point(false);
-    let hash = keccak256(&point.as_bytes()[1..]);
+    address_of_uncompressed(key.to_encoded_point(false).as_bytes())
+}
+
+/// The Ethereum address of a key in uncompressed SEC1 form: the last 20 bytes of the keccak256
+/// of `x || y` (the leading `04` left out).
+fn address_of_uncompressed(point: &[u8]) -> Address {
+    let hash = keccak256(&point[1..]);
     Address::from_slice(&hash[12..])
 }
 
@@ -439,8 +445,11 @@ mod tests {
                 let key = SigningKey::random(&mut rng);
                 key.sign_prehash_recoverable(hash.as_bytes()).unwrap()
             };
-            let full = VerifyingKey::recover_from_prehash(hash.as_bytes(), &sig, recid).ok();
-            assert_eq!(recover_key(&hash, &sig, recid), full, "round {round}");
+            let full = VerifyingKey::recover_from_prehash(hash.as_bytes(), &sig, recid)
+                .ok()
+                .map(|key| key.to_encoded_point(false).as_bytes().to_vec());
+            let ours = recover_key(&hash, &sig, recid).map(|point| point.to_vec());
+            assert_eq!(ours, full, "round {round}");
             if round % 3 != 2 {
                 assert!(full.is_some());
             }

@@ -495,3 +495,18 @@ fn request(port: u16, command: &str) -> std::io::Result<String> {
     body.truncate(len);
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
+
+/// Waits until `done()` holds, looking every 20 ms; panics with `what()` (read at the deadline,
+/// so it can say what it saw) when it still does not after `within`. The one polling loop for
+/// a condition that a background task makes true eventually.
+pub async fn eventually(
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+    what: impl FnOnce() -> String,
+) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", what());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -167,8 +167,11 @@ impl JobService {
     /// then queues it in the client's fair lane. If it cannot be queued, the record is closed as
     /// an infrastructure failure (so nobody sees it running forever) and the error returned;
     /// nothing ran.
-    pub async fn submit(&self, record: &JobRecord, client: Option<&str>) -> Result<()> {
-        self.accept(record, client, false).await
+    ///
+    /// Runs to the end even when the caller stops waiting (a client that hangs up drops its
+    /// request's future): a record stored and never queued would be a paid job that never runs.
+    pub async fn submit(self: &Arc<Self>, record: &JobRecord, client: Option<&str>) -> Result<()> {
+        self.accept_detached(record, client, false).await
     }
 
     /// Accepts a job nobody paid for, like [`JobService::submit`], but queues it as soon as its
@@ -177,8 +180,26 @@ impl JobService {
     /// the record is stored; if it could not be, the error (the caller was promised nothing,
     /// and a result that came anyway finds no record). A paid job must not run before its
     /// record is stored: a crash in between would lose a job that was paid for.
-    pub async fn submit_unpaid(&self, record: &JobRecord, client: Option<&str>) -> Result<()> {
-        self.accept(record, client, true).await
+    pub async fn submit_unpaid(
+        self: &Arc<Self>,
+        record: &JobRecord,
+        client: Option<&str>,
+    ) -> Result<()> {
+        self.accept_detached(record, client, true).await
+    }
+
+    /// [`Self::accept`] on a task of its own, so that dropping the caller's future cannot stop
+    /// it between the record's write and the enqueue.
+    async fn accept_detached(
+        self: &Arc<Self>,
+        record: &JobRecord,
+        client: Option<&str>,
+        overlap: bool,
+    ) -> Result<()> {
+        let (this, record, client) = (self.clone(), record.clone(), client.map(str::to_owned));
+        tokio::spawn(async move { this.accept(&record, client.as_deref(), overlap).await })
+            .await
+            .map_err(|e| Error::Store(format!("accepting the job stopped: {e}")))?
     }
 
     async fn accept(&self, record: &JobRecord, client: Option<&str>, overlap: bool) -> Result<()> {

@@ -687,15 +687,12 @@ async fn the_delivery_journal_folds_full_files_in_and_counts_at_a_restart() {
         store.record_delivery(id, attempt).await.unwrap();
     }
     let files = || std::fs::read_dir(&journal).unwrap().count();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while files() > 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} journal files",
-            files()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    notary_queue::test_utils::eventually(
+        Duration::from_secs(30),
+        || files() <= 1,
+        || format!("{} journal files", files()),
+    )
+    .await;
     drop(store);
     let s = SqliteStore::open(crate::support::reopen_db(&path), RETENTION)
         .await

@@ -1,6 +1,7 @@
 //! Coordinator integration tests: real HTTP on port 0, real wasm, real Redis, real worker
 //! processes.
 
+mod accept;
 mod api;
 mod assignment_store;
 mod assignment_stream;
