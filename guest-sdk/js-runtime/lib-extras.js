@@ -1709,8 +1709,238 @@
   assert.ifError = (v) => { if (v !== null && v !== undefined) throw v; };
   assert.strict = assert;
 
+  // `path` (POSIX, as node on Linux gives it): pure string work, the same answers as node's
+  // path.posix. The working directory is '/' (process.cwd()). No path.win32.
+  function receivedOf(v) {
+    if (v == null) return ` Received ${v}`;
+    if (typeof v === 'function') return ` Received function ${v.name}`;
+    if (typeof v === 'object') {
+      const name = v.constructor && v.constructor.name;
+      return name ? ` Received an instance of ${name}` : ` Received ${inspect(v, { depth: -1 })}`;
+    }
+    if (typeof v !== 'string') return ` Received type ${typeof v} (${inspect(v, { colors: false })})`;
+    // A string as node quotes it here: cut at 25 characters past 28, nothing escaped but
+    // the quote, single quotes unless it holds one.
+    const cut = v.length > 28 ? `${v.slice(0, 25)}...` : v;
+    const quoted = cut.includes("'") ? `"${cut.replace(/"/g, '\\"')}"` : `'${cut}'`;
+    return ` Received type string (${quoted})`;
+  }
+  function checkString(v, name) {
+    if (typeof v === 'string') return;
+    const e = new TypeError(`The "${name}" argument must be of type string.${receivedOf(v)}`);
+    e.code = 'ERR_INVALID_ARG_TYPE';
+    throw e;
+  }
+  // Resolves '.' and '..' segments of `p` (no leading slash handling); `rooted`: '..' above
+  // the root is dropped rather than kept.
+  function normalizeSegments(p, rooted) {
+    const out = [];
+    for (const seg of p.split('/')) {
+      if (seg === '' || seg === '.') continue;
+      if (seg === '..') {
+        if (out.length && out[out.length - 1] !== '..') out.pop();
+        else if (!rooted) out.push('..');
+      } else {
+        out.push(seg);
+      }
+    }
+    return out.join('/');
+  }
+  // The last part of `p` (scanning back to index `from`), as node scans it: where it starts
+  // and ends (trailing slashes left out; end -1: none), its last dot (-1: none) and what
+  // precedes that dot within the part (0: nothing, 1: only dots, -1: something else).
+  function scanLast(p, from) {
+    let startPart = 0;
+    let end = -1;
+    let dot = -1;
+    let beforeDot = 0;
+    for (let i = p.length - 1; i >= from; --i) {
+      const c = p[i];
+      if (c === '/') {
+        if (end !== -1) {
+          startPart = i + 1;
+          break;
+        }
+        continue;
+      }
+      if (end === -1) end = i + 1;
+      if (c === '.') {
+        if (dot === -1) dot = i;
+        else if (beforeDot !== 1) beforeDot = 1;
+      } else if (dot !== -1) {
+        beforeDot = -1;
+      }
+    }
+    return { startPart, end, dot, beforeDot };
+  }
+  // Whether a scanned part has an extension: a dot that is not its first character, and a
+  // part that is not `..`.
+  function hasExtension(startPart, end, dot, beforeDot) {
+    return !(dot === -1 || end === -1 || beforeDot === 0 ||
+      (beforeDot === 1 && dot === end - 1 && dot === startPart + 1));
+  }
+  const path = {
+    sep: '/',
+    delimiter: ':',
+    resolve(...args) {
+      let resolved = '';
+      let absolute = false;
+      for (let i = args.length - 1; i >= -1 && !absolute; i--) {
+        const p = i >= 0 ? args[i] : '/';
+        checkString(p, `paths[${i}]`);
+        if (p.length === 0) continue;
+        resolved = `${p}/${resolved}`;
+        absolute = p[0] === '/';
+      }
+      const body = normalizeSegments(resolved, absolute);
+      return absolute ? `/${body}` : body.length ? body : '.';
+    },
+    normalize(p) {
+      checkString(p, 'path');
+      if (p.length === 0) return '.';
+      const absolute = p[0] === '/';
+      const trailing = p[p.length - 1] === '/';
+      let body = normalizeSegments(p, absolute);
+      if (body.length === 0) {
+        if (absolute) return '/';
+        return trailing ? './' : '.';
+      }
+      if (trailing) body += '/';
+      return absolute ? `/${body}` : body;
+    },
+    isAbsolute(p) {
+      checkString(p, 'path');
+      return p.length > 0 && p[0] === '/';
+    },
+    join(...args) {
+      if (args.length === 0) return '.';
+      const parts = [];
+      for (const a of args) {
+        checkString(a, 'path');
+        if (a.length > 0) parts.push(a);
+      }
+      return parts.length === 0 ? '.' : path.normalize(parts.join('/'));
+    },
+    relative(from, to) {
+      checkString(from, 'from');
+      checkString(to, 'to');
+      if (from === to) return '';
+      from = path.resolve(from);
+      to = path.resolve(to);
+      if (from === to) return '';
+      const a = from === '/' ? [] : from.slice(1).split('/');
+      const b = to === '/' ? [] : to.slice(1).split('/');
+      let i = 0;
+      while (i < a.length && i < b.length && a[i] === b[i]) i++;
+      return [...Array(a.length - i).fill('..'), ...b.slice(i)].join('/');
+    },
+    toNamespacedPath(p) {
+      return p;
+    },
+    dirname(p) {
+      checkString(p, 'path');
+      if (p.length === 0) return '.';
+      const absolute = p[0] === '/';
+      let end = -1;
+      let matchedSlash = true;
+      for (let i = p.length - 1; i >= 1; --i) {
+        if (p[i] === '/') {
+          if (!matchedSlash) {
+            end = i;
+            break;
+          }
+        } else {
+          matchedSlash = false;
+        }
+      }
+      if (end === -1) return absolute ? '/' : '.';
+      if (absolute && end === 1) return '//';
+      return p.slice(0, end);
+    },
+    basename(p, suffix) {
+      if (suffix !== undefined) checkString(suffix, 'suffix');
+      checkString(p, 'path');
+      if (suffix === undefined || suffix.length === 0 || suffix.length > p.length) {
+        const { startPart, end } = scanLast(p, 0);
+        return end === -1 ? '' : p.slice(startPart, end);
+      }
+      if (suffix === p) return '';
+      // node's rule, kept for identical output: the suffix is matched from the end of the last
+      // part; a mismatch keeps the whole part, and a suffix reaching past the part's start
+      // (start === end) keeps it too.
+      let start = 0;
+      let end = -1;
+      let partEnd = -1;
+      let k = suffix.length - 1;
+      for (let i = p.length - 1; i >= 0; --i) {
+        if (p[i] === '/') {
+          if (partEnd !== -1) {
+            start = i + 1;
+            break;
+          }
+          continue;
+        }
+        if (partEnd === -1) partEnd = i + 1;
+        if (k >= 0) {
+          if (p[i] === suffix[k]) {
+            if (--k === -1) end = i;
+          } else {
+            k = -1;
+            end = partEnd;
+          }
+        }
+      }
+      if (start === end) end = partEnd;
+      else if (end === -1) end = p.length;
+      return p.slice(start, end);
+    },
+    extname(p) {
+      checkString(p, 'path');
+      const { startPart, end, dot, beforeDot } = scanLast(p, 0);
+      return hasExtension(startPart, end, dot, beforeDot) ? p.slice(dot, end) : '';
+    },
+    format(obj) {
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+        const e = new TypeError(`The "pathObject" argument must be of type object.${receivedOf(obj)}`);
+        e.code = 'ERR_INVALID_ARG_TYPE';
+        throw e;
+      }
+      const dir = obj.dir || obj.root;
+      let base = obj.base;
+      if (!base) {
+        const ext = obj.ext ? (obj.ext[0] === '.' ? '' : '.') + obj.ext : '';
+        base = `${obj.name || ''}${ext}`;
+      }
+      if (!dir) return base;
+      return dir === obj.root ? `${dir}${base}` : `${dir}/${base}`;
+    },
+    parse(p) {
+      checkString(p, 'path');
+      const out = { root: '', dir: '', base: '', ext: '', name: '' };
+      if (p.length === 0) return out;
+      const absolute = p[0] === '/';
+      if (absolute) out.root = '/';
+      const { startPart, end, dot, beforeDot } = scanLast(p, absolute ? 1 : 0);
+      if (end !== -1) {
+        const start = startPart === 0 && absolute ? 1 : startPart;
+        out.base = p.slice(start, end);
+        if (hasExtension(startPart, end, dot, beforeDot)) {
+          out.name = p.slice(start, dot);
+          out.ext = p.slice(dot, end);
+        } else {
+          out.name = out.base;
+        }
+      }
+      if (startPart > 0) out.dir = p.slice(0, startPart - 1);
+      else if (absolute) out.dir = '/';
+      return out;
+    },
+  };
+  path.posix = path;
+
   const builtinModules = {
     util: getUtil,
+    'util/types': () => getUtil().types,
     events: () => EventEmitter,
     assert: () => assert,
     'assert/strict': () => assert,
@@ -1720,6 +1950,8 @@
       setImmediate: (value) => new Promise((resolve) => setImmediate(resolve, value)),
     }),
     buffer: () => ({ Buffer }),
+    path: () => path,
+    'path/posix': () => path,
     crypto: () => ({ getRandomValues, randomUUID, webcrypto: crypto, subtle, createHash, createHmac, getHashes,
       randomBytes: (n) => toBuffer(N.randomFill(new Uint8Array(n))),
       randomInt: (min, max) => {
