@@ -562,7 +562,7 @@ static const struct {
     { "Int8Array", LZ_TYPED_ARRAYS }, { "Uint16Array", LZ_TYPED_ARRAYS },
     { "Int16Array", LZ_TYPED_ARRAYS }, { "Uint32Array", LZ_TYPED_ARRAYS },
     { "Int32Array", LZ_TYPED_ARRAYS }, { "BigInt64Array", LZ_TYPED_ARRAYS },
-    { "BigUint64Array", LZ_TYPED_ARRAYS }, { "Float16Array", LZ_TYPED_ARRAYS },
+    { "BigUint64Array", LZ_TYPED_ARRAYS },
     { "Float32Array", LZ_TYPED_ARRAYS }, { "Float64Array", LZ_TYPED_ARRAYS },
     { "DataView", LZ_TYPED_ARRAYS },
     { "Date", LZ_DATE },
@@ -574,15 +574,127 @@ static const struct {
 };
 static bool g_lazy_done[LZ_INTRINSIC_COUNT];
 
+/*
+ * Node 20's surface. QuickJS-ng has builtins newer than the node whose
+ * behaviour is emulated (v20): a program using one would run here and throw
+ * under node, so they are removed, group by group as the intrinsics are
+ * created. The list is the difference of both engines' own property names
+ * of every builtin (issue 23's session: Object.groupBy, Set methods,
+ * iterator helpers, Promise.withResolvers, ...). Each entry is
+ * "path:name,name,...", the path a dotted walk from the global object ("" is
+ * the global itself; "%IteratorPrototype%" the prototype of iterators);
+ * "@name" is the well-known symbol Symbol.name.
+ */
+static const char *const g_newer_than_node20_base[] = {
+    "Object:groupBy",
+    "Array:fromAsync",
+    "Math:sumPrecise,f16round",
+    "JSON:rawJSON,isRawJSON",
+    "Promise:try,withResolvers",
+    "RegExp:escape",
+    "Error:isError",
+    "%IteratorPrototype%:constructor,drop,every,filter,find,flatMap,forEach,map,reduce,some,take,"
+    "toArray,chunks,windows,includes,join,@toStringTag,@dispose",
+    /* last: the entry above reaches the prototype through Iterator */
+    ":Iterator,DisposableStack,AsyncDisposableStack,SuppressedError,InternalError",
+    NULL,
+};
+static const char *const g_newer_than_node20_mapset[] = {
+    "Map:groupBy",
+    "Map.prototype:getOrInsert,getOrInsertComputed",
+    "WeakMap.prototype:getOrInsert,getOrInsertComputed",
+    "Set.prototype:union,intersection,difference,symmetricDifference,isSubsetOf,isSupersetOf,"
+    "isDisjointFrom",
+    NULL,
+};
+static const char *const g_newer_than_node20_typed[] = {
+    ":Float16Array",
+    "Math:f16round",
+    "ArrayBuffer.prototype:detached,transfer,transferToFixedLength,immutable,sliceToImmutable,"
+    "transferToImmutable",
+    "DataView.prototype:getFloat16,setFloat16",
+    NULL,
+};
+
+/* The atom of `name`: a string, or "@x" for the well-known Symbol.x. */
+static JSAtom surface_atom(JSContext *ctx, JSValueConst global, const char *name, size_t n)
+{
+    char buf[64];
+    if (n >= sizeof(buf))
+        return JS_ATOM_NULL;
+    memcpy(buf, name, n);
+    buf[n] = 0;
+    if (buf[0] != '@')
+        return JS_NewAtom(ctx, buf);
+    JSValue symbol = JS_GetPropertyStr(ctx, global, "Symbol");
+    JSValue well_known = JS_GetPropertyStr(ctx, symbol, buf + 1);
+    JSAtom atom = JS_IsSymbol(well_known) ? JS_ValueToAtom(ctx, well_known) : JS_ATOM_NULL;
+    JS_FreeValue(ctx, well_known);
+    JS_FreeValue(ctx, symbol);
+    return atom;
+}
+
+/* Deletes what `list` names (see g_newer_than_node20_base). Quietly skips a
+   path or name that does not exist (an update of QuickJS may drop one). */
+static void trim_to_node20(JSContext *ctx, const char *const *list)
+{
+    JSValue global = JS_GetGlobalObject(ctx);
+    for (; *list; list++) {
+        const char *entry = *list, *colon = strchr(entry, ':');
+        JSValue obj;
+        if (strncmp(entry, "%IteratorPrototype%", 19) == 0) {
+            JSValue ctor = JS_GetPropertyStr(ctx, global, "Iterator");
+            obj = JS_GetPropertyStr(ctx, ctor, "prototype");
+            JS_FreeValue(ctx, ctor);
+        } else {
+            obj = JS_DupValue(ctx, global);
+            for (const char *p = entry; p < colon;) {
+                const char *dot = memchr(p, '.', colon - p);
+                const char *end = dot ? dot : colon;
+                JSAtom a = surface_atom(ctx, global, p, end - p);
+                JSValue next = JS_GetProperty(ctx, obj, a);
+                JS_FreeAtom(ctx, a);
+                JS_FreeValue(ctx, obj);
+                obj = next;
+                p = end + (dot ? 1 : 0);
+            }
+        }
+        if (JS_IsObject(obj)) {
+            for (const char *p = colon + 1; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t n = comma ? (size_t)(comma - p) : strlen(p);
+                JSAtom a = surface_atom(ctx, global, p, n);
+                if (a != JS_ATOM_NULL) {
+                    JS_DeleteProperty(ctx, obj, a, 0);
+                    JS_FreeAtom(ctx, a);
+                }
+                p += n + (comma ? 1 : 0);
+            }
+        }
+        JS_FreeValue(ctx, obj);
+        JS_FreeValue(ctx, JS_GetException(ctx)); /* a missing path is no error */
+    }
+    JS_FreeValue(ctx, global);
+}
+
 static int add_intrinsic(JSContext *ctx, int kind)
 {
+    int r = -1;
     switch (kind) {
-    case LZ_TYPED_ARRAYS: return JS_AddIntrinsicTypedArrays(ctx);
-    case LZ_DATE: return JS_AddIntrinsicDate(ctx);
-    case LZ_ATOB: return JS_AddIntrinsicAToB(ctx);
-    case LZ_MAPSET: return JS_AddIntrinsicMapSet(ctx);
+    case LZ_TYPED_ARRAYS:
+        r = JS_AddIntrinsicTypedArrays(ctx);
+        if (r == 0)
+            trim_to_node20(ctx, g_newer_than_node20_typed);
+        break;
+    case LZ_DATE: r = JS_AddIntrinsicDate(ctx); break;
+    case LZ_ATOB: r = JS_AddIntrinsicAToB(ctx); break;
+    case LZ_MAPSET:
+        r = JS_AddIntrinsicMapSet(ctx);
+        if (r == 0)
+            trim_to_node20(ctx, g_newer_than_node20_mapset);
+        break;
     }
-    return -1;
+    return r;
 }
 
 /* Create the value of lazy global g_lazy[i]; JS_UNDEFINED = "no such
@@ -2135,6 +2247,7 @@ static void setup_context(void)
         JS_AddIntrinsicWeakRef(ctx) || JS_AddPerformance(ctx))
         fail(EXIT_INTERNAL, "cannot add intrinsics");
 
+    trim_to_node20(ctx, g_newer_than_node20_base);
     JSValue global = JS_GetGlobalObject(ctx);
 
     /* Math.random -> deterministic generator; Math.hypot and

@@ -18,7 +18,9 @@ What and why:
     reduce of an empty array, toFixed/toPrecision/toExponential ranges,
     "f is not a function" / "a.b is not a function" (callee text from the
     program source, see quickjs-notary.c), class constructors without new,
-    URIError, and node 20's JSON.parse messages (no "(line, column)",
+    URIError, Symbol and BigInt conversions (a BigInt mixed with a number in
+    an operator, BigInt() of a fraction, NaN or Infinity), String.prototype.
+    repeat's count, and node 20's JSON.parse messages (no "(line, column)",
     "Unexpected token 'x', "..." is not valid JSON", positions, ...).
   * Date: toString()/toTimeString() end with " (Coordinated Universal Time)"
     like node's with TZ=UTC (WASI has no time zones: always UTC);
@@ -193,6 +195,69 @@ PATCHES = [
     ("Date toLocaleTimeString layout",
      "\"%02d:%02d:%02d %cM\", (h + 11) % 12 + 1, m, s,",
      "\"%d:%02d:%02d %cM\", (h + 11) % 12 + 1, m, s,", 1),
+    ("symbol to string",
+     "\"cannot convert symbol to string\"",
+     "\"Cannot convert a Symbol value to a string\"", 1),
+    ("symbol to number",
+     "\"cannot convert symbol to number\"",
+     "\"Cannot convert a Symbol value to a number\"", 1),
+    ("BigInt to number",
+     "\"cannot convert BigInt to number\"",
+     "\"Cannot convert a BigInt value to a number\"", 1),
+    # Arithmetic, bitwise and shift operators with one BigInt operand (V8 says so before it
+    # would convert the BigInt to a number): js_binary_arith_slow, js_add_slow,
+    # js_binary_logic_slow, js_shr_slow.
+    ("BigInt mixed with other types",
+     "    op2 = JS_ToNumericFree(ctx, op2);\n"
+     "    if (JS_IsException(op2)) {\n"
+     "        JS_FreeValue(ctx, op1);\n"
+     "        goto exception;\n"
+     "    }\n",
+     "    op2 = JS_ToNumericFree(ctx, op2);\n"
+     "    if (JS_IsException(op2)) {\n"
+     "        JS_FreeValue(ctx, op1);\n"
+     "        goto exception;\n"
+     "    }\n"
+     "    if ((JS_VALUE_GET_NORM_TAG(op1) == JS_TAG_BIG_INT || JS_VALUE_GET_NORM_TAG(op1) == JS_TAG_SHORT_BIG_INT) !=\n"
+     "        (JS_VALUE_GET_NORM_TAG(op2) == JS_TAG_BIG_INT || JS_VALUE_GET_NORM_TAG(op2) == JS_TAG_SHORT_BIG_INT)) {\n"
+     "        JS_FreeValue(ctx, op1);\n"
+     "        JS_FreeValue(ctx, op2);\n"
+     "        JS_ThrowTypeError(ctx, \"Cannot mix BigInt and other types, use explicit conversions\");\n"
+     "        goto exception;\n"
+     "    }\n", 4),
+    ("unary + of a BigInt",
+     "\"bigint argument with unary +\"",
+     "\"Cannot convert a BigInt value to a number\"", 2),
+    (">>> of BigInts",
+     "\"BigInt operands are forbidden for >>>\"",
+     "\"BigInts have no unsigned right shift, use >> instead\"", 1),
+    ("BigInt of a number that is not an integer",
+     "                } else if (res == 1) {\n"
+     "                    val = JS_ThrowRangeError(ctx, \"cannot convert to BigInt: not an integer\");\n"
+     "                } else {\n"
+     "                    val = JS_ThrowRangeError(ctx, \"cannot convert NaN or Infinity to BigInt\");",
+     "                } else {\n"
+     "                    const char *shown = JS_ToCString(ctx, js_float64(d));\n"
+     "                    val = JS_ThrowRangeError(ctx, \"The number %s cannot be converted to a BigInt because it is not an integer\", shown ? shown : \"?\");\n"
+     "                    JS_FreeCString(ctx, shown);", 1),
+    ("String.prototype.repeat count",
+     "    if (val < 0 || val > 2147483647) {\n"
+     "        JS_ThrowRangeError(ctx, \"invalid repeat count\");\n"
+     "        goto fail;\n"
+     "    }",
+     "    if (val < 0 || val > 2147483647) {\n"
+     "        if (val < 0 || val == INT64_MAX) {\n"
+     "            const char *shown = JS_IsNumber(argv[0]) ? JS_ToCString(ctx, argv[0]) : NULL;\n"
+     "            if (shown)\n"
+     "                JS_ThrowRangeError(ctx, \"Invalid count value: %s\", shown);\n"
+     "            else\n"
+     "                JS_ThrowRangeError(ctx, \"Invalid count value: %lld\", (long long)val);\n"
+     "            JS_FreeCString(ctx, shown);\n"
+     "        } else {\n"
+     "            JS_ThrowRangeError(ctx, \"Invalid string length\");\n"
+     "        }\n"
+     "        goto fail;\n"
+     "    }", 1),
 ]
 
 # toFixed / toExponential / toPrecision range errors, in source order
