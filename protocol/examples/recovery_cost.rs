@@ -2,7 +2,8 @@
 //! recovery_cost`. Three ways over the same 2,000 signatures, three rounds: `k256`'s full
 //! recovery (`VerifyingKey::recover_from_prehash`, which re-verifies the signature against the
 //! key it recovered), `k256` without that re-verification (what `recover_signer` did before),
-//! and `recover_signer` itself (hex decoding, libsecp256k1's recovery, the address).
+//! and `recover_signer` itself (hex decoding, libsecp256k1's recovery, the address); then
+//! signing, through `k256` and through libsecp256k1 (`WorkerKey::sign_hash`).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -65,9 +66,17 @@ fn main() {
         let ours = per_call(&signed, |(hash, _, _, text)| {
             black_box(notary_protocol::recover_signer(&Digest32(*hash), text).expect("recovers"));
         });
+        let worker = notary_protocol::WorkerKey::from_hex(&hex::encode([7u8; 32])).expect("key");
+        let sign_k256 = per_call(&signed, |(hash, _, _, _)| {
+            black_box(worker.sign_hash_k256(&Digest32(*hash)).expect("signs"));
+        });
+        let sign_ours = per_call(&signed, |(hash, _, _, _)| {
+            black_box(worker.sign_hash(&Digest32(*hash)).expect("signs"));
+        });
         println!(
             "round {round}: k256 full {full:.1} us, k256 without re-verification {without:.1} us, \
-             recover_signer (libsecp256k1) {ours:.1} us per signature"
+             recover_signer (libsecp256k1) {ours:.1} us per signature; signing: k256 \
+             {sign_k256:.1} us, sign_hash (libsecp256k1) {sign_ours:.1} us"
         );
     }
 }

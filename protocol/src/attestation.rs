@@ -272,7 +272,16 @@ impl SignedAttestation {
 #[derive(Clone)]
 pub struct WorkerKey {
     key: SigningKey,
+    /// The same secret for libsecp256k1, which signs (see [`WorkerKey::sign_hash`]).
+    secret: secp256k1::SecretKey,
     address: Address,
+}
+
+impl Drop for WorkerKey {
+    fn drop(&mut self) {
+        // `SigningKey` zeroizes itself; libsecp256k1's copy is overwritten here.
+        self.secret.non_secure_erase();
+    }
 }
 
 impl fmt::Debug for WorkerKey {
@@ -304,7 +313,13 @@ impl WorkerKey {
 
     fn from_signing_key(key: SigningKey) -> Self {
         let address = address_of(key.verifying_key());
-        WorkerKey { key, address }
+        let secret = secp256k1::SecretKey::from_byte_array(key.to_bytes().into())
+            .expect("a k256 signing key is a valid secp256k1 secret");
+        WorkerKey {
+            key,
+            secret,
+            address,
+        }
     }
 
     /// The secret as `0x` hex, for writing a key file.
@@ -318,7 +333,27 @@ impl WorkerKey {
     }
 
     /// Signs a prehashed digest, giving the 65-byte Ethereum signature as `0x` hex.
+    ///
+    /// Through libsecp256k1 (RFC 6979 nonces and low `s`, as `k256` with EIP-2 normalisation:
+    /// the same signature, tested): every job's attestation is signed, and `k256`'s signing was
+    /// about 6 % of a saturated fleet's CPU (issue 23; `examples/recovery_cost.rs` measures
+    /// both).
     pub fn sign_hash(&self, hash: &Digest32) -> Result<String> {
+        static SIGNER: std::sync::LazyLock<secp256k1::Secp256k1<secp256k1::SignOnly>> =
+            std::sync::LazyLock::new(secp256k1::Secp256k1::signing_only);
+        let message = secp256k1::Message::from_digest(hash.0);
+        let (id, compact) = SIGNER
+            .sign_ecdsa_recoverable(message, &self.secret)
+            .serialize_compact();
+        let mut out = [0u8; 65];
+        out[..64].copy_from_slice(&compact);
+        out[64] = 27 + u8::from(i32::from(id) == 1);
+        Ok(format!("0x{}", hex::encode(out)))
+    }
+
+    /// [`WorkerKey::sign_hash`] through `k256` (the card's crate): what it replaced, kept to
+    /// check that both give the same signature and to measure them side by side.
+    pub fn sign_hash_k256(&self, hash: &Digest32) -> Result<String> {
         let (sig, recid) = self
             .key
             .sign_prehash_recoverable(hash.as_bytes())
@@ -453,6 +488,22 @@ mod tests {
             if round % 3 != 2 {
                 assert!(full.is_some());
             }
+        }
+    }
+
+    /// libsecp256k1's signature is `k256`'s (RFC 6979, low `s`), byte for byte, and recovers
+    /// to the key's address.
+    #[test]
+    fn signing_agrees_with_k256() {
+        use k256::elliptic_curve::rand_core::{OsRng, RngCore};
+        for _ in 0..200 {
+            let key = WorkerKey::generate();
+            let mut hash = [0u8; 32];
+            OsRng.fill_bytes(&mut hash);
+            let hash = Digest32(hash);
+            let ours = key.sign_hash(&hash).unwrap();
+            assert_eq!(ours, key.sign_hash_k256(&hash).unwrap());
+            assert_eq!(recover_signer(&hash, &ours).unwrap(), key.address());
         }
     }
 
