@@ -271,15 +271,14 @@ impl SignedAttestation {
 /// A worker's secp256k1 identity.
 #[derive(Clone)]
 pub struct WorkerKey {
-    key: SigningKey,
-    /// The same secret for libsecp256k1, which signs (see [`WorkerKey::sign_hash`]).
+    /// The secret, in libsecp256k1's form (it signs: see [`WorkerKey::sign_hash`]).
     secret: secp256k1::SecretKey,
     address: Address,
 }
 
 impl Drop for WorkerKey {
     fn drop(&mut self) {
-        // `SigningKey` zeroizes itself; libsecp256k1's copy is overwritten here.
+        // libsecp256k1's key does not clear itself (k256's `SigningKey` would).
         self.secret.non_secure_erase();
     }
 }
@@ -311,20 +310,18 @@ impl WorkerKey {
         Ok(Self::from_signing_key(key))
     }
 
+    /// Keeps `key`'s secret for libsecp256k1 and its address; `key` itself (zeroized when
+    /// dropped) is not kept.
     fn from_signing_key(key: SigningKey) -> Self {
         let address = address_of(key.verifying_key());
         let secret = secp256k1::SecretKey::from_byte_array(key.to_bytes().into())
             .expect("a k256 signing key is a valid secp256k1 secret");
-        WorkerKey {
-            key,
-            secret,
-            address,
-        }
+        WorkerKey { secret, address }
     }
 
     /// The secret as `0x` hex, for writing a key file.
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.key.to_bytes()))
+        format!("0x{}", hex::encode(self.secret.secret_bytes()))
     }
 
     /// The Ethereum address of this key.
@@ -354,8 +351,9 @@ impl WorkerKey {
     /// [`WorkerKey::sign_hash`] through `k256` (the card's crate): what it replaced, kept to
     /// check that both give the same signature and to measure them side by side.
     pub fn sign_hash_k256(&self, hash: &Digest32) -> Result<String> {
-        let (sig, recid) = self
-            .key
+        let key = SigningKey::from_bytes(&self.secret.secret_bytes().into())
+            .map_err(|e| Error::Key(e.to_string()))?;
+        let (sig, recid) = key
             .sign_prehash_recoverable(hash.as_bytes())
             .map_err(|e| Error::Signature(e.to_string()))?;
         // Normalise to low-s (EIP-2); flipping s flips the recovery parity.
@@ -504,6 +502,10 @@ mod tests {
             let ours = key.sign_hash(&hash).unwrap();
             assert_eq!(ours, key.sign_hash_k256(&hash).unwrap());
             assert_eq!(recover_signer(&hash, &ours).unwrap(), key.address());
+            // A key file holds the same key.
+            let again = WorkerKey::from_hex(&key.to_hex()).unwrap();
+            assert_eq!(again.address(), key.address());
+            assert_eq!(again.sign_hash(&hash).unwrap(), ours);
         }
     }
 
