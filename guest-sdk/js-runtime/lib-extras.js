@@ -1,4 +1,4 @@
-// notary-js library, part 2 of 2: the rarely used features --
+// notary-js library, part 2 of 3: the rarely used features --
 // console.table/count/time/dir/assert/trace, TextEncoder/TextDecoder,
 // Buffer (a subset), crypto.getRandomValues/randomUUID, structuredClone and
 // require() of a few cheap built-in modules (util, events, assert, timers,
@@ -1965,7 +1965,17 @@
       } }),
     process: () => N.process(),
     console: () => globalThis.console,
+    // lib-node.js's modules, loaded with it on first use
+    url: () => N.libNode().modules.url(),
+    querystring: () => N.libNode().modules.querystring(),
+    string_decoder: () => N.libNode().modules.string_decoder(),
+    readline: () => N.libNode().modules.readline(),
+    'readline/promises': () => N.libNode().modules['readline/promises'](),
+    fs: () => N.libNode().modules.fs(),
+    'fs/promises': () => N.libNode().modules['fs/promises'](),
+    os: () => N.libNode().modules.os(),
   };
+
 
   function require(name) {
     let id = String(name);
@@ -1997,6 +2007,10 @@
       TextDecoder,
       Buffer,
       crypto,
+      get URL() { return N.libNode().URL; },
+      get URLSearchParams() { return N.libNode().URLSearchParams; },
     },
+    // what lib-node.js builds on
+    node: { utf8Encode, utf8Decode, toBuffer, Buffer, path, EventEmitter, normEncoding, bytesToString },
   };
 });

@@ -1,4 +1,4 @@
-// notary-js library, part 1 of 2: util.inspect / util.format, process
+// notary-js library, part 1 of 3: util.inspect / util.format, process
 // events and the uncaught-exception report.
 //
 // Compiled to QuickJS bytecode at build time (build.sh: tools/compile.c,

@@ -410,16 +410,19 @@ static JSValue js_number_to_string(JSContext *ctx, JSValueConst this_val, int ar
 /* ======================================================================
  * 4. The lazily loaded JS library
  *
- * lib.js (inspect/format, process events, uncaught report) and
- * lib-extras.js (rarely used globals and modules) each evaluate to a
- * factory function. They are compiled to bytecode at build time (build.sh,
- * tools/compile.c) and embedded as lib_bytecode[] / lib_extras_bytecode[].
- * Each is loaded on first need: lib.js is called as factory(internals),
- * lib-extras.js as factory(internals, libExports.core).
+ * lib.js (inspect/format, process events, uncaught report),
+ * lib-extras.js (rarely used globals and modules) and lib-node.js (node's
+ * url, querystring, string_decoder, readline, fs, os and process.stdin)
+ * each evaluate to a factory function. They are compiled to bytecode at
+ * build time (build.sh, tools/compile.c) and embedded as lib_bytecode[],
+ * lib_extras_bytecode[] and lib_node_bytecode[]. Each is loaded on first
+ * need: lib.js is called as factory(internals), lib-extras.js as
+ * factory(internals, libExports.core), lib-node.js as factory(internals,
+ * libExports.core, extrasExports.node).
  * ====================================================================== */
-enum { LIB_CORE = 0, LIB_EXTRAS = 1 };
-static JSValue g_lib[2] = { JS_UNDEFINED, JS_UNDEFINED }; /* exports objects */
-static bool g_lib_loading[2];
+enum { LIB_CORE = 0, LIB_EXTRAS = 1, LIB_NODE = 2, LIB_COUNT };
+static JSValue g_lib[LIB_COUNT] = { JS_UNDEFINED, JS_UNDEFINED, JS_UNDEFINED }; /* exports objects */
+static bool g_lib_loading[LIB_COUNT];
 static JSValue g_process = JS_UNDEFINED; /* built on first use (section 7) */
 
 /* Whether the program can have registered process listeners ('exit',
@@ -440,8 +443,8 @@ static JSValue lib_get(JSContext *ctx, int which)
         return g_lib[which];
     if (g_lib_loading[which])
         return JS_ThrowInternalError(ctx, "notary lib: recursive load");
-    JSValue core = JS_UNDEFINED;
-    if (which == LIB_EXTRAS) {
+    JSValue core = JS_UNDEFINED, node_base = JS_UNDEFINED;
+    if (which != LIB_CORE) {
         JSValue c = lib_get(ctx, LIB_CORE);
         if (JS_IsException(c))
             return c;
@@ -449,22 +452,37 @@ static JSValue lib_get(JSContext *ctx, int which)
         if (JS_IsException(core))
             return core;
     }
+    if (which == LIB_NODE) {
+        JSValue extras = lib_get(ctx, LIB_EXTRAS);
+        node_base = JS_IsException(extras) ? JS_EXCEPTION : JS_GetPropertyStr(ctx, extras, "node");
+        if (JS_IsException(node_base)) {
+            JS_FreeValue(ctx, core);
+            return node_base;
+        }
+    }
+    static const struct {
+        const uint8_t *bytes;
+        size_t len;
+    } code[LIB_COUNT] = {
+        { lib_bytecode, sizeof(lib_bytecode) },
+        { lib_extras_bytecode, sizeof(lib_extras_bytecode) },
+        { lib_node_bytecode, sizeof(lib_node_bytecode) },
+    };
     g_lib_loading[which] = true;
     JSValue exports = JS_EXCEPTION;
-    JSValue fn = which == LIB_CORE ? JS_ReadObject(ctx, lib_bytecode, lib_bytecode_len, JS_READ_OBJ_BYTECODE)
-                                   : JS_ReadObject(ctx, lib_extras_bytecode, lib_extras_bytecode_len,
-                                                   JS_READ_OBJ_BYTECODE);
+    JSValue fn = JS_ReadObject(ctx, code[which].bytes, code[which].len, JS_READ_OBJ_BYTECODE);
     if (!JS_IsException(fn)) {
         JSValue factory = JS_EvalFunction(ctx, fn); /* consumes fn */
         if (!JS_IsException(factory)) {
-            JSValue args[2] = { make_internals(ctx), core };
+            JSValue args[3] = { make_internals(ctx), core, node_base };
             if (!JS_IsException(args[0]))
-                exports = JS_Call(ctx, factory, JS_UNDEFINED, 2, (JSValueConst *)args);
+                exports = JS_Call(ctx, factory, JS_UNDEFINED, 3, (JSValueConst *)args);
             JS_FreeValue(ctx, args[0]);
             JS_FreeValue(ctx, factory);
         }
     }
     JS_FreeValue(ctx, core);
+    JS_FreeValue(ctx, node_base);
     g_lib_loading[which] = false;
     if (JS_IsException(exports))
         return exports;
@@ -533,6 +551,7 @@ static JSValue new_stub(JSContext *ctx, const char *js_name, int magic, int leng
 /* Defined further down: builders for the lazily created globals. */
 static JSValue get_process(JSContext *ctx);
 static JSValue get_notary(JSContext *ctx);
+static JSValue js_process_stdin(JSContext *ctx, JSValueConst this_val);
 
 /*
  * Lazy globals.
@@ -571,6 +590,7 @@ static const struct {
     { "process", LZ_PROCESS },
     { "Notary", LZ_NOTARY },
     { "TextEncoder", LZ_LIB }, { "TextDecoder", LZ_LIB }, { "Buffer", LZ_LIB }, { "crypto", LZ_LIB },
+    { "URL", LZ_LIB }, { "URLSearchParams", LZ_LIB },
 };
 static bool g_lazy_done[LZ_INTRINSIC_COUNT];
 
@@ -1857,6 +1877,11 @@ static JSValue build_process(JSContext *ctx)
     JS_SetPropertyStr(ctx, p, "memoryUsage", JS_NewCFunction(ctx, js_process_memory_usage, "memoryUsage", 0));
     JS_SetPropertyStr(ctx, p, "stdout", make_stream(ctx, 1));
     JS_SetPropertyStr(ctx, p, "stderr", make_stream(ctx, 2));
+    JSAtom stdin_atom = JS_NewAtom(ctx, "stdin");
+    JS_DefinePropertyGetSet(ctx, p, stdin_atom, JS_NewCFunction2(ctx, (JSCFunction *)js_process_stdin, "get stdin", 0,
+                                                                 JS_CFUNC_getter, 0),
+                            JS_UNDEFINED, JS_PROP_CONFIGURABLE | JS_PROP_ENUMERABLE);
+    JS_FreeAtom(ctx, stdin_atom);
     static const struct { const char *name; int magic; } ev[] = {
         { "on", STUB_process_on },
         { "addListener", STUB_process_on },
@@ -2136,6 +2161,19 @@ static JSValue js_int_process(JSContext *ctx, JSValueConst this_val, int argc, J
     return get_process(ctx);
 }
 
+/* The exports of lib-node.js (loaded on first use). */
+static JSValue js_int_lib_node(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    JSValue lib = lib_get(ctx, LIB_NODE);
+    return JS_IsException(lib) ? lib : JS_DupValue(ctx, lib);
+}
+
+/* process.stdin: lib-node.js's stream of the input text. */
+static JSValue js_process_stdin(JSContext *ctx, JSValueConst this_val)
+{
+    return lib_call_in(ctx, LIB_NODE, "stdin", JS_UNDEFINED, 0, NULL);
+}
+
 static JSValue make_internals(JSContext *ctx)
 {
     static const JSCFunctionListEntry funcs[] = {
@@ -2150,6 +2188,7 @@ static JSValue make_internals(JSContext *ctx)
         JS_CFUNC_DEF("randomFill", 1, js_int_random_fill),
         JS_CFUNC_DEF("groupIndent", 1, js_int_group_indent),
         JS_CFUNC_DEF("process", 0, js_int_process),
+        JS_CFUNC_DEF("libNode", 0, js_int_lib_node),
         JS_CFUNC_DEF("nextTick", 1, js_next_tick),
         JS_CFUNC_MAGIC_DEF("queueMicrotask", 1, js_queue_microtask, 0),
     };
@@ -2337,9 +2376,12 @@ __attribute__((export_name("wizer.initialize"))) void notary_preinit(void)
     g_preinit = true;
     setup_context();
     /* The JS library too: util.inspect (any object printed), TextEncoder,
-       Buffer, crypto... then cost nothing to load. Loaded from the pristine
-       globals, before any program could touch them. */
-    if (JS_IsException(lib_get(g_ctx, LIB_CORE)) || JS_IsException(lib_get(g_ctx, LIB_EXTRAS)))
+       Buffer, crypto, URL, require('fs')... then cost nothing to load
+       (lib-node.js alone took 3 M fuel, 30 hello worlds, to load in a job).
+       Loaded from the pristine globals, before any program could touch
+       them. */
+    if (JS_IsException(lib_get(g_ctx, LIB_CORE)) || JS_IsException(lib_get(g_ctx, LIB_EXTRAS)) ||
+        JS_IsException(lib_get(g_ctx, LIB_NODE)))
         fail(EXIT_INTERNAL, "cannot load the JS library");
     /* Collect what setting up left behind (a smaller snapshot) and give
        the next collection the headroom QuickJS gives after one (1.5x the

@@ -5,7 +5,8 @@
 //
 // A program may come with NAME.input.json: the job input. The wasm gets it
 // on stdin after the program (the host contract); node gets it through
-// tests/node-prelude.cjs, which defines inputData / Notary the same way.
+// tests/node-prelude.cjs, which defines inputData / Notary the same way, and
+// on its stdin (a program may read its input as node programs read stdin).
 //
 // The wasm side runs in the product's own sandbox (`notary-worker exec`, see
 // product-job.mjs), whose stack limit and clocks do not depend on load.
@@ -72,9 +73,13 @@ for (const [index, file] of files.entries()) {
 
   const env = { ...process.env, NOTARY_INPUT_FILE: fs.existsSync(inputFile) ? inputFile : '' };
   delete env.NODE_OPTIONS;
+  // node reads the input on stdin too, from the file as `node prog.js < input` would: the
+  // runtime's stdin (fs.readFileSync(0), process.stdin, readline) is the input text
+  const stdin = fs.existsSync(inputFile) ? fs.openSync(inputFile, 'r') : 'ignore';
   const node = spawnSync(process.execPath, ['--require', path.join(here, 'node-prelude.cjs'), full], {
-    cwd: programsDir, env, maxBuffer: 64 << 20, timeout: 60000,
+    cwd: programsDir, env, maxBuffer: 64 << 20, timeout: 60000, stdio: [stdin, 'pipe', 'pipe'],
   });
+  if (typeof stdin === 'number') fs.closeSync(stdin);
   const wasm = await pending.get(file);
   pending.delete(file);
 
