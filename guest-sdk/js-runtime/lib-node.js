@@ -1495,7 +1495,8 @@
     return out;
   }
   function urlFormat(u, options) {
-    if (typeof u === 'string') return u;
+    if (typeof u === 'string') return legacyFormat(legacyParse(u));
+    if (typeof u !== 'object' || u === null) throw invalidArgType('urlObject', 'one of type object or string', u);
     if (!(u instanceof URL)) return legacyFormat(u);
     const o = { auth: true, fragment: true, search: true, unicode: false, ...options };
     const r = cloneRecord(records.get(u));
@@ -1508,10 +1509,243 @@
     if (o.unicode && r.host !== null) r.host = domainToUnicodeInternal(r.host);
     return serializeURL(r);
   }
+  // ---- the legacy API: url.parse and url.format of its objects (node's lib/url.js) ----
+  class Url {
+    constructor() {
+      this.protocol = null;
+      this.slashes = null;
+      this.auth = null;
+      this.host = null;
+      this.port = null;
+      this.hostname = null;
+      this.hash = null;
+      this.search = null;
+      this.query = null;
+      this.pathname = null;
+      this.path = null;
+      this.href = null;
+    }
+  }
+  const protocolPattern = /^[a-z0-9.+-]+:/i;
+  const portPattern = /:[0-9]*$/;
+  const hostPattern = /^\/\/[^@/]+@[^@/]+/;
+  const simplePathPattern = /^(\/\/?(?!\/)[^?\s]*)(\?[^\s]*)?$/;
+  const hostlessProtocol = new Set(['javascript', 'javascript:']);
+  const slashedProtocol = new Set(['http', 'http:', 'https', 'https:', 'ftp', 'ftp:', 'gopher', 'gopher:', 'file',
+    'file:', 'ws', 'ws:', 'wss', 'wss:']);
+  const forbiddenHostChars = /[\0\t\n\r #%/:<>?@[\\\]^|]/;
+  const forbiddenHostCharsIpv6 = /[\0\t\n\r #%/<>?@\\^|]/;
+  const isIpv6Hostname = (h) => h.charCodeAt(0) === 0x5b && h.charCodeAt(h.length - 1) === 0x5d;
+  const autoEscaped = { 9: '%09', 10: '%0A', 13: '%0D', 32: '%20', 34: '%22', 39: '%27', 60: '%3C', 62: '%3E',
+    92: '%5C', 94: '%5E', 96: '%60', 123: '%7B', 124: '%7C', 125: '%7D' };
+  function autoEscapeStr(rest) {
+    let out = '';
+    let last = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const e = autoEscaped[rest.charCodeAt(i)];
+      if (e) {
+        out += rest.slice(last, i) + e;
+        last = i + 1;
+      }
+    }
+    return last === 0 ? rest : out + rest.slice(last);
+  }
+  function legacyParse(url, parseQueryString, slashesDenoteHost) {
+    if (url instanceof Url) return url;
+    if (typeof url !== 'string') throw invalidArgType('url', 'of type string', url);
+    const self = new Url();
+    let hasHash = false, hasAt = false, start = -1, end = -1, rest = '', lastPos = 0;
+    for (let i = 0, inWs = false, split = false; i < url.length; ++i) {
+      const code = url.charCodeAt(i);
+      const isWs = code < 33 || code === 0xa0 || code === 0xfeff;
+      if (start === -1) {
+        if (isWs) continue;
+        lastPos = start = i;
+      } else if (inWs) {
+        if (!isWs) {
+          end = -1;
+          inWs = false;
+        }
+      } else if (isWs) {
+        end = i;
+        inWs = true;
+      }
+      if (!split) {
+        if (code === 0x40) {
+          hasAt = true;
+        } else if (code === 0x23 || code === 0x3f) {
+          if (code === 0x23) hasHash = true;
+          split = true;
+        } else if (code === 0x5c) {
+          if (i - lastPos > 0) rest += url.slice(lastPos, i);
+          rest += '/';
+          lastPos = i + 1;
+        }
+      } else if (!hasHash && code === 0x23) {
+        hasHash = true;
+      }
+    }
+    if (start !== -1) {
+      if (lastPos === start) {
+        rest = end === -1 ? (start === 0 ? url : url.slice(start)) : url.slice(start, end);
+      } else if (end === -1 && lastPos < url.length) {
+        rest += url.slice(lastPos);
+      } else if (end !== -1 && lastPos < end) {
+        rest += url.slice(lastPos, end);
+      }
+    }
+    if (!slashesDenoteHost && !hasHash && !hasAt) {
+      const simplePath = simplePathPattern.exec(rest);
+      if (simplePath) {
+        self.path = rest;
+        self.href = rest;
+        self.pathname = simplePath[1];
+        if (simplePath[2]) {
+          self.search = simplePath[2];
+          self.query = parseQueryString ? qsParse(self.search.slice(1)) : self.search.slice(1);
+        } else if (parseQueryString) {
+          self.search = null;
+          self.query = { __proto__: null };
+        }
+        return self;
+      }
+    }
+    let proto = protocolPattern.exec(rest);
+    let lowerProto;
+    if (proto) {
+      proto = proto[0];
+      lowerProto = proto.toLowerCase();
+      self.protocol = lowerProto;
+      rest = rest.slice(proto.length);
+    }
+    let slashes;
+    if (slashesDenoteHost || proto || hostPattern.test(rest)) {
+      slashes = rest.charCodeAt(0) === 0x2f && rest.charCodeAt(1) === 0x2f;
+      if (slashes && !(proto && hostlessProtocol.has(lowerProto))) {
+        rest = rest.slice(2);
+        self.slashes = true;
+      }
+    }
+    if (!hostlessProtocol.has(lowerProto) && (slashes || (proto && !slashedProtocol.has(proto)))) {
+      let hostEnd = -1, atSign = -1, nonHost = -1;
+      for (let i = 0; i < rest.length; ++i) {
+        switch (rest.charCodeAt(i)) {
+          case 9: case 10: case 13: // removed, as the WHATWG parser does (node 20)
+            rest = rest.slice(0, i) + rest.slice(i + 1);
+            i -= 1;
+            break;
+          case 32: case 34: case 37: case 39: case 59: case 60: case 62: case 92:
+          case 94: case 96: case 123: case 124: case 125:
+            if (nonHost === -1) nonHost = i;
+            break;
+          case 35: case 47: case 63:
+            if (nonHost === -1) nonHost = i;
+            hostEnd = i;
+            break;
+          case 64:
+            atSign = i;
+            nonHost = -1;
+            break;
+        }
+        if (hostEnd !== -1) break;
+      }
+      start = 0;
+      if (atSign !== -1) {
+        self.auth = decodeURIComponent(rest.slice(0, atSign));
+        start = atSign + 1;
+      }
+      if (nonHost === -1) {
+        self.host = rest.slice(start);
+        rest = '';
+      } else {
+        self.host = rest.slice(start, nonHost);
+        rest = rest.slice(nonHost);
+      }
+      // the port
+      let host = self.host;
+      let port = portPattern.exec(host);
+      if (port) {
+        port = port[0];
+        if (port !== ':') self.port = port.slice(1);
+        host = host.slice(0, host.length - port.length);
+      }
+      if (host) self.hostname = host;
+      if (typeof self.hostname !== 'string') self.hostname = '';
+      const hostname = self.hostname;
+      const ipv6Hostname = isIpv6Hostname(hostname);
+      if (!ipv6Hostname) {
+        for (let i = 0; i < hostname.length; ++i) {
+          const code = hostname.charCodeAt(i);
+          if (code === 0x2f || code === 0x5c || code === 0x23 || code === 0x3f || code === 0x3a) {
+            self.hostname = hostname.slice(0, i);
+            rest = `/${hostname.slice(i)}${rest}`;
+            break;
+          }
+        }
+      }
+      self.hostname = self.hostname.length > 255 ? '' : self.hostname.toLowerCase();
+      if (self.hostname !== '') {
+        if (ipv6Hostname) {
+          if (forbiddenHostCharsIpv6.test(self.hostname)) throw invalidURL(url);
+        } else {
+          const ascii = /^[\x00-\x7f]*$/.test(self.hostname) ? self.hostname : domainToASCIIInternal(self.hostname);
+          self.hostname = ascii === FAILURE ? '' : ascii;
+          if (self.hostname === '' || forbiddenHostChars.test(self.hostname)) throw invalidURL(url);
+        }
+      }
+      self.host = (self.hostname || '') + (self.port ? `:${self.port}` : '');
+      if (ipv6Hostname) {
+        self.hostname = self.hostname.slice(1, -1);
+        if (rest[0] !== '/') rest = `/${rest}`;
+      }
+    }
+    if (!hostlessProtocol.has(lowerProto)) rest = autoEscapeStr(rest);
+    let questionIdx = -1, hashIdx = -1;
+    for (let i = 0; i < rest.length; ++i) {
+      const code = rest.charCodeAt(i);
+      if (code === 0x23) {
+        self.hash = rest.slice(i);
+        hashIdx = i;
+        break;
+      } else if (code === 0x3f && questionIdx === -1) {
+        questionIdx = i;
+      }
+    }
+    if (questionIdx !== -1) {
+      if (hashIdx === -1) {
+        self.search = rest.slice(questionIdx);
+        self.query = rest.slice(questionIdx + 1);
+      } else {
+        self.search = rest.slice(questionIdx, hashIdx);
+        self.query = rest.slice(questionIdx + 1, hashIdx);
+      }
+      if (parseQueryString) self.query = qsParse(self.query);
+    } else if (parseQueryString) {
+      self.search = null;
+      self.query = { __proto__: null };
+    }
+    const firstIdx = questionIdx !== -1 && (hashIdx === -1 || questionIdx < hashIdx) ? questionIdx : hashIdx;
+    if (firstIdx === -1) {
+      if (rest.length > 0) self.pathname = rest;
+    } else if (firstIdx > 0) {
+      self.pathname = rest.slice(0, firstIdx);
+    }
+    if (slashedProtocol.has(lowerProto) && self.hostname && !self.pathname) self.pathname = '/';
+    if (self.pathname || self.search) self.path = (self.pathname || '') + (self.search || '');
+    self.href = legacyFormat(self);
+    return self;
+  }
+  const noEscapeAuth = (c) => noEscape(c) || c === 0x3a;
   function legacyFormat(obj) {
-    if (obj === null || typeof obj !== 'object') throw invalidArgType('urlObject', 'one of type object or string', obj);
     let auth = obj.auth || '';
-    if (auth) auth = `${encodeURIComponent(auth).replace(/%3A/i, ':')}@`;
+    if (auth) {
+      let out = '';
+      for (const ch of auth) {
+        const c = ch.charCodeAt(0);
+        out += c < 0x80 && noEscapeAuth(c) ? ch : qsEscape(ch);
+      }
+      auth = `${out}@`;
+    }
     let protocol = obj.protocol || '';
     let pathname = obj.pathname || '';
     let hash = obj.hash || '';
@@ -1520,26 +1754,196 @@
     if (obj.host) {
       host = auth + obj.host;
     } else if (obj.hostname) {
-      host = auth + (obj.hostname.includes(':') && obj.hostname[0] !== '[' ? `[${obj.hostname}]` : obj.hostname);
+      host = auth + (obj.hostname.includes(':') && !isIpv6Hostname(obj.hostname) ? `[${obj.hostname}]` : obj.hostname);
       if (obj.port) host += `:${obj.port}`;
     }
     if (obj.query !== null && typeof obj.query === 'object') query = qsStringify(obj.query);
     let search = obj.search || (query && `?${query}`) || '';
-    if (protocol && protocol[protocol.length - 1] !== ':') protocol += ':';
-    pathname = pathname.replace(/[#?]/g, (c) => encodeURIComponent(c));
-    search = search.replace(/#/g, '%23');
-    const slashed = /^(https?|ftp|gopher|file|wss?):?$/i.test(protocol);
-    if (obj.slashes || slashed) {
+    if (protocol && protocol.charCodeAt(protocol.length - 1) !== 0x3a) protocol += ':';
+    pathname = pathname.replace(/[#?]/g, (c) => (c === '#' ? '%23' : '%3F'));
+    if (obj.slashes || slashedProtocol.has(protocol)) {
       if (obj.slashes || host) {
-        if (pathname && pathname[0] !== '/') pathname = `/${pathname}`;
+        if (pathname && pathname.charCodeAt(0) !== 0x2f) pathname = `/${pathname}`;
         host = `//${host}`;
-      } else if (protocol.length >= 4 && /^file:?$/i.test(protocol)) {
+      } else if (protocol.length >= 4 && protocol.startsWith('file')) {
         host = '//';
       }
     }
-    if (hash && hash[0] !== '#') hash = `#${hash}`;
-    if (search && search[0] !== '?') search = `?${search}`;
+    search = search.replace(/#/g, '%23');
+    if (hash && hash.charCodeAt(0) !== 0x23) hash = `#${hash}`;
+    if (search && search.charCodeAt(0) !== 0x3f) search = `?${search}`;
     return protocol + host + pathname + search + hash;
+  }
+  Url.prototype.format = function format() {
+    return legacyFormat(this);
+  };
+  Url.prototype.parse = function parse(u, parseQueryString, slashesDenoteHost) {
+    return Object.assign(this, legacyParse(u, parseQueryString, slashesDenoteHost));
+  };
+  Url.prototype.resolve = function resolve(relative) {
+    return this.resolveObject(legacyParse(relative, false, true)).format();
+  };
+  Url.prototype.resolveObject = function resolveObject(relative) {
+    if (typeof relative === 'string') relative = legacyParse(relative, false, true);
+    const result = new Url();
+    for (const k of Object.keys(this)) result[k] = this[k];
+    result.hash = relative.hash;
+    if (relative.href === '') {
+      result.href = result.format();
+      return result;
+    }
+    if (relative.slashes && !relative.protocol) {
+      for (const k of Object.keys(relative)) if (k !== 'protocol') result[k] = relative[k];
+      if (slashedProtocol.has(result.protocol) && result.hostname && !result.pathname) {
+        result.path = result.pathname = '/';
+      }
+      result.href = result.format();
+      return result;
+    }
+    if (relative.protocol && relative.protocol !== result.protocol) {
+      if (!slashedProtocol.has(relative.protocol)) {
+        for (const k of Object.keys(relative)) result[k] = relative[k];
+        result.href = result.format();
+        return result;
+      }
+      result.protocol = relative.protocol;
+      if (!relative.host && !/^file:?$/.test(relative.protocol) && !hostlessProtocol.has(relative.protocol)) {
+        const relPath = (relative.pathname || '').split('/');
+        while (relPath.length && !(relative.host = relPath.shift()));
+        if (!relative.host) relative.host = '';
+        if (!relative.hostname) relative.hostname = '';
+        if (relPath[0] !== '') relPath.unshift('');
+        if (relPath.length < 2) relPath.unshift('');
+        result.pathname = relPath.join('/');
+      } else {
+        result.pathname = relative.pathname;
+      }
+      result.search = relative.search;
+      result.query = relative.query;
+      result.host = relative.host || '';
+      result.auth = relative.auth;
+      result.hostname = relative.hostname || relative.host;
+      result.port = relative.port;
+      if (result.pathname || result.search) result.path = (result.pathname || '') + (result.search || '');
+      result.slashes = result.slashes || relative.slashes;
+      result.href = result.format();
+      return result;
+    }
+    const isSourceAbs = result.pathname && result.pathname.charAt(0) === '/';
+    const isRelAbs = relative.host || (relative.pathname && relative.pathname.charAt(0) === '/');
+    let mustEndAbs = isRelAbs || isSourceAbs || (result.host && relative.pathname);
+    const removeAllDots = mustEndAbs;
+    let srcPath = (result.pathname && result.pathname.split('/')) || [];
+    const relPath = (relative.pathname && relative.pathname.split('/')) || [];
+    const noLeadingSlashes = result.protocol && !slashedProtocol.has(result.protocol);
+    if (noLeadingSlashes) {
+      result.hostname = '';
+      result.port = null;
+      if (result.host) {
+        if (srcPath[0] === '') srcPath[0] = result.host;
+        else srcPath.unshift(result.host);
+      }
+      result.host = '';
+      if (relative.protocol) {
+        relative.hostname = null;
+        relative.port = null;
+        result.auth = null; // node 20: a protocol in the reference drops the base's credentials
+        if (relative.host) {
+          if (relPath[0] === '') relPath[0] = relative.host;
+          else relPath.unshift(relative.host);
+        }
+        relative.host = null;
+      }
+      mustEndAbs = mustEndAbs && (relPath[0] === '' || srcPath[0] === '');
+    }
+    const authFromHost = () => {
+      const parts = result.host && result.host.indexOf('@') > 0 ? result.host.split('@') : false;
+      if (parts) {
+        result.auth = parts.shift();
+        result.host = result.hostname = parts.shift();
+      }
+    };
+    if (isRelAbs) {
+      if (relative.host || relative.host === '') {
+        if (result.host !== relative.host) result.auth = null;
+        result.host = relative.host;
+        result.port = relative.port;
+      }
+      if (relative.hostname || relative.hostname === '') {
+        if (result.hostname !== relative.hostname) result.auth = null;
+        result.hostname = relative.hostname;
+      }
+      result.search = relative.search;
+      result.query = relative.query;
+      srcPath = relPath;
+    } else if (relPath.length) {
+      srcPath.pop();
+      srcPath = srcPath.concat(relPath);
+      result.search = relative.search;
+      result.query = relative.query;
+    } else if (relative.search !== null && relative.search !== undefined) {
+      if (noLeadingSlashes) {
+        result.hostname = result.host = srcPath.shift();
+        authFromHost();
+      }
+      result.search = relative.search;
+      result.query = relative.query;
+      if (result.pathname !== null || result.search !== null) {
+        result.path = (result.pathname ? result.pathname : '') + (result.search ? result.search : '');
+      }
+      result.href = result.format();
+      return result;
+    }
+    if (!srcPath.length) {
+      result.pathname = null;
+      result.path = result.search ? `/${result.search}` : null;
+      result.href = result.format();
+      return result;
+    }
+    let last = srcPath.slice(-1)[0];
+    const hasTrailingSlash = ((result.host || relative.host || srcPath.length > 1) &&
+      (last === '.' || last === '..')) || last === '';
+    let up = 0;
+    for (let i = srcPath.length - 1; i >= 0; i--) {
+      last = srcPath[i];
+      if (last === '.') {
+        srcPath.splice(i, 1);
+      } else if (last === '..') {
+        srcPath.splice(i, 1);
+        up++;
+      } else if (up) {
+        srcPath.splice(i, 1);
+        up--;
+      }
+    }
+    if (!mustEndAbs && !removeAllDots) while (up--) srcPath.unshift('..');
+    if (mustEndAbs && srcPath[0] !== '' && (!srcPath[0] || srcPath[0].charAt(0) !== '/')) srcPath.unshift('');
+    if (hasTrailingSlash && srcPath.join('/').slice(-1) !== '/') srcPath.push('');
+    const isAbsolute = srcPath[0] === '' || (srcPath[0] && srcPath[0].charAt(0) === '/');
+    if (noLeadingSlashes) {
+      result.hostname = result.host = isAbsolute ? '' : srcPath.length ? srcPath.shift() : '';
+      authFromHost();
+    }
+    mustEndAbs = mustEndAbs || (result.host && srcPath.length);
+    if (mustEndAbs && !isAbsolute) srcPath.unshift('');
+    if (srcPath.length > 0) {
+      result.pathname = srcPath.join('/');
+    } else {
+      result.pathname = null;
+      result.path = null;
+    }
+    if (result.pathname !== null || result.search !== null) {
+      result.path = (result.pathname ? result.pathname : '') + (result.search ? result.search : '');
+    }
+    result.auth = relative.auth || result.auth;
+    result.slashes = result.slashes || relative.slashes;
+    result.href = result.format();
+    return result;
+  };
+  const legacyResolve = (source, relative) => legacyParse(source, false, true).resolve(relative);
+  function legacyResolveObject(source, relative) {
+    if (!source) return relative;
+    return legacyParse(source, false, true).resolveObject(relative);
   }
   function domainToASCII(domain) {
     const r = parseHost(`${domain}`, false);
@@ -1565,8 +1969,8 @@
     if (r.username || r.password) options.auth = `${decodeURIComponent(r.username)}:${decodeURIComponent(r.password)}`;
     return options;
   }
-  const url = { URL, URLSearchParams, fileURLToPath, pathToFileURL, format: urlFormat, domainToASCII,
-    domainToUnicode, urlToHttpOptions };
+  const url = { Url, parse: legacyParse, resolve: legacyResolve, resolveObject: legacyResolveObject, URL, URLSearchParams, fileURLToPath, pathToFileURL, format: urlFormat,
+    domainToASCII, domainToUnicode, urlToHttpOptions };
 
   // ---- string_decoder -----------------------------------------------------
   const { normEncoding, bytesToString } = base;
@@ -1771,11 +2175,16 @@
       this.closed = false;
       this._prompt = '> ';
       this._lines = null;
+      this._iterating = false;
+      this._ready = new Promise((resolve) => {
+        this._readyResolve = resolve; // once the lines are known
+      });
       this._waiting = []; // question() callbacks
       this._paused = false;
       if (input instanceof Stdin) {
         input._started = true;
-        afterRead(() => this._feed());
+        // a stream that has ended never ends again: node's interface then never closes
+        if (!input._done) afterRead(() => this._feed());
       } else if (input && typeof input.on === 'function') {
         let text = '';
         input.on('data', (d) => { text += typeof d === 'string' ? d : bytesToString(d, 'utf8'); });
@@ -1790,6 +2199,8 @@
       this._drain();
     }
     _drain() {
+      this._readyResolve();
+      if (this._iterating) return; // the async iterator takes the lines
       while (this._lines.length && !this.closed) {
         const line = this._lines.shift();
         const q = this._waiting.shift();
@@ -1831,9 +2242,11 @@
       this.emit('close');
     }
     async *[Symbol.asyncIterator]() {
-      while (this._lines === null) await new Promise((r) => setImmediate(r));
-      while (this._lines.length) yield this._lines.shift();
+      this._iterating = true;
+      await this._ready;
+      while (this._lines.length && !this.closed) yield this._lines.shift();
       this.close();
+      if (this.input instanceof Stdin) this.input._finish();
     }
   }
   const readline = {

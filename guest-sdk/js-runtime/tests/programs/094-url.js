@@ -72,3 +72,16 @@ console.log(url.format(new URL('https://u:p@h.com/x?y#z'), { auth: false, search
 console.log(url.format({ protocol: 'https', hostname: 'ex.com', pathname: '/a b', query: { q: 'x y', n: 2 } }));
 console.log(url.domainToASCII('español.com'), url.domainToASCII('xn--iñvalid.com'), url.domainToUnicode('xn--espaol-zwa.com'));
 console.log(url.urlToHttpOptions(new URL('https://a:b@h.com:99/p?q')));
+
+// the legacy API
+for (const s of ['http://user:pass@Host.COM:8080/p/a/t/h?query=string&a=1#hash', '/just/a/path?x=1', '//no-proto/x',
+  'mailto:me@ex.com', 'HTTP://[::1]:3000/a b/"q"?x=<y>', 'javascript:alert("x")', 'ñ.com/x', 'http://a\tb.com/\\c\\d?e']) {
+  console.log(url.parse(s), url.parse(s, true).query);
+}
+console.log(url.parse('//h/p', false, true).host, url.format(url.parse('http://a.com/x?y=1#z')), url.format('HTTP://X.com'));
+console.log(url.format({ protocol: 'http', host: 'h.com', pathname: 'p#q', search: 'a=1', hash: 'h' }));
+for (const [b, r] of [['http://a/b/c/d;p?q', '../g'], ['http://a/b/c/d;p?q', '//other/x'], ['http://u:p@h/x/y', '/z?w'],
+  ['mailto:local1@domain1', 'local2@domain2'], ['/one/two/three', '../four'], ['http://example.com/', 'https://x.org'],
+  ['file:///a/b', 'c/../d'], ['http://h/a/', '.'], ['foo:bar/baz', 'qux']]) {
+  console.log(url.resolve(b, r), url.resolveObject(b, r).href);
+}
