@@ -697,6 +697,18 @@ static void trim_to_node20(JSContext *ctx, const char *const *list)
     JS_FreeValue(ctx, global);
 }
 
+/* Replaces (or adds) `obj`'s functions named in `funcs`: a function list
+   cannot be set over existing names, so they are deleted first. */
+static void replace_functions(JSContext *ctx, JSValueConst obj, const JSCFunctionListEntry *funcs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        JSAtom a = JS_NewAtom(ctx, funcs[i].name);
+        JS_DeleteProperty(ctx, obj, a, 0);
+        JS_FreeAtom(ctx, a);
+    }
+    JS_SetPropertyFunctionList(ctx, obj, funcs, n);
+}
+
 static int add_intrinsic(JSContext *ctx, int kind)
 {
     int r = -1;
@@ -2297,24 +2309,14 @@ static void setup_context(void)
         JS_CFUNC_DEF("random", 0, js_math_random),
         JS_CFUNC_DEF("hypot", 2, js_math_hypot),
     };
-    JSAtom a_random = JS_NewAtom(ctx, "random"), a_hypot = JS_NewAtom(ctx, "hypot");
-    JS_DeleteProperty(ctx, math, a_random, 0);
-    JS_DeleteProperty(ctx, math, a_hypot, 0);
-    JS_FreeAtom(ctx, a_random);
-    JS_FreeAtom(ctx, a_hypot);
-    JS_SetPropertyFunctionList(ctx, math, math_funcs, countof(math_funcs));
+    replace_functions(ctx, math, math_funcs, countof(math_funcs));
     JSValue number_ctor = JS_GetPropertyStr(ctx, global, "Number");
     JSValue number_proto = JS_GetPropertyStr(ctx, number_ctor, "prototype");
     static const JSCFunctionListEntry number_proto_funcs[] = {
         JS_CFUNC_DEF("toString", 1, js_number_to_string),
         JS_CFUNC_MAGIC_DEF("toLocaleString", 0, js_lazy_stub, STUB_number_toLocaleString),
     };
-    for (size_t i = 0; i < countof(number_proto_funcs); i++) {
-        JSAtom a = JS_NewAtom(ctx, number_proto_funcs[i].name);
-        JS_DeleteProperty(ctx, number_proto, a, 0);
-        JS_FreeAtom(ctx, a);
-    }
-    JS_SetPropertyFunctionList(ctx, number_proto, number_proto_funcs, countof(number_proto_funcs));
+    replace_functions(ctx, number_proto, number_proto_funcs, countof(number_proto_funcs));
     JS_FreeValue(ctx, number_proto);
     JS_FreeValue(ctx, number_ctor);
     /* Array.prototype.sort/toSorted with a comparison function -> V8's
@@ -2330,10 +2332,7 @@ static void setup_context(void)
     static const JSCFunctionListEntry string_proto_funcs[] = {
         JS_CFUNC_MAGIC_DEF("localeCompare", 1, js_lazy_stub, STUB_string_localeCompare),
     };
-    JSAtom a_lc = JS_NewAtom(ctx, "localeCompare");
-    JS_DeleteProperty(ctx, string_proto, a_lc, 0);
-    JS_FreeAtom(ctx, a_lc);
-    JS_SetPropertyFunctionList(ctx, string_proto, string_proto_funcs, countof(string_proto_funcs));
+    replace_functions(ctx, string_proto, string_proto_funcs, countof(string_proto_funcs));
     JS_FreeValue(ctx, string_proto);
     JS_FreeValue(ctx, string_ctor);
     JS_FreeValue(ctx, math);
