@@ -2290,10 +2290,11 @@
     if (typeof p === 'number') throw fsError('EBADF', -9, 'bad file descriptor', 'read');
     throw fsError('ENOENT', -2, 'no such file or directory', 'open', `${p instanceof URL ? fileURLToPath(p) : p}`);
   }
+  // through process.stdout/stderr, which write a byte array's bytes as they are
   function writeTo(fd, data) {
-    const text = typeof data === 'string' ? data : ArrayBuffer.isView(data)
-      ? bytesToString(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 'utf8') : `${data}`;
-    N.write(fd, text);
+    const stream = fd === 1 ? globalThis.process.stdout : globalThis.process.stderr;
+    stream.write(ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : typeof data === 'string' ? data : `${data}`);
   }
   const outFd = (f) => (f === 1 || f === '/dev/stdout' ? 1 : f === 2 || f === '/dev/stderr' ? 2 : 0);
   function writeFileSync(f, data) {
