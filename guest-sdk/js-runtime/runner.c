@@ -2369,6 +2369,8 @@ static void setup_context(void)
    done. Wizer traps on any import call here, so the clocks answer the
    host's start instants instead of asking (section 2) and nothing is
    written or read. Not exported from the snapshot. */
+void notary_arena_reserve(JSRuntime *rt); /* patches/quickjs-notary.c */
+
 __attribute__((export_name("wizer.initialize"))) void notary_preinit(void);
 __attribute__((export_name("wizer.initialize"))) void notary_preinit(void)
 {
@@ -2387,6 +2389,8 @@ __attribute__((export_name("wizer.initialize"))) void notary_preinit(void)
        heap): else the first few allocations of every job would pay for a
        full collection of the library's objects. */
     JS_RunGC(g_rt);
+    notary_arena_reserve(g_rt); /* room in every allocation size class, so a job's fuel does not
+                                   depend on which classes the library happened to fill */
     JSMemoryUsage mu;
     JS_ComputeMemoryUsage(g_rt, &mu);
     JS_SetGCThreshold(g_rt, (size_t)(mu.malloc_size + mu.malloc_size / 2));
