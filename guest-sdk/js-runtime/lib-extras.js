@@ -972,6 +972,24 @@
     return formatNumberEnUS(x, options);
   }
 
+  // BigInt.prototype.toLocaleString: en-US digit grouping, exact for any size; with options,
+  // formatted as the nearest Number (node's Intl formats the BigInt itself).
+  function bigint_toLocaleString(locales, options) {
+    let x = this;
+    if (typeof x !== 'bigint') {
+      if (cls(x) !== 'BigInt') throw new TypeError('BigInt.prototype.toLocaleString requires that \'this\' be a BigInt');
+      x = BigIntPrototypeValueOf.call(x);
+    }
+    if (options !== undefined) return formatNumberEnUS(Number(x), options);
+    const digits = (x < 0n ? -x : x).toString();
+    let out = '';
+    for (let i = 0; i < digits.length; i++) {
+      if (i > 0 && (digits.length - i) % 3 === 0) out += ',';
+      out += digits[i];
+    }
+    return x < 0n ? `-${out}` : out;
+  }
+
   // ---- String.prototype.localeCompare (ICU root collation, approximated) -
   // A per-character table taken from node's ICU by tools/gen-collation.mjs
   // (Latin, Greek, Cyrillic, ASCII punctuation and symbols): primary weight
@@ -2001,6 +2019,7 @@
     require,
     structuredClone,
     number_toLocaleString,
+    bigint_toLocaleString,
     string_localeCompare,
     globals: {
       TextEncoder,

@@ -523,7 +523,7 @@ static JSValue lib_call(JSContext *ctx, const char *name, JSValueConst this_val,
     X(process_emit, LIB_CORE) X(process_listeners, LIB_CORE) X(process_listenerCount, LIB_CORE) \
     X(process_removeAllListeners, LIB_CORE) X(process_emitWarning, LIB_CORE)                  \
     X(require, LIB_EXTRAS) X(structuredClone, LIB_EXTRAS) X(number_toLocaleString, LIB_EXTRAS) \
-    X(string_localeCompare, LIB_EXTRAS)
+    X(string_localeCompare, LIB_EXTRAS) X(bigint_toLocaleString, LIB_EXTRAS)
 static const struct {
     const char *name;
     int lib;
@@ -2319,6 +2319,15 @@ static void setup_context(void)
     replace_functions(ctx, number_proto, number_proto_funcs, countof(number_proto_funcs));
     JS_FreeValue(ctx, number_proto);
     JS_FreeValue(ctx, number_ctor);
+    /* BigInt.prototype.toLocaleString -> en-US digit grouping like node (lib-extras.js) */
+    JSValue bigint_ctor = JS_GetPropertyStr(ctx, global, "BigInt");
+    JSValue bigint_proto = JS_GetPropertyStr(ctx, bigint_ctor, "prototype");
+    static const JSCFunctionListEntry bigint_proto_funcs[] = {
+        JS_CFUNC_MAGIC_DEF("toLocaleString", 0, js_lazy_stub, STUB_bigint_toLocaleString),
+    };
+    replace_functions(ctx, bigint_proto, bigint_proto_funcs, countof(bigint_proto_funcs));
+    JS_FreeValue(ctx, bigint_proto);
+    JS_FreeValue(ctx, bigint_ctor);
     /* Array.prototype.sort/toSorted with a comparison function -> V8's
        TimSort (sort.c) */
     JSValue array_ctor = JS_GetPropertyStr(ctx, global, "Array");

@@ -63,7 +63,7 @@ async fn every_example_packs_publishes_and_verifies_by_module_hash() {
     // every worker. JavaScript starts from the runtime's pre-initialized snapshot (QuickJS and
     // its library, TextEncoder's included, already loaded): it pays for reading and running.
     for (file, language, fuel) in [
-        ("guest-sdk/examples/js/fnv.js", "javascript", 714_564),
+        ("guest-sdk/examples/js/fnv.js", "javascript", 714_430),
         ("guest-sdk/examples/c/fnv.wasm", "wasm", 6_132),
         ("guest-sdk/examples/assemblyscript/fnv.wasm", "wasm", 22_803),
     ] {

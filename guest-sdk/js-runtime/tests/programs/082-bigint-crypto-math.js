@@ -12,3 +12,5 @@ console.log(BigInt('123456789012345678901234567890') / 7n, -7n / 2n, -7n % 2n, 7
 console.log(typeof (5n * 2n), 10n > 9, 10n == 10, [1n, -1n, 0n].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 const gcd = (a, b) => (b ? gcd(b, a % b) : a);
 console.log(gcd(2n ** 200n - 1n, 2n ** 120n - 1n));
+// BigInt.prototype.toLocaleString: en-US grouping
+for (const v of [0n, -1234n, 123456789n, 2n ** 100n]) console.log(v.toLocaleString(), v.toLocaleString('en-US'));
